@@ -1,0 +1,31 @@
+"""nnlearn: turn a YAML file into a tf.keras Sequential model, train it, evaluate it, explain it.
+
+The library functions import TensorFlow only when they train or evaluate:
+
+    import nnlearn
+    run = nnlearn.train("configs/softmax_digits.yaml", ["fit.epochs=5"])
+    print(run.metrics["test"]["accuracy"])
+"""
+
+__version__ = "0.1.0"
+
+
+def train(config_path, overrides=(), out=None, progress=None):
+    """Train a config file and save a run; see nnlearn.training.train."""
+    from nnlearn.training import train as train_run
+
+    return train_run(config_path, overrides, out=out, progress=progress)
+
+
+def evaluate(run_dir):
+    """Evaluate a saved run on its test split again; see nnlearn.evaluation.evaluate."""
+    from nnlearn.evaluation import evaluate as evaluate_run
+
+    return evaluate_run(run_dir)
+
+
+def load_config(config_path, overrides=()):
+    """Read and validate a config file; see nnlearn.config_file.load_config."""
+    from nnlearn.config_file import load_config as load
+
+    return load(config_path, overrides)

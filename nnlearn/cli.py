@@ -1,0 +1,126 @@
+"""The `nnlearn` command line. Each command is a thin wrapper over a library function.
+
+Nothing here imports TensorFlow: only the commands that train or evaluate do, when they run.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from nnlearn import __version__
+from nnlearn.display import error_json, print_error
+from nnlearn.errors import NnlearnError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+                  help="Learn neural networks by training real ones: YAML → tf.keras → train, evaluate, "
+                       "explain.")
+
+SetOption = Annotated[Optional[list[str]], typer.Option(
+    "--set", metavar="KEY=VALUE",
+    help="Override a config value, e.g. --set fit.epochs=3 or --set model.layers[0].units=32 "
+         "(repeatable; checked by the same schema).")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, for scripts and CI.")]
+
+
+def _consoles(as_json: bool) -> tuple[Console, Console]:
+    """(people, errors): with --json, everything for people goes to stderr."""
+    errors = Console(stderr=True)
+    return (errors if as_json else Console()), errors
+
+
+@contextmanager
+def handled(as_json: bool):
+    """User mistakes: a message and exit 2; failed runs: exit 1; Ctrl-C: exit 130. No tracebacks."""
+    _, errors = _consoles(as_json)
+    try:
+        yield
+    except NnlearnError as error:
+        print_error(errors, error)
+        if as_json:
+            print(json.dumps(error_json(error)))
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        errors.print("[yellow]interrupted[/]")
+        raise typer.Exit(130) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"nnlearn {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                                       help="Print the version and exit.")] = False):
+    """nnlearn turns a YAML config into a tf.keras Sequential model, trains it and saves the run."""
+
+
+@app.command()
+def train(config: Annotated[Path, typer.Argument(help="The YAML config to train.")],
+          overrides: SetOption = None,
+          out: Annotated[Optional[Path], typer.Option("--out", help="Run directory to create "
+                                                      "(default: runs/<name>-<time>); never overwritten.")] = None,
+          as_json: JsonOption = False):
+    """Build, compile, fit and evaluate the model of CONFIG, and save a new run directory."""
+    from nnlearn.display import EpochProgress, metrics_table
+    from nnlearn.training import train as train_run
+
+    people, _ = _consoles(as_json)
+    with handled(as_json):
+        run = train_run(config, overrides or [], out=out, progress=EpochProgress(people))
+    people.print(metrics_table(run.metrics, run.baseline, title=f"{run.epochs} epochs in "
+                                                                  f"{run.seconds:.1f} s"))
+    people.print(f"Saved the run in [bold]{run.run_dir}[/]; evaluate it again with "
+                 f"`nnlearn eval {run.run_dir}`.")
+    if as_json:
+        print(json.dumps(run.to_json()))
+
+
+@app.command("eval")
+def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
+                 as_json: JsonOption = False):
+    """Evaluate a saved run on its test split again (same split, same preprocessing)."""
+    from nnlearn.display import confusion_table, metrics_table
+    from nnlearn.evaluation import evaluate
+
+    people, errors = _consoles(as_json)
+    with handled(as_json):
+        result = evaluate(run_dir)
+    for warning in result.warnings:
+        errors.print(f"[yellow]warning[/]: {warning}")
+    people.print(metrics_table({"test": result.test}, result.baseline, title=f"Test metrics of {run_dir}"))
+    if result.confusion_matrix is not None:
+        people.print(confusion_table(result.class_names, result.confusion_matrix))
+    if as_json:
+        print(json.dumps(result.to_json()))
+
+
+@app.command()
+def validate(configs: Annotated[list[Path], typer.Argument(help="One or more YAML configs.")],
+             overrides: SetOption = None, as_json: JsonOption = False):
+    """Check configs without training (and without importing TensorFlow): exit 0 if all are valid."""
+    from nnlearn.validation import validate_file
+
+    people, _ = _consoles(as_json)
+    reports = [validate_file(path, overrides or []) for path in configs]
+    for report in reports:
+        report.print(people)
+    if as_json:
+        print(json.dumps({"files": [report.to_json() for report in reports]}))
+    raise typer.Exit(0 if all(report.valid for report in reports) else 2)
+
+
+def main() -> None:
+    app(prog_name="nnlearn")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

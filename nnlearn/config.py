@@ -1,0 +1,178 @@
+"""The config schema: the course's three steps (model, compile, fit) plus what x and y are (data).
+
+Field names are Keras' own argument names. Every section forbids unknown keys: a typo is an error,
+never silently ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Activation = Literal["relu", "linear", "sigmoid", "softmax", "tanh"]
+Loss = Literal["binary_crossentropy", "sparse_categorical_crossentropy",
+               "categorical_crossentropy", "mean_squared_error"]
+Metric = Literal["accuracy", "mae", "mse", "r2"]
+Pair = Union[Annotated[int, Field(ge=1)], tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]]]
+
+BUNDLED_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
+SYNTHETIC_DATASETS = ("moons", "circles", "blobs", "xor", "linear", "multilabel")
+CLASSIFICATION_LOSSES = ("binary_crossentropy", "sparse_categorical_crossentropy",
+                         "categorical_crossentropy")
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    """What x and y are: a bundled or synthetic dataset, or a CSV / NPZ file, and how it is split."""
+
+    source: str = Field(description="A bundled dataset (digits, iris, wine, breast_cancer, diabetes), "
+                                    "a synthetic one (moons, circles, blobs, xor, linear, multilabel), "
+                                    "or a path to a .csv or .npz file.")
+    target: str | None = Field(None, description="CSV only: the name of the column holding y.")
+    test_split: float = Field(0.2, gt=0, lt=1, description="Fraction of all rows held out for the test set.")
+    validation_split: float = Field(0.1, ge=0, lt=1,
+                                    description="Fraction of all rows held out for validation (0: none).")
+    normalize: Literal["none", "standard", "minmax"] = Field(
+        "standard", description="Feature scaling, fitted on the training split only.")
+    n_samples: int = Field(500, ge=10, le=1_000_000, description="Synthetic datasets: number of rows.")
+    noise: float | None = Field(None, ge=0, description="Synthetic datasets: noise level (dataset default if unset).")
+    n_features: int = Field(2, ge=1, le=10_000, description="blobs, linear, multilabel: number of features.")
+    centers: int = Field(3, ge=2, le=100, description="blobs: number of classes; multilabel: number of labels.")
+
+    @model_validator(mode="after")
+    def _splits_leave_training_rows(self):
+        if self.test_split + self.validation_split >= 1:
+            raise ValueError(f"test_split + validation_split must be below 1 (received "
+                             f"{self.test_split} + {self.validation_split}); nothing would be left to "
+                             "train on. Fix: lower one of them, e.g. test_split: 0.2, validation_split: 0.1.")
+        return self
+
+
+class Dense(Section):
+    """Every unit sees every input: z = w·x + b, then the activation."""
+
+    type: Literal["dense"]
+    units: int = Field(ge=1, le=100_000, description="Number of units (neurons).")
+    activation: Activation = Field("linear", description="g(z) applied to each unit's z.")
+
+
+class Conv2D(Section):
+    """Each unit looks at a small window (its receptive field) and shares weights across the image."""
+
+    type: Literal["conv2d"]
+    filters: int = Field(ge=1, le=10_000, description="Number of filters (output channels).")
+    kernel_size: Pair = Field(3, description="Window height and width (one number for a square).")
+    strides: Pair = Field(1, description="Step of the window.")
+    padding: Literal["valid", "same"] = Field("valid", description="valid: no padding; same: keep the size.")
+    activation: Activation = Field("linear", description="g(z) applied to each output.")
+
+
+class MaxPooling2D(Section):
+    """Keeps the largest value in each window: smaller maps, no parameters."""
+
+    type: Literal["max_pooling2d"]
+    pool_size: Pair = Field(2, description="Window height and width.")
+    strides: Pair | None = Field(None, description="Step of the window (default: pool_size).")
+    padding: Literal["valid", "same"] = Field("valid", description="valid or same.")
+
+
+class Flatten(Section):
+    """Unrolls an image-shaped input into one vector for dense layers."""
+
+    type: Literal["flatten"]
+
+
+class Dropout(Section):
+    """During training, zeroes a random fraction of its inputs: less memorisation."""
+
+    type: Literal["dropout"]
+    rate: float = Field(0.5, ge=0, lt=1, description="Fraction of inputs dropped while training.")
+
+
+Layer = Annotated[Union[Dense, Conv2D, MaxPooling2D, Flatten, Dropout], Field(discriminator="type")]
+LAYER_TYPES = {"dense": Dense, "conv2d": Conv2D, "max_pooling2d": MaxPooling2D,
+               "flatten": Flatten, "dropout": Dropout}
+
+
+class ModelConfig(Section):
+    """Step 1: how the output is computed from x. The last layer emits logits."""
+
+    layers: list[Layer] = Field(min_length=1, description="The layers, input to output.")
+
+
+class OptimizerConfig(Section):
+    """How gradient descent updates the weights."""
+
+    type: Literal["adam", "sgd"] = Field("adam", description="adam (adaptive steps) or sgd (plain gradient descent).")
+    learning_rate: float = Field(0.001, gt=0, le=100, description="The step size alpha.")
+    momentum: float = Field(0.0, ge=0, lt=1, description="sgd only: momentum (0 is plain gradient descent).")
+
+    @model_validator(mode="after")
+    def _momentum_is_sgd_only(self):
+        if self.type == "adam" and self.momentum != 0:
+            raise ValueError("momentum applies to sgd only; Adam keeps its own moment estimates. "
+                             "Fix: remove momentum or use type: sgd.")
+        return self
+
+
+class CompileConfig(Section):
+    """Step 2: the loss (averaged into the cost J) and the optimizer that minimises it."""
+
+    loss: Loss = Field(description="binary_crossentropy, sparse_categorical_crossentropy, "
+                                   "categorical_crossentropy or mean_squared_error.")
+    from_logits: bool = Field(True, description="The output layer emits logits z; the loss applies "
+                                                "sigmoid/softmax itself, in a numerically stable way.")
+    optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
+    metrics: list[Metric] | None = Field(None, description="accuracy for classifiers; mae, mse, r2 for "
+                                                           "regression (default: chosen from the loss).")
+
+    @model_validator(mode="after")
+    def _metrics_fit_the_loss(self):
+        if self.metrics is None:
+            return self
+        regression = self.loss == "mean_squared_error"
+        for metric in self.metrics:
+            if regression and metric == "accuracy":
+                raise ValueError("accuracy needs classes, but mean_squared_error is a regression loss. "
+                                 "Fix: use metrics: [mae, mse, r2].")
+            if not regression and metric != "accuracy":
+                raise ValueError(f"{metric} is a regression metric, but {self.loss} is a classification "
+                                 "loss. Fix: use metrics: [accuracy].")
+        return self
+
+    def resolved_metrics(self) -> list[str]:
+        """The metrics to report: the configured ones, or the loss's natural ones."""
+        if self.metrics:
+            return list(dict.fromkeys(self.metrics))
+        return ["mae", "mse", "r2"] if self.loss == "mean_squared_error" else ["accuracy"]
+
+
+class FitConfig(Section):
+    """Step 3: minimise the cost with gradient descent, in mini-batches."""
+
+    epochs: int = Field(10, ge=1, le=100_000, description="Passes over the training data.")
+    batch_size: int = Field(32, ge=1, le=1_000_000, description="Examples per gradient step.")
+    shuffle: bool = Field(True, description="Reshuffle the training data every epoch.")
+
+
+class Config(Section):
+    """A whole nnlearn config."""
+
+    name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=80,
+                      description="Names the run directory: runs/<name>-<time>.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds the split, the initial weights and shuffling.")
+    data: DataConfig
+    model: ModelConfig
+    compile: CompileConfig
+    fit: FitConfig = Field(default_factory=FitConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_not_dots(cls, value: str) -> str:
+        if set(value) <= {"."}:
+            raise ValueError("a name of dots only cannot name a run directory.")
+        return value

@@ -1,0 +1,256 @@
+"""Load a config file, apply `--set KEY=VALUE` overrides, and explain every schema problem.
+
+Each problem names its YAML path (`model.layers[2].units`), its line and column in the file, what
+was received, what is expected and how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from nnlearn.config import LAYER_TYPES, Config
+from nnlearn.errors import ConfigError, Problem
+from nnlearn.yaml_source import Key, Located, parse_yaml, read_yaml_file
+
+_TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
+YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
+
+
+def format_path(key: Key) -> str:
+    """("model", "layers", 2, "units") -> "model.layers[2].units"."""
+    text = ""
+    for part in key:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def parse_path(text: str) -> Key:
+    """"model.layers[2].units" -> ("model", "layers", 2, "units"); ValueError if malformed."""
+    parts: list = []
+    for segment in text.split("."):
+        matches = list(_TOKEN.finditer(segment))
+        if not matches or matches[0].start() != 0 or matches[0].group(1) is None \
+                or "".join(m.group(0) for m in matches) != segment:
+            raise ValueError(f"cannot read the key {text!r}")
+        for match in matches:
+            parts.append(match.group(1) if match.group(1) is not None else int(match.group(2)))
+    return tuple(parts)
+
+
+def apply_overrides(located: Located, overrides: list[str]) -> set[Key]:
+    """Apply `KEY=VALUE` strings in place; returns the keys they set. Raises ConfigError."""
+    problems: list[Problem] = []
+    touched: set[Key] = set()
+    for item in overrides:
+        key_text, sep, value_text = item.partition("=")
+        key_text = key_text.strip()
+        if not sep or not key_text:
+            problems.append(Problem(f"--set {item}", "an override must look like KEY=VALUE.",
+                                    hint="e.g. --set fit.epochs=3 or --set model.layers[0].units=32."))
+            continue
+        try:
+            key = parse_path(key_text)
+        except ValueError:
+            problems.append(Problem(f"--set {item}", f"cannot read the key {key_text!r}.",
+                                    hint="use dotted names with list indexes in brackets, e.g. "
+                                         "model.layers[0].units."))
+            continue
+        try:
+            value = yaml.safe_load(value_text) if value_text.strip() else ""
+        except yaml.YAMLError:
+            value = value_text
+        error = _set_value(located.data, key, value)
+        if error:
+            problems.append(Problem(format_path(key), error + " (from --set)"))
+            continue
+        touched.add(key)
+        located.raw[key] = value_text
+    if problems:
+        raise ConfigError(problems, source="--set")
+    return touched
+
+
+def _set_value(data: dict, key: Key, value) -> str | None:
+    node = data
+    for depth, part in enumerate(key[:-1]):
+        following = key[depth + 1]
+        if isinstance(part, int):
+            if not isinstance(node, list) or part >= len(node):
+                size = len(node) if isinstance(node, list) else 0
+                return f"there is no item [{part}] here (the list has {size})."
+            if not isinstance(node[part], (dict, list)):
+                node[part] = {} if isinstance(following, str) else []
+            node = node[part]
+        else:
+            if not isinstance(node, dict):
+                return f"{part!r} is set inside a value that is not a mapping."
+            if not isinstance(node.get(part), (dict, list)):
+                node[part] = {} if isinstance(following, str) else []
+            node = node[part]
+    last = key[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list) or last >= len(node):
+            size = len(node) if isinstance(node, list) else 0
+            return f"there is no item [{last}] to set (the list has {size})."
+    elif not isinstance(node, dict):
+        return "this key is inside a value that is not a mapping."
+    node[last] = value
+    return None
+
+
+def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> Config:
+    """Read, override and validate a config file; raises ConfigError listing every problem."""
+    located = read_located(path, overrides)
+    return validate_located(located, str(path))
+
+
+def read_located(path: str | Path, overrides: list[str] | tuple = ()) -> Located:
+    located = read_yaml_file(Path(path))
+    if overrides:
+        touched = apply_overrides(located, list(overrides))
+        for key in touched:
+            located.positions.pop(key, None)
+    return located
+
+
+def config_from_text(text: str, source: str = "<config>") -> Config:
+    return validate_located(parse_yaml(text, source), source)
+
+
+def validate_located(located: Located, source: str) -> Config:
+    try:
+        return Config.model_validate(located.data)
+    except ValidationError as error:
+        raise ConfigError(explain_validation_error(error, located), source=source) from None
+
+
+def explain_validation_error(error: ValidationError, located: Located) -> list[Problem]:
+    """Turn pydantic's errors into Problems with clean paths, positions and fixes."""
+    merged: dict[Key, list[dict]] = {}
+    for item in error.errors(include_url=False):
+        key = _clean_loc(item["loc"], located.data)
+        merged.setdefault(key, []).append(item)
+    problems = []
+    for key, items in merged.items():
+        line, column = located.where(key)
+        message, hint = _describe(key, items, located)
+        problems.append(Problem(format_path(key), message, line=line, column=column, hint=hint))
+    problems.sort(key=lambda problem: (problem.line or 10**9, problem.column or 0))
+    return problems
+
+
+def _clean_loc(loc: tuple, data) -> Key:
+    """Drop pydantic's internal union tags from a loc, keeping the user's YAML path."""
+    key: list = []
+    node = data
+    for index, part in enumerate(loc):
+        last = index == len(loc) - 1
+        if isinstance(node, dict):
+            if part in node:
+                key.append(part)
+                node = node[part]
+            elif last and isinstance(part, str) and part not in LAYER_TYPES:
+                key.append(part)  # a missing field
+            continue
+        if isinstance(node, list) and isinstance(part, int) and part < len(node):
+            key.append(part)
+            node = node[part]
+            continue
+        break  # the rest names union members ("int", "tuple[int, int]"), not YAML keys
+    return tuple(key)
+
+
+def _describe(key: Key, items: list[dict], located: Located) -> tuple[str, str | None]:
+    first = items[0]
+    kind = first["type"]
+    received = first.get("input")
+    raw = located.raw.get(key)
+    name = key[-1] if key else "config"
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(key[:-1], located.data)
+        guess = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
+        hint = f"did you mean {guess[0]!r}?" if guess else None
+        listing = ", ".join(allowed)
+        return (f"unknown key {name!r}; expected one of: {listing}.",
+                hint or "remove it: nnlearn never ignores a key it does not know.")
+    if kind == "missing":
+        return (f"the required key {name!r} is missing.", _missing_hint(key))
+    if kind == "union_tag_invalid":
+        tags = list(LAYER_TYPES)
+        guess = difflib.get_close_matches(str(first.get("ctx", {}).get("tag", received)), tags, n=1)
+        return (f"unknown layer type {first.get('ctx', {}).get('tag')!r}; expected one of: "
+                f"{', '.join(tags)}.", f"did you mean {guess[0]!r}?" if guess else None)
+    if kind == "union_tag_not_found":
+        return ("this layer has no `type`.", f"add `type:` with one of: {', '.join(LAYER_TYPES)}.")
+    if kind == "literal_error":
+        expected = first.get("ctx", {}).get("expected", "")
+        choices = re.findall(r"'([^']*)'", expected)
+        if isinstance(received, bool) and raw is not None and raw.lower() in YAML11_BOOLEANS:
+            return (f"received {raw!r}, which YAML reads as the boolean {received}, not as text; "
+                    f"expected one of: {', '.join(choices)}.",
+                    f"quote it (\"{raw}\") or use one of the choices; `no`, `yes`, `on` and `off` are "
+                    "booleans in YAML 1.1.")
+        guess = difflib.get_close_matches(str(received), choices, n=1, cutoff=0.5)
+        return (f"received {received!r}; expected one of: {', '.join(choices)}.",
+                f"did you mean {guess[0]!r}?" if guess else None)
+    messages = []
+    for item in items:
+        text = item["msg"].removeprefix("Value error, ")
+        if text not in messages:
+            messages.append(text)
+    message = " or ".join(messages)
+    hint = None
+    if ". Fix: " in message:
+        message, hint = message.split(". Fix: ", 1)
+        message += "."
+    shown = raw if raw is not None else received
+    if kind not in ("value_error", "assertion_error") and not isinstance(received, (dict, list)):
+        message = f"received {shown!r}: {message[0].lower()}{message[1:]}"
+    return message, hint
+
+
+def _missing_hint(key: Key) -> str:
+    examples = {"source": "e.g. `source: digits` under data.", "loss":
+                "e.g. `loss: sparse_categorical_crossentropy` under compile.",
+                "layers": "list the layers under model, ending with the output layer.",
+                "units": "give the number of units, e.g. `units: 10`.",
+                "filters": "give the number of filters, e.g. `filters: 16`."}
+    return examples.get(str(key[-1]), f"add `{key[-1]}:` here.") if key else "add it."
+
+
+def _allowed_keys(parent: Key, data) -> list[str]:
+    section = _section_at(parent, data)
+    return list(section.model_fields) if section else []
+
+
+def _section_at(key: Key, data) -> type[BaseModel] | None:
+    section: type[BaseModel] = Config
+    node = data
+    index = 0
+    while index < len(key):
+        part = key[index]
+        field = section.model_fields.get(part) if isinstance(part, str) else None
+        if field is None:
+            return None
+        node = node.get(part) if isinstance(node, dict) else None
+        if part == "layers":
+            if index + 1 >= len(key):
+                return None
+            layer = node[key[index + 1]] if isinstance(node, list) and key[index + 1] < len(node) else {}
+            section = LAYER_TYPES.get(layer.get("type")) if isinstance(layer, dict) else None
+            if section is None:
+                return None
+            node = layer
+            index += 2
+            continue
+        annotation = field.annotation
+        section = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        if section is None:
+            return None
+        index += 1
+    return section

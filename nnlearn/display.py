@@ -1,0 +1,110 @@
+"""What people see: progress per epoch, metric tables, confusion matrices and error messages (rich)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TextColumn
+from rich.table import Table
+
+from nnlearn.errors import ConfigError, NnlearnError
+
+
+def format_number(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            return str(value)
+        return f"{value:.4f}" if abs(value) < 1e4 else f"{value:.4g}"
+    return str(value)
+
+
+class EpochProgress:
+    """A rich progress bar over epochs, showing the latest loss and metrics."""
+
+    def __init__(self, console: Console):
+        self.console = console
+        self.progress: Progress | None = None
+        self.task = None
+
+    def start(self, epochs: int, run_dir: Path) -> None:
+        self.console.print(f"Training → [bold]{escape(str(run_dir))}[/]")
+        self.progress = Progress(TextColumn("epoch {task.completed:>3}/{task.total}"),
+                                 BarColumn(bar_width=16), TextColumn("{task.fields[logs]}"),
+                                 console=self.console, transient=False)
+        self.progress.start()
+        self.task = self.progress.add_task("fit", total=epochs, logs="")
+
+    def epoch(self, number: int, logs: dict) -> None:
+        text = "  ".join(f"{name} {float(value):.4g}" for name, value in sorted(logs.items()))
+        self.progress.update(self.task, completed=number, logs=text)
+
+    def finish(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "Metrics") -> Table:
+    """Rows are loss and metrics; columns are the splits, then what no learning would score."""
+    splits = [name for name in ("train", "validation", "test") if metrics.get(name)]
+    names: list[str] = []
+    for split in splits:
+        for name in metrics[split]:
+            if name not in names:
+                names.append(name)
+    table = Table(title=title)
+    table.add_column("metric")
+    for split in splits:
+        table.add_column(split, justify="right")
+    if baseline is not None:
+        table.add_column("no learning (test)", justify="right", style="dim")
+    for name in names:
+        row = [name] + [format_number(metrics[split].get(name)) for split in splits]
+        if baseline is not None:
+            row.append(format_number(baseline.get(name)))
+        table.add_row(*row)
+    return table
+
+
+def confusion_table(labels: list[str], matrix: list[list[int]]) -> Table:
+    table = Table(title="Confusion matrix (rows: true class, columns: predicted)")
+    table.add_column("true \\ predicted")
+    for label in labels:
+        table.add_column(escape(label), justify="right")
+    for label, row in zip(labels, matrix):
+        cells = [f"[bold green]{count}[/]" if index == labels.index(label) else
+                 (f"[red]{count}[/]" if count else "0") for index, count in enumerate(row)]
+        table.add_row(escape(label), *cells)
+    return table
+
+
+def print_error(console: Console, error: NnlearnError) -> None:
+    label = "failed" if error.exit_code == 1 else "error"
+    if isinstance(error, ConfigError):
+        head = f"{error.source}: " if error.source else ""
+        count = len(error.problems)
+        console.print(f"[bold red]{label}[/]: {escape(head)}{count} problem"
+                      f"{'s' if count != 1 else ''} in the config")
+        for problem in error.problems:
+            where = problem.path or "(config)"
+            if problem.line is not None:
+                where += f" (line {problem.line}, column {problem.column})"
+            console.print(f"  [bold]{escape(where)}[/]: {escape(problem.message)}")
+            if problem.hint:
+                console.print(f"    [green]fix[/]: {escape(problem.hint)}")
+        return
+    where = f"{error.path}: " if error.path else ""
+    console.print(f"[bold red]{label}[/]: {escape(where)}{escape(error.message)}")
+    if error.hint:
+        console.print(f"  [green]fix[/]: {escape(error.hint)}")
+
+
+def error_json(error: NnlearnError) -> dict:
+    problems = ([problem.as_dict() for problem in error.problems] if isinstance(error, ConfigError)
+                else [{"path": error.path, "line": error.line, "column": error.column,
+                       "message": error.message + (f" Fix: {error.hint}" if error.hint else "")}])
+    return {"error": {"kind": type(error).__name__, "exit_code": error.exit_code, "problems": problems}}

@@ -1,0 +1,98 @@
+"""Evaluate a saved run again: same test split, same saved preprocessing, same numbers."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nnlearn.baselines import baseline_metrics
+from nnlearn.config_file import load_config
+from nnlearn.data import Normalizer
+from nnlearn.errors import RunError
+from nnlearn.prepare import Prepared, prepare
+from nnlearn.rundir import (CONFIG_FILE, MODEL_FILE, PREPROCESSING_FILE, check_run_dir, read_json)
+
+
+@dataclass
+class Evaluation:
+    """Test metrics of a saved run, with the confusion matrix for classifiers."""
+
+    run_dir: Path
+    test: dict[str, float]
+    baseline: dict[str, float]
+    class_names: list[str] | None = None
+    confusion_matrix: list[list[int]] | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        result = {"run_dir": str(self.run_dir), "metrics": {"test": self.test},
+                  "baseline": {"test": self.baseline}}
+        if self.confusion_matrix is not None:
+            result["confusion_matrix"] = {"labels": self.class_names, "matrix": self.confusion_matrix}
+        return result
+
+
+def load_run_data(run_dir: Path) -> tuple[Prepared, list[str]]:
+    """Rebuild a run's splits from its saved config and seed, with its saved normaliser."""
+    check_run_dir(run_dir)
+    state = read_json(run_dir, PREPROCESSING_FILE)
+    overrides = []
+    warnings = []
+    if state.get("data_file"):
+        data_file = Path(state["data_file"])
+        if not data_file.exists():
+            raise RunError(f"the run was trained on {data_file}, which no longer exists.",
+                           hint="put the data file back where it was to evaluate this run.")
+        if state.get("data_sha256") and hashlib.sha256(data_file.read_bytes()).hexdigest() != \
+                state["data_sha256"]:
+            warnings.append(f"{data_file} changed since this run was trained: the test split is not "
+                            "the one training measured.")
+        overrides.append(f"data.source={data_file}")
+    config = load_config(run_dir / CONFIG_FILE, overrides)
+    normalizer = Normalizer.from_dict(state["normalizer"])
+    return prepare(config, None, normalizer=normalizer), warnings
+
+
+def evaluate(run_dir: str | Path) -> Evaluation:
+    """Load model.keras safely and measure the test split as training did."""
+    run_dir = Path(run_dir)
+    prepared, warnings = load_run_data(run_dir)
+    if not (run_dir / MODEL_FILE).exists():
+        raise RunError(f"{run_dir} has no {MODEL_FILE}: the run did not finish.",
+                       hint="train it again, or resume it if it was interrupted.")
+    from nnlearn.model import compile_model, load_saved_model
+    from nnlearn.training import measure
+
+    model = load_saved_model(run_dir / MODEL_FILE)
+    compile_model(model, prepared.config)
+    test = measure(model, prepared, "test")
+    matrix = None
+    if prepared.dataset.kind == "classes":
+        matrix = confusion_matrix(model, prepared)
+    return Evaluation(run_dir, test, baseline_metrics(prepared), prepared.dataset.class_names, matrix,
+                      warnings)
+
+
+def predicted_classes(logits: np.ndarray, loss: str) -> np.ndarray:
+    """Class indices from logits: argmax for K classes, z > 0 (probability > 0.5) for binary."""
+    if loss == "binary_crossentropy":
+        return (logits.reshape(-1) > 0).astype(np.int64)
+    return np.argmax(logits, axis=1)
+
+
+def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:
+    from nnlearn.model import evaluation_batches
+
+    x = prepared.x("test")
+    logits = model.predict(evaluation_batches(x, prepared.y("test")), verbose=0)
+    loss = prepared.config.compile.loss
+    if loss == "binary_crossentropy" and not prepared.config.compile.from_logits:
+        logits = logits - 0.5  # outputs are probabilities: threshold at 0.5
+    predicted = predicted_classes(logits, loss)
+    size = prepared.dataset.n_classes
+    matrix = np.zeros((size, size), dtype=np.int64)
+    np.add.at(matrix, (prepared.splits.test.y, predicted), 1)
+    return matrix.tolist()

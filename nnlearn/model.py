@@ -1,0 +1,126 @@
+"""Step 1 and Step 2 in TensorFlow: the Sequential model, its loss, optimizer and metrics.
+
+Import this module only where a model is built or loaded: it imports TensorFlow (~5 s).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import numpy as np
+
+from nnlearn.config import Config, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with its C++ start-up log lines (oneDNN, CUDA probing) kept off the terminal."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            import tensorflow
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return tensorflow
+
+
+tf = _import_tensorflow_quietly()
+
+keras = tf.keras
+EVAL_BATCH_SIZE = 1024
+
+
+def build_model(config: Config, input_shape: tuple[int, ...]) -> "keras.Sequential":
+    """The layer list as a keras.Sequential with an Input of the data's shape; seeds the weights."""
+    keras.utils.set_random_seed(config.seed)
+    layers = [keras.Input(shape=input_shape, name="x")]
+    for index, layer in enumerate(config.model.layers):
+        name = f"{layer.type}_{index}"
+        if isinstance(layer, Dense):
+            layers.append(keras.layers.Dense(layer.units, activation=layer.activation, name=name))
+        elif isinstance(layer, Conv2D):
+            layers.append(keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.strides,
+                                              padding=layer.padding, activation=layer.activation,
+                                              name=name))
+        elif isinstance(layer, MaxPooling2D):
+            layers.append(keras.layers.MaxPooling2D(layer.pool_size, strides=layer.strides,
+                                                    padding=layer.padding, name=name))
+        elif isinstance(layer, Flatten):
+            layers.append(keras.layers.Flatten(name=name))
+        elif isinstance(layer, Dropout):
+            layers.append(keras.layers.Dropout(layer.rate, seed=config.seed + index, name=name))
+    return keras.Sequential(layers, name=config.name.replace(".", "_"))
+
+
+def make_loss(config: Config):
+    """The loss of Step 2; from_logits lets TensorFlow apply sigmoid/softmax stably inside it."""
+    loss, from_logits = config.compile.loss, config.compile.from_logits
+    if loss == "binary_crossentropy":
+        return keras.losses.BinaryCrossentropy(from_logits=from_logits)
+    if loss == "sparse_categorical_crossentropy":
+        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
+    if loss == "categorical_crossentropy":
+        return keras.losses.CategoricalCrossentropy(from_logits=from_logits)
+    return keras.losses.MeanSquaredError()
+
+
+def make_metrics(config: Config) -> list:
+    """Keras metric objects for the configured metric names; accuracy matches the loss and logits."""
+    loss = config.compile.loss
+    metrics = []
+    for name in config.compile.resolved_metrics():
+        if name == "accuracy":
+            if loss == "binary_crossentropy":
+                # a logit of 0 is probability 0.5
+                threshold = 0.0 if config.compile.from_logits else 0.5
+                metrics.append(keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold))
+            elif loss == "sparse_categorical_crossentropy":
+                metrics.append(keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
+            else:
+                metrics.append(keras.metrics.CategoricalAccuracy(name="accuracy"))
+        elif name == "mae":
+            metrics.append(keras.metrics.MeanAbsoluteError(name="mae"))
+        elif name == "mse":
+            metrics.append(keras.metrics.MeanSquaredError(name="mse"))
+        elif name == "r2":
+            metrics.append(keras.metrics.R2Score(name="r2"))
+    return metrics
+
+
+def make_optimizer(config: Config):
+    optimizer = config.compile.optimizer
+    if optimizer.type == "sgd":
+        return keras.optimizers.SGD(learning_rate=optimizer.learning_rate, momentum=optimizer.momentum)
+    return keras.optimizers.Adam(learning_rate=optimizer.learning_rate)
+
+
+def compile_model(model, config: Config) -> None:
+    """Step 2: model.compile(loss=..., optimizer=..., metrics=...)."""
+    model.compile(loss=make_loss(config), optimizer=make_optimizer(config), metrics=make_metrics(config))
+
+
+def training_batches(x: np.ndarray, y: np.ndarray, config: Config) -> "tf.data.Dataset":
+    """A cached, shuffled, batched, prefetched tf.data pipeline (much faster than fit(numpy))."""
+    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
+    if config.fit.shuffle:
+        data = data.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
+    return data.batch(config.fit.batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def evaluation_batches(x: np.ndarray, y: np.ndarray) -> "tf.data.Dataset":
+    return tf.data.Dataset.from_tensor_slices((x, y)).batch(EVAL_BATCH_SIZE).cache()
+
+
+def load_saved_model(path) -> "keras.Model":
+    """Load model.keras with safe_mode=True, so no code stored in the file is ever executed."""
+    return keras.models.load_model(path, compile=False, safe_mode=True)
+
+
+def versions() -> dict[str, str]:
+    return {"tensorflow": tf.__version__, "keras": keras.__version__}

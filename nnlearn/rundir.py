@@ -1,0 +1,92 @@
+"""Run directories: created exclusively, every file written atomically, read back safely."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from nnlearn.errors import RunError
+
+RUNS_ROOT = Path("runs")
+CONFIG_FILE = "config.yaml"
+MODEL_FILE = "model.keras"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+PREPROCESSING_FILE = "preprocessing.json"
+RUN_FILE = "run.json"
+
+
+def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_ROOT) -> Path:
+    """A new, empty run directory; never reuses an existing one (two runs in one second get two)."""
+    if out is not None:
+        path = Path(out)
+        if path.exists():
+            raise RunError(f"{path} already exists; nnlearn never overwrites a run.",
+                           hint="choose a new --out, or leave --out out for runs/<name>-<time>.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.mkdir()
+        except FileExistsError:
+            raise RunError(f"{path} already exists; nnlearn never overwrites a run.") from None
+        return path
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1, 1000):
+        path = root / (f"{name}-{stamp}" if attempt == 1 else f"{name}-{stamp}-{attempt}")
+        try:
+            path.mkdir()  # atomic: exactly one process wins each name
+            return path
+        except FileExistsError:
+            continue
+    raise RunError(f"could not create a new run directory under {root}.")
+
+
+def write_atomic(path: Path, content: str | bytes) -> None:
+    """Write to a temporary file in the same folder, then rename: never half a file."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, value) -> None:
+    write_atomic(path, json.dumps(value, indent=2, allow_nan=True) + "\n")
+
+
+def write_yaml(path: Path, value, header: str = "") -> None:
+    write_atomic(path, header + yaml.safe_dump(value, sort_keys=False, allow_unicode=True))
+
+
+def read_json(run_dir: Path, name: str) -> dict:
+    path = run_dir / name
+    if not path.exists():
+        raise RunError(f"{run_dir} has no {name}; it is not a finished nnlearn run.",
+                       hint="give the folder that `nnlearn train` printed (runs/<name>-<time>).")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        raise RunError(f"{path} is damaged: {error}") from None
+
+
+def check_run_dir(run_dir: Path) -> None:
+    if not run_dir.exists():
+        raise RunError(f"there is no run directory {run_dir}.",
+                       hint="list your runs with `ls runs/`; give the folder `nnlearn train` printed.")
+    if not run_dir.is_dir():
+        raise RunError(f"{run_dir} is a file, not a run directory.",
+                       hint="give the folder that `nnlearn train` printed (runs/<name>-<time>).")
+    if not (run_dir / CONFIG_FILE).exists():
+        raise RunError(f"{run_dir} has no {CONFIG_FILE}; it is not an nnlearn run.",
+                       hint="give the folder that `nnlearn train` printed (runs/<name>-<time>).")

@@ -1,0 +1,83 @@
+"""`nnlearn validate`: every problem in a config, found without TensorFlow, each with its line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from nnlearn.config_file import parse_path, read_located, validate_located
+from nnlearn.errors import ConfigError, DataError, Problem
+
+
+@dataclass
+class Report:
+    """What validate found in one file."""
+
+    path: Path
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict:
+        return {"path": str(self.path), "valid": self.valid,
+                "errors": [problem.as_dict() for problem in self.errors],
+                "warnings": [problem.as_dict() for problem in self.warnings]}
+
+    def print(self, console: Console) -> None:
+        mark = "[bold green]valid[/]" if self.valid else "[bold red]invalid[/]"
+        console.print(f"{escape(str(self.path))}: {mark}")
+        for kind, problems in (("error", self.errors), ("warning", self.warnings)):
+            colour = "red" if kind == "error" else "yellow"
+            for problem in problems:
+                where = problem.path or "(config)"
+                if problem.line is not None:
+                    where += f" (line {problem.line}, column {problem.column})"
+                console.print(f"  [{colour}]{kind}[/] [bold]{escape(where)}[/]: {escape(problem.message)}")
+                if problem.hint:
+                    console.print(f"    [green]fix[/]: {escape(problem.hint)}")
+
+
+def validate_file(path: Path, overrides: list[str] | tuple = ()) -> Report:
+    """Validate one config: schema, then the data and the model's shapes against it."""
+    report = Report(Path(path))
+    try:
+        located = read_located(path, overrides)
+        config = validate_located(located, str(path))
+    except ConfigError as error:
+        report.errors = error.problems
+        return report
+    from nnlearn.data import load_dataset
+    from nnlearn.prepare import check_model_against_data
+
+    def locate(problem: Problem) -> Problem:
+        if problem.line is None and problem.path:
+            try:
+                problem.line, problem.column = located.where(parse_path(problem.path))
+            except ValueError:
+                pass
+        return problem
+
+    try:
+        dataset = load_dataset(config.data, config.seed, Path(path).parent)
+        check_model_against_data(config, dataset)
+    except ConfigError as error:
+        report.errors = [locate(problem) for problem in error.problems]
+        return report
+    except DataError as error:
+        report.errors = [locate(Problem(error.path or "data", error.message, hint=error.hint))]
+        return report
+    rows = len(dataset.x)
+    train_rows = rows - round(rows * config.data.test_split) - round(rows * config.data.validation_split)
+    if config.fit.batch_size > train_rows:
+        report.warnings.append(locate(Problem(
+            "fit.batch_size", f"batch_size {config.fit.batch_size} is larger than the {train_rows} "
+                              "training rows: every step sees the whole training set (batch gradient "
+                              "descent), so there is one step per epoch.",
+            hint=f"use a batch_size below {train_rows}, e.g. 32, or more epochs.")))
+    return report

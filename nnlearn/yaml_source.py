@@ -1,0 +1,147 @@
+"""Read YAML safely and remember where every value came from (line and column).
+
+Only plain YAML is accepted: no `!!python/...` or custom tags, no duplicate keys (PyYAML would
+silently keep the last one), bounded size and alias expansion, UTF-8 only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from nnlearn.errors import ConfigError, Problem
+
+MAX_BYTES = 1_000_000
+MAX_NODES = 20_000
+_STANDARD_TAGS = {f"tag:yaml.org,2002:{name}" for name in
+                  ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
+
+Key = tuple  # a path into the document: ("model", "layers", 2, "units")
+
+
+@dataclass
+class Located:
+    """A YAML document as plain Python data, plus the position and raw text of each value."""
+
+    data: object
+    positions: dict[Key, tuple[int, int]] = field(default_factory=dict)
+    raw: dict[Key, str] = field(default_factory=dict)
+
+    def where(self, key: Key) -> tuple[int | None, int | None]:
+        """Line and column (1-based) of the value at key, or of its nearest located parent."""
+        key = tuple(key)
+        while key not in self.positions and key:
+            key = key[:-1]
+        return self.positions.get(key, (None, None))
+
+
+def _fail(source: str, message: str, line: int | None = None, column: int | None = None,
+          hint: str | None = None) -> ConfigError:
+    return ConfigError([Problem("", message, line=line, column=column, hint=hint)], source=source)
+
+
+def read_yaml_file(path: Path) -> Located:
+    """Read and parse a YAML file; every failure is a ConfigError naming the file."""
+    source = str(path)
+    if not path.exists():
+        raise _fail(source, "the config file does not exist.", hint="check the path and spelling.")
+    if path.is_dir():
+        raise _fail(source, "this is a folder, not a YAML file.", hint="give the path of a .yaml file.")
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise _fail(source, f"the file is {size:,} bytes; a config is at most {MAX_BYTES:,}.",
+                    hint="a config describes a model, not data: put data in a CSV or NPZ file.")
+    raw_bytes = path.read_bytes()
+    try:
+        text = raw_bytes.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _fail(source, f"the file is not UTF-8 text (bad byte at offset {error.start}).",
+                    hint="save the file as UTF-8.") from None
+    return parse_yaml(text, source)
+
+
+def parse_yaml(text: str, source: str = "<config>") -> Located:
+    """Parse YAML text into a mapping with positions. Raises ConfigError."""
+    text = text.lstrip("\ufeff")
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        problem = error.problem or str(error)
+        raise _fail(source, f"YAML syntax error: {problem}.", line, column,
+                    hint="check the indentation and the `key: value` form on that line.") from None
+    except yaml.YAMLError as error:
+        raise _fail(source, f"YAML error: {error}") from None
+    if node is None:
+        raise _fail(source, "the file is empty.",
+                    hint="start from `nnlearn init softmax` or a file in configs/.")
+    located = Located(data=None)
+    builder = _Builder(source, located)
+    located.data = builder.build(node, ())
+    if not isinstance(located.data, dict):
+        raise _fail(source, f"the top level must be a mapping of sections (name, data, model, "
+                            f"compile, fit), not a {type(located.data).__name__}.",
+                    1, 1, hint="write `data:`, `model:`, `compile:` and `fit:` at the start of lines.")
+    return located
+
+
+class _Builder:
+    """Turns composed YAML nodes into Python values, checking tags, duplicates and size."""
+
+    def __init__(self, source: str, located: Located):
+        self.source = source
+        self.located = located
+        self.count = 0
+        self.constructor = yaml.SafeLoader("")
+
+    def build(self, node: yaml.Node, key: Key):
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise _fail(self.source, f"the document expands to more than {MAX_NODES:,} values "
+                                     "(anchors and aliases repeated inside each other).",
+                        hint="a config needs no nested aliases: write the values out.")
+        mark = node.start_mark
+        self.located.positions[key] = (mark.line + 1, mark.column + 1)
+        if node.tag not in _STANDARD_TAGS:
+            raise _fail(self.source, f"the tag {node.tag!r} is not allowed: nnlearn reads plain YAML "
+                                     "only and never constructs Python objects.",
+                        mark.line + 1, mark.column + 1, hint="remove the tag.")
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, key)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, key + (index,)) for index, item in enumerate(node.value)]
+        self.located.raw[key] = node.value
+        try:
+            return self.constructor.construct_object(node)
+        except (yaml.YAMLError, ValueError) as error:
+            raise _fail(self.source, f"cannot read the value {node.value!r}: {error}",
+                        mark.line + 1, mark.column + 1) from None
+
+    def _mapping(self, node: yaml.MappingNode, key: Key) -> dict:
+        self.constructor.flatten_mapping(node)
+        result: dict = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                mark = key_node.start_mark
+                raise _fail(self.source, "a key must be a plain name.", mark.line + 1, mark.column + 1)
+            name = self.constructor.construct_object(key_node)
+            if not isinstance(name, str):
+                name = key_node.value
+            if name in result:
+                mark = key_node.start_mark
+                first_line = self.located.positions.get(key + (name,), (None,))[0]
+                raise _fail(self.source, f"the key {name!r} appears twice in the same mapping "
+                                         f"(first on line {first_line}); YAML would silently keep "
+                                         "only the last one.",
+                            mark.line + 1, mark.column + 1, hint="keep one of them.")
+            self.located.positions[key + (name,)] = (key_node.start_mark.line + 1,
+                                                     key_node.start_mark.column + 1)
+            result[name] = self.build(value_node, key + (name,))
+            # the key's own position is the better place to point at for a mapping value
+            if isinstance(value_node, (yaml.MappingNode, yaml.SequenceNode)):
+                self.located.positions[key + (name,)] = (key_node.start_mark.line + 1,
+                                                         key_node.start_mark.column + 1)
+        return result
