@@ -62,9 +62,10 @@ def infer_shapes(config: Config, input_shape: Shape) -> tuple[list[LayerShape], 
             shape = (layer.units,)
         elif isinstance(layer, (Conv2D, MaxPooling2D)):
             if len(shape) != 3:
-                hint = ("conv2d and pooling need images (height, width, channels): use an image "
-                        "dataset such as digits, or dense layers for tabular data." if len(shape) == 1
-                        else "remove the flatten before this layer.")
+                flattened = any(isinstance(earlier, (Flatten, Dense)) for earlier in config.model.layers[:index])
+                hint = ("put conv2d and pooling layers before flatten and dense layers." if flattened
+                        else "conv2d and pooling need images: use an image dataset such as digits, or "
+                             "dense layers for tabular data.")
                 return shapes, [Problem(path, f"{layer.type} needs an image input (height, width, "
                                               f"channels), but its input has shape {_show(shape)}.",
                                         hint=hint)]
@@ -100,7 +101,7 @@ def infer_shapes(config: Config, input_shape: Shape) -> tuple[list[LayerShape], 
 
 
 def _show(shape: Shape) -> str:
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+    return f"({shape[0]},)" if len(shape) == 1 else "(" + ", ".join(str(s) for s in shape) + ")"
 
 
 def output_problems(config: Config, output_shape: Shape, kind: str, n_classes: int,

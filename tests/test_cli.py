@@ -1,0 +1,95 @@
+import json
+import subprocess
+import sys
+
+from typer.testing import CliRunner
+
+from nnlearn.cli import app
+from tests.conftest import CONFIGS, ROOT, TINY
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(arg) for arg in args])
+
+
+def test_importing_the_cli_does_not_import_tensorflow():
+    code = ("import sys, nnlearn, nnlearn.cli, nnlearn.validation, nnlearn.config_file, nnlearn.prepare; "
+            "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_help_and_validate_run_without_tensorflow():
+    code = ("import sys; from typer.testing import CliRunner; from nnlearn.cli import app; "
+            "r = CliRunner().invoke(app, ['validate', 'configs/softmax_digits.yaml']); "
+            "assert r.exit_code == 0, r.output; "
+            "CliRunner().invoke(app, ['train', '--help']); assert 'tensorflow' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_python_dash_m_works():
+    result = subprocess.run([sys.executable, "-m", "nnlearn", "--version"], capture_output=True, text=True,
+                            cwd=ROOT, check=True)
+    assert result.stdout.startswith("nnlearn ")
+
+
+def test_train_json_is_one_object_and_eval_agrees(write_config):
+    result = invoke("train", write_config(), "--set", "fit.epochs=2", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert set(report) >= {"run_dir", "epochs", "seconds", "metrics"}
+    assert report["epochs"] == 2
+    assert set(report["metrics"]) == {"train", "validation", "test"}
+    evaluated = invoke("eval", report["run_dir"], "--json")
+    assert evaluated.exit_code == 0, evaluated.output
+    again = json.loads(evaluated.stdout)
+    assert abs(again["metrics"]["test"]["loss"] - report["metrics"]["test"]["loss"]) < 1e-6
+    assert again["metrics"]["test"]["accuracy"] == report["metrics"]["test"]["accuracy"]
+
+
+def test_train_prints_a_table_and_the_run_dir(write_config):
+    result = invoke("train", write_config(), "--set", "fit.epochs=1")
+    assert result.exit_code == 0, result.output
+    assert "test" in result.output and "accuracy" in result.output and "runs/tiny-" in result.output
+
+
+def test_user_mistakes_exit_2_without_traceback(write_config):
+    bad = write_config(TINY.replace("units: 3", "units: 4"))
+    result = invoke("train", bad)
+    assert result.exit_code == 2
+    assert "model.layers[1].units" in result.output and "3 classes" in result.output
+    assert "Traceback" not in result.output
+    typo = invoke("train", write_config(), "--set", "fit.epoch=3")
+    assert typo.exit_code == 2 and "did you mean 'epochs'" in typo.output
+    missing = invoke("train", "absent.yaml")
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    no_run = invoke("eval", "runs/absent")
+    assert no_run.exit_code == 2 and "no run directory" in no_run.output
+
+
+def test_errors_in_json_mode_are_json(write_config):
+    result = invoke("train", write_config(TINY.replace("epochs: 3", "epochs: -1")), "--json")
+    assert result.exit_code == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["problems"][0]["path"] == "fit.epochs" and error["problems"][0]["line"] == 15
+
+
+def test_nan_loss_exits_1(write_config):
+    path = write_config(TINY.replace("source: iris", "source: diabetes").replace("units: 3", "units: 1")
+                        .replace("sparse_categorical_crossentropy", "mean_squared_error"))
+    result = invoke("train", path, "--set", "compile.optimizer.type=sgd", "--set",
+                    "compile.optimizer.learning_rate=100", "--set", "data.normalize=none")
+    assert result.exit_code == 1
+    assert "NaN" in result.output and "learning_rate" in result.output
+
+
+def test_validate_shipped_configs_and_a_broken_one(write_config):
+    assert invoke("validate", *sorted(CONFIGS.glob("*.yaml"))).exit_code == 0
+    broken = write_config(TINY.replace("activation: relu", "activation: rellu"), "broken.yaml")
+    result = invoke("validate", broken, "--json")
+    assert result.exit_code == 2
+    report = json.loads(result.stdout)["files"][0]
+    assert report["valid"] is False
+    assert report["errors"][0]["path"] == "model.layers[0].activation"
+    assert report["errors"][0]["line"] == 9

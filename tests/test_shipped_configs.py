@@ -1,0 +1,29 @@
+"""The shipped configs reach their accuracy floors with their own defaults and seed."""
+
+import pytest
+
+from nnlearn.training import train
+from tests.conftest import CONFIGS
+
+FLOORS = {
+    "logistic_regression": ("accuracy", 0.96),
+    "softmax_digits": ("accuracy", 0.95),
+    "cnn_digits": ("accuracy", 0.975),
+    "iris_softmax": ("accuracy", 0.93),
+    "moons_mlp": ("accuracy", 0.95),
+    "mlp_regression": ("r2", 0.40),
+    "exam_scores": ("accuracy", 0.85),
+}
+
+
+def test_every_shipped_config_has_a_floor():
+    assert {path.stem for path in CONFIGS.glob("*.yaml")} == set(FLOORS)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(FLOORS))
+def test_shipped_config_reaches_its_floor(name, workdir):
+    metric, floor = FLOORS[name]
+    run = train(CONFIGS / f"{name}.yaml")
+    assert run.metrics["test"][metric] >= floor, run.metrics["test"]
+    assert run.metrics["test"][metric] > run.baseline[metric]
