@@ -118,6 +118,42 @@ def validate(configs: Annotated[list[Path], typer.Argument(help="One or more YAM
     raise typer.Exit(0 if all(report.valid for report in reports) else 2)
 
 
+config_app = typer.Typer(no_args_is_help=True, help="Inspect configs.")
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("show")
+def config_show(config: Annotated[Path, typer.Argument(help="The YAML config.")],
+                overrides: SetOption = None):
+    """Print the fully resolved config, every default filled in (what train saves in the run)."""
+    from nnlearn.authoring import resolved_yaml
+    from nnlearn.config_file import load_config
+
+    with handled(False):
+        print(resolved_yaml(load_config(config, overrides or [])), end="")
+
+
+@app.command()
+def init(template: Annotated[str, typer.Argument(help="logistic-regression, mlp-regression, softmax, cnn "
+                                                      "or multilabel.")],
+         path: Annotated[Optional[Path], typer.Argument(help="Where to write it (default: "
+                                                             "TEMPLATE.yaml); never overwritten.")] = None):
+    """Write a commented starter config that validates and trains as it is."""
+    from nnlearn.authoring import write_template
+
+    with handled(False):
+        written = write_template(template, path or Path(f"{template}.yaml"))
+    Console().print(f"Wrote {written}. Next: `nnlearn validate {written}`, then `nnlearn train {written}`.")
+
+
+@app.command()
+def schema():
+    """Print the config's JSON Schema, for editors."""
+    from nnlearn.authoring import config_schema
+
+    print(config_schema(), end="")
+
+
 def main() -> None:
     app(prog_name="nnlearn")
 

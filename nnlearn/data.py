@@ -6,6 +6,7 @@ NumPy and scikit-learn only: nothing here imports TensorFlow.
 from __future__ import annotations
 
 import csv
+import difflib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,9 +76,12 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None) ->
     path = resolve_source(data.source, config_dir)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".npz"):
-        choices = ", ".join(BUNDLED_DATASETS + SYNTHETIC_DATASETS)
-        raise DataError(f"unknown data source {data.source!r}.", path="data.source",
-                        hint=f"use one of {choices}, or a path to a .csv or .npz file.")
+        names = BUNDLED_DATASETS + SYNTHETIC_DATASETS
+        guess = difflib.get_close_matches(data.source, names, n=1, cutoff=0.6)
+        raise DataError(f"unknown data source {data.source!r}; expected one of {', '.join(names)}, or a "
+                        "path to a .csv or .npz file.", path="data.source",
+                        hint=f"did you mean {guess[0]!r}?" if guess else
+                        "give a bundled or synthetic dataset's name, or a file path.")
     if not path.exists():
         raise DataError(f"the data file {data.source!r} does not exist (looked for {path}).",
                         path="data.source", hint="check the path; it is read relative to the config's "
@@ -153,7 +157,6 @@ def _read_csv(path: Path, target: str | None) -> Dataset:
         raise DataError(f"a CSV needs `data.target`: the column holding y. Columns: {', '.join(header)}.",
                         path="data.target", hint=f"e.g. target: {header[-1]}")
     if target not in header:
-        import difflib
         guess = difflib.get_close_matches(target, header, n=1, cutoff=0.5)
         raise DataError(f"the CSV has no column {target!r}. Columns: {', '.join(header)}.",
                         path="data.target", hint=f"did you mean {guess[0]!r}?" if guess else

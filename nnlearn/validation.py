@@ -52,7 +52,8 @@ def validate_file(path: Path, overrides: list[str] | tuple = ()) -> Report:
     except ConfigError as error:
         report.errors = error.problems
         return report
-    from nnlearn.data import load_dataset
+    from nnlearn.config import CLASSIFICATION_LOSSES
+    from nnlearn.data import load_dataset, split_dataset
     from nnlearn.prepare import check_model_against_data
 
     def locate(problem: Problem) -> Problem:
@@ -66,6 +67,7 @@ def validate_file(path: Path, overrides: list[str] | tuple = ()) -> Report:
     try:
         dataset = load_dataset(config.data, config.seed, Path(path).parent)
         check_model_against_data(config, dataset)
+        split_dataset(dataset, config.data, config.seed, config.compile.loss in CLASSIFICATION_LOSSES)
     except ConfigError as error:
         report.errors = [locate(problem) for problem in error.problems]
         return report

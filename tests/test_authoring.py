@@ -1,0 +1,64 @@
+import json
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from nnlearn.authoring import TEMPLATES, config_schema, template_text, write_template
+from nnlearn.cli import app
+from nnlearn.config_file import config_from_text
+from nnlearn.errors import NnlearnError
+from nnlearn.validation import validate_file
+from tests.conftest import CONFIGS, ROOT
+
+runner = CliRunner()
+
+
+def test_committed_schema_equals_what_nnlearn_schema_prints():
+    result = runner.invoke(app, ["schema"])
+    assert result.exit_code == 0
+    assert (ROOT / "docs" / "config.schema.json").read_text() == result.stdout
+    assert json.loads(result.stdout)["additionalProperties"] is False
+
+
+def test_shipped_configs_point_at_the_committed_schema():
+    for path in CONFIGS.glob("*.yaml"):
+        assert path.read_text().startswith("# yaml-language-server: $schema=../docs/config.schema.json")
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_every_template_validates(name, tmp_path):
+    path = write_template(name, tmp_path / f"{name}.yaml")
+    report = validate_file(path)
+    assert report.valid, [str(problem) for problem in report.errors]
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_every_template_trains(name, workdir):
+    from nnlearn.training import train
+
+    path = write_template(name, workdir / f"{name}.yaml")
+    run = train(path, ["fit.epochs=1"])
+    assert run.metrics["test"]["loss"] == run.metrics["test"]["loss"]  # not NaN
+
+
+def test_init_refuses_to_overwrite(workdir):
+    (workdir / "mine.yaml").write_text("precious")
+    result = runner.invoke(app, ["init", "softmax", "mine.yaml"])
+    assert result.exit_code == 2 and "never overwrites" in result.output
+    assert (workdir / "mine.yaml").read_text() == "precious"
+    with pytest.raises(NnlearnError, match="did you mean 'softmax'"):
+        template_text("softmaxx")
+
+
+def test_config_show_fills_every_default(write_config):
+    result = runner.invoke(app, ["config", "show", str(write_config()), "--set", "fit.epochs=9"])
+    assert result.exit_code == 0, result.output
+    shown = yaml.safe_load(result.stdout)
+    assert shown["fit"] == {"epochs": 9, "batch_size": 32, "shuffle": True}
+    assert shown["compile"]["from_logits"] is True
+    assert config_from_text(result.stdout).fit.epochs == 9
+
+
+def test_schema_lists_layer_types():
+    assert '"conv2d"' in config_schema() and '"max_pooling2d"' in config_schema()
