@@ -1,0 +1,116 @@
+"""A table of broken configs: each must be refused with the right path, line and message."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from nnlearn.cli import app
+from nnlearn.validation import validate_file
+from tests.conftest import TINY
+
+# (name, change to TINY (old, new) or a whole text, expected path, expected line, message fragment)
+CASES = [
+    ("unknown key", ("  epochs: 3", "  epoch: 3"), "fit.epoch", 15, "did you mean 'epochs'"),
+    ("unknown section", ("seed: 0", "seed: 0\nfitt: {}"), "fitt", 3, "did you mean 'fit'"),
+    ("wrong type", ("batch_size: 32", "batch_size: many"), "fit.batch_size", 16, "valid integer"),
+    ("out of range", ("test_split: 0.2", "test_split: 1.5"), "data.test_split", 5, "less than 1"),
+    ("unknown choice", ("activation: relu", "activation: rellu"), "model.layers[0].activation", 9,
+     "did you mean 'relu'"),
+    ("yaml 1.1 boolean", ("activation: relu", "activation: no"), "model.layers[0].activation", 9,
+     "boolean"),
+    ("unknown layer type", ("type: dense, units: 8", "type: dense2d, units: 8"), "model.layers[0]", 9,
+     "did you mean 'dense'"),
+    ("missing loss", ("  loss: sparse_categorical_crossentropy\n", ""), "compile.loss", 11, "missing"),
+    ("splits leave nothing", ("validation_split: 0.1", "validation_split: 0.8"), "data", 3,
+     "below 1"),
+    ("momentum with adam", ("learning_rate: 0.05", "learning_rate: 0.05, momentum: 0.9"),
+     "compile.optimizer", 13, "sgd only"),
+    ("conv2d on tabular data", ("{type: dense, units: 8, activation: relu}", "{type: conv2d, filters: 4}"),
+     "model.layers[0]", 9, "needs an image"),
+    ("kernel larger than the image", TINY.replace("source: iris", "source: digits").replace(
+        "{type: dense, units: 8, activation: relu}", "{type: conv2d, filters: 4, kernel_size: 9}"),
+     "model.layers[0].kernel_size", 9, "larger than its input"),
+    ("output units vs classes", ("units: 3, activation: linear", "units: 4, activation: linear"),
+     "model.layers[1].units", 10, "3 classes"),
+    ("sparse CE on continuous targets", ("source: iris", "source: diabetes"), "compile.loss", 12,
+     "continuous"),
+    ("binary CE on 3 classes", ("loss: sparse_categorical_crossentropy", "loss: binary_crossentropy"),
+     "compile.loss", 12, "2 classes"),
+    ("missing data file", ("source: iris", "source: nowhere.csv\n  target: y"), "data.source", 4,
+     "does not exist"),
+    ("unknown dataset name", ("source: iris", "source: irs"), "data.source", 4, "did you mean 'iris'"),
+]
+
+
+def broken_text(change):
+    if isinstance(change, str):
+        return change
+    old, new = change
+    assert old in TINY, old
+    return TINY.replace(old, new)
+
+
+@pytest.mark.parametrize("name, change, path, line, fragment", CASES, ids=[case[0] for case in CASES])
+def test_bad_config_is_located_and_explained(name, change, path, line, fragment, write_config):
+    report = validate_file(write_config(broken_text(change)))
+    assert not report.valid
+    problems = {problem.path: problem for problem in report.errors}
+    assert path in problems, [str(problem) for problem in report.errors]
+    problem = problems[path]
+    assert problem.line == line, str(problem)
+    assert fragment in problem.message + " " + (problem.hint or ""), str(problem)
+
+
+CSV_CASES = [
+    ("a,b,label\n1,2,0\n3,4,1\n", "lable", "no column 'lable'", "did you mean 'label'"),
+    ("a,b,label\n1,x,0\n3,4,1\n", "label", "not a number", "encode text columns"),
+    ("a,b,label\n1,inf,0\n3,4,1\n", "label", "inf", "missing values"),
+    ("a,b,label\n1,2,0\n3,4,1\n", "label", "leave", "more data"),  # too few rows for the splits
+]
+
+
+@pytest.mark.parametrize("content, target, fragment, fix", CSV_CASES)
+def test_csv_problems(content, target, fragment, fix, write_config, workdir):
+    (workdir / "table.csv").write_text(content)
+    text = TINY.replace("source: iris", f"source: table.csv\n  target: {target}").replace("units: 3", "units: 2")
+    report = validate_file(write_config(text))
+    assert not report.valid
+    problem = report.errors[0]
+    assert fragment in problem.message and fix in (problem.hint or ""), str(problem)
+    assert problem.line is not None
+
+
+def test_all_schema_problems_are_reported_at_once(write_config):
+    text = TINY.replace("activation: relu", "activation: rellu").replace("  epochs: 3", "  epoch: 3")
+    text = text.replace("batch_size: 32", "batch_size: 0")
+    report = validate_file(write_config(text))
+    assert len(report.errors) == 3
+
+
+def test_batch_larger_than_training_split_is_a_warning(write_config):
+    report = validate_file(write_config(TINY.replace("batch_size: 32", "batch_size: 500")))
+    assert report.valid
+    assert report.warnings[0].path == "fit.batch_size" and report.warnings[0].line == 16
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"a: [1\n", "syntax error"), (b"", "empty"), (b"- 1\n", "mapping"), (b"a: 1\na: 2\n", "twice"),
+    (b"a: !!python/object/apply:os.system [ls]\n", "not allowed"), (b"name: \xff\xfe\n", "UTF-8"),
+])
+def test_malformed_yaml_is_refused(content, fragment, workdir):
+    path = workdir / "bad.yaml"
+    path.write_bytes(content)
+    report = validate_file(path)
+    assert not report.valid and fragment in report.errors[0].message
+
+
+def test_validate_json_and_exit_codes(write_config, workdir):
+    good = write_config(name="good.yaml")
+    bad = write_config(TINY.replace("units: 3", "units: 5"), name="bad.yaml")
+    result = CliRunner().invoke(app, ["validate", str(good), str(bad), "--json"])
+    assert result.exit_code == 2
+    files = json.loads(result.stdout)["files"]
+    assert [entry["valid"] for entry in files] == [True, False]
+    assert set(files[1]["errors"][0]) == {"path", "line", "column", "message"}
+    assert CliRunner().invoke(app, ["validate", str(good)]).exit_code == 0
