@@ -10,18 +10,18 @@ The library functions import TensorFlow only when they train or evaluate:
 __version__ = "0.1.0"
 
 
-def train(config_path, overrides=(), out=None, progress=None):
+def train(config_path, overrides=(), out=None, progress=None, expect=()):
     """Train a config file and save a run; see nnlearn.training.train."""
     from nnlearn.training import train as train_run
 
-    return train_run(config_path, overrides, out=out, progress=progress)
+    return train_run(config_path, overrides, out=out, progress=progress, expect=expect)
 
 
-def evaluate(run_dir):
+def evaluate(run_dir, expect=()):
     """Evaluate a saved run on its test split again; see nnlearn.evaluation.evaluate."""
     from nnlearn.evaluation import evaluate as evaluate_run
 
-    return evaluate_run(run_dir)
+    return evaluate_run(run_dir, expect)
 
 
 def load_config(config_path, overrides=()):

@@ -26,6 +26,10 @@ SetOption = Annotated[Optional[list[str]], typer.Option(
     "--set", metavar="KEY=VALUE",
     help="Override a config value, e.g. --set fit.epochs=3 or --set model.layers[0].units=32 "
          "(repeatable; checked by the same schema).")]
+ExpectOption = Annotated[Optional[list[str]], typer.Option(
+    "--expect", metavar="GATE",
+    help='A metric gate such as "accuracy>=0.95" or "validation_loss<=0.3" (test split unless named; '
+         'repeatable). A gate not met exits 1.')]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, for scripts and CI.")]
 
 
@@ -68,39 +72,49 @@ def train(config: Annotated[Path, typer.Argument(help="The YAML config to train.
           overrides: SetOption = None,
           out: Annotated[Optional[Path], typer.Option("--out", help="Run directory to create "
                                                       "(default: runs/<name>-<time>); never overwritten.")] = None,
+          expect: ExpectOption = None,
           as_json: JsonOption = False):
     """Build, compile, fit and evaluate the model of CONFIG, and save a new run directory."""
-    from nnlearn.display import EpochProgress, metrics_table
+    from nnlearn.display import EpochProgress, gates_table, metrics_table
     from nnlearn.training import train as train_run
 
     people, _ = _consoles(as_json)
     with handled(as_json):
-        run = train_run(config, overrides or [], out=out, progress=EpochProgress(people))
+        run = train_run(config, overrides or [], out=out, progress=EpochProgress(people),
+                        expect=expect or [])
     people.print(metrics_table(run.metrics, run.baseline, title=f"{run.epochs} epochs in "
                                                                   f"{run.seconds:.1f} s"))
     people.print(f"Saved the run in [bold]{run.run_dir}[/]; evaluate it again with "
                  f"`nnlearn eval {run.run_dir}`.")
+    if run.gates:
+        people.print(gates_table(run.gates))
     if as_json:
         print(json.dumps(run.to_json()))
+    if not run.passed:
+        raise typer.Exit(1)
 
 
 @app.command("eval")
 def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
-                 as_json: JsonOption = False):
+                 expect: ExpectOption = None, as_json: JsonOption = False):
     """Evaluate a saved run on its test split again (same split, same preprocessing)."""
-    from nnlearn.display import confusion_table, metrics_table
+    from nnlearn.display import confusion_table, gates_table, metrics_table
     from nnlearn.evaluation import evaluate
 
     people, errors = _consoles(as_json)
     with handled(as_json):
-        result = evaluate(run_dir)
+        result = evaluate(run_dir, expect or [])
     for warning in result.warnings:
         errors.print(f"[yellow]warning[/]: {warning}")
     people.print(metrics_table({"test": result.test}, result.baseline, title=f"Test metrics of {run_dir}"))
     if result.confusion_matrix is not None:
         people.print(confusion_table(result.class_names, result.confusion_matrix))
+    if result.gates:
+        people.print(gates_table(result.gates))
     if as_json:
         print(json.dumps(result.to_json()))
+    if not result.passed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -116,6 +130,55 @@ def validate(configs: Annotated[list[Path], typer.Argument(help="One or more YAM
     if as_json:
         print(json.dumps({"files": [report.to_json() for report in reports]}))
     raise typer.Exit(0 if all(report.valid for report in reports) else 2)
+
+
+@app.command()
+def smoke(paths: Annotated[Optional[list[Path]], typer.Argument(help="Configs or folders of configs "
+                                                                "(default: configs/).")] = None,
+          junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write JUnit XML here.")] = None,
+          as_json: JsonOption = False):
+    """Check that every config builds and learns: a few steps on a small subset must lower the loss.
+
+    Exit 0 when all pass, 1 when any fails to learn, 2 when any config is invalid.
+    """
+    from rich.markup import escape
+    from rich.table import Table
+
+    from nnlearn.display import format_number
+    from nnlearn.smoke import STEPS, exit_code, find_configs, junit_xml, smoke_config
+
+    people, _ = _consoles(as_json)
+    with handled(as_json):
+        configs = find_configs(paths or [Path("configs")])
+    results = []
+    for path in configs:
+        with handled(as_json):
+            result = smoke_config(path)
+        results.append(result)
+        colour = {"passed": "green", "failed": "red", "invalid": "red"}[result.status]
+        people.print(f"[{colour}]{result.status:>7}[/] {escape(str(path))} ({result.seconds:.1f} s)")
+    table = Table(title="nnlearn smoke")
+    for column in ("config", "status", "loss: first → last", f"test after {STEPS} steps", "seconds"):
+        table.add_column(column)
+    for result in results:
+        loss = (f"{format_number(result.initial_loss)} → {format_number(result.final_loss)}"
+                if result.initial_loss is not None else "—")
+        key = "accuracy" if "accuracy" in result.test else "r2"
+        test = f"{key} {format_number(result.test[key])}" if key in result.test else "—"
+        table.add_row(escape(result.config.name), result.status, loss, test, f"{result.seconds:.1f}")
+    people.print(table)
+    for result in results:
+        if result.message:
+            people.print(f"[red]{result.status}[/] {escape(str(result.config))}: {escape(result.message)}")
+    code = exit_code(results)
+    if junit:
+        from nnlearn.rundir import write_atomic
+
+        write_atomic(junit, junit_xml(results))
+    if as_json:
+        print(json.dumps({"passed": code == 0, "exit_code": code,
+                          "results": [result.to_json() for result in results]}))
+    raise typer.Exit(code)
 
 
 config_app = typer.Typer(no_args_is_help=True, help="Inspect configs.")

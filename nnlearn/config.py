@@ -169,6 +169,21 @@ class Config(Section):
     model: ModelConfig
     compile: CompileConfig
     fit: FitConfig = Field(default_factory=FitConfig)
+    expect: dict[str, str] = Field(default_factory=dict, description="Metric gates checked after "
+                                   "training, e.g. test_accuracy: \">=0.95\" (a miss exits 1).")
+
+    @field_validator("expect", mode="before")
+    @classmethod
+    def _gates_are_readable(cls, value):
+        from nnlearn.gates import parse_config_gate
+
+        if isinstance(value, dict):
+            value = {key: str(condition) if isinstance(condition, (int, float)) else condition
+                     for key, condition in value.items()}
+            for key, condition in value.items():
+                if isinstance(condition, str):
+                    parse_config_gate(str(key), condition)
+        return value
 
     @field_validator("name")
     @classmethod

@@ -70,6 +70,17 @@ def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "Met
     return table
 
 
+def gates_table(results) -> Table:
+    """Each expectation against what was measured."""
+    table = Table(title="Expectations")
+    for column in ("expected", "measured", "result"):
+        table.add_column(column, justify="right" if column == "measured" else "left")
+    for result in results:
+        verdict = "[green]met[/]" if result.passed else "[bold red]NOT MET[/]"
+        table.add_row(escape(result.gate.text), format_number(result.measured), verdict)
+    return table
+
+
 def confusion_table(labels: list[str], matrix: list[list[int]]) -> Table:
     table = Table(title="Confusion matrix (rows: true class, columns: predicted)")
     table.add_column("true \\ predicted")

@@ -13,7 +13,9 @@ from nnlearn.config_file import load_config
 from nnlearn.data import Normalizer
 from nnlearn.errors import RunError
 from nnlearn.prepare import Prepared, prepare
-from nnlearn.rundir import (CONFIG_FILE, MODEL_FILE, PREPROCESSING_FILE, check_run_dir, read_json)
+from nnlearn.gates import GateResult, check_gates, gates_for
+from nnlearn.rundir import (CONFIG_FILE, METRICS_FILE, MODEL_FILE, PREPROCESSING_FILE, check_run_dir,
+                            read_json)
 
 
 @dataclass
@@ -26,10 +28,16 @@ class Evaluation:
     class_names: list[str] | None = None
     confusion_matrix: list[list[int]] | None = None
     warnings: list[str] = field(default_factory=list)
+    gates: list[GateResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(result.passed for result in self.gates)
 
     def to_json(self) -> dict:
         result = {"run_dir": str(self.run_dir), "metrics": {"test": self.test},
-                  "baseline": {"test": self.baseline}}
+                  "baseline": {"test": self.baseline},
+                  "expectations": [gate.to_json() for gate in self.gates], "passed": self.passed}
         if self.confusion_matrix is not None:
             result["confusion_matrix"] = {"labels": self.class_names, "matrix": self.confusion_matrix}
         return result
@@ -56,10 +64,15 @@ def load_run_data(run_dir: Path) -> tuple[Prepared, list[str]]:
     return prepare(config, None, normalizer=normalizer), warnings
 
 
-def evaluate(run_dir: str | Path) -> Evaluation:
-    """Load model.keras safely and measure the test split as training did."""
+def evaluate(run_dir: str | Path, expect: list[str] | tuple = ()) -> Evaluation:
+    """Load model.keras safely and measure the test split as training did.
+
+    expect: metric gates such as "accuracy>=0.95", checked with the config's own `expect:` gates;
+    train and validation gates use the metrics saved by training.
+    """
     run_dir = Path(run_dir)
     prepared, warnings = load_run_data(run_dir)
+    gates = gates_for(prepared.config, expect)
     if not (run_dir / MODEL_FILE).exists():
         raise RunError(f"{run_dir} has no {MODEL_FILE}: the run did not finish.",
                        hint="train it again, or resume it if it was interrupted.")
@@ -72,8 +85,11 @@ def evaluate(run_dir: str | Path) -> Evaluation:
     matrix = None
     if prepared.dataset.kind == "classes":
         matrix = confusion_matrix(model, prepared)
+    saved = read_json(run_dir, METRICS_FILE) if (run_dir / METRICS_FILE).exists() else {}
+    results = check_gates(gates, {"train": saved.get("train"), "validation": saved.get("validation"),
+                                  "test": test})
     return Evaluation(run_dir, test, baseline_metrics(prepared), prepared.dataset.class_names, matrix,
-                      warnings)
+                      warnings, results)
 
 
 def predicted_classes(logits: np.ndarray, loss: str) -> np.ndarray:

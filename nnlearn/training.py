@@ -17,6 +17,7 @@ from nnlearn.baselines import baseline_metrics
 from nnlearn.config import Config
 from nnlearn.config_file import load_config
 from nnlearn.errors import RunFailed
+from nnlearn.gates import GateResult, check_gates, gates_for
 from nnlearn.prepare import Prepared, prepare
 from nnlearn.rundir import (CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, PREPROCESSING_FILE,
                             RUN_FILE, create_run_dir, write_atomic, write_json, write_yaml)
@@ -34,10 +35,17 @@ class Run:
     metrics: dict[str, dict[str, float] | None]
     baseline: dict[str, float] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
+    gates: list[GateResult] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """True when every metric gate (`expect`) is met."""
+        return all(result.passed for result in self.gates)
 
     def to_json(self) -> dict:
         return {"run_dir": str(self.run_dir), "epochs": self.epochs, "seconds": round(self.seconds, 3),
-                "metrics": self.metrics, "baseline": {"test": self.baseline}}
+                "metrics": self.metrics, "baseline": {"test": self.baseline},
+                "expectations": [result.to_json() for result in self.gates], "passed": self.passed}
 
 
 class Silent:
@@ -51,16 +59,20 @@ class Silent:
 
 
 def train(config_path: str | Path, overrides: list[str] | tuple = (), out: str | Path | None = None,
-          progress=None) -> Run:
-    """Train the config at config_path (with `KEY=VALUE` overrides) and save a new run directory."""
+          progress=None, expect: list[str] | tuple = ()) -> Run:
+    """Train the config at config_path (with `KEY=VALUE` overrides) and save a new run directory.
+
+    expect adds metric gates such as "accuracy>=0.95" to the config's own; see Run.passed.
+    """
     config = load_config(config_path, overrides)
-    return train_config(config, Path(config_path).parent, out=out, progress=progress)
+    return train_config(config, Path(config_path).parent, out=out, progress=progress, expect=expect)
 
 
 def train_config(config: Config, config_dir: Path | None = None, out: str | Path | None = None,
-                 progress=None) -> Run:
+                 progress=None, expect: list[str] | tuple = ()) -> Run:
     """Train an already validated config. Raises RunFailed when the loss becomes NaN or infinite."""
     progress = progress or Silent()
+    gates = gates_for(config, expect)
     prepared = prepare(config, config_dir)
     run_dir = create_run_dir(config.name, out)
     from nnlearn import model as tf_model  # TensorFlow is imported here, only when training
@@ -99,10 +111,12 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     _save_model(model, run_dir / MODEL_FILE)
     metrics = {name: measure(model, prepared, name) for name in SPLITS}
     baseline = baseline_metrics(prepared)
+    results = check_gates(gates, metrics)
     write_json(run_dir / METRICS_FILE, {**metrics, "baseline": {"test": baseline},
+                                        "expectations": [result.to_json() for result in results],
                                         "epochs": len(rows), "seconds": round(seconds, 3)})
     _save_status(run_dir, "finished", started, versions, epochs=len(rows))
-    return Run(run_dir, len(rows), seconds, metrics, baseline, rows)
+    return Run(run_dir, len(rows), seconds, metrics, baseline, rows, results)
 
 
 def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | None:
