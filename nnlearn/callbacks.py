@@ -1,4 +1,4 @@
-"""Keras callbacks: report each epoch to the caller, and stop at the first NaN or infinite loss."""
+"""Keras callbacks of a run: progress, stopping on NaN or Ctrl-C, and a checkpoint every epoch."""
 
 from __future__ import annotations
 
@@ -18,13 +18,16 @@ class EpochReporter(keras.callbacks.Callback):
         self.progress.epoch(epoch + 1, dict(logs or {}))
 
 
-class StopOnNaN(keras.callbacks.Callback):
-    """Like TerminateOnNaN, but remembers the epoch and batch where the loss stopped being finite."""
+class Stopper(keras.callbacks.Callback):
+    """Stops after the current batch when the loss is no longer finite (like TerminateOnNaN) or when
+    an interrupt was requested; remembers why and where."""
 
     def __init__(self):
         super().__init__()
         self.epoch = 0
-        self.failed_at: tuple[int, int] | None = None
+        self.reason: str | None = None  # "nan" or "interrupted"
+        self.stopped_at: tuple[int, int] | None = None
+        self.interrupt_requested = False
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -32,5 +35,50 @@ class StopOnNaN(keras.callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
-            self.failed_at = (self.epoch + 1, batch + 1)
+            self.reason = "nan"
+        elif self.interrupt_requested:
+            self.reason = "interrupted"
+        if self.reason:
+            self.stopped_at = (self.epoch + 1, batch + 1)
             self.model.stop_training = True
+
+
+class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
+    """Keras' EarlyStopping whose state (best value, patience used, best weights) survives a resume."""
+
+    def __init__(self, saved_state: dict | None = None, best_weights=None, **settings):
+        super().__init__(**settings)
+        self.saved_state = saved_state
+        self.saved_best_weights = best_weights
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.saved_state:
+            self.wait = self.saved_state["wait"]
+            self.best = self.saved_state["best"]
+            self.best_epoch = self.saved_state["best_epoch"]
+            self.best_weights = self.saved_best_weights
+
+    def state(self) -> dict:
+        return {"wait": self.wait, "best": float(self.best) if self.best is not None else None,
+                "best_epoch": self.best_epoch}
+
+
+class Checkpointer(keras.callbacks.Callback):
+    """After every complete epoch: append its row to the history and save a checkpoint.
+
+    An epoch cut short by NaN or Ctrl-C is not recorded, so the last checkpoint is always a good one.
+    save(epoch_rows) is the caller's function that writes the files atomically.
+    """
+
+    def __init__(self, stopper: Stopper, rows: list[dict], save):
+        super().__init__()
+        self.stopper = stopper
+        self.rows = rows
+        self.save = save
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.stopper.reason:
+            return
+        self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        self.save(self.rows)

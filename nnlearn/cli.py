@@ -68,20 +68,38 @@ def main_options(version: Annotated[bool, typer.Option("--version", callback=_ve
 
 
 @app.command()
-def train(config: Annotated[Path, typer.Argument(help="The YAML config to train.")],
+def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config to train.")] = None,
           overrides: SetOption = None,
+          resume: Annotated[Optional[Path], typer.Option("--resume", metavar="RUN_DIR",
+                                                         help="Continue an interrupted run from its "
+                                                              "last checkpoint.")] = None,
           out: Annotated[Optional[Path], typer.Option("--out", help="Run directory to create "
                                                       "(default: runs/<name>-<time>); never overwritten.")] = None,
           expect: ExpectOption = None,
           as_json: JsonOption = False):
-    """Build, compile, fit and evaluate the model of CONFIG, and save a new run directory."""
+    """Build, compile, fit and evaluate the model of CONFIG, and save a new run directory.
+
+    Ctrl-C stops after the current batch and keeps the last epoch's checkpoint (exit 130);
+    `nnlearn train --resume RUN_DIR` continues it.
+    """
     from nnlearn.display import EpochProgress, gates_table, metrics_table
+    from nnlearn.errors import NnlearnError
+    from nnlearn.training import resume as resume_run
     from nnlearn.training import train as train_run
 
     people, _ = _consoles(as_json)
     with handled(as_json):
-        run = train_run(config, overrides or [], out=out, progress=EpochProgress(people),
-                        expect=expect or [])
+        if resume is not None:
+            if config is not None or overrides or out is not None:
+                raise NnlearnError("--resume continues a run with its saved config; it takes no CONFIG, "
+                                   "--set or --out.", hint=f"nnlearn train --resume {resume}")
+            run = resume_run(resume, progress=EpochProgress(people), expect=expect or [])
+        elif config is None:
+            raise NnlearnError("give a CONFIG to train, or --resume RUN_DIR.",
+                               hint="e.g. nnlearn train configs/softmax_digits.yaml")
+        else:
+            run = train_run(config, overrides or [], out=out, progress=EpochProgress(people),
+                            expect=expect or [])
     people.print(metrics_table(run.metrics, run.baseline, title=f"{run.epochs} epochs in "
                                                                   f"{run.seconds:.1f} s"))
     people.print(f"Saved the run in [bold]{run.run_dir}[/]; evaluate it again with "

@@ -151,12 +151,23 @@ class CompileConfig(Section):
         return ["mae", "mse", "r2"] if self.loss == "mean_squared_error" else ["accuracy"]
 
 
+class EarlyStoppingConfig(Section):
+    """Stop when the monitored number stops improving; optionally keep the best epoch's weights."""
+
+    monitor: str = Field("val_loss", description="loss, val_loss, or a metric such as val_accuracy.")
+    patience: int = Field(5, ge=0, le=100_000, description="Epochs without improvement before stopping.")
+    min_delta: float = Field(0.0, ge=0, description="The smallest change that counts as improvement.")
+    restore_best_weights: bool = Field(True, description="Keep the best epoch's weights, not the last.")
+
+
 class FitConfig(Section):
     """Step 3: minimise the cost with gradient descent, in mini-batches."""
 
     epochs: int = Field(10, ge=1, le=100_000, description="Passes over the training data.")
     batch_size: int = Field(32, ge=1, le=1_000_000, description="Examples per gradient step.")
     shuffle: bool = Field(True, description="Reshuffle the training data every epoch.")
+    early_stopping: EarlyStoppingConfig | None = Field(
+        None, description="Stop early when the monitored number stops improving (off when unset).")
 
 
 class Config(Section):
@@ -184,6 +195,22 @@ class Config(Section):
                 if isinstance(condition, str):
                     parse_config_gate(str(key), condition)
         return value
+
+    @model_validator(mode="after")
+    def _early_stopping_monitors_something_measured(self):
+        stopping = self.fit.early_stopping
+        if stopping is None:
+            return self
+        names = ["loss"] + self.compile.resolved_metrics()
+        known = names + [f"val_{name}" for name in names]
+        if stopping.monitor not in known:
+            raise ValueError(f"fit.early_stopping.monitor {stopping.monitor!r} is not measured; expected "
+                             f"one of: {', '.join(known)}. Fix: e.g. monitor: val_loss.")
+        if stopping.monitor.startswith("val_") and self.data.validation_split == 0:
+            raise ValueError(f"fit.early_stopping.monitor {stopping.monitor!r} needs a validation split, "
+                             "but data.validation_split is 0. Fix: set validation_split: 0.1, or monitor: "
+                             "loss.")
+        return self
 
     @field_validator("name")
     @classmethod

@@ -31,13 +31,14 @@ class EpochProgress:
         self.progress: Progress | None = None
         self.task = None
 
-    def start(self, epochs: int, run_dir: Path) -> None:
-        self.console.print(f"Training → [bold]{escape(str(run_dir))}[/]")
+    def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None:
+        resumed = f" (resuming after epoch {first_epoch})" if first_epoch else ""
+        self.console.print(f"Training → [bold]{escape(str(run_dir))}[/]{resumed}")
         self.progress = Progress(TextColumn("epoch {task.completed:>3}/{task.total}"),
                                  BarColumn(bar_width=16), TextColumn("{task.fields[logs]}"),
                                  console=self.console, transient=False)
         self.progress.start()
-        self.task = self.progress.add_task("fit", total=epochs, logs="")
+        self.task = self.progress.add_task("fit", total=epochs, completed=first_epoch, logs="")
 
     def epoch(self, number: int, logs: dict) -> None:
         text = "  ".join(f"{name} {float(value):.4g}" for name, value in sorted(logs.items()))

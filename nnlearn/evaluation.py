@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from nnlearn.baselines import baseline_metrics
-from nnlearn.config_file import load_config
-from nnlearn.data import Normalizer
 from nnlearn.errors import RunError
-from nnlearn.prepare import Prepared, prepare
+from nnlearn.prepare import Prepared, prepare_saved_run
 from nnlearn.gates import GateResult, check_gates, gates_for
-from nnlearn.rundir import (CONFIG_FILE, METRICS_FILE, MODEL_FILE, PREPROCESSING_FILE, check_run_dir,
-                            read_json)
+from nnlearn.rundir import METRICS_FILE, MODEL_FILE, read_json
 
 
 @dataclass
@@ -43,27 +39,6 @@ class Evaluation:
         return result
 
 
-def load_run_data(run_dir: Path) -> tuple[Prepared, list[str]]:
-    """Rebuild a run's splits from its saved config and seed, with its saved normaliser."""
-    check_run_dir(run_dir)
-    state = read_json(run_dir, PREPROCESSING_FILE)
-    overrides = []
-    warnings = []
-    if state.get("data_file"):
-        data_file = Path(state["data_file"])
-        if not data_file.exists():
-            raise RunError(f"the run was trained on {data_file}, which no longer exists.",
-                           hint="put the data file back where it was to evaluate this run.")
-        if state.get("data_sha256") and hashlib.sha256(data_file.read_bytes()).hexdigest() != \
-                state["data_sha256"]:
-            warnings.append(f"{data_file} changed since this run was trained: the test split is not "
-                            "the one training measured.")
-        overrides.append(f"data.source={data_file}")
-    config = load_config(run_dir / CONFIG_FILE, overrides)
-    normalizer = Normalizer.from_dict(state["normalizer"])
-    return prepare(config, None, normalizer=normalizer), warnings
-
-
 def evaluate(run_dir: str | Path, expect: list[str] | tuple = ()) -> Evaluation:
     """Load model.keras safely and measure the test split as training did.
 
@@ -71,7 +46,7 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = ()) -> Evaluation:
     train and validation gates use the metrics saved by training.
     """
     run_dir = Path(run_dir)
-    prepared, warnings = load_run_data(run_dir)
+    prepared, warnings = prepare_saved_run(run_dir)
     gates = gates_for(prepared.config, expect)
     if not (run_dir / MODEL_FILE).exists():
         raise RunError(f"{run_dir} has no {MODEL_FILE}: the run did not finish.",

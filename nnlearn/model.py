@@ -105,12 +105,55 @@ def compile_model(model, config: Config) -> None:
     model.compile(loss=make_loss(config), optimizer=make_optimizer(config), metrics=make_metrics(config))
 
 
-def training_batches(x: np.ndarray, y: np.ndarray, config: Config) -> "tf.data.Dataset":
-    """A cached, shuffled, batched, prefetched tf.data pipeline (much faster than fit(numpy))."""
-    data = tf.data.Dataset.from_tensor_slices((x, y)).cache()
-    if config.fit.shuffle:
-        data = data.shuffle(len(x), seed=config.seed, reshuffle_each_iteration=True)
-    return data.batch(config.fit.batch_size).prefetch(tf.data.AUTOTUNE)
+def training_batches(x: np.ndarray, y: np.ndarray, config: Config,
+                     initial_epoch: int = 0) -> tuple["tf.data.Dataset", int]:
+    """Batches for epochs initial_epoch..epochs-1, and the number of steps per epoch.
+
+    x and y stay in memory as tensors; each batch is gathered by index (a tf.data pipeline, batched
+    and prefetched: much faster than fit(numpy)). Epoch e's order depends only on (seed, e), so a
+    resumed run sees exactly the batches an uninterrupted run would.
+    """
+    rows, batch_size = len(x), config.fit.batch_size
+    x_all, y_all = tf.constant(x), tf.constant(y)
+    seed = tf.constant(config.seed, tf.int64)
+
+    def epoch_order(epoch):
+        order = tf.range(rows)
+        if config.fit.shuffle:
+            order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([seed, epoch]))
+        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+
+    data = tf.data.Dataset.range(initial_epoch, config.fit.epochs).flat_map(epoch_order)
+    data = data.map(lambda index: (tf.gather(x_all, index), tf.gather(y_all, index)))
+    return data.prefetch(tf.data.AUTOTUNE), -(-rows // batch_size)
+
+
+def enable_determinism(seed: int) -> None:
+    """Same seed, same machine → bit-identical numbers: seeds Python, NumPy, TensorFlow, and makes
+    TensorFlow's ops deterministic."""
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def snapshot(model) -> dict[str, np.ndarray]:
+    """Every variable of the model (weights, dropout seed state) and of its optimizer, as arrays."""
+    arrays = {f"model_{index}": variable.numpy() for index, variable in enumerate(model.variables)}
+    arrays.update({f"optimizer_{index}": variable.numpy()
+                   for index, variable in enumerate(model.optimizer.variables)})
+    return arrays
+
+
+def restore(model, arrays: dict[str, np.ndarray]) -> None:
+    """Put a snapshot back into a freshly built and compiled model of the same config."""
+    model.optimizer.build(model.trainable_variables)
+    for prefix, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):
+        saved = sorted((key for key in arrays if key.startswith(prefix + "_")),
+                       key=lambda key: int(key.rsplit("_", 1)[1]))
+        if len(saved) != len(variables):
+            raise ValueError(f"the checkpoint has {len(saved)} {prefix} variables; the model has "
+                             f"{len(variables)}")
+        for key, variable in zip(saved, variables):
+            variable.assign(arrays[key])
 
 
 def evaluation_batches(x: np.ndarray, y: np.ndarray) -> "tf.data.Dataset":

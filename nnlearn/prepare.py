@@ -5,6 +5,7 @@ Everything a run needs before TensorFlow is imported; every mistake found here i
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,7 +14,8 @@ import numpy as np
 from nnlearn.config import CLASSIFICATION_LOSSES, Config
 from nnlearn.data import (Dataset, Normalizer, Splits, is_file_source, load_dataset, resolve_source,
                           split_dataset)
-from nnlearn.errors import ConfigError
+from nnlearn.errors import ConfigError, RunError
+from nnlearn.rundir import CONFIG_FILE, PREPROCESSING_FILE, check_run_dir, read_json
 from nnlearn.shapes import LayerShape, Shape, infer_shapes, output_problems, uses_image_input
 
 
@@ -80,3 +82,30 @@ def prepare(config: Config, config_dir: Path | None = None,
                    else None)
     return Prepared(config, dataset, splits, normalizer, input_shape_for(config, dataset), layers,
                     source_path)
+
+
+def prepare_saved_run(run_dir: Path) -> tuple[Prepared, list[str]]:
+    """Rebuild a run's splits from its saved config and seed, with its saved normaliser.
+
+    Returns the prepared data and warnings (such as a data file that changed since training).
+    """
+    from nnlearn.config_file import load_config
+
+    check_run_dir(run_dir)
+    state = read_json(run_dir, PREPROCESSING_FILE)
+    warnings = []
+    data_file = None
+    if state.get("data_file"):
+        data_file = Path(state["data_file"])
+        if not data_file.exists():
+            raise RunError(f"the run was trained on {data_file}, which no longer exists.",
+                           hint="put the data file back where it was to use this run.")
+        if state.get("data_sha256") and \
+                hashlib.sha256(data_file.read_bytes()).hexdigest() != state["data_sha256"]:
+            warnings.append(f"{data_file} changed since this run was trained: the test split is not "
+                            "the one training measured.")
+    config = load_config(run_dir / CONFIG_FILE)
+    if data_file is not None:
+        config.data.source = str(data_file)  # the file the run was trained on, wherever eval runs
+    normalizer = Normalizer.from_dict(state["normalizer"])
+    return prepare(config, None, normalizer=normalizer), warnings

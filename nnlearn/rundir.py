@@ -19,6 +19,7 @@ HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 PREPROCESSING_FILE = "preprocessing.json"
 RUN_FILE = "run.json"
+CHECKPOINT_DIR = "checkpoint"
 
 
 def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_ROOT) -> Path:

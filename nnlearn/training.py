@@ -1,28 +1,46 @@
-"""Step 3: minimise the cost. Builds, compiles and fits the model, evaluates it, saves the run."""
+"""Step 3: minimise the cost. Builds, compiles and fits the model, evaluates it, saves the run.
+
+A run directory gets a checkpoint after every epoch, so an interrupted or killed run can be
+resumed with `nnlearn train --resume RUN_DIR` and ends exactly as an uninterrupted one would.
+"""
 
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
+import json
 import math
+import os
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+import numpy as np
+
 from nnlearn import __version__
 from nnlearn.baselines import baseline_metrics
 from nnlearn.config import Config
 from nnlearn.config_file import load_config
-from nnlearn.errors import RunFailed
+from nnlearn.errors import NnlearnError, RunError, RunFailed
 from nnlearn.gates import GateResult, check_gates, gates_for
-from nnlearn.prepare import Prepared, prepare
-from nnlearn.rundir import (CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, PREPROCESSING_FILE,
-                            RUN_FILE, create_run_dir, write_atomic, write_json, write_yaml)
+from nnlearn.prepare import Prepared, prepare, prepare_saved_run
+from nnlearn.rundir import (CHECKPOINT_DIR, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE,
+                            PREPROCESSING_FILE, RUN_FILE, create_run_dir, read_json, write_atomic,
+                            write_json, write_yaml)
 
 SPLITS = ("train", "validation", "test")
+INTERRUPTED_EXIT_CODE = 130
+
+
+class Interrupted(NnlearnError):
+    """Ctrl-C stopped training after a batch; the last epoch's checkpoint is kept."""
+
+    exit_code = INTERRUPTED_EXIT_CODE
 
 
 @dataclass
@@ -51,7 +69,7 @@ class Run:
 class Silent:
     """The default progress reporter: says nothing."""
 
-    def start(self, epochs: int, run_dir: Path) -> None: ...
+    def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None: ...
 
     def epoch(self, number: int, logs: dict) -> None: ...
 
@@ -63,6 +81,7 @@ def train(config_path: str | Path, overrides: list[str] | tuple = (), out: str |
     """Train the config at config_path (with `KEY=VALUE` overrides) and save a new run directory.
 
     expect adds metric gates such as "accuracy>=0.95" to the config's own; see Run.passed.
+    Raises RunFailed when the loss becomes NaN, Interrupted on Ctrl-C.
     """
     config = load_config(config_path, overrides)
     return train_config(config, Path(config_path).parent, out=out, progress=progress, expect=expect)
@@ -70,53 +89,158 @@ def train(config_path: str | Path, overrides: list[str] | tuple = (), out: str |
 
 def train_config(config: Config, config_dir: Path | None = None, out: str | Path | None = None,
                  progress=None, expect: list[str] | tuple = ()) -> Run:
-    """Train an already validated config. Raises RunFailed when the loss becomes NaN or infinite."""
-    progress = progress or Silent()
+    """Train an already validated config into a new run directory."""
     gates = gates_for(config, expect)
     prepared = prepare(config, config_dir)
     run_dir = create_run_dir(config.name, out)
+    _save_inputs(run_dir, prepared)
+    return _fit(prepared, run_dir, gates, progress or Silent(), checkpoint=None)
+
+
+def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -> Run:
+    """Continue an interrupted run from its last checkpoint to the configured number of epochs."""
+    run_dir = Path(run_dir)
+    prepared, _ = prepare_saved_run(run_dir)
+    status = read_json(run_dir, RUN_FILE).get("status")
+    if status == "finished":
+        raise RunError(f"{run_dir} has already finished; there is nothing to resume.",
+                       hint=f"evaluate it with `nnlearn eval {run_dir}`, or train a new run.")
+    gates = gates_for(prepared.config, expect)
+    checkpoint = load_checkpoint(run_dir)
+    return _fit(prepared, run_dir, gates, progress or Silent(), checkpoint)
+
+
+def load_checkpoint(run_dir: Path) -> dict | None:
+    """The last complete epoch's state, or None when the run stopped before its first epoch."""
+    state_path = run_dir / CHECKPOINT_DIR / "state.json"
+    if not state_path.exists():
+        return None
+    try:
+        state = json.loads(state_path.read_text())
+        with np.load(run_dir / CHECKPOINT_DIR / "variables.npz", allow_pickle=False) as archive:
+            state["arrays"] = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError) as error:
+        raise RunError(f"the checkpoint in {run_dir / CHECKPOINT_DIR} cannot be read: {error}",
+                       hint="train the config again as a new run.") from None
+    return state
+
+
+def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None) -> Run:
     from nnlearn import model as tf_model  # TensorFlow is imported here, only when training
-    from nnlearn.callbacks import EpochReporter, StopOnNaN
+    from nnlearn.callbacks import Checkpointer, EpochReporter, ResumableEarlyStopping, Stopper
 
-    started = datetime.now(timezone.utc)
+    config = prepared.config
     versions = {"nnlearn": __version__, **tf_model.versions()}
-    _save_inputs(run_dir, prepared, versions, started)
-
+    started = _started(run_dir)
+    _save_status(run_dir, "running", started, versions, epochs=checkpoint["epoch"] if checkpoint else 0)
+    tf_model.enable_determinism(config.seed)
     model = tf_model.build_model(config, prepared.input_shape)
     tf_model.compile_model(model, config)
-    train_batches = tf_model.training_batches(prepared.x("train"), prepared.y("train"), config)
+    rows: list[dict] = []
+    initial_epoch = 0
+    if checkpoint:
+        tf_model.restore(model, {k: v for k, v in checkpoint["arrays"].items() if not k.startswith("best_")})
+        rows = checkpoint["history"]
+        initial_epoch = checkpoint["epoch"]
+
+    stopper = Stopper()
+    callbacks = [EpochReporter(progress), stopper]
+    stopping = None
+    if config.fit.early_stopping:
+        settings = config.fit.early_stopping
+        best = None
+        if checkpoint and checkpoint.get("early_stopping"):
+            best_keys = sorted((k for k in checkpoint["arrays"] if k.startswith("best_")),
+                               key=lambda key: int(key.rsplit("_", 1)[1]))
+            best = [checkpoint["arrays"][k] for k in best_keys] or None
+        stopping = ResumableEarlyStopping(
+            saved_state=checkpoint.get("early_stopping") if checkpoint else None, best_weights=best,
+            monitor=settings.monitor, patience=settings.patience, min_delta=settings.min_delta,
+            restore_best_weights=settings.restore_best_weights,
+            mode="max" if settings.monitor.endswith(("accuracy", "r2")) else "min")
+        callbacks.append(stopping)
+
+    def save_checkpoint(history_rows):
+        arrays = tf_model.snapshot(model)
+        state = {"epoch": len(history_rows), "history": history_rows}
+        if stopping is not None:
+            state["early_stopping"] = stopping.state()
+            for index, array in enumerate(stopping.best_weights or []):
+                arrays[f"best_{index}"] = array
+        buffer = io.BytesIO()
+        np.savez(buffer, **arrays)
+        (run_dir / CHECKPOINT_DIR).mkdir(exist_ok=True)
+        write_atomic(run_dir / CHECKPOINT_DIR / "variables.npz", buffer.getvalue())
+        write_json(run_dir / CHECKPOINT_DIR / "state.json", state)  # written last: the commit point
+        write_atomic(run_dir / HISTORY_FILE, _history_csv(history_rows))
+
+    callbacks.append(Checkpointer(stopper, rows, save_checkpoint))
+    batches, steps = tf_model.training_batches(prepared.x("train"), prepared.y("train"), config,
+                                               initial_epoch)
     validation = None
     if prepared.splits.validation is not None:
         validation = tf_model.evaluation_batches(prepared.x("validation"), prepared.y("validation"))
-    nan_guard = StopOnNaN()
-    progress.start(config.fit.epochs, run_dir)
+
     clock = time.perf_counter()
-    try:
-        history = model.fit(train_batches, validation_data=validation, epochs=config.fit.epochs,
-                            shuffle=False, verbose=0, callbacks=[EpochReporter(progress), nan_guard])
-    finally:
-        progress.finish()
+    if initial_epoch < config.fit.epochs:
+        progress.start(config.fit.epochs, run_dir, initial_epoch)
+        try:
+            with _interrupts_stop(stopper):
+                model.fit(batches, validation_data=validation, epochs=config.fit.epochs,
+                          initial_epoch=initial_epoch, steps_per_epoch=steps, shuffle=False,
+                          verbose=0, callbacks=callbacks)
+        finally:
+            progress.finish()
     seconds = time.perf_counter() - clock
-    rows = _history_rows(history.history)
-    write_atomic(run_dir / HISTORY_FILE, _history_csv(rows))
-    if nan_guard.failed_at is not None:
-        epoch, batch = nan_guard.failed_at
+    if stopper.reason == "nan":
+        epoch, batch = stopper.stopped_at
         _save_status(run_dir, "failed", started, versions, epochs=len(rows))
+        rate = config.compile.optimizer.learning_rate
         raise RunFailed(f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training "
-                        f"stopped. The run is in {run_dir}.",
-                        hint=f"lower compile.optimizer.learning_rate (now "
-                             f"{config.compile.optimizer.learning_rate}), e.g. "
-                             f"--set compile.optimizer.learning_rate="
-                             f"{config.compile.optimizer.learning_rate / 10:g}.")
+                        f"stopped. The last good checkpoint (epoch {len(rows)}) is in {run_dir}.",
+                        hint=f"lower compile.optimizer.learning_rate (now {rate}), e.g. "
+                             f"--set compile.optimizer.learning_rate={rate / 10:g}.")
+    if stopper.reason == "interrupted":
+        epoch, batch = stopper.stopped_at
+        _save_status(run_dir, "interrupted", started, versions, epochs=len(rows))
+        raise Interrupted(f"interrupted at epoch {epoch}, batch {batch}; the checkpoint of epoch "
+                          f"{len(rows)} is kept in {run_dir}.",
+                          hint=f"continue with: nnlearn train --resume {run_dir}")
     _save_model(model, run_dir / MODEL_FILE)
     metrics = {name: measure(model, prepared, name) for name in SPLITS}
     baseline = baseline_metrics(prepared)
     results = check_gates(gates, metrics)
+    if not (run_dir / HISTORY_FILE).exists():
+        write_atomic(run_dir / HISTORY_FILE, _history_csv(rows))
     write_json(run_dir / METRICS_FILE, {**metrics, "baseline": {"test": baseline},
                                         "expectations": [result.to_json() for result in results],
                                         "epochs": len(rows), "seconds": round(seconds, 3)})
     _save_status(run_dir, "finished", started, versions, epochs=len(rows))
     return Run(run_dir, len(rows), seconds, metrics, baseline, rows, results)
+
+
+class _interrupts_stop:
+    """While training, the first Ctrl-C asks the Stopper to stop after the current batch; a second
+    one interrupts at once."""
+
+    def __init__(self, stopper):
+        self.stopper = stopper
+        self.previous = None
+
+    def _handle(self, signum, frame):
+        if self.stopper.interrupt_requested:
+            raise KeyboardInterrupt
+        self.stopper.interrupt_requested = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
 
 
 def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | None:
@@ -130,10 +254,13 @@ def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | No
     return {name: float(value) for name, value in results.items()}
 
 
-def _save_inputs(run_dir: Path, prepared: Prepared, versions: dict, started: datetime) -> None:
+def _save_inputs(run_dir: Path, prepared: Prepared) -> None:
     config = prepared.config
+    from nnlearn.model import versions  # TensorFlow: only train and resume get here
+
     header = (f"# The resolved config of this run: every default filled in.\n"
-              f"# seed {config.seed}; " + ", ".join(f"{k} {v}" for k, v in versions.items()) + "\n")
+              f"# seed {config.seed}; nnlearn {__version__}, "
+              + ", ".join(f"{k} {v}" for k, v in versions().items()) + "\n")
     write_yaml(run_dir / CONFIG_FILE, config.model_dump(mode="json"), header)
     dataset = prepared.dataset
     write_json(run_dir / PREPROCESSING_FILE, {
@@ -145,18 +272,26 @@ def _save_inputs(run_dir: Path, prepared: Prepared, versions: dict, started: dat
         "data_file": str(prepared.source_path) if prepared.source_path else None,
         "data_sha256": _sha256(prepared.source_path) if prepared.source_path else None,
     })
-    _save_status(run_dir, "running", started, versions, epochs=0)
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _save_status(run_dir: Path, status: str, started: datetime, versions: dict, epochs: int) -> None:
+def _started(run_dir: Path) -> str:
+    if (run_dir / RUN_FILE).exists():
+        return read_json(run_dir, RUN_FILE).get("started") or _now()
+    return _now()
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _save_status(run_dir: Path, status: str, started: str, versions: dict, epochs: int) -> None:
     write_json(run_dir / RUN_FILE, {
-        "status": status, "started": started.isoformat(timespec="seconds"),
-        "updated": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "epochs": epochs, "command": " ".join(sys.argv[1:]) if sys.argv else "",
+        "status": status, "started": started, "updated": _now(), "epochs": epochs,
+        "pid": os.getpid(), "command": " ".join(sys.argv[1:]) if sys.argv else "",
         "versions": versions,
     })
 
@@ -168,12 +303,6 @@ def _save_model(model, path: Path) -> None:
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)
-
-
-def _history_rows(history: dict[str, list[float]]) -> list[dict[str, float]]:
-    count = len(history.get("loss", []))
-    return [{"epoch": index + 1, **{name: float(values[index]) for name, values in history.items()
-                                    if index < len(values)}} for index in range(count)]
 
 
 def _history_csv(rows: list[dict[str, float]]) -> str:

@@ -62,7 +62,7 @@ def mutated_configs(draw):
             new = typo(path[-1], draw(st.integers(0, 20)), draw(st.integers(0, 2)))
             parent[new] = parent.pop(path[-1])
         elif action == "retype":
-            parent[path[-1]] = draw(st.sampled_from(ODD_VALUES))
+            parent[path[-1]] = copy.deepcopy(draw(st.sampled_from(ODD_VALUES)))
         elif action == "insert" and isinstance(parent, dict):
             parent[draw(st.sampled_from(["units", "epoch", "lr", "activation", "zzz"]))] = 1
         elif action == "swap":
