@@ -199,6 +199,109 @@ def smoke(paths: Annotated[Optional[list[Path]], typer.Argument(help="Configs or
     raise typer.Exit(code)
 
 
+@app.command()
+def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
+            input_file: Annotated[Path, typer.Option("--input", help="Rows to predict: a CSV with the "
+                                                     "training columns, or an NPZ with an array x.")],
+            output: Annotated[Optional[Path], typer.Option("--output", help="Write the predictions to "
+                                                           "this CSV (never overwritten).")] = None,
+            as_json: JsonOption = False):
+    """Predict new rows with a saved run, applying the run's own normalisation.
+
+    Classifiers print the class and its probabilities: the model outputs logits z, and nnlearn
+    applies softmax (one class of K) or sigmoid (binary, multi-label) to turn them into
+    probabilities. Regression prints the predicted value.
+    """
+    from rich.table import Table
+
+    from nnlearn.display import format_number
+    from nnlearn.errors import NnlearnError
+    from nnlearn.predict import predict as predict_rows
+
+    people, _ = _consoles(as_json)
+    with handled(as_json):
+        if output is not None and output.exists():
+            raise NnlearnError(f"{output} already exists; nnlearn never overwrites your files.",
+                               path="--output", hint="give a new file name.")
+        result = predict_rows(run_dir, input_file)
+        if output is not None:
+            from nnlearn.rundir import write_atomic
+
+            write_atomic(output, result.to_csv())
+    table = Table(title=f"Predictions of {run_dir}" + (f" (first 20 of {len(result.rows)})"
+                                                        if len(result.rows) > 20 else ""))
+    table.add_column("row", justify="right")
+    for column in result.columns:
+        table.add_column(column, justify="left" if column in ("class", "labels") else "right")
+    for index, row in enumerate(result.rows[:20], start=1):
+        table.add_row(str(index), *[format_number(row[column]) for column in result.columns])
+    people.print(table)
+    if output is not None:
+        people.print(f"Wrote {len(result.rows)} predictions to {output}.")
+    if as_json:
+        print(json.dumps({"run_dir": str(run_dir), "columns": result.columns, "predictions": result.rows}))
+
+
+@app.command()
+def runs(folder: Annotated[Path, typer.Argument(help="The folder holding run directories.")] = Path("runs"),
+         as_json: JsonOption = False):
+    """List saved runs: name, start, epochs, key test metric, status."""
+    from rich.table import Table
+
+    from nnlearn.catalog import list_runs
+    from nnlearn.display import format_number
+
+    people, _ = _consoles(as_json)
+    with handled(as_json):
+        summaries = list_runs(folder)
+    table = Table(title=f"Runs in {folder}")
+    for column in ("run", "started", "epochs", "test metric", "status"):
+        table.add_column(column)
+    colours = {"finished": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
+    for run in summaries:
+        epochs = f"{run.epochs}/{run.configured_epochs}" if run.configured_epochs else str(run.epochs)
+        metric = f"{run.metric} {format_number(run.value)}" if run.metric else "—"
+        colour = colours.get(run.status, "white")
+        table.add_row(run.run_dir.name, run.started, epochs, metric, f"[{colour}]{run.status}[/]")
+    people.print(table)
+    if as_json:
+        print(json.dumps({"runs": [run.to_json() for run in summaries]}))
+
+
+@app.command()
+def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+            as_json: JsonOption = False):
+    """Show how runs' configs differ and their metrics side by side."""
+    from rich.table import Table
+
+    from nnlearn.catalog import compare as compare_runs
+    from nnlearn.display import format_number
+
+    people, _ = _consoles(as_json)
+    with handled(as_json):
+        result = compare_runs(run_dirs)
+    differences = Table(title="Config differences")
+    differences.add_column("key")
+    for run_dir in run_dirs:
+        differences.add_column(run_dir.name)
+    for key, values in result.differences.items():
+        differences.add_row(key, *[str(value) for value in values])
+    if not result.differences:
+        differences.add_row("(the configs are identical)", *[""] * len(run_dirs))
+    people.print(differences)
+    metrics = Table(title="Metrics")
+    metrics.add_column("split")
+    metrics.add_column("metric")
+    for run_dir in run_dirs:
+        metrics.add_column(run_dir.name, justify="right")
+    for split, names in result.metrics.items():
+        for name, values in names.items():
+            metrics.add_row(split, name, *[format_number(value) for value in values])
+    people.print(metrics)
+    if as_json:
+        print(json.dumps(result.to_json()))
+
+
 config_app = typer.Typer(no_args_is_help=True, help="Inspect configs.")
 app.add_typer(config_app, name="config")
 

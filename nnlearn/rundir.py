@@ -91,3 +91,40 @@ def check_run_dir(run_dir: Path) -> None:
     if not (run_dir / CONFIG_FILE).exists():
         raise RunError(f"{run_dir} has no {CONFIG_FILE}; it is not an nnlearn run.",
                        hint="give the folder that `nnlearn train` printed (runs/<name>-<time>).")
+
+
+def check_model_is_safe(path: Path) -> None:
+    """Refuse a model.keras holding a Lambda layer or a custom (non-Keras) object, before loading it.
+
+    Loading uses safe_mode=True as well; this check gives the learner a clear reason.
+    """
+    import json as json_module
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = json_module.loads(archive.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise RunError(f"{path} is not a readable Keras model file ({error}).",
+                       hint="train the config again to get a fresh model.keras.") from None
+    for node in _walk(config):
+        if node.get("class_name") == "Lambda":
+            raise RunError(f"{path} contains a Lambda layer: arbitrary Python code that loading would "
+                           "execute. nnlearn refuses to load it.",
+                           hint="only load models made by `nnlearn train`; Lambda layers are never "
+                                "built by nnlearn.")
+        module = node.get("module")
+        if isinstance(module, str) and "class_name" in node and not module.startswith("keras"):
+            raise RunError(f"{path} refers to custom code ({module}.{node['class_name']}) that loading "
+                           "would import and run. nnlearn refuses to load it.",
+                           hint="only load models made by `nnlearn train`.")
+
+
+def _walk(node):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)

@@ -1,0 +1,153 @@
+"""`nnlearn predict`: apply a saved run to new inputs, with the run's own preprocessing.
+
+Classifiers get their class and probabilities (softmax or sigmoid applied to the logits); regression
+gets the predicted value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnlearn.config_file import load_config
+from nnlearn.data import Normalizer
+from nnlearn.errors import DataError, NnlearnError
+from nnlearn.rundir import CONFIG_FILE, MODEL_FILE, PREPROCESSING_FILE, check_run_dir, read_json
+
+
+@dataclass
+class Predictions:
+    """One dict per input row: the class (or value) and, for classifiers, each probability."""
+
+    columns: list[str]
+    rows: list[dict]
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        return buffer.getvalue()
+
+
+def read_inputs(path: Path, feature_names: list[str], ignore: set[str]) -> np.ndarray:
+    """The rows of a CSV (columns named as in training, any order) or an NPZ's `x`, as floats."""
+    if not path.exists():
+        raise DataError(f"the input file {path} does not exist.", path="--input")
+    if path.suffix.lower() == ".npz":
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                if "x" not in archive.files:
+                    raise DataError(f"{path.name} holds {archive.files}; predict needs an array named x.",
+                                    path="--input", hint="np.savez(path, x=rows)")
+                x = np.asarray(archive["x"])
+        except (OSError, ValueError) as error:
+            raise DataError(f"cannot read {path.name} as NPZ: {error}", path="--input") from None
+        if not np.issubdtype(x.dtype, np.number):
+            raise DataError(f"x in {path.name} is {x.dtype}, not numbers.", path="--input")
+        x = x.reshape(len(x), -1).astype(np.float64)
+        if x.shape[1] != len(feature_names):
+            raise DataError(f"x has {x.shape[1]} values per row; the model was trained on "
+                            f"{len(feature_names)}.", path="--input",
+                            hint="give rows shaped like the training data.")
+        bad = np.argwhere(~np.isfinite(x))
+        if len(bad):
+            row, column = bad[0]
+            raise DataError(f"row {row + 1}, column {column + 1} of x is {x[row, column]}.", path="--input",
+                            hint="fill in or drop rows with missing values.")
+        return x
+    if path.suffix.lower() != ".csv":
+        raise DataError(f"{path.name}: predict reads .csv or .npz files.", path="--input")
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+    except UnicodeDecodeError:
+        raise DataError(f"{path.name} is not UTF-8 text.", path="--input") from None
+    if not rows:
+        raise DataError(f"{path.name} is empty.", path="--input")
+    header = [name.strip() for name in rows[0]]
+    missing = [name for name in feature_names if name not in header]
+    unknown = [name for name in header if name not in feature_names and name not in ignore]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+        if unknown:
+            parts.append(f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}")
+        raise DataError(f"{path.name}: {'; '.join(parts)}.", path="--input",
+                        hint=f"the model was trained on the columns: {', '.join(feature_names)}.")
+    positions = [header.index(name) for name in feature_names]
+    x = np.empty((len(rows) - 1, len(feature_names)))
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(f"{path.name} line {number} has {len(row)} cells; the header has {len(header)}.",
+                            path="--input")
+        for column, position in enumerate(positions):
+            cell = row[position].strip()
+            try:
+                value = float(cell)
+            except ValueError:
+                raise DataError(f"{path.name} line {number}, column {feature_names[column]!r}: {cell!r} is "
+                                "not a number.", path="--input",
+                                hint="every feature must be a number.") from None
+            if not math.isfinite(value):
+                raise DataError(f"{path.name} line {number}, column {feature_names[column]!r} is {cell}.",
+                                path="--input", hint="fill in or drop rows with missing values.")
+            x[number - 2, column] = value
+    return x
+
+
+def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
+    """Predict the rows of input_path with the run's model and preprocessing."""
+    run_dir, input_path = Path(run_dir), Path(input_path)
+    check_run_dir(run_dir)
+    config = load_config(run_dir / CONFIG_FILE)
+    state = read_json(run_dir, PREPROCESSING_FILE)
+    if not (run_dir / MODEL_FILE).exists():
+        raise NnlearnError(f"{run_dir} has no {MODEL_FILE}: the run did not finish.",
+                           hint=f"resume it first: nnlearn train --resume {run_dir}")
+    ignore = {config.data.target} if config.data.target else set()
+    x = read_inputs(input_path, state["feature_names"], ignore)
+    if len(x) == 0:
+        raise DataError(f"{input_path.name} has no rows to predict.", path="--input")
+    x = Normalizer.from_dict(state["normalizer"]).apply(x).reshape((len(x),) + tuple(state["input_shape"]))
+    from nnlearn.model import load_saved_model
+
+    outputs = np.asarray(load_saved_model(run_dir / MODEL_FILE).predict(x, verbose=0), dtype=np.float64)
+    return _describe(outputs, config, state)
+
+
+def _describe(outputs: np.ndarray, config, state: dict) -> Predictions:
+    loss, from_logits = config.compile.loss, config.compile.from_logits
+    names = state.get("class_names") or []
+    kind = state.get("target_kind")
+    if loss == "mean_squared_error":
+        target = config.data.target or "prediction"
+        return Predictions([target], [{target: float(row[0])} for row in outputs])
+    if loss == "binary_crossentropy":
+        probabilities = 1 / (1 + np.exp(-outputs)) if from_logits else outputs
+        if kind == "multilabel":
+            columns = ["labels"] + [f"p_{name}" for name in names]
+            rows = [{"labels": ";".join(n for n, p in zip(names, row) if p > 0.5),
+                     **{f"p_{n}": float(p) for n, p in zip(names, row)}} for row in probabilities]
+            return Predictions(columns, rows)
+        positive = names[1] if len(names) == 2 else "1"
+        negative = names[0] if len(names) == 2 else "0"
+        columns = ["class", f"p_{negative}", f"p_{positive}"]
+        rows = [{"class": positive if p > 0.5 else negative, f"p_{negative}": float(1 - p),
+                 f"p_{positive}": float(p)} for p in probabilities[:, 0]]
+        return Predictions(columns, rows)
+    if from_logits:
+        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        probabilities = shifted / shifted.sum(axis=1, keepdims=True)
+    else:
+        probabilities = outputs
+    columns = ["class"] + [f"p_{name}" for name in names]
+    rows = [{"class": names[int(np.argmax(row))], **{f"p_{n}": float(p) for n, p in zip(names, row)}}
+            for row in probabilities]
+    return Predictions(columns, rows)

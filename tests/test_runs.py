@@ -1,0 +1,258 @@
+"""Runs are reproducible, resumable, never half-written, and safe to load."""
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from nnlearn import rundir
+from nnlearn.catalog import compare, list_runs
+from nnlearn.errors import DataError, RunError
+from nnlearn.evaluation import evaluate
+from nnlearn.predict import predict
+from nnlearn.rundir import create_run_dir, write_atomic
+from nnlearn.training import train
+from tests.conftest import ROOT
+
+MOONS = """\
+name: moons
+data: {source: moons, n_samples: 400, noise: 0.2}
+model:
+  layers:
+    - {type: dense, units: 16, activation: relu}
+    - {type: dropout, rate: 0.2}
+    - {type: dense, units: 1}
+compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.01}}
+fit: {epochs: EPOCHS, batch_size: 8}
+"""
+
+
+def moons(write_config, epochs=6, name="moons.yaml"):
+    return write_config(MOONS.replace("EPOCHS", str(epochs)), name)
+
+
+def without_timings(path: Path) -> dict:
+    metrics = json.loads(path.read_text())
+    metrics.pop("seconds")
+    return metrics
+
+
+def test_same_config_and_seed_give_identical_files(write_config):
+    path = moons(write_config)
+    first = train(path, out="runs/first")
+    second = train(path, out="runs/second")
+    assert (first.run_dir / "history.csv").read_bytes() == (second.run_dir / "history.csv").read_bytes()
+    assert without_timings(first.run_dir / "metrics.json") == without_timings(second.run_dir / "metrics.json")
+    header = (first.run_dir / "config.yaml").read_text().splitlines()[1]
+    assert "seed 0" in header and "tensorflow" in header and "keras" in header and "nnlearn" in header
+
+
+def _cli(*args, **options):
+    return subprocess.Popen([sys.executable, "-m", "nnlearn", *map(str, args)], cwd=options.get("cwd"),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for_epoch(run_dir: Path, epoch: int, process, limit: float = 120) -> None:
+    state = run_dir / "checkpoint" / "state.json"
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if state.exists():
+            try:
+                if json.loads(state.read_text())["epoch"] >= epoch:
+                    return
+            except ValueError:
+                pass
+        assert process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    raise AssertionError("training did not reach the epoch in time")
+
+
+def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir):
+    path = moons(write_config, epochs=40)
+    whole = train(path, out="runs/whole")
+    process = _cli("train", path, "--out", "runs/killed", cwd=workdir)
+    _wait_for_epoch(workdir / "runs/killed", 3, process)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    killed = workdir / "runs/killed"
+    assert not (killed / "model.keras").exists()
+    assert [run.status for run in list_runs(workdir / "runs") if run.run_dir == killed] == ["interrupted"]
+    resumed = subprocess.run([sys.executable, "-m", "nnlearn", "train", "--resume", "runs/killed", "--json"],
+                             cwd=workdir, capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    epochs = [row["epoch"] for row in csv.DictReader((killed / "history.csv").open())]
+    assert epochs == [str(number) for number in range(1, 41)]
+    assert (killed / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
+    assert json.loads(resumed.stdout)["metrics"]["test"] == whole.metrics["test"]
+
+
+def test_ctrl_c_stops_keeps_a_checkpoint_and_exits_130(write_config, workdir):
+    path = moons(write_config, epochs=400)
+    process = _cli("train", path, "--out", "runs/stopped", cwd=workdir)
+    _wait_for_epoch(workdir / "runs/stopped", 2, process)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "nnlearn train --resume runs/stopped" in stderr.replace("\n", " ")
+    run_dir = workdir / "runs/stopped"
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
+    state = json.loads((run_dir / "checkpoint" / "state.json").read_text())
+    rows = list(csv.DictReader((run_dir / "history.csv").open()))
+    assert len(rows) == state["epoch"] >= 2
+
+
+def test_resume_of_a_finished_run_is_refused(write_config):
+    run = train(moons(write_config, epochs=2))
+    with pytest.raises(RunError, match="already finished"):
+        from nnlearn.training import resume
+        resume(run.run_dir)
+
+
+def test_a_crash_between_write_and_rename_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "metrics.json"
+    target.write_text("old")
+
+    def crash(source, destination):
+        raise OSError("simulated crash before the rename")
+
+    monkeypatch.setattr(os, "replace", crash)
+    with pytest.raises(OSError, match="simulated crash"):
+        write_atomic(target, "new " * 1000)
+    assert target.read_text() == "old"
+    assert [path.name for path in tmp_path.iterdir()] == ["metrics.json"]
+
+
+def test_concurrent_runs_get_their_own_directories(workdir):
+    made, barrier = [], threading.Barrier(8)
+
+    def make():
+        barrier.wait()
+        made.append(create_run_dir("race"))
+
+    threads = [threading.Thread(target=make) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(made)) == 8 and all(path.is_dir() for path in made)
+
+
+def test_early_stopping_keeps_the_best_model(write_config):
+    path = write_config(MOONS.replace("EPOCHS", "200").replace(
+        "batch_size: 8}", "batch_size: 8, early_stopping: {monitor: val_loss, patience: 2}}"))
+    run = train(path)
+    assert run.epochs < 200
+    best = min(row["val_loss"] for row in run.history)
+    assert run.metrics["validation"]["loss"] == pytest.approx(best, rel=1e-5)
+
+
+def test_early_stopping_monitor_must_be_measured(write_config):
+    from nnlearn.config_file import load_config
+    from nnlearn.errors import ConfigError
+
+    path = moons(write_config)
+    with pytest.raises(ConfigError, match="not measured"):
+        load_config(path, ["fit.early_stopping.monitor=val_f1"])
+    with pytest.raises(ConfigError, match="needs a validation split"):
+        load_config(path, ["fit.early_stopping.monitor=val_loss", "data.validation_split=0"])
+
+
+def _replace_model(run_dir: Path, model) -> None:
+    (run_dir / "model.keras").unlink()
+    model.save(run_dir / "model.keras")
+
+
+def test_models_with_lambda_layers_or_custom_objects_are_refused(write_config):
+    from nnlearn.model import keras
+
+    run = train(moons(write_config, epochs=1))
+    lambda_model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda x: x * 2),
+                                     keras.layers.Dense(1)])
+    _replace_model(run.run_dir, lambda_model)
+    with pytest.raises(RunError, match="Lambda layer"):
+        evaluate(run.run_dir)
+
+    import keras as keras_api
+
+    @keras_api.saving.register_keras_serializable(package="evil")
+    class Custom(keras.layers.Layer):
+        def call(self, x):
+            return x
+
+    Custom.__module__ = "evil.layers"
+    custom_model = keras.Sequential([keras.Input((2,)), Custom(), keras.layers.Dense(1)])
+    _replace_model(run.run_dir, custom_model)
+    with pytest.raises(RunError, match="custom code"):
+        evaluate(run.run_dir)
+
+
+def test_predict_classes_probabilities_and_bad_input(write_config, workdir):
+    run = train(moons(write_config, epochs=3))
+    good = workdir / "points.csv"
+    good.write_text("x2,x1\n0.1,0.5\n0.9,-1\n")  # column order does not matter
+    result = predict(run.run_dir, good)
+    assert result.columns == ["class", "p_0", "p_1"]
+    for row in result.rows:
+        assert row["p_0"] + row["p_1"] == pytest.approx(1.0)
+        assert row["class"] == ("1" if row["p_1"] > 0.5 else "0")
+    cases = {"x1\n1\n": "missing column 'x2'", "x1,x2,x3\n1,2,3\n": "unknown column 'x3'",
+             "x1,x2\n1,oops\n": "line 2, column 'x2'", "x1,x2\n1,nan\n": "line 2, column 'x2' is nan"}
+    for content, fragment in cases.items():
+        bad = workdir / "bad.csv"
+        bad.write_text(content)
+        with pytest.raises(DataError, match=fragment):
+            predict(run.run_dir, bad)
+
+
+def test_predict_agrees_with_the_models_argmax_on_iris(write_config, workdir):
+    import numpy as np
+
+    from tests.conftest import TINY
+
+    run = train(write_config(TINY))
+    np.savez(workdir / "rows.npz", x=np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]))
+    result = predict(run.run_dir, workdir / "rows.npz")
+    assert [sum(row[f"p_{name}"] for name in ("setosa", "versicolor", "virginica")) for row in result.rows] \
+        == pytest.approx([1.0, 1.0])
+    np.savez(workdir / "wrong.npz", x=np.zeros((2, 3)))
+    with pytest.raises(DataError, match="3 values per row"):
+        predict(run.run_dir, workdir / "wrong.npz")
+
+
+def test_runs_and_compare(write_config, workdir):
+    first = train(moons(write_config, epochs=2), out="runs/a")
+    second = train(moons(write_config, epochs=3), ["model.layers[0].units=8"], out="runs/b")
+    summaries = list_runs(workdir / "runs")
+    assert [(s.run_dir.name, s.status, s.epochs, s.metric) for s in summaries] == \
+        [("a", "finished", 2, "accuracy"), ("b", "finished", 3, "accuracy")]
+    result = compare([first.run_dir, second.run_dir])
+    assert result.differences == {"model.layers[0].units": [16, 8], "fit.epochs": [2, 3]}
+    assert result.metrics["test"]["accuracy"] == [first.metrics["test"]["accuracy"],
+                                                  second.metrics["test"]["accuracy"]]
+
+
+def test_cli_predict_runs_compare(write_config, workdir):
+    from typer.testing import CliRunner
+
+    from nnlearn.cli import app
+
+    runner = CliRunner()
+    train(moons(write_config, epochs=1), out="runs/one")
+    (workdir / "in.csv").write_text("x1,x2\n0,0\n")
+    result = runner.invoke(app, ["predict", "runs/one", "--input", "in.csv", "--output", "out.csv", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["predictions"][0]["class"] in ("0", "1")
+    assert (workdir / "out.csv").read_text().startswith("class,p_0,p_1\n")
+    again = runner.invoke(app, ["predict", "runs/one", "--input", "in.csv", "--output", "out.csv"])
+    assert again.exit_code == 2 and "never overwrites" in again.output
+    listed = runner.invoke(app, ["runs", "--json"])
+    assert json.loads(listed.stdout)["runs"][0]["status"] == "finished"
+    assert runner.invoke(app, ["compare", "runs/one", "runs/one"]).exit_code == 0
+    assert runner.invoke(app, ["runs", "nowhere"]).exit_code == 2
