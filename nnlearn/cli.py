@@ -30,6 +30,7 @@ ExpectOption = Annotated[Optional[list[str]], typer.Option(
     "--expect", metavar="GATE",
     help='A metric gate such as "accuracy>=0.95" or "validation_loss<=0.3" (test split unless named; '
          'repeatable). A gate not met exits 1.')]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Do not show the config's warnings.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, for scripts and CI.")]
 
 
@@ -76,13 +77,17 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
           out: Annotated[Optional[Path], typer.Option("--out", help="Run directory to create "
                                                       "(default: runs/<name>-<time>); never overwritten.")] = None,
           expect: ExpectOption = None,
+          no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not draw RUN_DIR/plots/.")] = False,
+          tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write TensorBoard logs into "
+                                                    "RUN_DIR/tensorboard/ (same as fit.tensorboard: true).")] = False,
+          quiet: QuietOption = False,
           as_json: JsonOption = False):
     """Build, compile, fit and evaluate the model of CONFIG, and save a new run directory.
 
     Ctrl-C stops after the current batch and keeps the last epoch's checkpoint (exit 130);
     `nnlearn train --resume RUN_DIR` continues it.
     """
-    from nnlearn.display import EpochProgress, gates_table, metrics_table
+    from nnlearn.display import EpochProgress, format_number, gates_table, metrics_table
     from nnlearn.errors import NnlearnError
     from nnlearn.training import resume as resume_run
     from nnlearn.training import train as train_run
@@ -93,15 +98,28 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
             if config is not None or overrides or out is not None:
                 raise NnlearnError("--resume continues a run with its saved config; it takes no CONFIG, "
                                    "--set or --out.", hint=f"nnlearn train --resume {resume}")
-            run = resume_run(resume, progress=EpochProgress(people), expect=expect or [])
+            run = resume_run(resume, progress=EpochProgress(people, quiet), expect=expect or [])
         elif config is None:
             raise NnlearnError("give a CONFIG to train, or --resume RUN_DIR.",
                                hint="e.g. nnlearn train configs/softmax_digits.yaml")
         else:
-            run = train_run(config, overrides or [], out=out, progress=EpochProgress(people),
+            overrides = list(overrides or []) + (["fit.tensorboard=true"] if tensorboard else [])
+            run = train_run(config, overrides, out=out, progress=EpochProgress(people, quiet),
                             expect=expect or [])
+        if not no_plots:
+            from nnlearn.plots import draw_plots
+
+            draw_plots(run.run_dir)
+    if people.is_terminal and run.history:
+        from nnlearn.plots import sparkline
+
+        losses = [row["loss"] for row in run.history]
+        people.print(f"loss per epoch {sparkline(losses)} {format_number(losses[0])} → "
+                     f"{format_number(losses[-1])}")
     people.print(metrics_table(run.metrics, run.baseline, title=f"{run.epochs} epochs in "
                                                                   f"{run.seconds:.1f} s"))
+    if (run.run_dir / "tensorboard").is_dir():
+        people.print(f"TensorBoard logs: tensorboard --logdir {run.run_dir / 'tensorboard'}")
     people.print(f"Saved the run in [bold]{run.run_dir}[/]; evaluate it again with "
                  f"`nnlearn eval {run.run_dir}`.")
     if run.gates:
@@ -137,13 +155,15 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
 
 @app.command()
 def validate(configs: Annotated[list[Path], typer.Argument(help="One or more YAML configs.")],
-             overrides: SetOption = None, as_json: JsonOption = False):
+             overrides: SetOption = None, quiet: QuietOption = False, as_json: JsonOption = False):
     """Check configs without training (and without importing TensorFlow): exit 0 if all are valid."""
     from nnlearn.validation import validate_file
 
     people, _ = _consoles(as_json)
     reports = [validate_file(path, overrides or []) for path in configs]
     for report in reports:
+        if quiet:
+            report.warnings = []
         report.print(people)
     if as_json:
         print(json.dumps({"files": [report.to_json() for report in reports]}))
@@ -270,6 +290,8 @@ def runs(folder: Annotated[Path, typer.Argument(help="The folder holding run dir
 
 @app.command()
 def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run directories.")],
+            html_file: Annotated[Optional[Path], typer.Option("--html", help="Also write a self-contained "
+                                                              "HTML report of the runs side by side.")] = None,
             as_json: JsonOption = False):
     """Show how runs' configs differ and their metrics side by side."""
     from rich.table import Table
@@ -298,8 +320,91 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
         for name, values in names.items():
             metrics.add_row(split, name, *[format_number(value) for value in values])
     people.print(metrics)
+    if html_file is not None:
+        with handled(as_json):
+            from nnlearn.report import comparison_report
+
+            _write_new(html_file, comparison_report(run_dirs))
+        people.print(f"Wrote {html_file}.")
     if as_json:
         print(json.dumps(result.to_json()))
+
+
+def _write_new(path: Path, text: str) -> None:
+    """Write a file the user named, atomically, refusing to overwrite one that exists."""
+    from nnlearn.errors import NnlearnError
+    from nnlearn.rundir import write_atomic
+
+    if path.exists():
+        raise NnlearnError(f"{path} already exists; nnlearn never overwrites your files.",
+                           hint="give a new file name.")
+    write_atomic(path, text)
+
+
+@app.command()
+def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")]):
+    """(Re)draw a run's plots into RUN_DIR/plots/: learning curves, confusion matrix, decision
+    boundary (two features) or predicted against true (regression)."""
+    from nnlearn.plots import draw_plots
+
+    with handled(False):
+        written = draw_plots(run_dir)
+    for path in written:
+        Console().print(f"Wrote {path}")
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
+           output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The HTML file to write "
+                                                          "(default: RUN_DIR/report.html).")] = None):
+    """Write one self-contained HTML report of a run (config, model, warnings, metrics, plots)."""
+    from nnlearn.report import run_report
+
+    target = output or run_dir / "report.html"
+    with handled(False):
+        text = run_report(run_dir)
+        if output is None:
+            from nnlearn.rundir import write_atomic
+
+            write_atomic(target, text)  # inside the run: regenerated from the run's own files
+        else:
+            _write_new(target, text)
+    Console().print(f"Wrote {target}")
+
+
+@app.command()
+def explain(config: Annotated[Path, typer.Argument(help="The YAML config to explain.")],
+            overrides: SetOption = None, quiet: QuietOption = False, as_json: JsonOption = False):
+    """Per layer: output shape, parameters with their formula, activation; then what the output and
+    loss compute and the loss an untrained model should have. No TensorFlow needed."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from nnlearn.config_file import load_config
+    from nnlearn.display import print_warnings
+    from nnlearn.explain import explain_prepared
+    from nnlearn.prepare import prepare
+
+    people, _ = _consoles(as_json)
+    with handled(as_json):
+        explanation = explain_prepared(prepare(load_config(config, overrides or []), config.parent))
+    table = Table(title=f"{escape(str(config))}: input shape {explanation.input_shape}")
+    for column in ("layer", "output shape", "parameters", "activation", "what it does"):
+        table.add_column(column)
+    for row in explanation.layers:
+        table.add_row(f"{row.index}: {row.type}", str(row.output_shape), row.formula, row.activation or "",
+                      escape(row.meaning))
+    table.add_row("total", "", f"{explanation.total_params:,}", "", "")
+    people.print(table)
+    people.print(f"[bold]Output and loss[/]: {escape(explanation.output)}.")
+    people.print(f"[bold]Before training[/] the loss should be about {escape(explanation.expected_loss_reason)}.")
+    if not quiet:
+        print_warnings(people, explanation.warnings)
+    if as_json:
+        result = explanation.to_json()
+        if quiet:
+            result["warnings"] = []
+        print(json.dumps(result))
 
 
 config_app = typer.Typer(no_args_is_help=True, help="Inspect configs.")

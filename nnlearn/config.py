@@ -168,6 +168,7 @@ class FitConfig(Section):
     shuffle: bool = Field(True, description="Reshuffle the training data every epoch.")
     early_stopping: EarlyStoppingConfig | None = Field(
         None, description="Stop early when the monitored number stops improving (off when unset).")
+    tensorboard: bool = Field(False, description="Write TensorBoard logs into RUN_DIR/tensorboard/.")
 
 
 class Config(Section):

@@ -23,13 +23,43 @@ def format_number(value) -> str:
     return str(value)
 
 
-class EpochProgress:
-    """A rich progress bar over epochs, showing the latest loss and metrics."""
+def print_warnings(console: Console, warnings) -> None:
+    for problem in warnings:
+        where = problem.path or "(config)"
+        if problem.line is not None:
+            where += f" (line {problem.line}, column {problem.column})"
+        console.print(f"[yellow]warning[/] [bold]{escape(where)}[/]: {escape(problem.message)}")
+        if problem.hint:
+            console.print(f"    [green]fix[/]: {escape(problem.hint)}")
 
-    def __init__(self, console: Console):
+
+class EpochProgress:
+    """A rich progress bar over epochs, showing the latest loss and metrics; with quiet=False it also
+    prints the config's lint warnings and checks the loss before training."""
+
+    def __init__(self, console: Console, quiet: bool = False):
         self.console = console
+        self.quiet = quiet
         self.progress: Progress | None = None
         self.task = None
+
+    def before_training(self, prepared) -> None:
+        if not self.quiet:
+            from nnlearn.explain import explain_prepared
+
+            print_warnings(self.console, explain_prepared(prepared).warnings)
+
+    def initial_loss(self, measured: float, expected: float, reason: str) -> None:
+        from nnlearn.explain import initial_loss_gap
+
+        if initial_loss_gap(measured, expected):
+            self.console.print(f"[yellow]warning[/]: the loss before training is {format_number(measured)}, "
+                               f"far from the expected {escape(reason)}. This usually means a label or "
+                               "setup mistake (labels that do not match the output, outputs squashed "
+                               "twice, unscaled targets).")
+        elif not self.quiet:
+            self.console.print(f"Loss before training: {format_number(measured)} (expected about "
+                               f"{escape(reason)}).")
 
     def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None:
         resumed = f" (resuming after epoch {first_epoch})" if first_epoch else ""

@@ -20,6 +20,7 @@ METRICS_FILE = "metrics.json"
 PREPROCESSING_FILE = "preprocessing.json"
 RUN_FILE = "run.json"
 CHECKPOINT_DIR = "checkpoint"
+TENSORBOARD_DIR = "tensorboard"
 
 
 def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_ROOT) -> Path:

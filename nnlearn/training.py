@@ -30,8 +30,8 @@ from nnlearn.errors import NnlearnError, RunError, RunFailed
 from nnlearn.gates import GateResult, check_gates, gates_for
 from nnlearn.prepare import Prepared, prepare, prepare_saved_run
 from nnlearn.rundir import (CHECKPOINT_DIR, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE,
-                            PREPROCESSING_FILE, RUN_FILE, create_run_dir, read_json, write_atomic,
-                            write_json, write_yaml)
+                            PREPROCESSING_FILE, RUN_FILE, TENSORBOARD_DIR, create_run_dir, read_json,
+                            write_atomic, write_json, write_yaml)
 
 SPLITS = ("train", "validation", "test")
 INTERRUPTED_EXIT_CODE = 130
@@ -69,6 +69,10 @@ class Run:
 class Silent:
     """The default progress reporter: says nothing."""
 
+    def before_training(self, prepared: Prepared) -> None: ...
+
+    def initial_loss(self, measured: float, expected: float, reason: str) -> None: ...
+
     def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None: ...
 
     def epoch(self, number: int, logs: dict) -> None: ...
@@ -91,10 +95,13 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
                  progress=None, expect: list[str] | tuple = ()) -> Run:
     """Train an already validated config into a new run directory."""
     gates = gates_for(config, expect)
+    _check_tensorboard(config)
     prepared = prepare(config, config_dir)
+    progress = progress or Silent()
+    progress.before_training(prepared)
     run_dir = create_run_dir(config.name, out)
     _save_inputs(run_dir, prepared)
-    return _fit(prepared, run_dir, gates, progress or Silent(), checkpoint=None)
+    return _fit(prepared, run_dir, gates, progress, checkpoint=None)
 
 
 def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -> Run:
@@ -108,6 +115,15 @@ def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -
     gates = gates_for(prepared.config, expect)
     checkpoint = load_checkpoint(run_dir)
     return _fit(prepared, run_dir, gates, progress or Silent(), checkpoint)
+
+
+def _check_tensorboard(config: Config) -> None:
+    import importlib.util
+
+    if config.fit.tensorboard and importlib.util.find_spec("tensorboard") is None:
+        raise NnlearnError("fit.tensorboard is on, but the tensorboard package is not installed.",
+                           path="fit.tensorboard",
+                           hint="pip install 'nnlearn[tensorboard]', or set fit.tensorboard: false.")
 
 
 def load_checkpoint(run_dir: Path) -> dict | None:
@@ -175,12 +191,21 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
         write_atomic(run_dir / HISTORY_FILE, _history_csv(history_rows))
 
     callbacks.append(Checkpointer(stopper, rows, save_checkpoint))
+    if config.fit.tensorboard:
+        callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD_DIR)))
     batches, steps = tf_model.training_batches(prepared.x("train"), prepared.y("train"), config,
                                                initial_epoch)
     validation = None
     if prepared.splits.validation is not None:
         validation = tf_model.evaluation_batches(prepared.x("validation"), prepared.y("validation"))
 
+    initial = None
+    if not checkpoint:
+        from nnlearn.explain import expected_initial_loss
+
+        initial = measure(model, prepared, "train")["loss"]
+        expected, reason = expected_initial_loss(config, prepared.dataset, prepared.splits.train.y)
+        progress.initial_loss(initial, expected, reason)
     clock = time.perf_counter()
     if initial_epoch < config.fit.epochs:
         progress.start(config.fit.epochs, run_dir, initial_epoch)

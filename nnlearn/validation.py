@@ -66,16 +66,20 @@ def validate_file(path: Path, overrides: list[str] | tuple = ()) -> Report:
 
     try:
         dataset = load_dataset(config.data, config.seed, Path(path).parent)
-        check_model_against_data(config, dataset)
-        split_dataset(dataset, config.data, config.seed, config.compile.loss in CLASSIFICATION_LOSSES)
+        layers = check_model_against_data(config, dataset)
+        splits = split_dataset(dataset, config.data, config.seed, config.compile.loss in CLASSIFICATION_LOSSES)
     except ConfigError as error:
         report.errors = [locate(problem) for problem in error.problems]
         return report
     except DataError as error:
         report.errors = [locate(Problem(error.path or "data", error.message, hint=error.hint))]
         return report
-    rows = len(dataset.x)
-    train_rows = rows - round(rows * config.data.test_split) - round(rows * config.data.validation_split)
+    from nnlearn.lint import lint
+
+    train_rows = len(splits.train)
+    report.warnings = [locate(problem) for problem in
+                       lint(config, dataset, sum(layer.params for layer in layers), train_rows,
+                            splits.train.y)]
     if config.fit.batch_size > train_rows:
         report.warnings.append(locate(Problem(
             "fit.batch_size", f"batch_size {config.fit.batch_size} is larger than the {train_rows} "

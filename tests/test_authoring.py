@@ -55,7 +55,8 @@ def test_config_show_fills_every_default(write_config):
     result = runner.invoke(app, ["config", "show", str(write_config()), "--set", "fit.epochs=9"])
     assert result.exit_code == 0, result.output
     shown = yaml.safe_load(result.stdout)
-    assert shown["fit"] == {"epochs": 9, "batch_size": 32, "shuffle": True, "early_stopping": None}
+    assert shown["fit"] == {"epochs": 9, "batch_size": 32, "shuffle": True, "early_stopping": None,
+                            "tensorboard": False}
     assert shown["compile"]["from_logits"] is True
     assert config_from_text(result.stdout).fit.epochs == 9
 

@@ -1,0 +1,134 @@
+"""`nnlearn explain`: what each layer computes, its parameters with the arithmetic, and what the
+output layer and loss mean, all without TensorFlow."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nnlearn.config import Config, Conv2D, Dense
+from nnlearn.data import Dataset
+from nnlearn.errors import Problem
+from nnlearn.shapes import LayerShape
+
+ACTIVATIONS = {
+    "relu": "max(0, z)",
+    "linear": "z as it is (logits)",
+    "sigmoid": "1/(1+e^-z), in (0, 1)",
+    "softmax": "e^z_k/Σe^z_j, sums to 1",
+    "tanh": "tanh(z), in (-1, 1)",
+}
+LAYER_ROLES = {
+    "max_pooling2d": "max of each window",
+    "flatten": "image → one vector",
+    "dropout": "drops inputs while training",
+}
+
+
+@dataclass
+class LayerRow:
+    index: int
+    type: str
+    output_shape: tuple[int, ...]
+    params: int
+    formula: str
+    activation: str | None
+    meaning: str
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "type": self.type, "output_shape": list(self.output_shape),
+                "params": self.params, "formula": self.formula, "activation": self.activation,
+                "meaning": self.meaning}
+
+
+@dataclass
+class Explanation:
+    input_shape: tuple[int, ...]
+    layers: list[LayerRow]
+    total_params: int
+    output: str
+    expected_initial_loss: float
+    expected_loss_reason: str
+    warnings: list[Problem] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"input_shape": list(self.input_shape), "layers": [row.to_json() for row in self.layers],
+                "total_params": self.total_params, "output": self.output,
+                "expected_initial_loss": self.expected_initial_loss,
+                "expected_loss_reason": self.expected_loss_reason,
+                "warnings": [problem.as_dict() for problem in self.warnings]}
+
+
+def layer_rows(config: Config, shapes: list[LayerShape]) -> list[LayerRow]:
+    rows = []
+    for layer, shape in zip(config.model.layers, shapes):
+        activation = getattr(layer, "activation", None)
+        meaning = ACTIVATIONS[activation] if activation else LAYER_ROLES.get(layer.type, "")
+        if isinstance(layer, Dense):
+            meaning = f"z = w·a + b, then {meaning}"
+        elif isinstance(layer, Conv2D):
+            meaning = f"windows · shared w + b, then {meaning}"
+        rows.append(LayerRow(shape.index, layer.type, shape.output_shape, shape.params, shape.formula,
+                             activation, meaning))
+    return rows
+
+
+def describe_output(config: Config, dataset: Dataset, units: int) -> str:
+    loss, from_logits = config.compile.loss, config.compile.from_logits
+    inside = "inside the loss, computed stably" if from_logits else "in the output layer"
+    if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        return (f"{units} logits z, one per class; softmax {inside} turns them into probabilities a; "
+                "loss = −log a_y, the minus log of the probability given to the true class y")
+    if loss == "binary_crossentropy" and dataset.kind == "multilabel":
+        return (f"{units} logits z, one per label; a sigmoid per label {inside} gives P(label k); "
+                "loss = the mean over labels of −y log a − (1 − y) log(1 − a)")
+    if loss == "binary_crossentropy":
+        return (f"1 logit z; sigmoid {inside} gives a = P(y = 1); "
+                "loss = −y log a − (1 − y) log(1 − a)")
+    return ("1 number a = the prediction; loss = (a − y)², averaged over examples into the cost J "
+            "(the notes' J = ½(a − y)², without the ½)")
+
+
+def expected_initial_loss(config: Config, dataset: Dataset, train_y: np.ndarray) -> tuple[float, str]:
+    """What the loss should be before any training, when the model's outputs are near zero."""
+    loss = config.compile.loss
+    if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        classes = dataset.n_classes
+        return math.log(classes), (f"ln {classes} = {math.log(classes):.3f}: an untrained model gives "
+                                   f"each of the {classes} classes about 1/{classes}")
+    if loss == "binary_crossentropy":
+        return math.log(2), "ln 2 = 0.693: an untrained model says about 0.5 for every example"
+    targets = train_y.astype(np.float64)
+    value = float(np.mean(targets ** 2))
+    return value, (f"mean(y²) = {value:.4g}: an untrained model predicts about 0, so the error is y "
+                   "itself")
+
+
+def explain(config: Config, dataset: Dataset, shapes: list[LayerShape], input_shape: tuple[int, ...],
+            train_y: np.ndarray, warnings: list[Problem]) -> Explanation:
+    rows = layer_rows(config, shapes)
+    units = shapes[-1].output_shape[0] if shapes else input_shape[0]
+    expected, reason = expected_initial_loss(config, dataset, train_y)
+    return Explanation(tuple(input_shape), rows, sum(row.params for row in rows),
+                       describe_output(config, dataset, units), expected, reason, warnings)
+
+
+def explain_prepared(prepared) -> Explanation:
+    """The explanation of a prepared config: layers, output, expected initial loss and warnings."""
+    from nnlearn.lint import lint
+
+    train_y = prepared.splits.train.y
+    total = sum(layer.params for layer in prepared.layers)
+    warnings = lint(prepared.config, prepared.dataset, total, len(train_y), train_y)
+    return explain(prepared.config, prepared.dataset, prepared.layers, prepared.input_shape, train_y,
+                   warnings)
+
+
+def initial_loss_gap(measured: float, expected: float) -> bool:
+    """True when the loss before training is far from what an untrained model should give."""
+    if not math.isfinite(measured):
+        return True
+    # freshly initialised weights already give logits of order 1, so only a large excess is a sign
+    return measured > 2 * expected + 1 or measured < 0.25 * expected

@@ -1,0 +1,85 @@
+"""Warnings that name the concept behind a likely mistake. Never fatal; silenced with --quiet."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from nnlearn.config import Config, Conv2D, Dense
+from nnlearn.data import Dataset
+from nnlearn.errors import Problem
+
+ADAM_RANGE = (1e-5, 0.1)
+
+
+def lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
+         train_y: np.ndarray | None = None) -> list[Problem]:
+    """Every warning for a config whose model already fits its data."""
+    warnings: list[Problem] = []
+    layers = config.model.layers
+    last = max(index for index, layer in enumerate(layers) if isinstance(layer, (Dense, Conv2D)))
+    for index, layer in enumerate(layers):
+        if not isinstance(layer, (Dense, Conv2D)) or index == last:
+            continue
+        path = f"model.layers[{index}].activation"
+        if layer.activation == "linear":
+            warnings.append(Problem(path, "a hidden layer with a linear activation: stacked linear layers "
+                                          "collapse into one linear model (a2 = w·(w·x + b) + b is still "
+                                          "w'·x + b'), so this layer adds no power.",
+                                    hint="use activation: relu in hidden layers."))
+        elif layer.activation in ("sigmoid", "tanh"):
+            warnings.append(Problem(path, f"{layer.activation} in a hidden layer: its gradient is nearly "
+                                          "flat for large |z| on both sides, so gradient descent slows "
+                                          "down; ReLU is flat on one side only and usually learns faster.",
+                                    hint="try activation: relu."))
+        elif layer.activation == "softmax":
+            warnings.append(Problem(path, "softmax in a hidden layer forces its outputs to sum to 1, "
+                                          "throwing information away.", hint="use activation: relu."))
+    output = layers[last]
+    output_path = f"model.layers[{last}].activation"
+    loss, from_logits = config.compile.loss, config.compile.from_logits
+    if output.activation in ("softmax", "sigmoid") and loss != "mean_squared_error":
+        if from_logits:
+            warnings.append(Problem(output_path, f"the output layer applies {output.activation} and the "
+                                                 "loss has from_logits: true, which applies it again: the "
+                                                 "outputs are squashed twice and learning stalls.",
+                                    hint="use activation: linear in the output layer (logits)."))
+        else:
+            warnings.append(Problem(output_path, f"{output.activation} in the output layer with "
+                                                 "from_logits: false works, but the log of a rounded "
+                                                 "probability is numerically unstable (log 0 = -inf).",
+                                    hint="prefer activation: linear with from_logits: true."))
+    elif output.activation == "linear" and loss != "mean_squared_error" and not from_logits:
+        warnings.append(Problem("compile.from_logits", "the output layer emits logits (linear) but the loss "
+                                                      "expects probabilities (from_logits: false).",
+                                hint="set from_logits: true."))
+    if loss == "mean_squared_error" and train_y is not None and len(train_y):
+        if output.activation == "relu" and float(np.min(train_y)) < 0:
+            warnings.append(Problem(output_path, "a relu output can never be negative, but some targets "
+                                                 f"are (the smallest is {float(np.min(train_y)):.4g}).",
+                                    hint="use activation: linear for regression."))
+        elif output.activation in ("sigmoid", "softmax", "tanh"):
+            low, high = (0, 1) if output.activation != "tanh" else (-1, 1)
+            if float(np.min(train_y)) < low or float(np.max(train_y)) > high:
+                warnings.append(Problem(output_path, f"a {output.activation} output stays within "
+                                                     f"({low}, {high}), but the targets range from "
+                                                     f"{float(np.min(train_y)):.4g} to "
+                                                     f"{float(np.max(train_y)):.4g}.",
+                                        hint="use activation: linear for regression."))
+    optimizer = config.compile.optimizer
+    if optimizer.type == "adam" and not ADAM_RANGE[0] <= optimizer.learning_rate <= ADAM_RANGE[1]:
+        warnings.append(Problem("compile.optimizer.learning_rate",
+                                f"Adam with learning_rate {optimizer.learning_rate:g} is far outside the "
+                                f"usual {ADAM_RANGE[0]:g} to {ADAM_RANGE[1]:g}: too large diverges, too "
+                                "small barely moves.", hint="start from 0.001 (1e-3)."))
+    if optimizer.type == "sgd" and optimizer.learning_rate < 1e-3 and config.fit.epochs < 100:
+        warnings.append(Problem("compile.optimizer.learning_rate",
+                                f"plain gradient descent with learning_rate {optimizer.learning_rate:g} "
+                                f"for only {config.fit.epochs} epochs: each step is tiny, so the cost will "
+                                "hardly go down.", hint="raise the learning rate (e.g. 0.01), train longer, "
+                                                        "or use type: adam."))
+    if total_params > 100 * train_rows:
+        warnings.append(Problem("model.layers", f"{total_params:,} parameters for {train_rows:,} training "
+                                                "examples: a model this large can memorise the training "
+                                                "set instead of learning from it (overfitting).",
+                                hint="use fewer units or layers, dropout, or more data."))
+    return warnings

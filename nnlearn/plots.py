@@ -1,0 +1,205 @@
+"""Pictures of a run, drawn with matplotlib's Agg backend (no display needed), saved in RUN_DIR/plots/.
+
+- learning_curves.png: loss and each metric per epoch, training against validation
+- confusion_matrix.png: classifiers, on the test split
+- decision_boundary.png: inputs with two features, the predicted class or probability over the plane
+- predicted_vs_true.png: regression, on the test split
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnlearn.errors import RunError
+from nnlearn.evaluation import confusion_matrix
+from nnlearn.prepare import Prepared, prepare_saved_run
+from nnlearn.rundir import HISTORY_FILE, MODEL_FILE, write_atomic
+
+PLOTS_DIR = "plots"
+GRID_STEPS = 200
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(figure, path: Path) -> Path:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    _pyplot().close(figure)
+    write_atomic(path, buffer.getvalue())
+    return path
+
+
+def read_history(run_dir: Path) -> list[dict[str, float]]:
+    path = run_dir / HISTORY_FILE
+    if not path.exists():
+        return []
+    with path.open(newline="") as handle:
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
+
+
+def learning_curves(history: list[dict[str, float]], path: Path) -> Path:
+    """One panel per quantity (loss, then each metric): training against validation, per epoch."""
+    plt = _pyplot()
+    names = sorted((key for key in history[0] if key != "epoch" and not key.startswith("val_")),
+                   key=lambda key: key != "loss")
+    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
+    epochs = [row["epoch"] for row in history]
+    for axis, name in zip(axes[0], names):
+        axis.plot(epochs, [row[name] for row in history], label="training", color="tab:blue")
+        if f"val_{name}" in history[0]:
+            axis.plot(epochs, [row[f"val_{name}"] for row in history], label="validation",
+                      color="tab:orange")
+        axis.set_xlabel("epoch")
+        axis.set_title("loss (the cost J)" if name == "loss" else name)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle("Learning curves: a widening gap between training and validation is overfitting",
+                    y=1.04)
+    return _save(figure, path)
+
+
+def confusion_matrix_plot(labels: list[str], matrix: list[list[int]], path: Path) -> Path:
+    plt = _pyplot()
+    counts = np.asarray(matrix)
+    size = max(4.0, 0.6 * len(labels) + 2)
+    figure, axis = plt.subplots(figsize=(size, size * 0.85))
+    image = axis.imshow(counts, cmap="Blues")
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    axis.set_xticks(range(len(labels)), labels, rotation=45 if len(labels) > 4 else 0)
+    axis.set_yticks(range(len(labels)), labels)
+    axis.set_xlabel("predicted class")
+    axis.set_ylabel("true class")
+    threshold = counts.max() / 2 if counts.size else 0
+    for row in range(len(labels)):
+        for column in range(len(labels)):
+            axis.text(column, row, str(counts[row, column]), ha="center", va="center",
+                      color="white" if counts[row, column] > threshold else "black")
+    axis.set_title("Confusion matrix (test split)")
+    return _save(figure, path)
+
+
+@dataclass
+class Grid:
+    """The plane of a two-feature input, in the data's own units, and the model's answer on it."""
+
+    xx: np.ndarray
+    yy: np.ndarray
+    classes: np.ndarray
+    probability: np.ndarray | None  # P(y=1) for binary classifiers
+
+
+def decision_grid(model, prepared: Prepared, steps: int = GRID_STEPS) -> Grid:
+    """Predict every point of a steps×steps grid covering the training points (with a margin)."""
+    x = prepared.splits.train.x
+    low, high = x.min(axis=0), x.max(axis=0)
+    margin = 0.1 * (high - low + 1e-9)
+    xx, yy = np.meshgrid(np.linspace(low[0] - margin[0], high[0] + margin[0], steps),
+                         np.linspace(low[1] - margin[1], high[1] + margin[1], steps))
+    points = np.c_[xx.ravel(), yy.ravel()]
+    outputs = predict_raw(model, prepared, points)
+    loss = prepared.config.compile.loss
+    probability = None
+    if loss == "binary_crossentropy":
+        probability = (1 / (1 + np.exp(-outputs[:, 0])) if prepared.config.compile.from_logits
+                       else outputs[:, 0]).reshape(xx.shape)
+        classes = (probability > 0.5).astype(np.int64)
+    else:
+        classes = np.argmax(outputs, axis=1).reshape(xx.shape)
+    return Grid(xx, yy, classes, probability)
+
+
+def predict_raw(model, prepared: Prepared, points: np.ndarray) -> np.ndarray:
+    """The model's outputs (logits) for rows in the data's own units."""
+    x = prepared.normalizer.apply(points).reshape((len(points),) + prepared.input_shape)
+    return np.asarray(model.predict(x, batch_size=4096, verbose=0), dtype=np.float64)
+
+
+def decision_boundary(model, prepared: Prepared, path: Path) -> Path:
+    plt = _pyplot()
+    grid = decision_grid(model, prepared)
+    figure, axis = plt.subplots(figsize=(6, 5))
+    if grid.probability is not None:
+        image = axis.contourf(grid.xx, grid.yy, grid.probability, levels=np.linspace(0, 1, 21),
+                              cmap="RdBu_r", alpha=0.75)
+        figure.colorbar(image, ax=axis, label="P(y = 1) = sigmoid(z)")
+        axis.contour(grid.xx, grid.yy, grid.probability, levels=[0.5], colors="black", linewidths=1.5)
+    else:
+        classes = prepared.dataset.n_classes
+        axis.contourf(grid.xx, grid.yy, grid.classes, levels=np.arange(classes + 1) - 0.5,
+                      cmap="tab10", alpha=0.35, vmin=-0.5, vmax=9.5)
+    train = prepared.splits.train
+    axis.scatter(train.x[:, 0], train.x[:, 1], c=train.y, cmap="tab10" if grid.probability is None
+                 else "RdBu_r", vmin=0 if grid.probability is not None else -0.5,
+                 vmax=1 if grid.probability is not None else 9.5, edgecolors="black", linewidths=0.4, s=18)
+    names = prepared.dataset.feature_names
+    axis.set_xlabel(names[0])
+    axis.set_ylabel(names[1])
+    axis.set_title("Decision boundary, with the training points")
+    return _save(figure, path)
+
+
+def predicted_vs_true(model, prepared: Prepared, path: Path) -> Path:
+    plt = _pyplot()
+    test = prepared.splits.test
+    predicted = predict_raw(model, prepared, test.x)[:, 0]
+    truth = test.y.reshape(len(test.y), -1)[:, 0]
+    figure, axis = plt.subplots(figsize=(5.5, 5))
+    axis.scatter(truth, predicted, s=18, alpha=0.7, edgecolors="black", linewidths=0.3)
+    low, high = float(min(truth.min(), predicted.min())), float(max(truth.max(), predicted.max()))
+    axis.plot([low, high], [low, high], color="tab:red", label="perfect: predicted = true")
+    axis.set_xlabel("true y")
+    axis.set_ylabel("predicted y")
+    axis.set_title("Regression on the test split")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    return _save(figure, path)
+
+
+def draw_plots(run_dir: str | Path) -> list[Path]:
+    """(Re)draw every plot that fits the run into RUN_DIR/plots/; returns the files written."""
+    run_dir = Path(run_dir)
+    prepared, _ = prepare_saved_run(run_dir)
+    if not (run_dir / MODEL_FILE).exists():
+        raise RunError(f"{run_dir} has no {MODEL_FILE}: the run did not finish, so there is nothing to "
+                       "plot yet.", hint=f"resume it first: nnlearn train --resume {run_dir}")
+    from nnlearn.model import load_saved_model
+
+    model = load_saved_model(run_dir / MODEL_FILE)
+    folder = run_dir / PLOTS_DIR
+    folder.mkdir(exist_ok=True)
+    written = []
+    history = read_history(run_dir)
+    if history:
+        written.append(learning_curves(history, folder / "learning_curves.png"))
+    kind = prepared.dataset.kind
+    if kind == "classes":
+        written.append(confusion_matrix_plot(prepared.dataset.class_names, confusion_matrix(model, prepared),
+                                             folder / "confusion_matrix.png"))
+        if prepared.input_shape == (2,):
+            written.append(decision_boundary(model, prepared, folder / "decision_boundary.png"))
+    elif kind == "continuous":
+        written.append(predicted_vs_true(model, prepared, folder / "predicted_vs_true.png"))
+    return written
+
+
+def sparkline(values: list[float]) -> str:
+    """A one-line chart of values: ▁ lowest, █ highest."""
+    bars = "▁▂▃▄▅▆▇█"
+    finite = [v for v in values if np.isfinite(v)]
+    if not finite:
+        return ""
+    low, high = min(finite), max(finite)
+    span = (high - low) or 1.0
+    return "".join(bars[int((v - low) / span * (len(bars) - 1))] if np.isfinite(v) else "?" for v in values)

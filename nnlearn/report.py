@@ -1,0 +1,123 @@
+"""`nnlearn report`: one self-contained HTML file per run (or several runs side by side): the config,
+the model table, lint warnings, metrics with their baselines, and the plots embedded as images."""
+
+from __future__ import annotations
+
+import base64
+import html
+from pathlib import Path
+
+from nnlearn.catalog import compare
+from nnlearn.explain import explain_prepared
+from nnlearn.plots import PLOTS_DIR, draw_plots
+from nnlearn.prepare import prepare_saved_run
+from nnlearn.rundir import CONFIG_FILE, METRICS_FILE, RUN_FILE, read_json
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; margin: 0.5em 0; } td, th { border: 1px solid #ccc; padding: 4px 8px; }
+th { background: #f4f4f4; } td.number { text-align: right; font-variant-numeric: tabular-nums; }
+pre { background: #f7f7f7; padding: 1em; overflow-x: auto; } .warning { color: #8a5a00; }
+.failed { color: #b00020; font-weight: bold; } .passed { color: #0a7a2a; } img { max-width: 100%; }
+.dim { color: #777; }
+"""
+
+
+def _number(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.4f}" if isinstance(value, float) and abs(value) < 1e4 else f"{value:.4g}" \
+        if isinstance(value, float) else html.escape(str(value))
+
+
+def _table(headers: list[str], rows: list[list], numeric_from: int = 1) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = ""
+    for row in rows:
+        cells = "".join(f'<td class="number">{_number(cell)}</td>' if index >= numeric_from
+                        else f"<td>{html.escape(str(cell))}</td>" for index, cell in enumerate(row))
+        body += f"<tr>{cells}</tr>"
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _image(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
+
+
+def _plots(run_dir: Path) -> list[Path]:
+    folder = run_dir / PLOTS_DIR
+    if not folder.is_dir() or not any(folder.glob("*.png")):
+        draw_plots(run_dir)
+    return sorted(folder.glob("*.png"))
+
+
+def run_report_body(run_dir: Path) -> str:
+    prepared, warnings = prepare_saved_run(run_dir)
+    explanation = explain_prepared(prepared)
+    metrics = read_json(run_dir, METRICS_FILE)
+    status = read_json(run_dir, RUN_FILE)
+    parts = [f"<p>Status: <b>{html.escape(status.get('status', '?'))}</b>, started "
+             f"{html.escape(status.get('started', '?'))}, {metrics.get('epochs', '?')} epochs in "
+             f"{metrics.get('seconds', '?')} s. Versions: "
+             + html.escape(", ".join(f"{k} {v}" for k, v in status.get("versions", {}).items())) + "</p>"]
+    for warning in warnings:
+        parts.append(f'<p class="warning">{html.escape(warning)}</p>')
+    splits = [split for split in ("train", "validation", "test") if metrics.get(split)]
+    names = list(dict.fromkeys(name for split in splits for name in metrics[split]))
+    baseline = (metrics.get("baseline") or {}).get("test", {})
+    rows = [[name] + [metrics[split].get(name) for split in splits] + [baseline.get(name)] for name in names]
+    parts.append("<h2>Metrics</h2>" + _table(["metric"] + splits + ["no learning (test)"], rows))
+    gates = metrics.get("expectations") or []
+    if gates:
+        gate_rows = "".join(
+            f"<tr><td>{html.escape(g['expect'])}</td><td class='number'>{_number(g['measured'])}</td>"
+            f"<td class='{'passed' if g['passed'] else 'failed'}'>{'met' if g['passed'] else 'NOT MET'}</td></tr>"
+            for g in gates)
+        parts.append("<h2>Expectations</h2><table><tr><th>expected</th><th>measured</th><th>result</th></tr>"
+                     f"{gate_rows}</table>")
+    layer_rows = [[f"{row.index}: {row.type}", "×".join(map(str, row.output_shape)), row.formula,
+                   row.activation or "", row.meaning] for row in explanation.layers]
+    parts.append("<h2>Model</h2>" + _table(["layer", "output shape", "parameters", "activation", "what it does"],
+                                           layer_rows, numeric_from=99)
+                 + f"<p>Input shape {'×'.join(map(str, explanation.input_shape))}; "
+                   f"<b>{explanation.total_params:,}</b> parameters in all.</p>"
+                 + f"<p>Output and loss: {html.escape(explanation.output)}.</p>"
+                 + f"<p>Expected loss before training: {html.escape(explanation.expected_loss_reason)}.</p>")
+    if explanation.warnings:
+        items = "".join(f"<li class='warning'><b>{html.escape(w.path)}</b>: {html.escape(w.message)} "
+                        f"<i>Fix: {html.escape(w.hint or '')}</i></li>" for w in explanation.warnings)
+        parts.append(f"<h2>Warnings</h2><ul>{items}</ul>")
+    parts.append("<h2>Plots</h2>" + "".join(_image(path, path.stem.replace("_", " "))
+                                            for path in _plots(run_dir)))
+    config_text = (run_dir / CONFIG_FILE).read_text(encoding="utf-8")
+    parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
+    return "\n".join(parts)
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
+            f"</title><style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>\n{body}\n"
+            "<p class='dim'>Made by nnlearn report.</p></body></html>\n")
+
+
+def run_report(run_dir: str | Path) -> str:
+    """The HTML of one run's report."""
+    run_dir = Path(run_dir)
+    return _page(f"nnlearn run {run_dir.name}", run_report_body(run_dir))
+
+
+def comparison_report(run_dirs: list[Path]) -> str:
+    """The HTML of several runs side by side: config differences, metrics, then each run."""
+    result = compare(run_dirs)
+    names = [path.name for path in run_dirs]
+    rows = [[key] + [str(value) for value in values] for key, values in result.differences.items()]
+    body = "<h2>Config differences</h2>" + (_table(["key"] + names, rows, numeric_from=99) if rows
+                                            else "<p>The configs are identical.</p>")
+    metric_rows = [[f"{split} {name}"] + values for split, by_name in result.metrics.items()
+                   for name, values in by_name.items()]
+    body += "<h2>Metrics</h2>" + _table(["metric"] + names, metric_rows)
+    for run_dir in run_dirs:
+        body += f"<h2>Run {html.escape(run_dir.name)}</h2>" + run_report_body(run_dir)
+    return _page("nnlearn comparison: " + ", ".join(names), body)

@@ -1,0 +1,109 @@
+import json
+import math
+
+import pytest
+from typer.testing import CliRunner
+
+from nnlearn.cli import app
+from nnlearn.config_file import config_from_text, load_config
+from nnlearn.explain import explain_prepared, initial_loss_gap
+from nnlearn.lint import lint
+from nnlearn.prepare import prepare
+from tests.conftest import CONFIGS, TINY
+
+
+def explained(name):
+    return explain_prepared(prepare(load_config(CONFIGS / f"{name}.yaml"), CONFIGS))
+
+
+def test_softmax_digits_by_hand():
+    explanation = explained("softmax_digits")
+    assert [row.formula for row in explanation.layers] == ["64×25 + 25 = 1625", "25×15 + 15 = 390",
+                                                           "15×10 + 10 = 160"]
+    assert explanation.total_params == 1625 + 390 + 160
+    assert "10 logits" in explanation.output and "−log a_y" in explanation.output
+    assert explanation.expected_initial_loss == pytest.approx(math.log(10))
+    assert explanation.warnings == []
+
+
+@pytest.mark.parametrize("name", sorted(path.stem for path in CONFIGS.glob("*.yaml")))
+def test_total_equals_keras_count_params_and_shipped_configs_have_no_warnings(name):
+    from nnlearn.model import build_model
+
+    explanation = explained(name)
+    prepared = prepare(load_config(CONFIGS / f"{name}.yaml"), CONFIGS)
+    assert explanation.total_params == build_model(prepared.config, prepared.input_shape).count_params()
+    assert explanation.warnings == [], [str(w) for w in explanation.warnings]
+
+
+def test_binary_expected_loss_is_ln2():
+    assert explained("logistic_regression").expected_initial_loss == pytest.approx(math.log(2))
+
+
+def lint_of(text):
+    prepared = prepare(config_from_text(text))
+    return {w.path: w for w in lint(prepared.config, prepared.dataset, sum(l.params for l in prepared.layers),
+                                     len(prepared.splits.train), prepared.splits.train.y)}
+
+
+@pytest.mark.parametrize("change, path, fragment", [
+    (("units: 8, activation: relu", "units: 8, activation: linear"), "model.layers[0].activation", "collapse"),
+    (("units: 8, activation: relu", "units: 8, activation: sigmoid"), "model.layers[0].activation", "flat"),
+    (("units: 3, activation: linear", "units: 3, activation: softmax"), "model.layers[1].activation",
+     "squashed twice"),
+    (("learning_rate: 0.05", "learning_rate: 5"), "compile.optimizer.learning_rate", "far outside"),
+    (("units: 8, activation: relu", "units: 4000, activation: relu"), "model.layers", "memorise"),
+])
+def test_lint_names_the_concept(change, path, fragment):
+    warnings = lint_of(TINY.replace(*change))
+    assert path in warnings and fragment in warnings[path].message
+
+
+def test_lint_softmax_output_without_from_logits_and_sgd_tiny_steps():
+    text = TINY.replace("units: 3, activation: linear", "units: 3, activation: softmax")
+    text = text.replace("optimizer: {type: adam, learning_rate: 0.05}",
+                        "from_logits: false\n  optimizer: {type: sgd, learning_rate: 0.00001}")
+    warnings = lint_of(text)
+    assert "numerically unstable" in warnings["model.layers[1].activation"].message
+    assert "tiny" in warnings["compile.optimizer.learning_rate"].message
+
+
+def test_lint_regression_outputs_that_cannot_reach_the_targets():
+    base = ("data: {source: linear, n_samples: 100}\ncompile: {loss: mean_squared_error}\n"
+            "model: {layers: [{type: dense, units: 4, activation: relu}, {type: dense, units: 1, "
+            "activation: ACT}]}\n")
+    assert "never be negative" in lint_of(base.replace("ACT", "relu"))["model.layers[1].activation"].message
+    assert "stays within" in lint_of(base.replace("ACT", "sigmoid"))["model.layers[1].activation"].message
+
+
+def test_initial_loss_gap():
+    assert not initial_loss_gap(2.4, math.log(10))
+    assert not initial_loss_gap(1.72, math.log(3))
+    assert initial_loss_gap(9.0, math.log(10))
+    assert initial_loss_gap(float("nan"), math.log(2))
+
+
+def test_explain_command_json_and_quiet(write_config):
+    runner = CliRunner()
+    result = runner.invoke(app, ["explain", str(CONFIGS / "cnn_digits.yaml"), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["layers"][0]["formula"] == "3×3×1×32 + 32 = 320"
+    noisy = write_config(TINY.replace("activation: relu", "activation: linear"))
+    loud = runner.invoke(app, ["explain", str(noisy)])
+    assert "collapse" in loud.output
+    assert "collapse" not in runner.invoke(app, ["explain", str(noisy), "--quiet"]).output
+    assert "collapse" in runner.invoke(app, ["validate", str(noisy)]).output
+    assert runner.invoke(app, ["validate", str(noisy)]).exit_code == 0  # warnings never fail
+
+
+def test_train_reports_the_initial_loss_and_a_setup_mistake(write_config):
+    runner = CliRunner()
+    fine = runner.invoke(app, ["train", str(write_config()), "--no-plots", "--set", "fit.epochs=1"])
+    assert "Loss before training" in fine.output
+    logits_as_probabilities = write_config(TINY.replace("optimizer:", "from_logits: false\n  optimizer:"),
+                                           "mistake.yaml")
+    result = runner.invoke(app, ["train", str(logits_as_probabilities), "--no-plots", "--set", "fit.epochs=1"])
+    assert result.exit_code == 0
+    assert "expects probabilities" in result.output  # the lint warning
+    assert "far from the expected ln 3" in result.output  # the measured initial loss

@@ -1,0 +1,156 @@
+import base64
+import io
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nnlearn.cli import app
+from nnlearn.plots import decision_grid, draw_plots, sparkline
+from nnlearn.predict import predict
+from nnlearn.prepare import prepare_saved_run
+from nnlearn.report import comparison_report, run_report
+from nnlearn.training import train
+from tests.conftest import TINY
+
+MOONS = """\
+name: moons
+data: {source: moons, n_samples: 300, noise: 0.15}
+model:
+  layers:
+    - {type: dense, units: 16, activation: relu}
+    - {type: dense, units: 1}
+compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.02}}
+fit: {epochs: 15, batch_size: 16}
+"""
+REGRESSION = """\
+name: reg
+data: {source: linear, n_samples: 200, n_features: 3}
+model:
+  layers:
+    - {type: dense, units: 1}
+compile: {loss: mean_squared_error, optimizer: {type: sgd, learning_rate: 0.05}}
+fit: {epochs: 5}
+"""
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    import matplotlib.image
+
+    return matplotlib.image.imread(io.BytesIO(data), format="png")
+
+
+def assert_sane_image(data: bytes) -> None:
+    image = decode_png(data)
+    height, width = image.shape[:2]
+    assert 200 <= width <= 3000 and 200 <= height <= 3000
+    assert float(image[..., :3].std()) > 0.02  # not blank
+
+
+@pytest.fixture(scope="module")
+def moons_run(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("moons")
+    (folder / "moons.yaml").write_text(MOONS)
+    return train(folder / "moons.yaml", out=folder / "run").run_dir
+
+
+def test_classifier_with_two_features_gets_three_plots(moons_run):
+    written = draw_plots(moons_run)
+    assert sorted(path.name for path in written) == ["confusion_matrix.png", "decision_boundary.png",
+                                                     "learning_curves.png"]
+    for path in written:
+        assert_sane_image(path.read_bytes())
+
+
+def test_decision_boundary_agrees_with_predict(moons_run, tmp_path):
+    from nnlearn.model import load_saved_model
+
+    prepared, _ = prepare_saved_run(moons_run)
+    grid = decision_grid(load_saved_model(moons_run / "model.keras"), prepared, steps=40)
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, 40, size=(25, 2))
+    points = np.array([[grid.xx[i, j], grid.yy[i, j]] for i, j in picks])
+    csv_path = tmp_path / "points.csv"
+    csv_path.write_text("x1,x2\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in points))
+    predicted = predict(moons_run, csv_path)
+    for (i, j), row in zip(picks, predicted.rows):
+        assert row["p_1"] == pytest.approx(grid.probability[i, j], abs=1e-5)
+        assert row["class"] == str(grid.classes[i, j])
+
+
+def test_regression_and_multiclass_plots(write_config):
+    regression = train(write_config(REGRESSION, "reg.yaml")).run_dir
+    assert sorted(p.name for p in draw_plots(regression)) == ["learning_curves.png", "predicted_vs_true.png"]
+    iris = train(write_config(TINY, "iris.yaml")).run_dir
+    assert sorted(p.name for p in draw_plots(iris)) == ["confusion_matrix.png", "learning_curves.png"]
+    assert_sane_image((iris / "plots" / "confusion_matrix.png").read_bytes())
+
+
+class Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.images, self.tags, self.links = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        attrs = dict(attrs)
+        if tag == "img":
+            self.images.append(attrs["src"])
+        for key in ("href", "src"):
+            if key in attrs and not attrs[key].startswith("data:"):
+                self.links.append(attrs[key])
+
+
+def test_html_report_is_self_contained_and_its_images_decode(moons_run):
+    page = run_report(moons_run)
+    parser = Collector()
+    parser.feed(page)
+    assert parser.links == []  # nothing outside the file
+    assert len(parser.images) == 3
+    for source in parser.images:
+        assert source.startswith("data:image/png;base64,")
+        assert_sane_image(base64.b64decode(source.split(",", 1)[1]))
+    for fragment in ("Metrics", "no learning", "2×16 + 16 = 48", "Config", "binary_crossentropy"):
+        assert fragment in page
+    assert re.search(r"<b>\d+</b> parameters", page)
+
+
+def test_report_and_plot_commands(moons_run, tmp_path):
+    runner = CliRunner()
+    target = tmp_path / "report.html"
+    result = runner.invoke(app, ["report", str(moons_run), "-o", str(target)])
+    assert result.exit_code == 0, result.output
+    assert target.read_text().startswith("<!DOCTYPE html>")
+    again = runner.invoke(app, ["report", str(moons_run), "-o", str(target)])
+    assert again.exit_code == 2 and "never overwrites" in again.output
+    assert runner.invoke(app, ["plot", str(moons_run)]).exit_code == 0
+    both = comparison_report([moons_run, moons_run])
+    assert "Config differences" in both and both.count("<h2>Run ") == 2
+
+
+def test_train_draws_plots_unless_told_not_to(write_config, workdir):
+    runner = CliRunner()
+    path = write_config(MOONS)
+    result = runner.invoke(app, ["train", str(path), "--out", "runs/with", "--set", "fit.epochs=2"])
+    assert result.exit_code == 0, result.output
+    assert (workdir / "runs/with/plots/decision_boundary.png").exists()
+    result = runner.invoke(app, ["train", str(path), "--out", "runs/without", "--no-plots", "--set",
+                                "fit.epochs=2"])
+    assert result.exit_code == 0 and not (workdir / "runs/without/plots").exists()
+    assert runner.invoke(app, ["plot", "runs/without"]).exit_code == 0
+    assert (workdir / "runs/without/plots/learning_curves.png").exists()
+
+
+def test_tensorboard_logs_are_written(write_config, workdir):
+    result = CliRunner().invoke(app, ["train", str(write_config(MOONS)), "--out", "runs/tb", "--tensorboard",
+                                      "--no-plots", "--set", "fit.epochs=2"])
+    assert result.exit_code == 0, result.output
+    events = list((workdir / "runs/tb/tensorboard").rglob("events.out.tfevents.*"))
+    assert events and all(path.stat().st_size > 0 for path in events)
+
+
+def test_sparkline():
+    assert sparkline([3.0, 2.0, 1.0, 1.0]) == "█▄▁▁"
+    assert sparkline([]) == ""
