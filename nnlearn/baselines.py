@@ -16,8 +16,12 @@ def baseline_metrics(prepared: Prepared) -> dict[str, float]:
         majority = np.bincount(train_y).argmax()
         return {"accuracy": float(np.mean(test_y == majority))} if "accuracy" in wanted else {}
     if prepared.dataset.kind == "multilabel":
-        majority = (train_y.mean(axis=0) >= 0.5).astype(test_y.dtype)
-        return {"accuracy": float(np.mean(test_y == majority))} if "accuracy" in wanted else {}
+        if "accuracy" not in wanted:
+            return {}
+        correct = test_y == (train_y.mean(axis=0) >= 0.5).astype(test_y.dtype)
+        per_label = {f"accuracy_{name}": float(value)
+                     for name, value in zip(prepared.dataset.class_names, correct.mean(axis=0))}
+        return {"accuracy": float(correct.mean()), **per_label}
     train_y = train_y.reshape(len(train_y), -1)
     test_y = test_y.reshape(len(test_y), -1)
     error = test_y - train_y.mean(axis=0)

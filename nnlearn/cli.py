@@ -407,6 +407,64 @@ def explain(config: Annotated[Path, typer.Argument(help="The YAML config to expl
         print(json.dumps(result))
 
 
+@app.command()
+def gradcheck(config: Annotated[Path, typer.Argument(help="The YAML config whose model to check.")],
+              overrides: SetOption = None, as_json: JsonOption = False):
+    """Compare backpropagation's gradients with finite differences (ε = 1e-3) in float64, per weight
+    tensor, on a small batch. Exit 1 if any relative error exceeds 1e-4."""
+    from rich.table import Table
+
+    from nnlearn.config_file import load_config
+    from nnlearn.gradcheck import TOLERANCE
+    from nnlearn.gradcheck import gradcheck as check_gradients
+    from nnlearn.prepare import prepare
+
+    people, _ = _consoles(as_json)
+    with handled(as_json):
+        result = check_gradients(prepare(load_config(config, overrides or []), config.parent))
+    table = Table(title="Backpropagation against finite differences (float64, ε = 1e-3)")
+    for column in ("layer", "tensor", "parameters", "checked", "ReLU kinks skipped", "relative error", ""):
+        table.add_column(column, justify="left" if column in ("layer", "tensor") else "right")
+    for check in result.tensors:
+        table.add_row(check.layer, check.tensor, str(check.params), str(check.checked),
+                      str(check.kinks_skipped), f"{check.relative_error:.2e}",
+                      "[green]ok[/]" if check.passed else f"[bold red]> {TOLERANCE:g}[/]")
+    people.print(table)
+    people.print(f"Backpropagation: 1 backward pass ({result.backward_seconds * 1000:.1f} ms) for all "
+                 f"{result.total_params:,} parameters. Finite differences need 2 forward passes per "
+                 f"parameter: {2 * result.total_params:,} for all of them; the {result.forward_evaluations:,} "
+                 f"done here took {result.finite_difference_seconds:.2f} s.")
+    if as_json:
+        print(json.dumps(result.to_json()))
+    if not result.passed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def eject(config: Annotated[Path, typer.Argument(help="The YAML config to turn into a script.")],
+          output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write the script here "
+                                                         "(never overwritten); default: print it.")] = None,
+          overrides: SetOption = None):
+    """Write a standalone plain tf.keras script equivalent to CONFIG: same data, split, normalisation and
+    seed, with the three steps visible as Sequential([...]), compile(...) and fit(...)."""
+    from nnlearn.config_file import load_config
+    from nnlearn.eject import eject as eject_script
+    from nnlearn.prepare import check_model_against_data, input_shape_for
+    from nnlearn.data import load_dataset
+
+    with handled(False):
+        loaded = load_config(config, overrides or [])
+        dataset = load_dataset(loaded.data, loaded.seed, config.parent)
+        check_model_against_data(loaded, dataset)
+        text = eject_script(loaded, input_shape_for(loaded, dataset), config.parent,
+                            output.name if output else "model.py")
+        if output is None:
+            print(text, end="")
+            return
+        _write_new(output, text)
+    Console(stderr=True).print(f"Wrote {output}; run it with: python {output}")
+
+
 config_app = typer.Typer(no_args_is_help=True, help="Inspect configs.")
 app.add_typer(config_app, name="config")
 

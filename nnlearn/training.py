@@ -275,8 +275,20 @@ def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | No
     if getattr(prepared.splits, split_name) is None:
         return None
     batches = evaluation_batches(prepared.x(split_name), prepared.y(split_name))
-    results = model.evaluate(batches, verbose=0, return_dict=True)
-    return {name: float(value) for name, value in results.items()}
+    results = {name: float(value) for name, value in
+               model.evaluate(batches, verbose=0, return_dict=True).items()}
+    if prepared.dataset.kind == "multilabel" and "accuracy" in results:
+        results.update(per_label_accuracy(model, prepared, split_name, batches))
+    return results
+
+
+def per_label_accuracy(model, prepared: Prepared, split_name: str, batches) -> dict[str, float]:
+    """Multi-label: the accuracy of each label's own yes/no decision (logit > 0)."""
+    outputs = np.asarray(model.predict(batches, verbose=0))
+    threshold = 0.0 if prepared.config.compile.from_logits else 0.5
+    correct = (outputs > threshold) == (prepared.y(split_name) > 0.5)
+    return {f"accuracy_{name}": float(value)
+            for name, value in zip(prepared.dataset.class_names, correct.mean(axis=0))}
 
 
 def _save_inputs(run_dir: Path, prepared: Prepared) -> None:

@@ -1,0 +1,163 @@
+"""`nnlearn eject`: the config as a standalone, plain tf.keras script (tensorflow, numpy and
+scikit-learn only), with the same data, split, normalisation and seed.
+
+The three steps stay visible: Sequential([...]), compile(...), fit(...).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from nnlearn.config import Config, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from nnlearn.data import is_file_source, resolve_source
+from nnlearn.shapes import uses_image_input
+
+HEADER = '''\
+"""{name}: a plain tf.keras script made by `nnlearn eject`.
+
+Needs only tensorflow, numpy and scikit-learn. Run it: python {file}
+"""
+
+import numpy as np
+import tensorflow as tf
+from sklearn import datasets
+from sklearn.model_selection import train_test_split
+
+keras = tf.keras
+SEED = {seed}
+keras.utils.set_random_seed(SEED)  # seeds Python, NumPy and TensorFlow
+'''
+
+SPLIT = '''
+# The split: {test_split} of the rows for testing, {validation_split} for validation, seeded{stratified}.
+rows = len(x)
+n_test = max(1, round(rows * {test_split}))
+n_validation = {n_validation}
+indices = np.arange(rows)
+rest, test = train_test_split(indices, test_size=n_test, random_state=SEED, stratify={stratify_all})
+'''
+
+NORMALIZE = {
+    "standard": "offset, scale = x[rest].mean(axis=0), x[rest].std(axis=0)  # training rows only",
+    "minmax": "offset, scale = x[rest].min(axis=0), x[rest].max(axis=0) - x[rest].min(axis=0)  # training rows",
+    "none": "offset, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])",
+}
+
+
+def _data_code(config: Config, config_dir: Path | None) -> str:
+    data, seed = config.data, config.seed
+    source = data.source
+    noise = data.noise
+    if source in ("digits", "iris", "wine", "breast_cancer", "diabetes"):
+        cast = "float64" if source == "diabetes" else "int64"
+        return (f"bunch = datasets.load_{source}()\n"
+                f"x, y = bunch.data.astype(np.float64), bunch.target.astype(np.{cast})\n")
+    if source == "moons":
+        return f"x, y = datasets.make_moons({data.n_samples}, noise={noise if noise is not None else 0.2}, random_state=SEED)\n"
+    if source == "circles":
+        return (f"x, y = datasets.make_circles({data.n_samples}, noise={noise if noise is not None else 0.1}, "
+                "factor=0.5, random_state=SEED)\n")
+    if source == "blobs":
+        return (f"x, y = datasets.make_blobs({data.n_samples}, n_features={data.n_features}, "
+                f"centers={data.centers}, cluster_std={noise if noise is not None else 1.0}, random_state=SEED)\n")
+    if source == "xor":
+        return ("rng = np.random.default_rng(SEED)\n"
+                f"corners = rng.uniform(-1, 1, size=({data.n_samples}, 2))\n"
+                "y = ((corners[:, 0] > 0) != (corners[:, 1] > 0)).astype(np.int64)  # 1 when the signs differ\n"
+                f"x = corners + rng.normal(0, {noise if noise is not None else 0.1}, size=corners.shape)\n")
+    if source == "linear":
+        return (f"x, y = datasets.make_regression({data.n_samples}, n_features={data.n_features}, "
+                f"noise={noise if noise is not None else 10.0}, random_state=SEED)\n")
+    if source == "multilabel":
+        return (f"x, y = datasets.make_multilabel_classification({data.n_samples}, n_features={data.n_features}, "
+                f"n_classes={data.centers}, random_state=SEED)\nx = x.astype(np.float64)\n")
+    path = resolve_source(source, config_dir)
+    if path.suffix.lower() == ".npz":
+        return (f"with np.load({str(path)!r}, allow_pickle=False) as archive:\n"
+                "    x, y = archive['x'].reshape(len(archive['x']), -1).astype(np.float64), archive['y']\n"
+                "if y.ndim == 1:\n    y = np.unique(y, return_inverse=True)[1]\n")
+    regression = config.compile.loss == "mean_squared_error"
+    labels = ("y = np.array(labels, dtype=np.float64)\n" if regression else
+              "try:  # class labels: numbers sorted as numbers, text sorted as text\n"
+              "    y = np.unique(np.array(labels, dtype=np.float64), return_inverse=True)[1]\n"
+              "except ValueError:\n"
+              "    y = np.unique(np.array(labels), return_inverse=True)[1]\n")
+    return ("import csv\n\n"
+            f"with open({str(path)!r}, newline='', encoding='utf-8-sig') as handle:\n"
+            "    table = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]\n"
+            "header = [name.strip() for name in table[0]]\n"
+            f"target = header.index({data.target!r})\n"
+            "x = np.array([[float(cell) for i, cell in enumerate(row) if i != target] for row in table[1:]])\n"
+            "labels = [row[target].strip() for row in table[1:]]\n" + labels)
+
+
+def _layer_code(layer, index: int) -> str:
+    if isinstance(layer, Dense):
+        return f"keras.layers.Dense({layer.units}, activation={layer.activation!r})"
+    if isinstance(layer, Conv2D):
+        return (f"keras.layers.Conv2D({layer.filters}, {layer.kernel_size!r}, strides={layer.strides!r}, "
+                f"padding={layer.padding!r}, activation={layer.activation!r})")
+    if isinstance(layer, MaxPooling2D):
+        return (f"keras.layers.MaxPooling2D({layer.pool_size!r}, strides={layer.strides!r}, "
+                f"padding={layer.padding!r})")
+    if isinstance(layer, Flatten):
+        return "keras.layers.Flatten()"
+    assert isinstance(layer, Dropout)
+    return f"keras.layers.Dropout({layer.rate})"
+
+
+def eject(config: Config, input_shape: tuple[int, ...], config_dir: Path | None = None,
+          file_name: str = "model.py") -> str:
+    """The standalone script's text."""
+    data, compile_config, fit = config.data, config.compile, config.fit
+    classification = compile_config.loss != "mean_squared_error"
+    stratify = classification and data.source != "multilabel"
+    rows = ["\n# What x and y are\n", _data_code(config, config_dir)]
+    n_validation = (f"max(1, round(rows * {data.validation_split}))" if data.validation_split > 0 else "0")
+    rows.append(SPLIT.format(test_split=data.test_split, validation_split=data.validation_split,
+                             stratified=" and stratified by class" if stratify else "",
+                             n_validation=n_validation, stratify_all="y" if stratify else "None"))
+    if data.validation_split > 0:
+        rows.append("rest, validation = train_test_split(rest, test_size=n_validation, random_state=SEED, "
+                    f"stratify={'y[rest]' if stratify else 'None'})\n")
+    rows.append("\n# Normalise with statistics of the training rows only\n" + NORMALIZE[data.normalize] + "\n"
+                "scale = np.where(scale > 0, scale, 1.0)\n"
+                f"x = ((x - offset) / scale).astype(np.float32).reshape((rows,) + {tuple(input_shape)!r})\n")
+    if compile_config.loss == "categorical_crossentropy":
+        rows.append("y = keras.utils.to_categorical(y)  # one-hot rows for categorical_crossentropy\n")
+    elif compile_config.loss == "binary_crossentropy" or not classification:
+        rows.append("y = y.reshape(len(y), -1).astype(np.float32)\n")
+    layers = ",\n".join(f"    {_layer_code(layer, index)}" for index, layer in enumerate(config.model.layers))
+    rows.append(f"\n# Step 1: how the output is computed from x\nmodel = keras.Sequential([\n"
+                f"    keras.Input(shape={tuple(input_shape)!r}),\n{layers},\n])\nmodel.summary()\n")
+    loss_class = {"binary_crossentropy": "BinaryCrossentropy",
+                  "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+                  "categorical_crossentropy": "CategoricalCrossentropy",
+                  "mean_squared_error": "MeanSquaredError"}[compile_config.loss]
+    loss = (f"keras.losses.{loss_class}(from_logits={compile_config.from_logits})" if classification
+            else f"keras.losses.{loss_class}()")
+    optimizer = compile_config.optimizer
+    optimizer_code = (f"keras.optimizers.SGD(learning_rate={optimizer.learning_rate}, momentum={optimizer.momentum})"
+                      if optimizer.type == "sgd" else
+                      f"keras.optimizers.Adam(learning_rate={optimizer.learning_rate})")
+    metrics = []
+    for name in compile_config.resolved_metrics():
+        if name == "accuracy":
+            metrics.append({"binary_crossentropy": f"keras.metrics.BinaryAccuracy(name='accuracy', "
+                                                   f"threshold={0.0 if compile_config.from_logits else 0.5})",
+                            "sparse_categorical_crossentropy": "keras.metrics.SparseCategoricalAccuracy(name='accuracy')",
+                            "categorical_crossentropy": "keras.metrics.CategoricalAccuracy(name='accuracy')"}
+                           [compile_config.loss])
+        else:
+            metrics.append({"mae": "keras.metrics.MeanAbsoluteError(name='mae')",
+                            "mse": "keras.metrics.MeanSquaredError(name='mse')",
+                            "r2": "keras.metrics.R2Score(name='r2')"}[name])
+    rows.append(f"\n# Step 2: the loss and the optimizer\nmodel.compile(\n    loss={loss},\n"
+                f"    optimizer={optimizer_code},\n    metrics=[{', '.join(metrics)}],\n)\n")
+    validation = "validation_data=(x[validation], y[validation]), " if data.validation_split > 0 else ""
+    rows.append(f"\n# Step 3: minimise the cost\nmodel.fit(x[rest], y[rest], {validation}epochs={fit.epochs}, "
+                f"batch_size={fit.batch_size}, shuffle={fit.shuffle}, verbose=2)\n")
+    rows.append("\n# The test split: data the model never saw\n"
+                "results = model.evaluate(x[test], y[test], verbose=0, return_dict=True)\n"
+                "for name, value in results.items():\n    print(f\"test {name}: {value:.6f}\")\n")
+    return HEADER.format(name=config.name, file=file_name, seed=config.seed) + "".join(rows)

@@ -1,0 +1,83 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from nnlearn.cli import app
+from nnlearn.config_file import load_config
+from nnlearn.gradcheck import gradcheck, relative_error
+from nnlearn.prepare import prepare
+from nnlearn.training import train
+from tests.conftest import CONFIGS, TINY
+
+runner = CliRunner()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["softmax_digits", "moons_mlp"])
+def test_ejected_script_matches_nnlearn_within_one_point(name, workdir):
+    script = workdir / f"{name}.py"
+    result = runner.invoke(app, ["eject", str(CONFIGS / f"{name}.yaml"), "-o", str(script)])
+    assert result.exit_code == 0, result.output
+    text = script.read_text()
+    assert "keras.Sequential([" in text and "model.compile(" in text and "model.fit(" in text
+    assert "nnlearn" not in text.split('"""', 2)[2]  # no import of nnlearn: plain Keras only
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=workdir)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    ejected = float(next(line.split(":")[1] for line in ran.stdout.splitlines()
+                         if line.startswith("test accuracy")))
+    ours = train(CONFIGS / f"{name}.yaml").metrics["test"]["accuracy"]
+    assert abs(ejected - ours) <= 0.01
+
+
+def test_eject_prints_and_refuses_to_overwrite(write_config, workdir):
+    path = write_config()
+    printed = runner.invoke(app, ["eject", str(path)])
+    assert printed.exit_code == 0 and "datasets.load_iris()" in printed.stdout
+    compile(printed.stdout, "ejected.py", "exec")  # valid Python
+    (workdir / "mine.py").write_text("keep me")
+    refused = runner.invoke(app, ["eject", str(path), "-o", "mine.py"])
+    assert refused.exit_code == 2 and (workdir / "mine.py").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("source", ["xor", "circles", "blobs"])
+def test_ejected_data_equals_nnlearns_data(source, write_config, workdir):
+    """The ejected script's x (after split and normalisation) is exactly nnlearn's."""
+    import numpy as np
+
+    text = TINY.replace("source: iris", f"source: {source}\n  n_samples: 120")
+    units = 3 if source == "blobs" else 2
+    path = write_config(text.replace("units: 3", f"units: {units}"))
+    script = runner.invoke(app, ["eject", str(path)]).stdout
+    head = script.split("# Step 1")[0]
+    namespace: dict = {}
+    exec(compile(head, "ejected", "exec"), namespace)
+    prepared = prepare(load_config(path), workdir)
+    assert np.array_equal(namespace["x"][namespace["test"]], prepared.x("test"))
+    assert np.array_equal(namespace["x"][namespace["rest"]], prepared.x("train"))
+
+
+def test_gradcheck_agrees_on_shipped_configs():
+    for name in ("softmax_digits", "cnn_digits", "mlp_regression"):
+        result = gradcheck(prepare(load_config(CONFIGS / f"{name}.yaml"), CONFIGS), max_checked=10)
+        assert result.passed, [check.to_json() for check in result.tensors]
+        assert result.total_params == sum(check.params for check in result.tensors)
+        assert result.forward_evaluations == 2 * sum(check.checked + check.kinks_skipped
+                                                     for check in result.tensors)
+
+
+def test_relative_error():
+    import numpy as np
+
+    assert relative_error(np.array([1.0, 2.0]), np.array([1.0, 2.0])) == 0.0
+    assert relative_error(np.array([1.0]), np.array([-1.0])) == 1.0
+
+
+def test_gradcheck_command_json(write_config):
+    result = runner.invoke(app, ["gradcheck", str(write_config()), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["passed"] and data["finite_difference_evaluations_for_all_params"] == 2 * data["total_params"]
+    assert all(entry["relative_error"] < 1e-4 for entry in data["tensors"])
