@@ -71,12 +71,14 @@ def gradcheck(prepared: Prepared, max_checked: int = MAX_CHECKED_PER_TENSOR) -> 
     from nnlearn import model as tf_model
 
     keras = tf_model.keras
-    previous = keras.backend.floatx()
+    previous_floatx, previous_policy = keras.backend.floatx(), keras.config.dtype_policy()
     keras.backend.set_floatx("float64")  # the model and the loss both compute in float64
+    keras.config.set_dtype_policy("float64")  # the policy is cached once any model was built
     try:
         return _check(tf_model, prepared, max_checked)
     finally:
-        keras.backend.set_floatx(previous)
+        keras.backend.set_floatx(previous_floatx)
+        keras.config.set_dtype_policy(previous_policy)
 
 
 def _check(tf_model, prepared: Prepared, max_checked: int) -> GradCheck:
@@ -84,6 +86,7 @@ def _check(tf_model, prepared: Prepared, max_checked: int) -> GradCheck:
     config = prepared.config
     model = tf_model.build_model(config, prepared.input_shape)
     loss_function = tf_model.make_loss(config)
+    assert all(variable.dtype == "float64" for variable in model.trainable_variables)
     relu_units = sum(int(np.prod(shape.output_shape)) for layer, shape in
                      zip(config.model.layers, prepared.layers) if getattr(layer, "activation", None) == "relu")
     rows = max(1, min(BATCH_ROWS, len(prepared.splits.train), KINK_BUDGET // max(1, relu_units)))
