@@ -6,6 +6,7 @@ Nothing here imports TensorFlow: only the commands that train or evaluate do, wh
 from __future__ import annotations
 
 import json
+import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +50,7 @@ def handled(as_json: bool):
     except NnlearnError as error:
         print_error(errors, error)
         if as_json:
-            print(json.dumps(error_json(error)))
+            print(json.dumps(json_safe(error_json(error))))
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         errors.print("[yellow]interrupted[/]")
@@ -125,7 +126,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     if run.gates:
         people.print(gates_table(run.gates))
     if as_json:
-        print(json.dumps(run.to_json()))
+        print(json.dumps(json_safe(run.to_json())))
     if not run.passed:
         raise typer.Exit(1)
 
@@ -148,7 +149,7 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
     if result.gates:
         people.print(gates_table(result.gates))
     if as_json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps(json_safe(result.to_json())))
     if not result.passed:
         raise typer.Exit(1)
 
@@ -214,8 +215,8 @@ def smoke(paths: Annotated[Optional[list[Path]], typer.Argument(help="Configs or
 
         write_atomic(junit, junit_xml(results))
     if as_json:
-        print(json.dumps({"passed": code == 0, "exit_code": code,
-                          "results": [result.to_json() for result in results]}))
+        print(json.dumps(json_safe({"passed": code == 0, "exit_code": code,
+                                    "results": [result.to_json() for result in results]})))
     raise typer.Exit(code)
 
 
@@ -327,7 +328,7 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
             _write_new(html_file, comparison_report(run_dirs))
         people.print(f"Wrote {html_file}.")
     if as_json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps(json_safe(result.to_json())))
 
 
 def _write_new(path: Path, text: str) -> None:
@@ -435,7 +436,7 @@ def gradcheck(config: Annotated[Path, typer.Argument(help="The YAML config whose
                  f"parameter: {2 * result.total_params:,} for all of them; the {result.forward_evaluations:,} "
                  f"done here took {result.finite_difference_seconds:.2f} s.")
     if as_json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps(json_safe(result.to_json())))
     if not result.passed:
         raise typer.Exit(1)
 
@@ -463,6 +464,54 @@ def eject(config: Annotated[Path, typer.Argument(help="The YAML config to turn i
             return
         _write_new(output, text)
     Console(stderr=True).print(f"Wrote {output}; run it with: python {output}")
+
+
+@app.command()
+def lesson(name: Annotated[Optional[str], typer.Argument(help="The lesson to run; leave out for the list.")] = None,
+           as_json: JsonOption = False):
+    """Run a small real experiment for one idea of the course, explain it, and show the measured numbers.
+
+    Without NAME: the list of lessons.
+    """
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from nnlearn.lessons import LESSONS, run_lesson
+
+    people, _ = _consoles(as_json)
+    if name is None:
+        for number, item in enumerate(LESSONS, start=1):
+            people.print(f"{number:>2}. [bold]{item.name}[/]: {escape(item.title)}")
+        people.print("Run one with: nnlearn lesson NAME")
+        if as_json:
+            print(json.dumps({"lessons": [{"name": item.name, "title": item.title} for item in LESSONS]}))
+        return
+    with handled(as_json):
+        result = run_lesson(name)
+    people.print(Panel(escape(result.explanation), title=f"[bold]{escape(result.title)}[/]"))
+    table = Table(title=f"Measured just now ({result.seconds:.1f} s)")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, value in result.numbers.items():
+        shown = (", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in value)
+                 if isinstance(value, list) and not any(isinstance(v, list) for v in value)
+                 else f"{value:.6g}" if isinstance(value, float) else str(value))
+        table.add_row(key.replace("_", " "), escape(shown))
+    people.print(table)
+    if as_json:
+        print(json.dumps(json_safe(result.to_json())))
+
+
+def json_safe(value):
+    """JSON has no NaN or infinity: write them as the strings "nan", "inf" and "-inf"."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
 
 
 config_app = typer.Typer(no_args_is_help=True, help="Inspect configs.")

@@ -31,6 +31,7 @@ def _import_tensorflow_quietly():
 
 
 tf = _import_tensorflow_quietly()
+tf.get_logger().setLevel("ERROR")  # no retracing notices between a learner and their numbers
 
 keras = tf.keras
 EVAL_BATCH_SIZE = 1024

@@ -1,0 +1,408 @@
+"""`nnlearn lesson`: one small, real experiment for each idea in the course notes.
+
+Every number a lesson shows is measured when it runs; nothing is typed in.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class LessonResult:
+    name: str
+    title: str
+    explanation: str
+    numbers: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "title": self.title, "explanation": self.explanation,
+                "numbers": self.numbers, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class Lesson:
+    name: str
+    title: str
+    run: Callable[[], LessonResult]
+
+
+def _keras():
+    from nnlearn.model import keras, tf
+
+    return tf, keras
+
+
+def _scaled(x: np.ndarray) -> np.ndarray:
+    return ((x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1)).astype(np.float32)
+
+
+def _fit_until(model, x, y, target: float, max_epochs: int, batch_size: int) -> tuple[int | None, float]:
+    """Train epoch by epoch; the first epoch whose training loss is at or below target (None if never)."""
+    last = math.inf
+    for epoch in range(1, max_epochs + 1):
+        last = float(model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, shuffle=False)
+                     .history["loss"][-1])
+        if last <= target:
+            return epoch, last
+    return None, last
+
+
+def logistic_regression() -> LessonResult:
+    """The three steps by hand in NumPy against a Keras Dense(1) trained the same way."""
+    from sklearn.datasets import load_breast_cancer
+
+    tf, keras = _keras()
+    data = load_breast_cancer()
+    x, y = _scaled(data.data).astype(np.float64), data.target.astype(np.float64)
+    steps, rate = 200, 0.5
+    w, b = np.zeros(x.shape[1]), 0.0
+    for _ in range(steps):  # Step 3 by hand: batch gradient descent
+        a = 1 / (1 + np.exp(-(x @ w + b)))            # Step 1: f(x) = sigmoid(w·x + b)
+        w -= rate * (x.T @ (a - y)) / len(y)          # Step 2's gradient: dJ/dw = mean((a - y) x)
+        b -= rate * float(np.mean(a - y))
+    numpy_accuracy = float(np.mean(((x @ w + b) > 0) == (y == 1)))
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((x.shape[1],)),
+                              keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer="zeros")])
+    model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                  optimizer=keras.optimizers.SGD(learning_rate=rate))
+    model.fit(x.astype(np.float32), y.astype(np.float32), epochs=steps, batch_size=len(y), verbose=0,
+              shuffle=False)
+    kernel, bias = (v.numpy() for v in model.layers[0].weights)
+    keras_accuracy = float(np.mean((model.predict(x.astype(np.float32), verbose=0)[:, 0] > 0) == (y == 1)))
+    return LessonResult("logistic-regression", "Logistic regression: NumPy by hand against Keras",
+                        "Step 1 computes a = sigmoid(w·x + b); Step 2's logistic loss has the gradient "
+                        "mean((a − y)·x); Step 3 repeats w ← w − α·gradient. Keras' Dense(1) with "
+                        "BinaryCrossentropy(from_logits=True) and plain SGD on the whole batch does exactly "
+                        "the same, so the learned w and b agree to float32 precision.",
+                        {"steps": steps, "learning_rate": rate, "numpy_b": b, "keras_b": float(bias[0]),
+                         "numpy_w_first3": w[:3].tolist(), "keras_w_first3": kernel[:3, 0].tolist(),
+                         "max_abs_w_difference": float(np.max(np.abs(w - kernel[:, 0]))),
+                         "numpy_accuracy": numpy_accuracy, "keras_accuracy": keras_accuracy})
+
+
+def _two_class_data(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.datasets import make_moons
+
+    rng = np.random.default_rng(seed)
+    if name == "xor":
+        x = rng.uniform(-1, 1, size=(400, 2))
+        y = ((x[:, 0] > 0) != (x[:, 1] > 0)).astype(np.float32)
+        return x.astype(np.float32), y
+    x, y = make_moons(400, noise=0.1, random_state=seed)
+    return _scaled(x), y.astype(np.float32)
+
+
+def _stack(keras, activation: str, seed: int = 0):
+    keras.utils.set_random_seed(seed)
+    bias = keras.initializers.RandomNormal(stddev=0.5, seed=seed)  # non-zero b, so b visibly adds up too
+    return keras.Sequential([keras.Input((2,)),
+                             keras.layers.Dense(16, activation=activation, bias_initializer=bias),
+                             keras.layers.Dense(16, activation=activation, bias_initializer=bias),
+                             keras.layers.Dense(1, bias_initializer=bias)])
+
+
+def linear_collapse() -> LessonResult:
+    """Linear layers multiply out into one; they cannot fit xor or moons, ReLU layers can."""
+    tf, keras = _keras()
+    model = _stack(keras, "linear")
+    weights = [layer.get_weights() for layer in model.layers]
+    w_total, b_total = np.eye(2), np.zeros(2)
+    for kernel, bias in weights:  # a2 = W2(W1 x + b1) + b2 = (W1 W2) x + (b1 W2 + b2)
+        w_total, b_total = w_total @ kernel, b_total @ kernel + bias
+    x = np.random.default_rng(1).normal(size=(200, 2)).astype(np.float32)
+    difference = float(np.max(np.abs(model.predict(x, verbose=0) - (x @ w_total + b_total))))
+    accuracies = {}
+    for data_name in ("xor", "moons"):
+        x_data, y_data = _two_class_data(data_name)
+        for activation in ("linear", "relu"):
+            net = _stack(keras, activation)
+            net.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                        optimizer=keras.optimizers.Adam(0.01))
+            net.fit(x_data, y_data, epochs=60, batch_size=32, verbose=0)
+            predicted = net.predict(x_data, verbose=0)[:, 0] > 0
+            accuracies[f"{data_name}_{activation}_accuracy"] = float(np.mean(predicted == (y_data == 1)))
+    return LessonResult("linear-collapse", "A stack of linear layers is one linear layer",
+                        "Three Dense layers with linear activations multiply out into a single W and b: "
+                        "their outputs differ from x·W + b only by float rounding. So the stack can only draw "
+                        "a straight line: on xor it is no better than a coin, while the same stack with ReLU "
+                        "bends the boundary and fits both datasets.",
+                        {"equivalent_W": w_total.tolist(), "equivalent_b": b_total.tolist(),
+                         "max_abs_output_difference": difference, **accuracies})
+
+
+def relu_vs_sigmoid() -> LessonResult:
+    """The same network with ReLU and with sigmoid hidden layers: epochs to reach a target loss."""
+    tf, keras = _keras()
+    x, y = _two_class_data("moons")
+    target, max_epochs = 0.25, 300
+    results = {}
+    for activation in ("relu", "sigmoid"):
+        model = _stack(keras, activation)
+        model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                      optimizer=keras.optimizers.SGD(learning_rate=0.1))
+        epochs, last = _fit_until(model, x, y, target, max_epochs, batch_size=32)
+        results[f"{activation}_epochs_to_target"] = epochs
+        results[f"{activation}_final_loss"] = last
+    return LessonResult("relu-vs-sigmoid", "ReLU learns faster than sigmoid",
+                        f"The same network on the moons, trained with plain gradient descent until the loss "
+                        f"falls to {target}. Sigmoid's gradient is flat for large |z| on both sides, so the "
+                        "steps shrink; ReLU is flat on one side only. (None: not reached within "
+                        f"{max_epochs} epochs.)",
+                        {"target_loss": target, "max_epochs": max_epochs, **results})
+
+
+def softmax() -> LessonResult:
+    """Softmax by hand against tf.nn.softmax; the loss is −log a_y."""
+    tf, keras = _keras()
+    z = np.array([2.0, 1.0, 0.1, -1.0])
+    by_hand = np.exp(z) / np.sum(np.exp(z))
+    library = tf.nn.softmax(tf.constant(z)).numpy()
+    y = 1
+    keras_loss = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(
+        np.array([y]), z.reshape(1, -1)))
+    return LessonResult("softmax", "Softmax turns logits into probabilities",
+                        "a_k = e^z_k / Σ_j e^z_j: every a_k is positive and together they sum to 1. The "
+                        "sparse categorical cross-entropy of a true class y is −log a_y: small when the "
+                        "model gives y a high probability.",
+                        {"z": z.tolist(), "softmax_by_hand": by_hand.tolist(),
+                         "tf_nn_softmax": library.tolist(), "sum": float(by_hand.sum()),
+                         "max_abs_difference": float(np.max(np.abs(by_hand - library))), "true_class": y,
+                         "minus_log_a_y": float(-np.log(by_hand[y])), "keras_loss": keras_loss})
+
+
+def from_logits() -> LessonResult:
+    """softmax-then-log against from_logits, for moderate and extreme logits, with gradients."""
+    tf, keras = _keras()
+    numbers = {}
+    for label, values in (("moderate", [2.0, 1.0, 0.1]), ("extreme", [1000.0, 0.0, -1000.0])):
+        for true_class in (0, 2):
+            z = tf.Variable(np.array([values], dtype=np.float32))
+            with tf.GradientTape(persistent=True) as tape:
+                naive = -tf.math.log(tf.exp(z[0, true_class]) / tf.reduce_sum(tf.exp(z)))
+                stable = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(
+                    tf.constant([true_class]), z)
+            exact = float(-(values[true_class] - np.max(values) - np.log(np.sum(np.exp(
+                np.array(values) - np.max(values))))))
+            key = f"{label}_y{true_class}"
+            numbers[f"{key}_naive_loss"] = float(naive)
+            numbers[f"{key}_from_logits_loss"] = float(stable)
+            numbers[f"{key}_exact_loss"] = exact
+            numbers[f"{key}_naive_gradient_finite"] = bool(np.all(np.isfinite(tape.gradient(naive, z))))
+            numbers[f"{key}_from_logits_gradient_finite"] = bool(np.all(np.isfinite(tape.gradient(stable, z))))
+    return LessonResult("from-logits", "Why the output layer emits logits (from_logits=True)",
+                        "Computing softmax first and taking its log overflows: e^1000 is inf in float32, "
+                        "so the naive loss and its gradient become nan or inf. With from_logits=True, "
+                        "TensorFlow computes log-softmax directly (subtracting the largest logit first), "
+                        "and the loss is exact even for extreme logits. (Keras clips probabilities "
+                        "passed with from_logits=False, which hides the problem as a wrong, capped loss.)",
+                        numbers)
+
+
+def multiclass_vs_multilabel() -> LessonResult:
+    """Softmax over K classes against one sigmoid per label."""
+    from sklearn.datasets import make_blobs, make_multilabel_classification
+
+    tf, keras = _keras()
+    x, y = make_blobs(600, centers=4, n_features=4, random_state=0)
+    x = _scaled(x)
+    keras.utils.set_random_seed(0)
+    multiclass = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
+                                   keras.layers.Dense(4)])
+    multiclass.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                       optimizer=keras.optimizers.Adam(0.01))
+    multiclass.fit(x, y, epochs=30, batch_size=32, verbose=0)
+    probabilities = tf.nn.softmax(multiclass.predict(x, verbose=0)).numpy()
+    xl, yl = make_multilabel_classification(600, n_features=10, n_classes=4, random_state=0)
+    xl = _scaled(xl)
+    keras.utils.set_random_seed(0)
+    multilabel = keras.Sequential([keras.Input((10,)), keras.layers.Dense(32, activation="relu"),
+                                   keras.layers.Dense(4)])
+    multilabel.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                       optimizer=keras.optimizers.Adam(0.01))
+    multilabel.fit(xl, yl.astype(np.float32), epochs=30, batch_size=32, verbose=0)
+    label_probabilities = tf.sigmoid(multilabel.predict(xl, verbose=0)).numpy()
+    return LessonResult("multiclass-vs-multilabel", "One class of K, or several labels at once",
+                        "Multi-class: exactly one class per example, so softmax over K logits (the outputs "
+                        "sum to 1) with sparse categorical cross-entropy. Multi-label: each label is its own "
+                        "yes/no question, so one sigmoid per label with binary cross-entropy; the outputs "
+                        "need not sum to 1, and an example can have several labels.",
+                        {"multiclass_output_sums_first3": probabilities.sum(axis=1)[:3].tolist(),
+                         "multiclass_accuracy": float(np.mean(probabilities.argmax(axis=1) == y)),
+                         "multilabel_output_sums_first3": label_probabilities.sum(axis=1)[:3].tolist(),
+                         "multilabel_labels_per_example": float(yl.sum(axis=1).mean()),
+                         "multilabel_per_label_accuracy": float(np.mean((label_probabilities > 0.5) == yl))})
+
+
+def adam_vs_gd() -> LessonResult:
+    """The same model from the same start with sgd and with adam: epochs to a target loss."""
+    from sklearn.datasets import load_digits
+
+    tf, keras = _keras()
+    digits = load_digits()
+    x, y = _scaled(digits.data), digits.target
+    target, max_epochs = 0.1, 100
+    results = {}
+    for name, optimizer in (("sgd", lambda: keras.optimizers.SGD(learning_rate=0.001)),
+                            ("adam", lambda: keras.optimizers.Adam(learning_rate=0.001))):
+        keras.utils.set_random_seed(0)  # the same initial weights for both
+        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(25, activation="relu"),
+                                  keras.layers.Dense(10)])
+        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer=optimizer())
+        epochs, last = _fit_until(model, x, y, target, max_epochs, batch_size=64)
+        results[f"{name}_epochs_to_target"] = epochs
+        results[f"{name}_final_loss"] = last
+    return LessonResult("adam-vs-gd", "Adam against plain gradient descent",
+                        f"The same network, the same initial weights and the same learning rate 0.001, "
+                        f"trained until the loss reaches {target}. Plain gradient descent takes the same "
+                        "small step for every parameter; Adam adapts each parameter's step from the history "
+                        f"of its gradients, and gets there much sooner. (None: not within {max_epochs} epochs.)",
+                        {"target_loss": target, "learning_rate": 0.001, **results})
+
+
+def dense_vs_conv() -> LessonResult:
+    """A dense network and a CNN on the digits: parameters and test accuracy."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    tf, keras = _keras()
+    digits = load_digits()
+    x = _scaled(digits.data)
+    x_train, x_test, y_train, y_test = train_test_split(x, digits.target, test_size=0.25, random_state=0,
+                                                        stratify=digits.target)
+    results = {}
+    for name, layers, shape in (
+            ("dense", [keras.layers.Dense(64, activation="relu"), keras.layers.Dense(10)], (64,)),
+            ("conv", [keras.layers.Conv2D(16, 3, padding="same", activation="relu"),
+                      keras.layers.MaxPooling2D(2), keras.layers.Conv2D(16, 3, activation="relu"),
+                      keras.layers.Flatten(), keras.layers.Dense(10)], (8, 8, 1))):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input(shape), *layers])
+        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                      optimizer=keras.optimizers.Adam(0.002), metrics=["accuracy"])
+        model.fit(x_train.reshape((-1,) + shape), y_train, epochs=25, batch_size=32, verbose=0)
+        results[f"{name}_params"] = int(model.count_params())
+        results[f"{name}_test_accuracy"] = float(model.evaluate(x_test.reshape((-1,) + shape), y_test,
+                                                                verbose=0, return_dict=True)["accuracy"])
+    return LessonResult("dense-vs-conv", "Dense layers against convolutional layers",
+                        "A dense unit looks at every pixel; a convolutional unit looks at a small window and "
+                        "shares its weights across the image. On the 8×8 digits the CNN needs fewer "
+                        "parameters for a similar or better test accuracy.", results)
+
+
+def derivative() -> LessonResult:
+    """J(w) nudged by ε = 0.001 changes by about k·ε, with k = dJ/dw from the tape."""
+    tf, keras = _keras()
+    x = tf.constant([[1.0, 2.0], [-1.0, 0.5], [0.3, -2.0]], dtype=tf.float64)
+    y = tf.constant([[1.0], [0.0], [1.0]], dtype=tf.float64)
+    w = tf.Variable([[0.3], [-0.2]], dtype=tf.float64)
+    b = tf.constant(0.1, dtype=tf.float64)
+
+    def cost():
+        a = tf.sigmoid(x @ w + b)
+        return tf.reduce_mean(-y * tf.math.log(a) - (1 - y) * tf.math.log(1 - a))
+
+    with tf.GradientTape() as tape:
+        j = cost()
+    k = float(tape.gradient(j, w)[0, 0])
+    epsilon = 0.001
+    w.assign_add([[epsilon], [0.0]])
+    j_nudged = float(cost())
+    return LessonResult("derivative", "What a derivative means: nudge w, watch J",
+                        "If dJ/dw = k, then increasing w by ε = 0.001 changes J by about k × 0.001. "
+                        "GradientTape computes k exactly; the nudge measures it. Backpropagation is this, "
+                        "for every parameter at once.",
+                        {"w": 0.3, "epsilon": epsilon, "J": float(j), "J_nudged": j_nudged,
+                         "change_in_J": j_nudged - float(j), "k_from_tape": k, "k_times_epsilon": k * epsilon,
+                         "relative_difference": abs((j_nudged - float(j)) - k * epsilon) / abs(k * epsilon)})
+
+
+def backprop_cost() -> LessonResult:
+    """One backward pass against finite differences: times and evaluation counts."""
+    tf, keras = _keras()
+    keras.utils.set_random_seed(0)
+    units = (4, 16, 16, 1)
+    model = keras.Sequential([keras.Input((units[0],)), keras.layers.Dense(units[1], activation="relu"),
+                              keras.layers.Dense(units[2], activation="relu"), keras.layers.Dense(units[3])])
+    x = tf.random.stateless_normal((32, units[0]), seed=[0, 1])
+    y = tf.random.stateless_normal((32, 1), seed=[0, 2])
+    loss = keras.losses.MeanSquaredError()
+    nodes, params = sum(units[1:]), int(model.count_params())
+
+    @tf.function
+    def cost():
+        return loss(y, model(x))
+
+    cost()
+    clock = time.perf_counter()
+    with tf.GradientTape() as tape:
+        value = loss(y, model(x))
+    tape.gradient(value, model.trainable_variables)
+    backward_seconds = time.perf_counter() - clock
+    clock = time.perf_counter()
+    evaluations = 0
+    for variable in model.trainable_variables:
+        original = variable.numpy()
+        flat = original.reshape(-1)
+        for index in range(flat.size):
+            for sign in (1, -1):
+                nudged = flat.copy()
+                nudged[index] += sign * 1e-3
+                variable.assign(nudged.reshape(original.shape))
+                cost()
+                evaluations += 2 if sign == -1 else 0
+        variable.assign(original)
+    finite_seconds = time.perf_counter() - clock
+    return LessonResult("backprop-cost", "Why backpropagation: N + P steps, not N × P",
+                        f"A network with N = {nodes} units and P = {params} parameters. Backpropagation "
+                        "gets every dJ/dw in one forward and one backward pass through the computational "
+                        "graph (about N + P steps). Finite differences need two forward passes per "
+                        "parameter, each of which touches the whole network (about N × P steps).",
+                        {"nodes_N": nodes, "params_P": params, "backprop_steps_N_plus_P": nodes + params,
+                         "finite_difference_steps_N_times_P": nodes * params,
+                         "backward_passes": 1, "finite_difference_forward_passes": evaluations,
+                         "backward_seconds": backward_seconds, "finite_difference_seconds": finite_seconds,
+                         "speedup": finite_seconds / backward_seconds if backward_seconds else None})
+
+
+LESSONS = [
+    Lesson("logistic-regression", "the three steps by hand in NumPy against Keras' Dense(1)", logistic_regression),
+    Lesson("linear-collapse", "linear layers multiply out into one; ReLU layers do not", linear_collapse),
+    Lesson("relu-vs-sigmoid", "epochs to a target loss with ReLU and with sigmoid", relu_vs_sigmoid),
+    Lesson("softmax", "softmax by hand, probabilities that sum to 1, loss = −log a_y", softmax),
+    Lesson("from-logits", "why outputs are logits: the naive loss overflows", from_logits),
+    Lesson("multiclass-vs-multilabel", "softmax over K classes against a sigmoid per label",
+           multiclass_vs_multilabel),
+    Lesson("adam-vs-gd", "Adam against plain gradient descent from the same start", adam_vs_gd),
+    Lesson("dense-vs-conv", "a dense network and a CNN on the digits", dense_vs_conv),
+    Lesson("derivative", "nudge w by 0.001 and J moves by k × 0.001", derivative),
+    Lesson("backprop-cost", "one backward pass against finite differences", backprop_cost),
+]
+
+
+def find_lesson(name: str) -> Lesson:
+    from nnlearn.errors import NnlearnError
+
+    for lesson in LESSONS:
+        if lesson.name == name:
+            return lesson
+    import difflib
+
+    guess = difflib.get_close_matches(name, [lesson.name for lesson in LESSONS], n=1)
+    raise NnlearnError(f"there is no lesson {name!r}.", hint=f"did you mean {guess[0]!r}?" if guess else
+                       "run `nnlearn lesson` for the list.")
+
+
+def run_lesson(name: str) -> LessonResult:
+    lesson = find_lesson(name)
+    clock = time.perf_counter()
+    result = lesson.run()
+    result.seconds = time.perf_counter() - clock
+    return result
