@@ -112,9 +112,7 @@ def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> Config:
 def read_located(path: str | Path, overrides: list[str] | tuple = ()) -> Located:
     located = read_yaml_file(Path(path))
     if overrides:
-        touched = apply_overrides(located, list(overrides))
-        for key in touched:
-            located.positions.pop(key, None)
+        located.overridden = apply_overrides(located, list(overrides))
     return located
 
 
@@ -139,6 +137,8 @@ def explain_validation_error(error: ValidationError, located: Located) -> list[P
     for key, items in merged.items():
         line, column = located.where(key)
         message, hint = _describe(key, items, located)
+        if any(key[:len(set_key)] == set_key for set_key in located.overridden):
+            message += " (from --set)"
         problems.append(Problem(format_path(key), message, line=line, column=column, hint=hint))
     problems.sort(key=lambda problem: (problem.line or 10**9, problem.column or 0))
     return problems

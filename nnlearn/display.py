@@ -23,14 +23,19 @@ def format_number(value) -> str:
     return str(value)
 
 
-def print_warnings(console: Console, warnings) -> None:
-    for problem in warnings:
+def print_problems(console: Console, problems, label: str = "", indent: str = "") -> None:
+    """Each problem as `label path (line L, column C): message`, then its fix on the next line."""
+    for problem in problems:
         where = problem.path or "(config)"
         if problem.line is not None:
             where += f" (line {problem.line}, column {problem.column})"
-        console.print(f"[yellow]warning[/] [bold]{escape(where)}[/]: {escape(problem.message)}")
+        console.print(f"{indent}{label}[bold]{escape(where)}[/]: {escape(problem.message)}")
         if problem.hint:
-            console.print(f"    [green]fix[/]: {escape(problem.hint)}")
+            console.print(f"{indent}    [green]fix[/]: {escape(problem.hint)}")
+
+
+def print_warnings(console: Console, warnings) -> None:
+    print_problems(console, warnings, label="[yellow]warning[/] ")
 
 
 class EpochProgress:
@@ -131,13 +136,7 @@ def print_error(console: Console, error: NnlearnError) -> None:
         count = len(error.problems)
         console.print(f"[bold red]{label}[/]: {escape(head)}{count} problem"
                       f"{'s' if count != 1 else ''} in the config")
-        for problem in error.problems:
-            where = problem.path or "(config)"
-            if problem.line is not None:
-                where += f" (line {problem.line}, column {problem.column})"
-            console.print(f"  [bold]{escape(where)}[/]: {escape(problem.message)}")
-            if problem.hint:
-                console.print(f"    [green]fix[/]: {escape(problem.hint)}")
+        print_problems(console, error.problems, indent="  ")
         return
     where = f"{error.path}: " if error.path else ""
     console.print(f"[bold red]{label}[/]: {escape(where)}{escape(error.message)}")

@@ -32,15 +32,10 @@ class Report:
     def print(self, console: Console) -> None:
         mark = "[bold green]valid[/]" if self.valid else "[bold red]invalid[/]"
         console.print(f"{escape(str(self.path))}: {mark}")
-        for kind, problems in (("error", self.errors), ("warning", self.warnings)):
-            colour = "red" if kind == "error" else "yellow"
-            for problem in problems:
-                where = problem.path or "(config)"
-                if problem.line is not None:
-                    where += f" (line {problem.line}, column {problem.column})"
-                console.print(f"  [{colour}]{kind}[/] [bold]{escape(where)}[/]: {escape(problem.message)}")
-                if problem.hint:
-                    console.print(f"    [green]fix[/]: {escape(problem.hint)}")
+        from nnlearn.display import print_problems
+
+        print_problems(console, self.errors, label="[red]error[/] ", indent="  ")
+        print_problems(console, self.warnings, label="[yellow]warning[/] ", indent="  ")
 
 
 def validate_file(path: Path, overrides: list[str] | tuple = ()) -> Report:

@@ -28,10 +28,14 @@ class Located:
     data: object
     positions: dict[Key, tuple[int, int]] = field(default_factory=dict)
     raw: dict[Key, str] = field(default_factory=dict)
+    overridden: set[Key] = field(default_factory=set)  # keys set by --set, which have no place in the file
 
     def where(self, key: Key) -> tuple[int | None, int | None]:
-        """Line and column (1-based) of the value at key, or of its nearest located parent."""
+        """Line and column (1-based) of the value at key, or of its nearest located parent; none for a
+        key set (or inside a value set) by --set."""
         key = tuple(key)
+        if any(key[:len(set_key)] == set_key for set_key in self.overridden):
+            return (None, None)
         while key not in self.positions and key:
             key = key[:-1]
         return self.positions.get(key, (None, None))
