@@ -81,3 +81,12 @@ def test_gradcheck_command_json(write_config):
     data = json.loads(result.stdout)
     assert data["passed"] and data["finite_difference_evaluations_for_all_params"] == 2 * data["total_params"]
     assert all(entry["relative_error"] < 1e-4 for entry in data["tensors"])
+
+
+def test_gradcheck_exits_1_when_an_error_exceeds_the_tolerance(write_config, monkeypatch):
+    import nnlearn.gradcheck as module
+
+    monkeypatch.setattr(module, "TOLERANCE", 0.0)  # float64 rounding alone now counts as a mismatch
+    result = runner.invoke(app, ["gradcheck", str(write_config()), "--json"])
+    assert result.exit_code == 1, result.output
+    assert json.loads(result.stdout)["passed"] is False
