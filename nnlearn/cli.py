@@ -115,12 +115,16 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
         from nnlearn.plots import sparkline
 
         losses = [row["loss"] for row in run.history]
-        people.print(f"loss per epoch {sparkline(losses)} {format_number(losses[0])} → "
+        shown = losses if len(losses) <= 60 else [losses[i * len(losses) // 60] for i in range(60)]
+        people.print(f"loss per epoch {sparkline(shown)} {format_number(losses[0])} → "
                      f"{format_number(losses[-1])}")
     people.print(metrics_table(run.metrics, run.baseline, title=f"{run.epochs} epochs in "
                                                                   f"{run.seconds:.1f} s"))
     if (run.run_dir / "tensorboard").is_dir():
         people.print(f"TensorBoard logs: tensorboard --logdir {run.run_dir / 'tensorboard'}")
+    if not no_plots:
+        people.print(f"Plots in {run.run_dir / 'plots'}; one HTML page of it all: "
+                     f"`nnlearn report {run.run_dir}`.")
     people.print(f"Saved the run in [bold]{run.run_dir}[/]; evaluate it again with "
                  f"`nnlearn eval {run.run_dir}`.")
     if run.gates:
@@ -181,10 +185,9 @@ def smoke(paths: Annotated[Optional[list[Path]], typer.Argument(help="Configs or
     Exit 0 when all pass, 1 when any fails to learn, 2 when any config is invalid.
     """
     from rich.markup import escape
-    from rich.table import Table
 
-    from nnlearn.display import format_number
     from nnlearn.smoke import STEPS, exit_code, find_configs, junit_xml, smoke_config
+    from nnlearn.tables import smoke_table
 
     people, _ = _consoles(as_json)
     with handled(as_json):
@@ -196,16 +199,7 @@ def smoke(paths: Annotated[Optional[list[Path]], typer.Argument(help="Configs or
         results.append(result)
         colour = {"passed": "green", "failed": "red", "invalid": "red"}[result.status]
         people.print(f"[{colour}]{result.status:>7}[/] {escape(str(path))} ({result.seconds:.1f} s)")
-    table = Table(title="nnlearn smoke")
-    for column in ("config", "status", "loss: first → last", f"test after {STEPS} steps", "seconds"):
-        table.add_column(column)
-    for result in results:
-        loss = (f"{format_number(result.initial_loss)} → {format_number(result.final_loss)}"
-                if result.initial_loss is not None else "—")
-        key = "accuracy" if "accuracy" in result.test else "r2"
-        test = f"{key} {format_number(result.test[key])}" if key in result.test else "—"
-        table.add_row(escape(result.config.name), result.status, loss, test, f"{result.seconds:.1f}")
-    people.print(table)
+    people.print(smoke_table(results, STEPS))
     for result in results:
         if result.message:
             people.print(f"[red]{result.status}[/] {escape(str(result.config))}: {escape(result.message)}")
@@ -233,11 +227,9 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     applies softmax (one class of K) or sigmoid (binary, multi-label) to turn them into
     probabilities. Regression prints the predicted value.
     """
-    from rich.table import Table
-
-    from nnlearn.display import format_number
     from nnlearn.errors import NnlearnError
     from nnlearn.predict import predict as predict_rows
+    from nnlearn.tables import predictions_table
 
     people, _ = _consoles(as_json)
     with handled(as_json):
@@ -249,14 +241,7 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
             from nnlearn.rundir import write_atomic
 
             write_atomic(output, result.to_csv())
-    table = Table(title=f"Predictions of {run_dir}" + (f" (first 20 of {len(result.rows)})"
-                                                        if len(result.rows) > 20 else ""))
-    table.add_column("row", justify="right")
-    for column in result.columns:
-        table.add_column(column, justify="left" if column in ("class", "labels") else "right")
-    for index, row in enumerate(result.rows[:20], start=1):
-        table.add_row(str(index), *[format_number(row[column]) for column in result.columns])
-    people.print(table)
+    people.print(predictions_table(run_dir, result))
     if output is not None:
         people.print(f"Wrote {len(result.rows)} predictions to {output}.")
     if as_json:
@@ -267,24 +252,13 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
 def runs(folder: Annotated[Path, typer.Argument(help="The folder holding run directories.")] = Path("runs"),
          as_json: JsonOption = False):
     """List saved runs: name, start, epochs, key test metric, status."""
-    from rich.table import Table
-
     from nnlearn.catalog import list_runs
-    from nnlearn.display import format_number
+    from nnlearn.tables import runs_table
 
     people, _ = _consoles(as_json)
     with handled(as_json):
         summaries = list_runs(folder)
-    table = Table(title=f"Runs in {folder}")
-    for column in ("run", "started", "epochs", "test metric", "status"):
-        table.add_column(column)
-    colours = {"finished": "green", "failed": "red", "interrupted": "yellow", "running": "cyan"}
-    for run in summaries:
-        epochs = f"{run.epochs}/{run.configured_epochs}" if run.configured_epochs else str(run.epochs)
-        metric = f"{run.metric} {format_number(run.value)}" if run.metric else "—"
-        colour = colours.get(run.status, "white")
-        table.add_row(run.run_dir.name, run.started, epochs, metric, f"[{colour}]{run.status}[/]")
-    people.print(table)
+    people.print(runs_table(folder, summaries))
     if as_json:
         print(json.dumps({"runs": [run.to_json() for run in summaries]}))
 
@@ -295,32 +269,14 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
                                                               "HTML report of the runs side by side.")] = None,
             as_json: JsonOption = False):
     """Show how runs' configs differ and their metrics side by side."""
-    from rich.table import Table
-
     from nnlearn.catalog import compare as compare_runs
-    from nnlearn.display import format_number
+    from nnlearn.tables import comparison_tables
 
     people, _ = _consoles(as_json)
     with handled(as_json):
         result = compare_runs(run_dirs)
-    differences = Table(title="Config differences")
-    differences.add_column("key")
-    for run_dir in run_dirs:
-        differences.add_column(run_dir.name)
-    for key, values in result.differences.items():
-        differences.add_row(key, *[str(value) for value in values])
-    if not result.differences:
-        differences.add_row("(the configs are identical)", *[""] * len(run_dirs))
-    people.print(differences)
-    metrics = Table(title="Metrics")
-    metrics.add_column("split")
-    metrics.add_column("metric")
-    for run_dir in run_dirs:
-        metrics.add_column(run_dir.name, justify="right")
-    for split, names in result.metrics.items():
-        for name, values in names.items():
-            metrics.add_row(split, name, *[format_number(value) for value in values])
-    people.print(metrics)
+    for table in comparison_tables(run_dirs, result):
+        people.print(table)
     if html_file is not None:
         with handled(as_json):
             from nnlearn.report import comparison_report
@@ -379,24 +335,17 @@ def explain(config: Annotated[Path, typer.Argument(help="The YAML config to expl
     """Per layer: output shape, parameters with their formula, activation; then what the output and
     loss compute and the loss an untrained model should have. No TensorFlow needed."""
     from rich.markup import escape
-    from rich.table import Table
 
     from nnlearn.config_file import load_config
     from nnlearn.display import print_warnings
     from nnlearn.explain import explain_prepared
     from nnlearn.prepare import prepare
+    from nnlearn.tables import explanation_table
 
     people, _ = _consoles(as_json)
     with handled(as_json):
         explanation = explain_prepared(prepare(load_config(config, overrides or []), config.parent))
-    table = Table(title=f"{escape(str(config))}: input shape {explanation.input_shape}")
-    for column in ("layer", "output shape", "parameters", "activation", "what it does"):
-        table.add_column(column)
-    for row in explanation.layers:
-        table.add_row(f"{row.index}: {row.type}", str(row.output_shape), row.formula, row.activation or "",
-                      escape(row.meaning))
-    table.add_row("total", "", f"{explanation.total_params:,}", "", "")
-    people.print(table)
+    people.print(explanation_table(config, explanation))
     people.print(f"[bold]Output and loss[/]: {escape(explanation.output)}.")
     people.print(f"[bold]Before training[/] the loss should be about {escape(explanation.expected_loss_reason)}.")
     if not quiet:
@@ -405,7 +354,7 @@ def explain(config: Annotated[Path, typer.Argument(help="The YAML config to expl
         result = explanation.to_json()
         if quiet:
             result["warnings"] = []
-        print(json.dumps(result))
+        print(json.dumps(json_safe(result)))
 
 
 @app.command()
@@ -413,24 +362,16 @@ def gradcheck(config: Annotated[Path, typer.Argument(help="The YAML config whose
               overrides: SetOption = None, as_json: JsonOption = False):
     """Compare backpropagation's gradients with finite differences (ε = 1e-3) in float64, per weight
     tensor, on a small batch. Exit 1 if any relative error exceeds 1e-4."""
-    from rich.table import Table
-
     from nnlearn.config_file import load_config
     from nnlearn.gradcheck import TOLERANCE
     from nnlearn.gradcheck import gradcheck as check_gradients
     from nnlearn.prepare import prepare
+    from nnlearn.tables import gradcheck_table
 
     people, _ = _consoles(as_json)
     with handled(as_json):
         result = check_gradients(prepare(load_config(config, overrides or []), config.parent))
-    table = Table(title="Backpropagation against finite differences (float64, ε = 1e-3)")
-    for column in ("layer", "tensor", "parameters", "checked", "ReLU kinks skipped", "relative error", ""):
-        table.add_column(column, justify="left" if column in ("layer", "tensor") else "right")
-    for check in result.tensors:
-        table.add_row(check.layer, check.tensor, str(check.params), str(check.checked),
-                      str(check.kinks_skipped), f"{check.relative_error:.2e}",
-                      "[green]ok[/]" if check.passed else f"[bold red]> {TOLERANCE:g}[/]")
-    people.print(table)
+    people.print(gradcheck_table(result, TOLERANCE))
     people.print(f"Backpropagation: 1 backward pass ({result.backward_seconds * 1000:.1f} ms) for all "
                  f"{result.total_params:,} parameters. Finite differences need 2 forward passes per "
                  f"parameter: {2 * result.total_params:,} for all of them; the {result.forward_evaluations:,} "
@@ -449,9 +390,9 @@ def eject(config: Annotated[Path, typer.Argument(help="The YAML config to turn i
     """Write a standalone plain tf.keras script equivalent to CONFIG: same data, split, normalisation and
     seed, with the three steps visible as Sequential([...]), compile(...) and fit(...)."""
     from nnlearn.config_file import load_config
+    from nnlearn.data import load_dataset
     from nnlearn.eject import eject as eject_script
     from nnlearn.prepare import check_model_against_data, input_shape_for
-    from nnlearn.data import load_dataset
 
     with handled(False):
         loaded = load_config(config, overrides or [])
@@ -475,9 +416,9 @@ def lesson(name: Annotated[Optional[str], typer.Argument(help="The lesson to run
     """
     from rich.markup import escape
     from rich.panel import Panel
-    from rich.table import Table
 
     from nnlearn.lessons import LESSONS, run_lesson
+    from nnlearn.tables import lesson_table
 
     people, _ = _consoles(as_json)
     if name is None:
@@ -490,15 +431,7 @@ def lesson(name: Annotated[Optional[str], typer.Argument(help="The lesson to run
     with handled(as_json):
         result = run_lesson(name)
     people.print(Panel(escape(result.explanation), title=f"[bold]{escape(result.title)}[/]"))
-    table = Table(title=f"Measured just now ({result.seconds:.1f} s)")
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
-    for key, value in result.numbers.items():
-        shown = (", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in value)
-                 if isinstance(value, list) and not any(isinstance(v, list) for v in value)
-                 else f"{value:.6g}" if isinstance(value, float) else str(value))
-        table.add_row(key.replace("_", " "), escape(shown))
-    people.print(table)
+    people.print(lesson_table(result))
     if as_json:
         print(json.dumps(json_safe(result.to_json())))
 

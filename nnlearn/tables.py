@@ -1,0 +1,106 @@
+"""Rich tables for what the commands measured: smoke, predict, runs, compare, explain, gradcheck,
+lessons. Each takes a result object and returns a table; the CLI prints it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.markup import escape
+from rich.table import Table
+
+from nnlearn.display import format_number
+
+STATUS_COLOURS = {"finished": "green", "passed": "green", "failed": "red", "invalid": "red",
+                  "interrupted": "yellow", "running": "cyan"}
+
+
+def smoke_table(results, steps: int) -> Table:
+    table = Table(title="nnlearn smoke")
+    for column in ("config", "status", "loss: first → last", f"test after {steps} steps", "seconds"):
+        table.add_column(column)
+    for result in results:
+        loss = (f"{format_number(result.initial_loss)} → {format_number(result.final_loss)}"
+                if result.initial_loss is not None else "—")
+        key = "accuracy" if "accuracy" in result.test else "r2"
+        test = f"{key} {format_number(result.test[key])}" if key in result.test else "—"
+        table.add_row(escape(result.config.name), result.status, loss, test, f"{result.seconds:.1f}")
+    return table
+
+
+def predictions_table(run_dir: Path, predictions, shown: int = 20) -> Table:
+    more = f" (first {shown} of {len(predictions.rows)})" if len(predictions.rows) > shown else ""
+    table = Table(title=f"Predictions of {escape(str(run_dir))}{more}")
+    table.add_column("row", justify="right")
+    for column in predictions.columns:
+        table.add_column(column, justify="left" if column in ("class", "labels") else "right")
+    for index, row in enumerate(predictions.rows[:shown], start=1):
+        table.add_row(str(index), *[escape(format_number(row[column])) for column in predictions.columns])
+    return table
+
+
+def runs_table(folder: Path, summaries) -> Table:
+    table = Table(title=f"Runs in {escape(str(folder))}")
+    for column in ("run", "started", "epochs", "test metric", "status"):
+        table.add_column(column)
+    for run in summaries:
+        epochs = f"{run.epochs}/{run.configured_epochs}" if run.configured_epochs else str(run.epochs)
+        metric = f"{run.metric} {format_number(run.value)}" if run.metric else "—"
+        colour = STATUS_COLOURS.get(run.status, "white")
+        table.add_row(escape(run.run_dir.name), run.started, epochs, metric, f"[{colour}]{run.status}[/]")
+    return table
+
+
+def comparison_tables(run_dirs: list[Path], comparison) -> tuple[Table, Table]:
+    """(how the configs differ, the metrics side by side)."""
+    differences = Table(title="Config differences")
+    differences.add_column("key")
+    for run_dir in run_dirs:
+        differences.add_column(escape(run_dir.name))
+    for key, values in comparison.differences.items():
+        differences.add_row(key, *[escape(str(value)) for value in values])
+    if not comparison.differences:
+        differences.add_row("(the configs are identical)", *[""] * len(run_dirs))
+    metrics = Table(title="Metrics")
+    metrics.add_column("split")
+    metrics.add_column("metric")
+    for run_dir in run_dirs:
+        metrics.add_column(escape(run_dir.name), justify="right")
+    for split, names in comparison.metrics.items():
+        for name, values in names.items():
+            metrics.add_row(split, name, *[format_number(value) for value in values])
+    return differences, metrics
+
+
+def explanation_table(config_path: Path, explanation) -> Table:
+    table = Table(title=f"{escape(str(config_path))}: input shape {explanation.input_shape}")
+    for column in ("layer", "output shape", "parameters", "activation", "what it does"):
+        table.add_column(column)
+    for row in explanation.layers:
+        table.add_row(f"{row.index}: {row.type}", str(row.output_shape), row.formula, row.activation or "",
+                      escape(row.meaning))
+    table.add_row("total", "", f"{explanation.total_params:,}", "", "")
+    return table
+
+
+def gradcheck_table(result, tolerance: float) -> Table:
+    table = Table(title="Backpropagation against finite differences (float64, ε = 1e-3)")
+    for column in ("layer", "tensor", "parameters", "checked", "ReLU kinks skipped", "relative error", ""):
+        table.add_column(column, justify="left" if column in ("layer", "tensor") else "right")
+    for check in result.tensors:
+        table.add_row(check.layer, check.tensor, str(check.params), str(check.checked),
+                      str(check.kinks_skipped), f"{check.relative_error:.2e}",
+                      "[green]ok[/]" if check.passed else f"[bold red]> {tolerance:g}[/]")
+    return table
+
+
+def lesson_table(result) -> Table:
+    table = Table(title=f"Measured just now ({result.seconds:.1f} s)")
+    table.add_column("quantity")
+    table.add_column("value", justify="right")
+    for key, value in result.numbers.items():
+        if isinstance(value, list) and not any(isinstance(item, list) for item in value):
+            shown = ", ".join(f"{item:.6g}" if isinstance(item, float) else str(item) for item in value)
+        else:
+            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
+        table.add_row(key.replace("_", " "), escape(shown))
+    return table
