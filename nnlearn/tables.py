@@ -46,7 +46,8 @@ def runs_table(folder: Path, summaries) -> Table:
         epochs = f"{run.epochs}/{run.configured_epochs}" if run.configured_epochs else str(run.epochs)
         metric = f"{run.metric} {format_number(run.value)}" if run.metric else "—"
         colour = STATUS_COLOURS.get(run.status, "white")
-        table.add_row(escape(run.run_dir.name), run.started, epochs, metric, f"[{colour}]{run.status}[/]")
+        started = run.started[:16].replace("T", " ")  # to the minute, in UTC
+        table.add_row(escape(run.run_dir.name), started, epochs, metric, f"[{colour}]{run.status}[/]")
     return table
 
 
@@ -84,7 +85,7 @@ def explanation_table(config_path: Path, explanation) -> Table:
 
 def gradcheck_table(result, tolerance: float) -> Table:
     table = Table(title="Backpropagation against finite differences (float64, ε = 1e-3)")
-    for column in ("layer", "tensor", "parameters", "checked", "ReLU kinks skipped", "relative error", ""):
+    for column in ("layer", "tensor", "parameters", "checked", "kinks skipped", "relative error", ""):
         table.add_column(column, justify="left" if column in ("layer", "tensor") else "right")
     for check in result.tensors:
         table.add_row(check.layer, check.tensor, str(check.params), str(check.checked),
