@@ -256,3 +256,37 @@ def test_cli_predict_runs_compare(write_config, workdir):
     assert json.loads(listed.stdout)["runs"][0]["status"] == "finished"
     assert runner.invoke(app, ["compare", "runs/one", "runs/one"]).exit_code == 0
     assert runner.invoke(app, ["runs", "nowhere"]).exit_code == 2
+
+
+class CrashAt:
+    """A progress reporter that crashes the process's training at a given epoch, like a power cut."""
+
+    def __init__(self, epoch):
+        self.crash_epoch = epoch
+
+    def before_training(self, prepared): ...
+
+    def initial_loss(self, measured, expected, reason): ...
+
+    def start(self, epochs, run_dir, first_epoch=0): ...
+
+    def epoch(self, number, logs):
+        if number == self.crash_epoch:
+            raise SystemError("simulated crash")
+
+    def finish(self): ...
+
+
+def test_resume_with_early_stopping_equals_an_uninterrupted_run(write_config):
+    from nnlearn.training import resume
+
+    path = write_config(MOONS.replace("EPOCHS", "300").replace(
+        "batch_size: 8}", "batch_size: 8, early_stopping: {monitor: val_loss, patience: 4}}"))
+    whole = train(path, out="runs/whole")
+    assert whole.epochs < 300
+    with pytest.raises(SystemError):
+        train(path, out="runs/crashed", progress=CrashAt(whole.epochs - 2))
+    resumed = resume("runs/crashed")
+    assert resumed.epochs == whole.epochs
+    assert (resumed.run_dir / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
+    assert resumed.metrics == whole.metrics
