@@ -9,8 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nnlearn.config import Config, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
-from nnlearn.data import is_file_source, resolve_source
-from nnlearn.shapes import uses_image_input
+from nnlearn.data import resolve_source
 
 HEADER = '''\
 """{name}: a plain tf.keras script made by `nnlearn eject`.
@@ -45,7 +44,7 @@ NORMALIZE = {
 
 
 def _data_code(config: Config, config_dir: Path | None) -> str:
-    data, seed = config.data, config.seed
+    data = config.data
     source = data.source
     noise = data.noise
     if source in ("digits", "iris", "wine", "breast_cancer", "diabetes"):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import math
 import os
 import signal
@@ -24,14 +23,15 @@ import numpy as np
 
 from nnlearn import __version__
 from nnlearn.baselines import baseline_metrics
+from nnlearn.checkpoint import load_checkpoint, save_checkpoint
 from nnlearn.config import Config
 from nnlearn.config_file import load_config
 from nnlearn.errors import NnlearnError, RunError, RunFailed
 from nnlearn.gates import GateResult, check_gates, gates_for
 from nnlearn.prepare import Prepared, prepare, prepare_saved_run
-from nnlearn.rundir import (CHECKPOINT_DIR, CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE,
-                            PREPROCESSING_FILE, RUN_FILE, TENSORBOARD_DIR, create_run_dir, read_json,
-                            write_atomic, write_json, write_yaml)
+from nnlearn.rundir import (CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, PREPROCESSING_FILE,
+                            RUN_FILE, TENSORBOARD_DIR, create_run_dir, read_json, write_atomic, write_json,
+                            write_yaml)
 
 SPLITS = ("train", "validation", "test")
 INTERRUPTED_EXIT_CODE = 130
@@ -126,21 +126,6 @@ def _check_tensorboard(config: Config) -> None:
                            hint="pip install 'nnlearn[tensorboard]', or set fit.tensorboard: false.")
 
 
-def load_checkpoint(run_dir: Path) -> dict | None:
-    """The last complete epoch's state, or None when the run stopped before its first epoch."""
-    state_path = run_dir / CHECKPOINT_DIR / "state.json"
-    if not state_path.exists():
-        return None
-    try:
-        state = json.loads(state_path.read_text())
-        with np.load(run_dir / CHECKPOINT_DIR / "variables.npz", allow_pickle=False) as archive:
-            state["arrays"] = {key: archive[key] for key in archive.files}
-    except (OSError, ValueError) as error:
-        raise RunError(f"the checkpoint in {run_dir / CHECKPOINT_DIR} cannot be read: {error}",
-                       hint="train the config again as a new run.") from None
-    return state
-
-
 def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None) -> Run:
     from nnlearn import model as tf_model  # TensorFlow is imported here, only when training
     from nnlearn.callbacks import Checkpointer, EpochReporter, ResumableEarlyStopping, Stopper
@@ -155,7 +140,7 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
     rows: list[dict] = []
     initial_epoch = 0
     if checkpoint:
-        tf_model.restore(model, {k: v for k, v in checkpoint["arrays"].items() if not k.startswith("best_")})
+        tf_model.restore(model, checkpoint["variables"])
         rows = checkpoint["history"]
         initial_epoch = checkpoint["epoch"]
 
@@ -164,33 +149,20 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
     stopping = None
     if config.fit.early_stopping:
         settings = config.fit.early_stopping
-        best = None
-        if checkpoint and checkpoint.get("early_stopping"):
-            best_keys = sorted((k for k in checkpoint["arrays"] if k.startswith("best_")),
-                               key=lambda key: int(key.rsplit("_", 1)[1]))
-            best = [checkpoint["arrays"][k] for k in best_keys] or None
         stopping = ResumableEarlyStopping(
-            saved_state=checkpoint.get("early_stopping") if checkpoint else None, best_weights=best,
+            saved_state=checkpoint["early_stopping"] if checkpoint else None,
+            best_weights=checkpoint["best_weights"] if checkpoint else None,
             monitor=settings.monitor, patience=settings.patience, min_delta=settings.min_delta,
             restore_best_weights=settings.restore_best_weights,
             mode="max" if settings.monitor.endswith(("accuracy", "r2")) else "min")
         callbacks.append(stopping)
 
-    def save_checkpoint(history_rows):
-        arrays = tf_model.snapshot(model)
-        state = {"epoch": len(history_rows), "history": history_rows}
-        if stopping is not None:
-            state["early_stopping"] = stopping.state()
-            for index, array in enumerate(stopping.best_weights or []):
-                arrays[f"best_{index}"] = array
-        buffer = io.BytesIO()
-        np.savez(buffer, **arrays)
-        (run_dir / CHECKPOINT_DIR).mkdir(exist_ok=True)
-        write_atomic(run_dir / CHECKPOINT_DIR / "variables.npz", buffer.getvalue())
-        write_json(run_dir / CHECKPOINT_DIR / "state.json", state)  # written last: the commit point
-        write_atomic(run_dir / HISTORY_FILE, _history_csv(history_rows))
+    def save_epoch(history_rows):
+        save_checkpoint(run_dir, tf_model.snapshot(model), history_rows,
+                        stopping.state() if stopping else None, stopping.best_weights if stopping else None)
+        write_atomic(run_dir / HISTORY_FILE, _history_csv(history_rows))  # derived: rewritten on resume
 
-    callbacks.append(Checkpointer(stopper, rows, save_checkpoint))
+    callbacks.append(Checkpointer(stopper, rows, save_epoch))
     if config.fit.tensorboard:
         callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD_DIR)))
     batches, steps = tf_model.training_batches(prepared.x("train"), prepared.y("train"), config,
@@ -199,13 +171,11 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
     if prepared.splits.validation is not None:
         validation = tf_model.evaluation_batches(prepared.x("validation"), prepared.y("validation"))
 
-    initial = None
-    if not checkpoint:
+    if not checkpoint:  # before the first step: does the loss start where an untrained model's should?
         from nnlearn.explain import expected_initial_loss
 
-        initial = measure(model, prepared, "train")["loss"]
         expected, reason = expected_initial_loss(config, prepared.dataset, prepared.splits.train.y)
-        progress.initial_loss(initial, expected, reason)
+        progress.initial_loss(measure(model, prepared, "train")["loss"], expected, reason)
     clock = time.perf_counter()
     if initial_epoch < config.fit.epochs:
         progress.start(config.fit.epochs, run_dir, initial_epoch)

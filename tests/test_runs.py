@@ -12,14 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from nnlearn import rundir
 from nnlearn.catalog import compare, list_runs
+from nnlearn.checkpoint import load_checkpoint
 from nnlearn.errors import DataError, RunError
 from nnlearn.evaluation import evaluate
 from nnlearn.predict import predict
 from nnlearn.rundir import create_run_dir, write_atomic
 from nnlearn.training import train
-from tests.conftest import ROOT
 
 MOONS = """\
 name: moons
@@ -60,15 +59,11 @@ def _cli(*args, **options):
 
 
 def _wait_for_epoch(run_dir: Path, epoch: int, process, limit: float = 120) -> None:
-    state = run_dir / "checkpoint" / "state.json"
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        if state.exists():
-            try:
-                if json.loads(state.read_text())["epoch"] >= epoch:
-                    return
-            except ValueError:
-                pass
+        state = load_checkpoint(run_dir)
+        if state and state["epoch"] >= epoch:
+            return
         assert process.poll() is None, process.communicate()
         time.sleep(0.05)
     raise AssertionError("training did not reach the epoch in time")
@@ -103,7 +98,7 @@ def test_ctrl_c_stops_keeps_a_checkpoint_and_exits_130(write_config, workdir):
     assert "nnlearn train --resume runs/stopped" in stderr.replace("\n", " ")
     run_dir = workdir / "runs/stopped"
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
-    state = json.loads((run_dir / "checkpoint" / "state.json").read_text())
+    state = load_checkpoint(run_dir)
     rows = list(csv.DictReader((run_dir / "history.csv").open()))
     assert len(rows) == state["epoch"] >= 2
 
