@@ -20,10 +20,13 @@ def test_importing_the_cli_does_not_import_tensorflow():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
-def test_help_and_validate_run_without_tensorflow():
+def test_help_validate_explain_and_runs_work_without_tensorflow():
     code = ("import sys; from typer.testing import CliRunner; from nnlearn.cli import app; "
             "r = CliRunner().invoke(app, ['validate', 'configs/softmax_digits.yaml']); "
             "assert r.exit_code == 0, r.output; "
+            "r = CliRunner().invoke(app, ['explain', 'configs/cnn_digits.yaml']); "
+            "assert r.exit_code == 0, r.output; "
+            "r = CliRunner().invoke(app, ['runs', 'nowhere']); assert r.exit_code == 2, r.output; "
             "CliRunner().invoke(app, ['train', '--help']); assert 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
