@@ -55,6 +55,14 @@ def handled(as_json: bool):
     except KeyboardInterrupt:
         errors.print("[yellow]interrupted[/]")
         raise typer.Exit(130) from None
+    except OSError as error:  # a folder that cannot be written, a full disk: the user's to fix
+        where = f" {error.filename}" if error.filename else ""
+        problem = NnlearnError(f"cannot read or write{where}: {error.strerror or error}.",
+                               hint="check the path, its permissions and the free disk space.")
+        print_error(errors, problem)
+        if as_json:
+            print(json.dumps(json_safe(error_json(problem))))
+        raise typer.Exit(2) from None
 
 
 def _version(value: bool) -> None:
@@ -299,26 +307,32 @@ def _write_new(path: Path, text: str) -> None:
 
 
 @app.command()
-def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")]):
+def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
+         as_json: JsonOption = False):
     """(Re)draw a run's plots into RUN_DIR/plots/: learning curves, confusion matrix, decision
     boundary (two features) or predicted against true (regression)."""
     from nnlearn.plots import draw_plots
 
-    with handled(False):
+    people, _ = _consoles(as_json)
+    with handled(as_json):
         written = draw_plots(run_dir)
     for path in written:
-        Console().print(f"Wrote {path}")
+        people.print(f"Wrote {path}")
+    if as_json:
+        print(json.dumps({"run_dir": str(run_dir), "plots": [str(path) for path in written]}))
 
 
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
            output: Annotated[Optional[Path], typer.Option("-o", "--output", help="The HTML file to write "
-                                                          "(default: RUN_DIR/report.html).")] = None):
+                                                          "(default: RUN_DIR/report.html).")] = None,
+           as_json: JsonOption = False):
     """Write one self-contained HTML report of a run (config, model, warnings, metrics, plots)."""
     from nnlearn.report import run_report
 
+    people, _ = _consoles(as_json)
     target = output or run_dir / "report.html"
-    with handled(False):
+    with handled(as_json):
         text = run_report(run_dir)
         if output is None:
             from nnlearn.rundir import write_atomic
@@ -326,7 +340,9 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
             write_atomic(target, text)  # inside the run: regenerated from the run's own files
         else:
             _write_new(target, text)
-    Console().print(f"Wrote {target}")
+    people.print(f"Wrote {target}")
+    if as_json:
+        print(json.dumps({"run_dir": str(run_dir), "report": str(target)}))
 
 
 @app.command()

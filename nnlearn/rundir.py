@@ -36,7 +36,11 @@ def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_R
         except FileExistsError:
             raise RunError(f"{path} already exists; nnlearn never overwrites a run.") from None
         return path
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise RunError(f"cannot create the runs folder {root}: {error.strerror}.",
+                       hint="run nnlearn where you may write, or give --out DIR.") from None
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for attempt in range(1, 1000):
         path = root / (f"{name}-{stamp}" if attempt == 1 else f"{name}-{stamp}-{attempt}")
@@ -51,7 +55,10 @@ def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_R
 def write_atomic(path: Path, content: str | bytes) -> None:
     """Write to a temporary file in the same folder, then rename: never half a file."""
     data = content.encode("utf-8") if isinstance(content, str) else content
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:  # name the file the user asked for, not the temporary one
+        raise OSError(error.errno, error.strerror, str(path)) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)

@@ -96,3 +96,14 @@ def test_validate_shipped_configs_and_a_broken_one(write_config):
     assert report["valid"] is False
     assert report["errors"][0]["path"] == "model.layers[0].activation"
     assert report["errors"][0]["line"] == 9
+
+
+def test_a_file_that_cannot_be_written_is_a_clear_error_not_a_traceback(write_config, workdir):
+    result = invoke("init", "softmax", workdir / "no" / "such" / "folder" / "x.yaml")
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    run = invoke("train", write_config(), "--set", "fit.epochs=1", "--no-plots", "--json")
+    run_dir = json.loads(run.stdout)["run_dir"]
+    (workdir / "in.csv").write_text("sepal length (cm),sepal width (cm),petal length (cm),petal width (cm)\n"
+                                    "5.1,3.5,1.4,0.2\n")
+    result = invoke("predict", run_dir, "--input", "in.csv", "--output", workdir / "missing" / "out.csv")
+    assert result.exit_code == 2 and "missing/out.csv" in result.output and "Traceback" not in result.output
