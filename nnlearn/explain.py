@@ -15,7 +15,7 @@ from nnlearn.shapes import LayerShape
 
 ACTIVATIONS = {
     "relu": "max(0, z)",
-    "linear": "z as it is (logits)",
+    "linear": "z as it is",
     "sigmoid": "1/(1+e^-z), in (0, 1)",
     "softmax": "e^z_k/Σe^z_j, sums to 1",
     "tanh": "tanh(z), in (-1, 1)",
@@ -63,9 +63,12 @@ class Explanation:
 
 def layer_rows(config: Config, shapes: list[LayerShape]) -> list[LayerRow]:
     rows = []
+    last = len(config.model.layers) - 1
     for layer, shape in zip(config.model.layers, shapes):
         activation = getattr(layer, "activation", None)
         meaning = ACTIVATIONS[activation] if activation else LAYER_ROLES.get(layer.type, "")
+        if shape.index == last and activation == "linear":
+            meaning += " (the prediction)" if config.compile.loss == "mean_squared_error" else " (logits)"
         if isinstance(layer, Dense):
             meaning = f"z = w·a + b, then {meaning}"
         elif isinstance(layer, Conv2D):

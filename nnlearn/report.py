@@ -46,11 +46,15 @@ def _image(path: Path, alt: str) -> str:
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
+PLOT_ORDER = ("learning_curves", "decision_boundary", "confusion_matrix", "predicted_vs_true")
+
+
 def _plots(run_dir: Path) -> list[Path]:
     folder = run_dir / PLOTS_DIR
     if not folder.is_dir() or not any(folder.glob("*.png")):
         draw_plots(run_dir)
-    return sorted(folder.glob("*.png"))
+    return sorted(folder.glob("*.png"),
+                  key=lambda path: PLOT_ORDER.index(path.stem) if path.stem in PLOT_ORDER else len(PLOT_ORDER))
 
 
 def run_report_body(run_dir: Path) -> str:
