@@ -25,6 +25,30 @@ fit:
   batch_size: 32
 """
 
+# Two moons with a ReLU layer and dropout; replace EPOCHS.
+MOONS = """\
+name: moons
+data: {source: moons, n_samples: 400, noise: 0.2}
+model:
+  layers:
+    - {type: dense, units: 16, activation: relu}
+    - {type: dropout, rate: 0.2}
+    - {type: dense, units: 1}
+compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.01}}
+fit: {epochs: EPOCHS, batch_size: 8}
+"""
+
+# A linear target learned by one linear unit.
+LINEAR_REGRESSION = """\
+name: reg
+data: {source: linear, n_samples: 200, n_features: 3}
+model:
+  layers:
+    - {type: dense, units: 1}
+compile: {loss: mean_squared_error, optimizer: {type: sgd, learning_rate: 0.05}}
+fit: {epochs: 30}
+"""
+
 
 @pytest.fixture
 def workdir(tmp_path, monkeypatch):

@@ -13,27 +13,9 @@ from nnlearn.predict import predict
 from nnlearn.prepare import prepare_saved_run
 from nnlearn.report import comparison_report, run_report
 from nnlearn.training import train
-from tests.conftest import TINY
+from tests.conftest import LINEAR_REGRESSION, MOONS, TINY
 
-MOONS = """\
-name: moons
-data: {source: moons, n_samples: 300, noise: 0.15}
-model:
-  layers:
-    - {type: dense, units: 16, activation: relu}
-    - {type: dense, units: 1}
-compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.02}}
-fit: {epochs: 15, batch_size: 16}
-"""
-REGRESSION = """\
-name: reg
-data: {source: linear, n_samples: 200, n_features: 3}
-model:
-  layers:
-    - {type: dense, units: 1}
-compile: {loss: mean_squared_error, optimizer: {type: sgd, learning_rate: 0.05}}
-fit: {epochs: 5}
-"""
+MOONS_15 = MOONS.replace("EPOCHS", "15")
 
 
 def decode_png(data: bytes) -> np.ndarray:
@@ -52,7 +34,7 @@ def assert_sane_image(data: bytes) -> None:
 @pytest.fixture(scope="module")
 def moons_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("moons")
-    (folder / "moons.yaml").write_text(MOONS)
+    (folder / "moons.yaml").write_text(MOONS_15)
     return train(folder / "moons.yaml", out=folder / "run").run_dir
 
 
@@ -81,7 +63,7 @@ def test_decision_boundary_agrees_with_predict(moons_run, tmp_path):
 
 
 def test_regression_and_multiclass_plots(write_config):
-    regression = train(write_config(REGRESSION, "reg.yaml")).run_dir
+    regression = train(write_config(LINEAR_REGRESSION, "reg.yaml"), ["fit.epochs=5"]).run_dir
     assert sorted(p.name for p in draw_plots(regression)) == ["learning_curves.png", "predicted_vs_true.png"]
     iris = train(write_config(TINY, "iris.yaml")).run_dir
     assert sorted(p.name for p in draw_plots(iris)) == ["confusion_matrix.png", "learning_curves.png"]
@@ -132,7 +114,7 @@ def test_report_and_plot_commands(moons_run, tmp_path):
 
 def test_train_draws_plots_unless_told_not_to(write_config, workdir):
     runner = CliRunner()
-    path = write_config(MOONS)
+    path = write_config(MOONS_15)
     result = runner.invoke(app, ["train", str(path), "--out", "runs/with", "--set", "fit.epochs=2"])
     assert result.exit_code == 0, result.output
     assert (workdir / "runs/with/plots/decision_boundary.png").exists()
@@ -144,7 +126,7 @@ def test_train_draws_plots_unless_told_not_to(write_config, workdir):
 
 
 def test_tensorboard_logs_are_written(write_config, workdir):
-    result = CliRunner().invoke(app, ["train", str(write_config(MOONS)), "--out", "runs/tb", "--tensorboard",
+    result = CliRunner().invoke(app, ["train", str(write_config(MOONS_15)), "--out", "runs/tb", "--tensorboard",
                                       "--no-plots", "--set", "fit.epochs=2"])
     assert result.exit_code == 0, result.output
     events = list((workdir / "runs/tb/tensorboard").rglob("events.out.tfevents.*"))

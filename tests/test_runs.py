@@ -19,18 +19,8 @@ from nnlearn.evaluation import evaluate
 from nnlearn.predict import predict
 from nnlearn.rundir import create_run_dir, write_atomic
 from nnlearn.training import train
+from tests.conftest import MOONS
 
-MOONS = """\
-name: moons
-data: {source: moons, n_samples: 400, noise: 0.2}
-model:
-  layers:
-    - {type: dense, units: 16, activation: relu}
-    - {type: dropout, rate: 0.2}
-    - {type: dense, units: 1}
-compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.01}}
-fit: {epochs: EPOCHS, batch_size: 8}
-"""
 
 
 def moons(write_config, epochs=6, name="moons.yaml"):

@@ -7,7 +7,7 @@ from nnlearn.errors import RunError, RunFailed
 from nnlearn.evaluation import evaluate
 from nnlearn.rundir import create_run_dir
 from nnlearn.training import train
-from tests.conftest import TINY
+from tests.conftest import LINEAR_REGRESSION, TINY
 
 
 def test_train_then_eval_gives_the_same_test_metrics(write_config):
@@ -31,16 +31,7 @@ def test_train_then_eval_gives_the_same_test_metrics(write_config):
 
 
 def test_regression_reports_mae_mse_r2_and_eval_agrees(write_config):
-    path = write_config("""\
-        name: reg
-        data: {source: linear, n_samples: 200, n_features: 3}
-        model:
-          layers:
-            - {type: dense, units: 1}
-        compile: {loss: mean_squared_error, optimizer: {type: sgd, learning_rate: 0.05}}
-        fit: {epochs: 30}
-        """)
-    run = train(path)
+    run = train(write_config(LINEAR_REGRESSION))
     assert set(run.metrics["test"]) == {"loss", "mae", "mse", "r2"}
     assert run.metrics["test"]["r2"] > 0.9  # a linear target, learned by one linear unit
     assert run.baseline["r2"] < 0.05
