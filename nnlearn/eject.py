@@ -52,7 +52,8 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
         return (f"bunch = datasets.load_{source}()\n"
                 f"x, y = bunch.data.astype(np.float64), bunch.target.astype(np.{cast})\n")
     if source == "moons":
-        return f"x, y = datasets.make_moons({data.n_samples}, noise={noise if noise is not None else 0.2}, random_state=SEED)\n"
+        return (f"x, y = datasets.make_moons({data.n_samples}, noise={noise if noise is not None else 0.2}, "
+                "random_state=SEED)\n")
     if source == "circles":
         return (f"x, y = datasets.make_circles({data.n_samples}, noise={noise if noise is not None else 0.1}, "
                 "factor=0.5, random_state=SEED)\n")
@@ -144,7 +145,8 @@ def eject(config: Config, input_shape: tuple[int, ...], config_dir: Path | None 
         if name == "accuracy":
             metrics.append({"binary_crossentropy": f"keras.metrics.BinaryAccuracy(name='accuracy', "
                                                    f"threshold={0.0 if compile_config.from_logits else 0.5})",
-                            "sparse_categorical_crossentropy": "keras.metrics.SparseCategoricalAccuracy(name='accuracy')",
+                            "sparse_categorical_crossentropy":
+                                "keras.metrics.SparseCategoricalAccuracy(name='accuracy')",
                             "categorical_crossentropy": "keras.metrics.CategoricalAccuracy(name='accuracy')"}
                            [compile_config.loss])
         else:

@@ -42,7 +42,7 @@ def test_binary_expected_loss_is_ln2():
 
 def lint_of(text):
     prepared = prepare(config_from_text(text))
-    return {w.path: w for w in lint(prepared.config, prepared.dataset, sum(l.params for l in prepared.layers),
+    return {w.path: w for w in lint(prepared.config, prepared.dataset, sum(layer.params for layer in prepared.layers),
                                      len(prepared.splits.train), prepared.splits.train.y)}
 
 

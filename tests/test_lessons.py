@@ -26,7 +26,7 @@ def numbers():
 
 def test_the_list():
     result = runner.invoke(app, ["lesson", "--json"])
-    assert [item["name"] for item in json.loads(result.stdout)["lessons"]] == [l.name for l in LESSONS]
+    assert [item["name"] for item in json.loads(result.stdout)["lessons"]] == [lesson.name for lesson in LESSONS]
     assert len(LESSONS) == 10
     assert runner.invoke(app, ["lesson", "sofmax"]).exit_code == 2
 
