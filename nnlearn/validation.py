@@ -38,12 +38,29 @@ class Report:
         print_problems(console, self.warnings, label="[yellow]warning[/] ", indent="  ")
 
 
+def _data_problems(located, path: Path) -> list[Problem]:
+    """When the schema fails elsewhere, still check a valid `data` section's file or dataset."""
+    from pydantic import ValidationError
+
+    from nnlearn.config import DataConfig
+    from nnlearn.data import load_dataset
+
+    section = located.data.get("data") if isinstance(located.data, dict) else None
+    seed = located.data.get("seed", 0) if isinstance(located.data, dict) else 0
+    try:
+        load_dataset(DataConfig.model_validate(section), seed if isinstance(seed, int) else 0, Path(path).parent)
+    except ValidationError:
+        return []  # the schema's own problems already cover the data section
+    except DataError as error:
+        return [Problem(error.path or "data", error.message, hint=error.hint)]
+    return []
+
+
 def validate_file(path: Path, overrides: list[str] | tuple = ()) -> Report:
     """Validate one config: schema, then the data and the model's shapes against it."""
     report = Report(Path(path))
     try:
         located = read_located(path, overrides)
-        config = validate_located(located, str(path))
     except ConfigError as error:
         report.errors = error.problems
         return report
@@ -58,6 +75,12 @@ def validate_file(path: Path, overrides: list[str] | tuple = ()) -> Report:
             except ValueError:
                 pass
         return problem
+
+    try:
+        config = validate_located(located, str(path))
+    except ConfigError as error:
+        report.errors = error.problems + [locate(problem) for problem in _data_problems(located, path)]
+        return report
 
     try:
         dataset = load_dataset(config.data, config.seed, Path(path).parent)

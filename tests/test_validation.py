@@ -114,3 +114,10 @@ def test_validate_json_and_exit_codes(write_config, workdir):
     assert [entry["valid"] for entry in files] == [True, False]
     assert set(files[1]["errors"][0]) == {"path", "line", "column", "message"}
     assert CliRunner().invoke(app, ["validate", str(good)]).exit_code == 0
+
+
+def test_data_problems_are_reported_beside_schema_problems(write_config):
+    text = TINY.replace("source: iris", "source: nowhere.csv\n  target: y").replace("  epochs: 3", "  epoch: 3")
+    report = validate_file(write_config(text))
+    assert {problem.path for problem in report.errors} == {"fit.epoch", "data.source"}
+    assert all(problem.line is not None for problem in report.errors)
