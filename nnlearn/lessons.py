@@ -43,15 +43,22 @@ def _scaled(x: np.ndarray) -> np.ndarray:
     return ((x - x.mean(axis=0)) / np.where(x.std(axis=0) > 0, x.std(axis=0), 1)).astype(np.float32)
 
 
-def _fit_until(model, x, y, target: float, max_epochs: int, batch_size: int) -> tuple[int | None, float]:
-    """Train epoch by epoch; the first epoch whose training loss is at or below target (None if never)."""
-    last = math.inf
-    for epoch in range(1, max_epochs + 1):
-        last = float(model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, shuffle=False)
-                     .history["loss"][-1])
-        if last <= target:
-            return epoch, last
-    return None, last
+def _race(contenders: dict[str, Callable], x, y, target: float, max_epochs: int,
+          batch_size: int) -> dict[str, float | int | None]:
+    """Build each contender (a function returning a compiled model) and train it epoch by epoch until
+    its training loss reaches target: "<name>_epochs_to_target" (None if never) and "<name>_final_loss"."""
+    results: dict[str, float | int | None] = {}
+    for name, build in contenders.items():
+        model, reached, last = build(), None, math.inf
+        for epoch in range(1, max_epochs + 1):
+            last = float(model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, shuffle=False)
+                         .history["loss"][-1])
+            if last <= target:
+                reached = epoch
+                break
+        results[f"{name}_epochs_to_target"] = reached
+        results[f"{name}_final_loss"] = last
+    return results
 
 
 def logistic_regression() -> LessonResult:
@@ -143,14 +150,17 @@ def relu_vs_sigmoid() -> LessonResult:
     tf, keras = _keras()
     x, y = _two_class_data("moons")
     target, max_epochs = 0.25, 300
-    results = {}
-    for activation in ("relu", "sigmoid"):
-        model = _stack(keras, activation)
-        model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                      optimizer=keras.optimizers.SGD(learning_rate=0.1))
-        epochs, last = _fit_until(model, x, y, target, max_epochs, batch_size=32)
-        results[f"{activation}_epochs_to_target"] = epochs
-        results[f"{activation}_final_loss"] = last
+
+    def network(activation: str):
+        def build():
+            model = _stack(keras, activation)
+            model.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                          optimizer=keras.optimizers.SGD(learning_rate=0.1))
+            return model
+        return build
+
+    results = _race({"relu": network("relu"), "sigmoid": network("sigmoid")}, x, y, target, max_epochs,
+                    batch_size=32)
     return LessonResult("relu-vs-sigmoid", "ReLU learns faster than sigmoid",
                         f"The same network on the moons, trained with plain gradient descent until the loss "
                         f"falls to {target}. Sigmoid's gradient is flat for large |z| on both sides, so the "
@@ -249,16 +259,19 @@ def adam_vs_gd() -> LessonResult:
     digits = load_digits()
     x, y = _scaled(digits.data), digits.target
     target, max_epochs = 0.1, 100
-    results = {}
-    for name, optimizer in (("sgd", lambda: keras.optimizers.SGD(learning_rate=0.001)),
-                            ("adam", lambda: keras.optimizers.Adam(learning_rate=0.001))):
-        keras.utils.set_random_seed(0)  # the same initial weights for both
-        model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(25, activation="relu"),
-                                  keras.layers.Dense(10)])
-        model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), optimizer=optimizer())
-        epochs, last = _fit_until(model, x, y, target, max_epochs, batch_size=64)
-        results[f"{name}_epochs_to_target"] = epochs
-        results[f"{name}_final_loss"] = last
+
+    def network(optimizer):
+        def build():
+            keras.utils.set_random_seed(0)  # the same initial weights for both
+            model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(25, activation="relu"),
+                                      keras.layers.Dense(10)])
+            model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                          optimizer=optimizer(learning_rate=0.001))
+            return model
+        return build
+
+    results = _race({"sgd": network(keras.optimizers.SGD), "adam": network(keras.optimizers.Adam)},
+                    x, y, target, max_epochs, batch_size=64)
     return LessonResult("adam-vs-gd", "Adam against plain gradient descent",
                         f"The same network, the same initial weights and the same learning rate 0.001, "
                         f"trained until the loss reaches {target}. Plain gradient descent takes the same "
