@@ -216,6 +216,16 @@ def from_logits() -> LessonResult:
                         numbers)
 
 
+def _trained_logits(keras, x, y, hidden_units: int, outputs: int, loss) -> np.ndarray:
+    """One ReLU hidden layer and a logits layer, trained 30 epochs with Adam; its logits for x."""
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(hidden_units, activation="relu"),
+                              keras.layers.Dense(outputs)])
+    model.compile(loss=loss, optimizer=keras.optimizers.Adam(0.01))
+    model.fit(x, y, epochs=30, batch_size=32, verbose=0)
+    return model.predict(x, verbose=0)
+
+
 def multiclass_vs_multilabel() -> LessonResult:
     """Softmax over K classes against one sigmoid per label."""
     from sklearn.datasets import make_blobs, make_multilabel_classification
@@ -223,22 +233,12 @@ def multiclass_vs_multilabel() -> LessonResult:
     tf, keras = _keras()
     x, y = make_blobs(600, centers=4, n_features=4, random_state=0)
     x = _scaled(x)
-    keras.utils.set_random_seed(0)
-    multiclass = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
-                                   keras.layers.Dense(4)])
-    multiclass.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                       optimizer=keras.optimizers.Adam(0.01))
-    multiclass.fit(x, y, epochs=30, batch_size=32, verbose=0)
-    probabilities = tf.nn.softmax(multiclass.predict(x, verbose=0)).numpy()
+    probabilities = tf.nn.softmax(_trained_logits(keras, x, y, 16, 4, keras.losses.SparseCategoricalCrossentropy(
+        from_logits=True))).numpy()
     xl, yl = make_multilabel_classification(600, n_features=10, n_classes=4, random_state=0)
     xl = _scaled(xl)
-    keras.utils.set_random_seed(0)
-    multilabel = keras.Sequential([keras.Input((10,)), keras.layers.Dense(32, activation="relu"),
-                                   keras.layers.Dense(4)])
-    multilabel.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                       optimizer=keras.optimizers.Adam(0.01))
-    multilabel.fit(xl, yl.astype(np.float32), epochs=30, batch_size=32, verbose=0)
-    label_probabilities = tf.sigmoid(multilabel.predict(xl, verbose=0)).numpy()
+    label_probabilities = tf.sigmoid(_trained_logits(keras, xl, yl.astype(np.float32), 32, 4,
+                                                     keras.losses.BinaryCrossentropy(from_logits=True))).numpy()
     return LessonResult("multiclass-vs-multilabel", "One class of K, or several labels at once",
                         "Multi-class: exactly one class per example, so softmax over K logits (the outputs "
                         "sum to 1) with sparse categorical cross-entropy. Multi-label: each label is its own "
