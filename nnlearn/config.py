@@ -1,20 +1,35 @@
 """The config schema: the course's three steps (model, compile, fit) plus what x and y are (data).
 
 Field names are Keras' own argument names. Every section forbids unknown keys: a typo is an error,
-never silently ignored.
+never silently ignored. Types are strict: a bool is not a number (YAML 1.1 reads `yes` as true), a
+number is not a bool, and text is not a number.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator, model_validator
+
+
+def _exponent_text_as_number(value):
+    """YAML 1.1 reads 1e-3 (no dot, no sign after e) as text; it is plainly the number 0.001."""
+    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+\s*", value):
+        return float(value)
+    return value
+
+
+Whole = Annotated[int, Strict()]  # not true, not 25.0, not '7'
+Real = Annotated[float, Strict(), BeforeValidator(_exponent_text_as_number)]  # 3 is fine; true is not
+Flag = Annotated[bool, Strict()]  # true or false; not 0, not 'yes' in quotes
 
 Activation = Literal["relu", "linear", "sigmoid", "softmax", "tanh"]
 Loss = Literal["binary_crossentropy", "sparse_categorical_crossentropy",
                "categorical_crossentropy", "mean_squared_error"]
 Metric = Literal["accuracy", "mae", "mse", "r2"]
-Pair = Union[Annotated[int, Field(ge=1)], tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]]]
+Positive = Annotated[int, Strict(), Field(ge=1)]
+Pair = Union[Positive, tuple[Positive, Positive]]
 
 BUNDLED_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "blobs", "xor", "linear", "multilabel")
@@ -33,15 +48,16 @@ class DataConfig(Section):
                                     "a synthetic one (moons, circles, blobs, xor, linear, multilabel), "
                                     "or a path to a .csv or .npz file.")
     target: str | None = Field(None, description="CSV only: the name of the column holding y.")
-    test_split: float = Field(0.2, gt=0, lt=1, description="Fraction of all rows held out for the test set.")
-    validation_split: float = Field(0.1, ge=0, lt=1,
+    test_split: Real = Field(0.2, gt=0, lt=1, description="Fraction of all rows held out for the test set.")
+    validation_split: Real = Field(0.1, ge=0, lt=1,
                                     description="Fraction of all rows held out for validation (0: none).")
     normalize: Literal["none", "standard", "minmax"] = Field(
         "standard", description="Feature scaling, fitted on the training split only.")
-    n_samples: int = Field(500, ge=10, le=1_000_000, description="Synthetic datasets: number of rows.")
-    noise: float | None = Field(None, ge=0, description="Synthetic datasets: noise level (dataset default if unset).")
-    n_features: int = Field(2, ge=1, le=10_000, description="blobs, linear, multilabel: number of features.")
-    centers: int = Field(3, ge=2, le=100, description="blobs: number of classes; multilabel: number of labels.")
+    n_samples: Whole = Field(500, ge=10, le=1_000_000, description="Synthetic datasets: number of rows.")
+    noise: Annotated[float, Strict(), Field(ge=0), BeforeValidator(_exponent_text_as_number)] | None = Field(
+        None, description="Synthetic datasets: noise level (dataset default if unset).")
+    n_features: Whole = Field(2, ge=1, le=10_000, description="blobs, linear, multilabel: number of features.")
+    centers: Whole = Field(3, ge=2, le=100, description="blobs: number of classes; multilabel: number of labels.")
 
     @model_validator(mode="after")
     def _splits_leave_training_rows(self):
@@ -56,7 +72,7 @@ class Dense(Section):
     """Every unit sees every input: z = w·x + b, then the activation."""
 
     type: Literal["dense"]
-    units: int = Field(ge=1, le=100_000, description="Number of units (neurons).")
+    units: Whole = Field(ge=1, le=100_000, description="Number of units (neurons).")
     activation: Activation = Field("linear", description="g(z) applied to each unit's z.")
 
 
@@ -64,7 +80,7 @@ class Conv2D(Section):
     """Each unit looks at a small window (its receptive field) and shares weights across the image."""
 
     type: Literal["conv2d"]
-    filters: int = Field(ge=1, le=10_000, description="Number of filters (output channels).")
+    filters: Whole = Field(ge=1, le=10_000, description="Number of filters (output channels).")
     kernel_size: Pair = Field(3, description="Window height and width (one number for a square).")
     strides: Pair = Field(1, description="Step of the window.")
     padding: Literal["valid", "same"] = Field("valid", description="valid: no padding; same: keep the size.")
@@ -90,7 +106,7 @@ class Dropout(Section):
     """During training, zeroes a random fraction of its inputs: less memorisation."""
 
     type: Literal["dropout"]
-    rate: float = Field(0.5, ge=0, lt=1, description="Fraction of inputs dropped while training.")
+    rate: Real = Field(0.5, ge=0, lt=1, description="Fraction of inputs dropped while training.")
 
 
 Layer = Annotated[Union[Dense, Conv2D, MaxPooling2D, Flatten, Dropout], Field(discriminator="type")]
@@ -108,8 +124,8 @@ class OptimizerConfig(Section):
     """How gradient descent updates the weights."""
 
     type: Literal["adam", "sgd"] = Field("adam", description="adam (adaptive steps) or sgd (plain gradient descent).")
-    learning_rate: float = Field(0.001, gt=0, le=100, description="The step size alpha.")
-    momentum: float = Field(0.0, ge=0, lt=1, description="sgd only: momentum (0 is plain gradient descent).")
+    learning_rate: Real = Field(0.001, gt=0, le=100, description="The step size alpha.")
+    momentum: Real = Field(0.0, ge=0, lt=1, description="sgd only: momentum (0 is plain gradient descent).")
 
     @model_validator(mode="after")
     def _momentum_is_sgd_only(self):
@@ -124,7 +140,7 @@ class CompileConfig(Section):
 
     loss: Loss = Field(description="binary_crossentropy, sparse_categorical_crossentropy, "
                                    "categorical_crossentropy or mean_squared_error.")
-    from_logits: bool = Field(True, description="The output layer emits logits z; the loss applies "
+    from_logits: Flag = Field(True, description="The output layer emits logits z; the loss applies "
                                                 "sigmoid/softmax itself, in a numerically stable way.")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     metrics: list[Metric] | None = Field(None, description="accuracy for classifiers; mae, mse, r2 for "
@@ -155,20 +171,20 @@ class EarlyStoppingConfig(Section):
     """Stop when the monitored number stops improving; optionally keep the best epoch's weights."""
 
     monitor: str = Field("val_loss", description="loss, val_loss, or a metric such as val_accuracy.")
-    patience: int = Field(5, ge=0, le=100_000, description="Epochs without improvement before stopping.")
-    min_delta: float = Field(0.0, ge=0, description="The smallest change that counts as improvement.")
-    restore_best_weights: bool = Field(True, description="Keep the best epoch's weights, not the last.")
+    patience: Whole = Field(5, ge=0, le=100_000, description="Epochs without improvement before stopping.")
+    min_delta: Real = Field(0.0, ge=0, description="The smallest change that counts as improvement.")
+    restore_best_weights: Flag = Field(True, description="Keep the best epoch's weights, not the last.")
 
 
 class FitConfig(Section):
     """Step 3: minimise the cost with gradient descent, in mini-batches."""
 
-    epochs: int = Field(10, ge=1, le=100_000, description="Passes over the training data.")
-    batch_size: int = Field(32, ge=1, le=1_000_000, description="Examples per gradient step.")
-    shuffle: bool = Field(True, description="Reshuffle the training data every epoch.")
+    epochs: Whole = Field(10, ge=1, le=100_000, description="Passes over the training data.")
+    batch_size: Whole = Field(32, ge=1, le=1_000_000, description="Examples per gradient step.")
+    shuffle: Flag = Field(True, description="Reshuffle the training data every epoch.")
     early_stopping: EarlyStoppingConfig | None = Field(
         None, description="Stop early when the monitored number stops improving (off when unset).")
-    tensorboard: bool = Field(False, description="Write TensorBoard logs into RUN_DIR/tensorboard/.")
+    tensorboard: Flag = Field(False, description="Write TensorBoard logs into RUN_DIR/tensorboard/.")
 
 
 class Config(Section):
@@ -176,7 +192,7 @@ class Config(Section):
 
     name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=80,
                       description="Names the run directory: runs/<name>-<time>.")
-    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seeds the split, the initial weights and shuffling.")
+    seed: Whole = Field(0, ge=0, le=2**31 - 1, description="Seeds the split, the initial weights and shuffling.")
     data: DataConfig
     model: ModelConfig
     compile: CompileConfig

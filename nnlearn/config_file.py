@@ -198,6 +198,9 @@ def _describe(key: Key, items: list[dict], located: Located) -> tuple[str, str |
         guess = difflib.get_close_matches(str(received), choices, n=1, cutoff=0.5)
         return (f"received {received!r}; expected one of: {', '.join(choices)}.",
                 f"did you mean {guess[0]!r}?" if guess else None)
+    mistake = _type_mistake(kind, received, raw, str(name))
+    if mistake:
+        return mistake
     messages = []
     for item in items:
         text = item["msg"].removeprefix("Value error, ")
@@ -212,6 +215,31 @@ def _describe(key: Key, items: list[dict], located: Located) -> tuple[str, str |
     if kind not in ("value_error", "assertion_error") and not isinstance(received, (dict, list)):
         message = f"received {shown!r}: {message[0].lower()}{message[1:]}"
     return message, hint
+
+
+def _type_mistake(kind: str, received, raw: str | None, name: str) -> tuple[str, str] | None:
+    """Strict types: a bool is not a number, a number is not a bool, text is not a number."""
+    shown = raw if raw is not None else received
+    if kind in ("int_type", "float_type"):
+        expected = "a whole number" if kind == "int_type" else "a number"
+        example = f"{name}: 8" if kind == "int_type" else f"{name}: 0.1"
+        if isinstance(received, bool):
+            if raw is not None and raw.lower() in YAML11_BOOLEANS:
+                return (f"received {raw!r}, which YAML reads as the boolean {received}, not a number; "
+                        f"expected {expected}.", f"write {expected}, e.g. {example}.")
+            return f"received the boolean {received}; expected {expected}.", f"write {expected}, e.g. {example}."
+        if isinstance(received, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", received):
+            return (f"received the text {received!r}; expected {expected}, not text.",
+                    f"write {name}: {received.strip()} without quotes.")
+        if isinstance(received, float) and kind == "int_type":
+            return (f"received {shown!r}; expected a whole number, not a decimal.",
+                    f"write {name}: {received:.0f}." if received.is_integer()
+                    else f"write a whole number, e.g. {example}.")
+    if kind == "bool_type" and not isinstance(received, (dict, list)):
+        return (f"received {shown!r}; {name} is true or false, not "
+                f"{'text' if isinstance(received, str) else 'a number'}.",
+                f"write {name}: true or {name}: false, without quotes.")
+    return None
 
 
 def _missing_hint(key: Key) -> str:

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import math
+import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,8 +18,12 @@ import numpy as np
 
 from nnlearn.config import BUNDLED_DATASETS, SYNTHETIC_DATASETS, DataConfig
 from nnlearn.errors import DataError
+from nnlearn.files import UnreadableFile, available_memory, check_regular_file, format_bytes, read_bounded
 
 MAX_CLASSES = 1000
+MAX_CSV_BYTES = 256 * 1024**2
+# x as float64, its split copies and the normalised float32 copies the model reads
+COPIES_IN_MEMORY = 3
 
 
 @dataclass
@@ -57,7 +64,12 @@ class Splits:
 
 def resolve_source(source: str, config_dir: Path | None) -> Path:
     """A file source relative to the config's folder if it exists there, else to the current folder."""
-    path = Path(source).expanduser()
+    try:
+        path = Path(source).expanduser()
+    except RuntimeError:  # ~someone with no such user
+        raise DataError(f"cannot find the home folder in {source!r}: there is no such user.",
+                        path="data.source", hint="write the path without ~user, e.g. relative to the "
+                                                 "config's folder.") from None
     if not path.is_absolute() and config_dir is not None and (config_dir / path).exists():
         return (config_dir / path).resolve()
     return path.resolve()
@@ -72,6 +84,11 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None) ->
     if data.source in BUNDLED_DATASETS:
         return _bundled(data.source)
     if data.source in SYNTHETIC_DATASETS:
+        labels = data.centers if data.source == "multilabel" else 1
+        check_fits_in_memory(data.n_samples * (data.n_features + labels) * 8,
+                             f"data.source {data.source} with n_samples {data.n_samples:,} and "
+                             f"n_features {data.n_features:,}", "data.n_samples",
+                             "lower n_samples or n_features.")
         return _synthetic(data, seed)
     path = resolve_source(data.source, config_dir)
     suffix = path.suffix.lower()
@@ -86,9 +103,75 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None) ->
         raise DataError(f"the data file {data.source!r} does not exist (looked for {path}).",
                         path="data.source", hint="check the path; it is read relative to the config's "
                                                  "folder, then to the current folder.")
-    dataset = _read_csv(path, data.target) if suffix == ".csv" else _read_npz(path, data.target)
+    dataset = _read_csv(path, data.target) if suffix == ".csv" else _read_npz(path)
     _check_finite(dataset, data.source)
     return dataset
+
+
+def check_fits_in_memory(size: int, what: str, field: str, fix: str) -> None:
+    """Refuse, with the numbers, data that would take more memory than the machine has free."""
+    needed = size * COPIES_IN_MEMORY
+    free = available_memory()
+    if free is not None and needed > free:
+        raise DataError(f"{what} needs about {format_bytes(needed)} of memory (the data and its copies "
+                        f"while splitting and normalising); this machine has {format_bytes(free)} free.",
+                        path=field, hint=fix)
+
+
+def read_text_file(path: Path, field: str, limit: int = MAX_CSV_BYTES) -> str:
+    """A CSV file's text: a regular file, at most limit bytes, UTF-8. Raises DataError."""
+    try:
+        raw = read_bounded(path, limit, "use a smaller file, or save the arrays with np.savez as NPZ.")
+    except UnreadableFile as error:
+        raise DataError(error.message, path=field, hint=error.hint) from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataError(f"{path.name} is not UTF-8 text (bad byte at offset {error.start}).", path=field,
+                        hint="save the CSV as UTF-8.") from None
+
+
+def read_npz_arrays(path: Path, field: str, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The named arrays of an NPZ file, checked to fit in memory first. Raises DataError."""
+    try:
+        check_regular_file(path)
+    except UnreadableFile as error:
+        raise DataError(error.message, path=field, hint=error.hint) from None
+    fix = "save it with np.savez(path, x=features, y=targets) (object arrays are refused)."
+    try:
+        with zipfile.ZipFile(path) as archive:
+            sizes = {info.filename.removesuffix(".npy"): info.file_size for info in archive.infolist()}
+        missing = [name for name in names if name not in sizes]
+        if missing:
+            raise DataError(f"{path.name} holds the arrays {sorted(sizes) or 'none'}; it needs arrays "
+                            f"named {' and '.join(names)}.", path=field, hint=fix)
+        check_fits_in_memory(sum(sizes[name] for name in names), path.name, field,
+                             "use a smaller file.")
+        with np.load(path, allow_pickle=False) as archive:
+            return {name: np.asarray(archive[name]) for name in names}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+        raise DataError(f"cannot read {path.name} as NPZ: {_short(error)}", path=field, hint=fix) from None
+
+
+def _short(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text if len(text) <= 200 else text[:200] + "..."
+
+
+def check_features(x: np.ndarray, source: str, field: str) -> None:
+    """x must be real numbers with at least one row, shaped (rows, features...)."""
+    where = f"x in {source}"
+    if x.ndim < 2:
+        raise DataError(f"{where} has shape {x.shape}; expected (rows, features...), e.g. (100, 4).",
+                        path=field, hint="one row per example: reshape it, e.g. x.reshape(-1, 1).")
+    if len(x) == 0 or x[0].size == 0:
+        raise DataError(f"{where} is empty (shape {x.shape}); expected at least one row and one feature.",
+                        path=field, hint="save the arrays that hold your data.")
+    if np.issubdtype(x.dtype, np.complexfloating) or not (np.issubdtype(x.dtype, np.integer)
+                                                          or np.issubdtype(x.dtype, np.floating)):
+        raise DataError(f"{where} holds {x.dtype} values (shape {x.shape}); expected real numbers "
+                        "(integers or floats).", path=field,
+                        hint="encode text or complex values as real numbers, e.g. x.astype(float).")
 
 
 def _bundled(name: str) -> Dataset:
@@ -142,12 +225,12 @@ def _noise(data: DataConfig, default: float) -> float:
 
 
 def _read_csv(path: Path, target: str | None) -> Dataset:
+    text = read_text_file(path, "data.source")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle))
-    except UnicodeDecodeError:
-        raise DataError(f"{path.name} is not UTF-8 text.", path="data.source",
-                        hint="save the CSV as UTF-8.") from None
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as error:
+        raise DataError(f"{path.name} is not a readable CSV: {error}.", path="data.source",
+                        hint="save it again as comma-separated values.") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 2:
         raise DataError(f"{path.name} has no data rows.", path="data.source",
@@ -168,6 +251,7 @@ def _read_csv(path: Path, target: str | None) -> Dataset:
             raise DataError(f"{path.name} line {number} has {len(row)} cells; the header has {len(header)}.",
                             path="data.source", hint="every row needs one value per column.")
     features = [i for i in range(len(header)) if i != target_index]
+    _check_no_empty_cells(path, header, body, features, target_index)
     x = np.empty((len(body), len(features)), dtype=np.float64)
     for column, index in enumerate(features):
         for number, row in enumerate(body, start=2):
@@ -181,24 +265,27 @@ def _read_csv(path: Path, target: str | None) -> Dataset:
     return _with_target([header[i] for i in features], x, np.asarray(labels, dtype=object))
 
 
-def _read_npz(path: Path, target: str | None) -> Dataset:
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            names = list(archive.keys())
-            if "x" not in names or "y" not in names:
-                raise DataError(f"{path.name} holds {names}; an NPZ needs arrays named x and y.",
-                                path="data.source", hint="np.savez(path, x=features, y=targets)")
-            x = np.asarray(archive["x"])
-            y = np.asarray(archive["y"])
-    except (ValueError, OSError) as error:
-        raise DataError(f"cannot read {path.name} as NPZ: {error}", path="data.source",
-                        hint="save it with np.savez (object arrays are refused).") from None
-    if len(x) != len(y):
-        raise DataError(f"x has {len(x)} rows but y has {len(y)}.", path="data.source",
-                        hint="x and y need one row per example.")
-    if x.ndim < 2 or not np.issubdtype(x.dtype, np.number):
-        raise DataError(f"x must be a numeric array of shape (rows, features...); got {x.dtype} {x.shape}.",
-                        path="data.source")
+def _check_no_empty_cells(path: Path, header: list[str], body: list[list[str]], features: list[int],
+                          target_index: int) -> None:
+    """An empty cell is a missing value, not text: say so, with the first place and the count."""
+    empty = [(number, index) for number, row in enumerate(body, start=2)
+             for index in features + [target_index] if not row[index].strip()]
+    if not empty:
+        return
+    number, index = empty[0]
+    role = "the target" if index == target_index else "feature"
+    others = f" ({len(empty)} empty cells in all)" if len(empty) > 1 else ""
+    raise DataError(f"{path.name} line {number}: {role} {header[index]!r} is empty: a missing value, not a "
+                    f"number{others}.",
+                    path="data.target" if index == target_index else "data.source",
+                    hint="fill in or drop those rows before training.")
+
+
+def _read_npz(path: Path) -> Dataset:
+    arrays = read_npz_arrays(path, "data.source", ("x", "y"))
+    x, y = arrays["x"], arrays["y"]
+    check_features(x, path.name, "data.source")
+    _check_targets(y, len(x), path.name)
     image_shape = None
     if x.ndim == 3:
         image_shape = x.shape[1:] + (1,)
@@ -215,6 +302,30 @@ def _read_npz(path: Path, target: str | None) -> Dataset:
         dataset = _with_target(names, flat, y.reshape(-1))
     dataset.image_shape = image_shape
     return dataset
+
+
+def _check_targets(y: np.ndarray, rows: int, source: str) -> None:
+    """y: one value per row (rows,) or (rows, 1), or numeric labels (rows, labels)."""
+    where = f"y in {source}"
+    numeric = np.issubdtype(y.dtype, np.integer) or np.issubdtype(y.dtype, np.floating) or y.dtype == bool
+    text = y.dtype.kind in "US"
+    if y.ndim == 0 or y.ndim > 2:
+        raise DataError(f"{where} has shape {y.shape}; expected (rows,) with one target per row, or "
+                        "(rows, labels) for multi-label data.", path="data.source",
+                        hint="save y as a vector, e.g. y.reshape(-1), or one 0/1 column per label.")
+    if len(y) != rows:
+        raise DataError(f"x in {source} has {rows} rows but y has {len(y)}.", path="data.source",
+                        hint="x and y need one row per example.")
+    if not numeric and not text:
+        raise DataError(f"{where} holds {y.dtype} values (shape {y.shape}); expected numbers or text "
+                        "labels.", path="data.source", hint="save y as numbers (classes or values) or strings.")
+    if text and y.ndim == 2 and y.shape[1] > 1:
+        raise DataError(f"{where} holds text in {y.shape[1]} columns (shape {y.shape}); text labels must be "
+                        "one column.", path="data.source",
+                        hint="one class name per row, y.shape == (rows,); multi-label y uses 0/1 columns.")
+    if y.ndim == 2 and y.shape[1] == 0:
+        raise DataError(f"{where} has no columns (shape {y.shape}).", path="data.source",
+                        hint="save one target per row.")
 
 
 def _with_target(feature_names: list[str], x: np.ndarray, labels: np.ndarray) -> Dataset:
@@ -263,11 +374,14 @@ def split_dataset(dataset: Dataset, data: DataConfig, seed: int, stratify: bool)
     if data.validation_split > 0:
         n_validation = max(1, n_validation)
     n_train = rows - n_test - n_validation
-    needed = (dataset.n_classes if stratify else 1)
-    if n_train < max(2, needed):
-        raise DataError(f"{rows} rows leave {n_train} for training after test_split={data.test_split} "
-                        f"and validation_split={data.validation_split}.", path="data",
-                        hint="use more data or smaller splits.")
+    needed = max(2, dataset.n_classes if stratify else 1)
+    if n_train < needed:
+        held_out = f"{n_test} for testing" + (f" and {n_validation} for validation" if n_validation else "")
+        least = needed + n_test + n_validation
+        raise DataError(f"the data has {rows} row{'s' if rows != 1 else ''}; holding out {held_out} "
+                        f"(test_split={data.test_split}, validation_split={data.validation_split}) would "
+                        f"leave {max(n_train, 0)} to train on, and at least {needed} are needed.", path="data",
+                        hint=f"use more data (at least {least} rows), or smaller splits.")
     labels = dataset.y if stratify and dataset.kind == "classes" else None
     indices = np.arange(rows)
     try:

@@ -15,9 +15,10 @@ from pathlib import Path
 import numpy as np
 
 from nnlearn.config_file import load_config
-from nnlearn.data import Normalizer
+from nnlearn.data import check_features, read_npz_arrays, read_text_file
 from nnlearn.errors import DataError, NnlearnError
-from nnlearn.rundir import CONFIG_FILE, MODEL_FILE, PREPROCESSING_FILE, check_run_dir, read_json
+from nnlearn.prepare import read_preprocessing
+from nnlearn.rundir import CONFIG_FILE, MODEL_FILE, check_run_dir
 
 
 @dataclass
@@ -40,16 +41,10 @@ def read_inputs(path: Path, feature_names: list[str], ignore: set[str]) -> np.nd
     if not path.exists():
         raise DataError(f"the input file {path} does not exist.", path="--input")
     if path.suffix.lower() == ".npz":
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                if "x" not in archive.files:
-                    raise DataError(f"{path.name} holds {archive.files}; predict needs an array named x.",
-                                    path="--input", hint="np.savez(path, x=rows)")
-                x = np.asarray(archive["x"])
-        except (OSError, ValueError) as error:
-            raise DataError(f"cannot read {path.name} as NPZ: {error}", path="--input") from None
-        if not np.issubdtype(x.dtype, np.number):
-            raise DataError(f"x in {path.name} is {x.dtype}, not numbers.", path="--input")
+        x = read_npz_arrays(path, "--input", ("x",))["x"]
+        if x.ndim == 1 and len(feature_names) == 1:
+            x = x.reshape(-1, 1)
+        check_features(x, path.name, "--input")
         x = x.reshape(len(x), -1).astype(np.float64)
         if x.shape[1] != len(feature_names):
             raise DataError(f"x has {x.shape[1]} values per row; the model was trained on "
@@ -64,10 +59,11 @@ def read_inputs(path: Path, feature_names: list[str], ignore: set[str]) -> np.nd
     if path.suffix.lower() != ".csv":
         raise DataError(f"{path.name}: predict reads .csv or .npz files.", path="--input")
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            rows = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
-    except UnicodeDecodeError:
-        raise DataError(f"{path.name} is not UTF-8 text.", path="--input") from None
+        rows = [row for row in csv.reader(io.StringIO(read_text_file(path, "--input"), newline=""))
+                if any(cell.strip() for cell in row)]
+    except csv.Error as error:
+        raise DataError(f"{path.name} is not a readable CSV: {error}.", path="--input",
+                        hint="save it again as comma-separated values.") from None
     if not rows:
         raise DataError(f"{path.name} is empty.", path="--input")
     header = [name.strip() for name in rows[0]]
@@ -107,7 +103,7 @@ def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
     run_dir, input_path = Path(run_dir), Path(input_path)
     check_run_dir(run_dir)
     config = load_config(run_dir / CONFIG_FILE)
-    state = read_json(run_dir, PREPROCESSING_FILE)
+    state, normalizer = read_preprocessing(run_dir)
     if not (run_dir / MODEL_FILE).exists():
         raise NnlearnError(f"{run_dir} has no {MODEL_FILE}: the run did not finish.",
                            hint=f"resume it first: nnlearn train --resume {run_dir}")
@@ -115,7 +111,7 @@ def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
     x = read_inputs(input_path, state["feature_names"], ignore)
     if len(x) == 0:
         raise DataError(f"{input_path.name} has no rows to predict.", path="--input")
-    x = Normalizer.from_dict(state["normalizer"]).apply(x).reshape((len(x),) + tuple(state["input_shape"]))
+    x = normalizer.apply(x).reshape((len(x),) + tuple(state["input_shape"]))
     from nnlearn.model import load_saved_model
 
     outputs = np.asarray(load_saved_model(run_dir / MODEL_FILE).predict(x, verbose=0), dtype=np.float64)

@@ -84,6 +84,50 @@ def prepare(config: Config, config_dir: Path | None = None,
                     source_path)
 
 
+def read_preprocessing(run_dir: Path) -> tuple[dict, Normalizer]:
+    """A run's preprocessing.json, checked to be whole, and its normaliser. Raises RunError."""
+    state = read_json(run_dir, PREPROCESSING_FILE)
+    path = run_dir / PREPROCESSING_FILE
+    problem = _preprocessing_problem(state)
+    if problem:
+        raise RunError(f"{path} is damaged: {problem}",
+                       hint=f"it is written by `nnlearn train` and must not be edited: restore it, or train "
+                            f"again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR")
+    return state, Normalizer.from_dict(state["normalizer"])
+
+
+def _preprocessing_problem(state: dict) -> str | None:
+    def numbers(value) -> bool:
+        return isinstance(value, list) and all(isinstance(item, (int, float)) and not isinstance(item, bool)
+                                               and np.isfinite(item) for item in value)
+
+    missing = [key for key in ("normalizer", "input_shape", "feature_names", "target_kind") if key not in state]
+    if missing:
+        return f"it lacks {', '.join(missing)}."
+    normalizer, names, shape = state["normalizer"], state["feature_names"], state["input_shape"]
+    if not (isinstance(names, list) and names and all(isinstance(name, str) for name in names)):
+        return "feature_names must be a list of column names."
+    if not (isinstance(shape, list) and shape and all(isinstance(size, int) and not isinstance(size, bool)
+                                                      and size > 0 for size in shape)):
+        return f"input_shape must be a list of positive whole numbers, not {shape!r:.80}."
+    if int(np.prod(shape)) != len(names):
+        return f"input_shape {shape} does not hold the {len(names)} features of feature_names."
+    if not isinstance(normalizer, dict) or not {"method", "offset", "scale"} <= set(normalizer):
+        return "normalizer must hold method, offset and scale."
+    for key in ("offset", "scale"):
+        if not numbers(normalizer[key]):
+            return f"normalizer.{key} must be a list of finite numbers."
+        if len(normalizer[key]) != len(names):
+            return (f"normalizer.{key} has {len(normalizer[key])} values, but the run has {len(names)} "
+                    "features.")
+    if state["target_kind"] not in ("classes", "multilabel", "continuous"):
+        return f"target_kind {state['target_kind']!r:.80} is not classes, multilabel or continuous."
+    classes = state.get("class_names")
+    if classes is not None and not (isinstance(classes, list) and all(isinstance(n, str) for n in classes)):
+        return "class_names must be a list of names."
+    return None
+
+
 def prepare_saved_run(run_dir: Path) -> tuple[Prepared, list[str]]:
     """Rebuild a run's splits from its saved config and seed, with its saved normaliser.
 
@@ -92,7 +136,7 @@ def prepare_saved_run(run_dir: Path) -> tuple[Prepared, list[str]]:
     from nnlearn.config_file import load_config
 
     check_run_dir(run_dir)
-    state = read_json(run_dir, PREPROCESSING_FILE)
+    state, normalizer = read_preprocessing(run_dir)
     warnings = []
     data_file = None
     if state.get("data_file"):
@@ -107,5 +151,9 @@ def prepare_saved_run(run_dir: Path) -> tuple[Prepared, list[str]]:
     config = load_config(run_dir / CONFIG_FILE)
     if data_file is not None:
         config.data.source = str(data_file)  # the file the run was trained on, wherever eval runs
-    normalizer = Normalizer.from_dict(state["normalizer"])
-    return prepare(config, None, normalizer=normalizer), warnings
+    prepared = prepare(config, None, normalizer=normalizer)
+    if len(normalizer.offset) != prepared.dataset.x.shape[1]:
+        raise RunError(f"{run_dir / PREPROCESSING_FILE} is damaged: its normaliser has {len(normalizer.offset)} "
+                       f"values, but the data has {prepared.dataset.x.shape[1]} features.",
+                       hint=f"train again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR")
+    return prepared, warnings

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import shutil
 import tempfile
 from datetime import datetime
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import yaml
 
 from nnlearn.errors import RunError
+from nnlearn.files import UnreadableFile, read_bounded
 
 RUNS_ROOT = Path("runs")
 CONFIG_FILE = "config.yaml"
@@ -21,52 +24,89 @@ PREPROCESSING_FILE = "preprocessing.json"
 RUN_FILE = "run.json"
 CHECKPOINT_DIR = "checkpoint"
 TENSORBOARD_DIR = "tensorboard"
+MAX_JSON_BYTES = 64 * 1024**2
 
 
-def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_ROOT) -> Path:
-    """A new, empty run directory; never reuses an existing one (two runs in one second get two)."""
+def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_ROOT,
+                   files: dict[str, str | bytes] | None = None) -> Path:
+    """A new run directory holding files ({name: content}); never reuses an existing one (two runs
+    in one second get two).
+
+    The folder is filled under a hidden temporary name and then renamed into place, so a run folder
+    appears with all its starting files or not at all, even if the process is killed meanwhile.
+    """
     if out is not None:
         path = Path(out)
         if path.exists():
             raise RunError(f"{path} already exists; nnlearn never overwrites a run.",
                            hint="choose a new --out, or leave --out out for runs/<name>-<time>.")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            path.mkdir()
-        except FileExistsError:
-            raise RunError(f"{path} already exists; nnlearn never overwrites a run.") from None
-        return path
+        parent = path.parent
+        candidates = [path]
+    else:
+        parent = root
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        candidates = [root / (f"{name}-{stamp}" if attempt == 1 else f"{name}-{stamp}-{attempt}")
+                      for attempt in range(1, 1000)]
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{candidates[0].name}.starting-"))
     except OSError as error:
-        raise RunError(f"cannot create the runs folder {root}: {error.strerror}.",
+        raise RunError(f"cannot create a run folder in {parent}: {error.strerror}.",
                        hint="run nnlearn where you may write, or give --out DIR.") from None
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1, 1000):
-        path = root / (f"{name}-{stamp}" if attempt == 1 else f"{name}-{stamp}-{attempt}")
-        try:
-            path.mkdir()  # atomic: exactly one process wins each name
+    try:
+        os.chmod(staging, 0o777 & ~_umask())
+        (staging / ".keep").touch()  # never empty, so renaming it onto another run's name fails
+        for file_name, content in (files or {}).items():
+            write_atomic(staging / file_name, content)
+        for path in candidates:
+            if path.exists():
+                continue
+            try:
+                os.rename(staging, path)
+            except OSError as error:
+                if error.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
+                    continue
+                raise
+            (path / ".keep").unlink(missing_ok=True)
             return path
-        except FileExistsError:
-            continue
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    if out is not None:
+        raise RunError(f"{out} already exists; nnlearn never overwrites a run.",
+                       hint="choose a new --out, or leave --out out for runs/<name>-<time>.")
     raise RunError(f"could not create a new run directory under {root}.")
 
 
+def _umask() -> int:
+    current = os.umask(0o022)
+    os.umask(current)
+    return current
+
+
 def write_atomic(path: Path, content: str | bytes) -> None:
-    """Write to a temporary file in the same folder, then rename: never half a file."""
+    """Write to a temporary file in the same folder, then rename: never half a file.
+
+    The file gets the usual permissions (0666 less the umask), like any other tool's output. An
+    OSError names path, the file the user asked for, not the temporary one.
+    """
     data = content.encode("utf-8") if isinstance(content, str) else content
+    temporary = None
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as error:  # name the file the user asked for, not the temporary one
-        raise OSError(error.errno, error.strerror, str(path)) from None
-    try:
         with os.fdopen(handle, "wb") as stream:
+            os.fchmod(stream.fileno(), 0o666 & ~_umask())
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
+    except OSError as error:
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
+        raise OSError(error.errno, error.strerror, str(path)) from None
     except BaseException:
-        Path(temporary).unlink(missing_ok=True)
+        if temporary:
+            Path(temporary).unlink(missing_ok=True)
         raise
 
 
@@ -79,14 +119,22 @@ def write_yaml(path: Path, value, header: str = "") -> None:
 
 
 def read_json(run_dir: Path, name: str) -> dict:
+    """A run file holding a JSON object; RunError if it is missing or damaged."""
     path = run_dir / name
     if not path.exists():
         raise RunError(f"{run_dir} has no {name}; it is not a finished nnlearn run.",
                        hint="give the folder that `nnlearn train` printed (runs/<name>-<time>).")
+    fix = f"{name} is written by `nnlearn train`: restore it, or train the config again as a new run."
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        value = json.loads(read_bounded(path, MAX_JSON_BYTES, fix).decode("utf-8"))
+    except UnreadableFile as error:
+        raise RunError(error.message, hint=error.hint) from None
     except (ValueError, UnicodeDecodeError) as error:
-        raise RunError(f"{path} is damaged: {error}") from None
+        raise RunError(f"{path} is damaged: {error}.", hint=fix) from None
+    if not isinstance(value, dict):
+        raise RunError(f"{path} is damaged: it holds a JSON {type(value).__name__}, not an object "
+                       "({...}).", hint=fix)
+    return value
 
 
 def check_run_dir(run_dir: Path) -> None:
@@ -116,15 +164,20 @@ def check_model_is_safe(path: Path) -> None:
         raise RunError(f"{path} is not a readable Keras model file ({error}).",
                        hint="train the config again to get a fresh model.keras.") from None
     for node in _walk(config):
-        if node.get("class_name") == "Lambda":
-            raise RunError(f"{path} contains a Lambda layer: arbitrary Python code that loading would "
+        class_name = node.get("class_name")
+        if class_name in ("Lambda", "__lambda__"):
+            kind = "a Lambda layer" if class_name == "Lambda" else "a lambda function"
+            raise RunError(f"{path} contains {kind}: arbitrary Python code that loading would "
                            "execute. nnlearn refuses to load it.",
-                           hint="only load models made by `nnlearn train`; Lambda layers are never "
-                                "built by nnlearn.")
-        module = node.get("module")
-        if isinstance(module, str) and "class_name" in node and not module.startswith("keras"):
-            raise RunError(f"{path} refers to custom code ({module}.{node['class_name']}) that loading "
-                           "would import and run. nnlearn refuses to load it.",
+                           hint="only load models made by `nnlearn train`; nnlearn never builds Lambda "
+                                "layers or lambda functions.")
+        if "class_name" not in node or "module" not in node:
+            continue
+        module = node["module"]
+        if not isinstance(module, str) or not (module == "keras" or module.startswith("keras.")):
+            named = f"{module}.{class_name}" if isinstance(module, str) else f"{class_name!s:.80} with no module"
+            raise RunError(f"{path} refers to custom code ({named:.200}) that loading would import and "
+                           "run. nnlearn refuses to load it.",
                            hint="only load models made by `nnlearn train`.")
 
 

@@ -1,7 +1,7 @@
 """Read YAML safely and remember where every value came from (line and column).
 
 Only plain YAML is accepted: no `!!python/...` or custom tags, no duplicate keys (PyYAML would
-silently keep the last one), bounded size and alias expansion, UTF-8 only.
+silently keep the last one), bounded size, nesting and alias expansion, UTF-8 only.
 """
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from pathlib import Path
 import yaml
 
 from nnlearn.errors import ConfigError, Problem
+from nnlearn.files import UnreadableFile, read_bounded
 
 MAX_BYTES = 1_000_000
 MAX_NODES = 20_000
+MAX_DEPTH = 50  # a config nests 4 levels; PyYAML's composer recurses once per level
 _STANDARD_TAGS = {f"tag:yaml.org,2002:{name}" for name in
                   ("str", "int", "float", "bool", "null", "map", "seq", "timestamp")}
 
@@ -49,15 +51,11 @@ def _fail(source: str, message: str, line: int | None = None, column: int | None
 def read_yaml_file(path: Path) -> Located:
     """Read and parse a YAML file; every failure is a ConfigError naming the file."""
     source = str(path)
-    if not path.exists():
-        raise _fail(source, "the config file does not exist.", hint="check the path and spelling.")
-    if path.is_dir():
-        raise _fail(source, "this is a folder, not a YAML file.", hint="give the path of a .yaml file.")
-    size = path.stat().st_size
-    if size > MAX_BYTES:
-        raise _fail(source, f"the file is {size:,} bytes; a config is at most {MAX_BYTES:,}.",
-                    hint="a config describes a model, not data: put data in a CSV or NPZ file.")
-    raw_bytes = path.read_bytes()
+    try:
+        raw_bytes = read_bounded(path, MAX_BYTES, "a config describes a model, not data: put data in a "
+                                                  "CSV or NPZ file.")
+    except UnreadableFile as error:
+        raise _fail(source, error.message.replace(f"{path} ", "the config file ", 1), hint=error.hint) from None
     try:
         text = raw_bytes.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -70,7 +68,13 @@ def parse_yaml(text: str, source: str = "<config>") -> Located:
     """Parse YAML text into a mapping with positions. Raises ConfigError."""
     text = text.lstrip("\ufeff")
     try:
+        _check_depth(text, source)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as error:
+        line, column = _line_column(text, error.position)
+        raise _fail(source, f"the file holds the character {_describe_character(error.character)}, "
+                            "which YAML does not allow.", line, column,
+                    hint="delete it; a config is plain text.") from None
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
@@ -90,6 +94,32 @@ def parse_yaml(text: str, source: str = "<config>") -> Located:
                             f"compile, fit), not a {type(located.data).__name__}.",
                     1, 1, hint="write `data:`, `model:`, `compile:` and `fit:` at the start of lines.")
     return located
+
+
+def _check_depth(text: str, source: str) -> None:
+    """Refuse lists and mappings nested deeper than MAX_DEPTH before composing (which recurses)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise _fail(source, f"lists and mappings are nested more than {MAX_DEPTH} levels deep here.",
+                            mark.line + 1, mark.column + 1,
+                            hint="a config nests a few levels (model > layers > a layer): remove the "
+                                 "extra brackets or indentation.")
+        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
+            depth -= 1
+
+
+def _line_column(text: str, position: int) -> tuple[int, int]:
+    before = text[:position]
+    return before.count("\n") + 1, position - (before.rfind("\n") + 1) + 1
+
+
+def _describe_character(code) -> str:
+    code = ord(code) if isinstance(code, str) else int(code)
+    return "NUL (a null byte, \\0)" if code == 0 else f"U+{code:04X}"
 
 
 class _Builder:

@@ -1,0 +1,86 @@
+"""Reading a file the user named: ordinary files only, never more than a limit, never blocking.
+
+A FIFO would block forever and /dev/zero never ends, so anything that is not a regular file is
+refused before it is read, and a read stops one byte past its limit whatever `stat` says.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+
+class UnreadableFile(Exception):
+    """Why a file cannot be read, in the user's terms; callers turn it into their own error."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+
+def check_regular_file(path: Path) -> os.stat_result:
+    """The file's stat, or UnreadableFile for a missing path, a folder, a pipe or a device."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise UnreadableFile(f"{path} does not exist.", "check the path and spelling.") from None
+    except OSError as error:
+        raise UnreadableFile(f"{path} cannot be read: {error.strerror}.",
+                             "check the path and its permissions.") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise UnreadableFile(f"{path} is a folder, not a file.", "give the path of a file inside it.")
+    if not stat.S_ISREG(info.st_mode):
+        raise UnreadableFile(f"{path} is not a regular file (a pipe, socket or device); nnlearn reads "
+                             "ordinary files only.", "save the content to a file and give its path.")
+    return info
+
+
+def read_bounded(path: Path, limit: int, advice: str) -> bytes:
+    """At most limit bytes of a regular file; UnreadableFile (with advice as the fix) if it holds more."""
+    check_regular_file(path)
+    try:
+        # O_NONBLOCK: should the path become a FIFO after the check, opening it still returns at once
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as error:
+        raise UnreadableFile(f"{path} cannot be read: {error.strerror}.",
+                             "check the path and its permissions.") from None
+    with os.fdopen(handle, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(stream.fileno()).st_mode):
+            raise UnreadableFile(f"{path} is not a regular file; nnlearn reads ordinary files only.",
+                                 "save the content to a file and give its path.")
+        try:
+            data = stream.read(limit + 1)
+        except OSError as error:
+            raise UnreadableFile(f"{path} cannot be read: {error.strerror}.",
+                                 "check the file and the disk.") from None
+    if len(data) > limit:
+        raise UnreadableFile(f"{path} holds more than {limit:,} bytes; nnlearn reads at most {limit:,} here.",
+                             advice)
+    return data
+
+
+def available_memory() -> int | None:
+    """Bytes of memory the machine can still give this process (Linux's MemAvailable), if known."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def format_bytes(count: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    units = ("bytes", "KiB", "MiB", "GiB", "TiB")
+    index = 0
+    while count >= 1024 and index < len(units) - 1:
+        count /= 1024
+        index += 1
+    return f"{count:,.0f} bytes" if index == 0 else f"{count:,.1f} {units[index]}"
