@@ -425,6 +425,8 @@ def eject(config: Annotated[Path, typer.Argument(help="The YAML config to turn i
 
 @app.command()
 def lesson(name: Annotated[Optional[str], typer.Argument(help="The lesson to run; leave out for the list.")] = None,
+           quick: Annotated[bool, typer.Option("--quick", help="Less data and fewer epochs: the same "
+                                               "conclusion, sooner (what the tests run).")] = False,
            as_json: JsonOption = False):
     """Run a small real experiment for one idea of the course, explain it, and show the measured numbers.
 
@@ -445,7 +447,7 @@ def lesson(name: Annotated[Optional[str], typer.Argument(help="The lesson to run
             print(json.dumps({"lessons": [{"name": item.name, "title": item.title} for item in LESSONS]}))
         return
     with handled(as_json):
-        result = run_lesson(name)
+        result = run_lesson(name, quick)
     people.print(Panel(escape(result.explanation), title=f"[bold]{escape(result.title)}[/]"))
     people.print(lesson_table(result))
     if as_json:

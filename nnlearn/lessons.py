@@ -30,7 +30,12 @@ class LessonResult:
 class Lesson:
     name: str
     title: str
-    run: Callable[[], LessonResult]
+    run: Callable[[bool], LessonResult]  # run(quick): quick uses less data and fewer epochs
+
+
+def _size(quick: bool, full, small):
+    """The full experiment's setting, or the quick one's: less data, fewer epochs, same conclusion."""
+    return small if quick else full
 
 
 def _keras():
@@ -61,14 +66,14 @@ def _race(contenders: dict[str, Callable], x, y, target: float, max_epochs: int,
     return results
 
 
-def logistic_regression() -> LessonResult:
+def logistic_regression(quick: bool = False) -> LessonResult:
     """The three steps by hand in NumPy against a Keras Dense(1) trained the same way."""
     from sklearn.datasets import load_breast_cancer
 
     tf, keras = _keras()
     data = load_breast_cancer()
     x, y = _scaled(data.data).astype(np.float64), data.target.astype(np.float64)
-    steps, rate = 200, 0.5
+    steps, rate = _size(quick, 200, 60), 0.5
     w, b = np.zeros(x.shape[1]), 0.0
     for _ in range(steps):  # Step 3 by hand: batch gradient descent
         a = 1 / (1 + np.exp(-(x @ w + b)))            # Step 1: f(x) = sigmoid(w·x + b)
@@ -95,15 +100,15 @@ def logistic_regression() -> LessonResult:
                          "numpy_accuracy": numpy_accuracy, "keras_accuracy": keras_accuracy})
 
 
-def _two_class_data(name: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def _two_class_data(name: str, rows: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import make_moons
 
     rng = np.random.default_rng(seed)
     if name == "xor":
-        x = rng.uniform(-1, 1, size=(400, 2))
+        x = rng.uniform(-1, 1, size=(rows, 2))
         y = ((x[:, 0] > 0) != (x[:, 1] > 0)).astype(np.float32)
         return x.astype(np.float32), y
-    x, y = make_moons(400, noise=0.1, random_state=seed)
+    x, y = make_moons(rows, noise=0.1, random_state=seed)
     return _scaled(x), y.astype(np.float32)
 
 
@@ -116,7 +121,7 @@ def _stack(keras, activation: str, seed: int = 0):
                              keras.layers.Dense(1, bias_initializer=bias)])
 
 
-def linear_collapse() -> LessonResult:
+def linear_collapse(quick: bool = False) -> LessonResult:
     """Linear layers multiply out into one; they cannot fit xor or moons, ReLU layers can."""
     tf, keras = _keras()
     model = _stack(keras, "linear")
@@ -128,12 +133,12 @@ def linear_collapse() -> LessonResult:
     difference = float(np.max(np.abs(model.predict(x, verbose=0) - (x @ w_total + b_total))))
     accuracies = {}
     for data_name in ("xor", "moons"):
-        x_data, y_data = _two_class_data(data_name)
+        x_data, y_data = _two_class_data(data_name, rows=_size(quick, 400, 200))
         for activation in ("linear", "relu"):
             net = _stack(keras, activation)
             net.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
                         optimizer=keras.optimizers.Adam(0.01))
-            net.fit(x_data, y_data, epochs=60, batch_size=32, verbose=0)
+            net.fit(x_data, y_data, epochs=_size(quick, 60, 30), batch_size=32, verbose=0)
             predicted = net.predict(x_data, verbose=0)[:, 0] > 0
             accuracies[f"{data_name}_{activation}_accuracy"] = float(np.mean(predicted == (y_data == 1)))
     return LessonResult("linear-collapse", "A stack of linear layers is one linear layer",
@@ -145,11 +150,11 @@ def linear_collapse() -> LessonResult:
                          "max_abs_output_difference": difference, **accuracies})
 
 
-def relu_vs_sigmoid() -> LessonResult:
+def relu_vs_sigmoid(quick: bool = False) -> LessonResult:
     """The same network with ReLU and with sigmoid hidden layers: epochs to reach a target loss."""
     tf, keras = _keras()
     x, y = _two_class_data("moons")
-    target, max_epochs = 0.25, 300
+    target, max_epochs = _size(quick, (0.25, 300), (0.4, 60))
 
     def network(activation: str):
         def build():
@@ -169,7 +174,7 @@ def relu_vs_sigmoid() -> LessonResult:
                         {"target_loss": target, "max_epochs": max_epochs, **results})
 
 
-def softmax() -> LessonResult:
+def softmax(quick: bool = False) -> LessonResult:
     """Softmax by hand against tf.nn.softmax; the loss is −log a_y."""
     tf, keras = _keras()
     z = np.array([2.0, 1.0, 0.1, -1.0])
@@ -188,7 +193,7 @@ def softmax() -> LessonResult:
                          "minus_log_a_y": float(-np.log(by_hand[y])), "keras_loss": keras_loss})
 
 
-def from_logits() -> LessonResult:
+def from_logits(quick: bool = False) -> LessonResult:
     """softmax-then-log against from_logits, for moderate and extreme logits, with gradients."""
     tf, keras = _keras()
     numbers = {}
@@ -216,29 +221,31 @@ def from_logits() -> LessonResult:
                         numbers)
 
 
-def _trained_logits(keras, x, y, hidden_units: int, outputs: int, loss) -> np.ndarray:
-    """One ReLU hidden layer and a logits layer, trained 30 epochs with Adam; its logits for x."""
+def _trained_logits(keras, x, y, hidden_units: int, outputs: int, loss, epochs: int) -> np.ndarray:
+    """One ReLU hidden layer and a logits layer, trained with Adam; its logits for x."""
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(hidden_units, activation="relu"),
                               keras.layers.Dense(outputs)])
     model.compile(loss=loss, optimizer=keras.optimizers.Adam(0.01))
-    model.fit(x, y, epochs=30, batch_size=32, verbose=0)
+    model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
     return model.predict(x, verbose=0)
 
 
-def multiclass_vs_multilabel() -> LessonResult:
+def multiclass_vs_multilabel(quick: bool = False) -> LessonResult:
     """Softmax over K classes against one sigmoid per label."""
     from sklearn.datasets import make_blobs, make_multilabel_classification
 
     tf, keras = _keras()
-    x, y = make_blobs(600, centers=4, n_features=4, random_state=0)
+    rows, epochs = _size(quick, (600, 30), (300, 15))
+    x, y = make_blobs(rows, centers=4, n_features=4, random_state=0)
     x = _scaled(x)
     probabilities = tf.nn.softmax(_trained_logits(keras, x, y, 16, 4, keras.losses.SparseCategoricalCrossentropy(
-        from_logits=True))).numpy()
-    xl, yl = make_multilabel_classification(600, n_features=10, n_classes=4, random_state=0)
+        from_logits=True), epochs)).numpy()
+    xl, yl = make_multilabel_classification(rows, n_features=10, n_classes=4, random_state=0)
     xl = _scaled(xl)
     label_probabilities = tf.sigmoid(_trained_logits(keras, xl, yl.astype(np.float32), 32, 4,
-                                                     keras.losses.BinaryCrossentropy(from_logits=True))).numpy()
+                                                     keras.losses.BinaryCrossentropy(from_logits=True),
+                                                     epochs)).numpy()
     return LessonResult("multiclass-vs-multilabel", "One class of K, or several labels at once",
                         "Multi-class: exactly one class per example, so softmax over K logits (the outputs "
                         "sum to 1) with sparse categorical cross-entropy. Multi-label: each label is its own "
@@ -251,14 +258,14 @@ def multiclass_vs_multilabel() -> LessonResult:
                          "multilabel_per_label_accuracy": float(np.mean((label_probabilities > 0.5) == yl))})
 
 
-def adam_vs_gd() -> LessonResult:
+def adam_vs_gd(quick: bool = False) -> LessonResult:
     """The same model from the same start with sgd and with adam: epochs to a target loss."""
     from sklearn.datasets import load_digits
 
     tf, keras = _keras()
     digits = load_digits()
     x, y = _scaled(digits.data), digits.target
-    target, max_epochs = 0.1, 100
+    target, max_epochs = _size(quick, (0.1, 100), (0.5, 15))
 
     def network(optimizer):
         def build():
@@ -280,7 +287,7 @@ def adam_vs_gd() -> LessonResult:
                         {"target_loss": target, "learning_rate": 0.001, **results})
 
 
-def dense_vs_conv() -> LessonResult:
+def dense_vs_conv(quick: bool = False) -> LessonResult:
     """A dense network and a CNN on the digits: parameters and test accuracy."""
     from sklearn.datasets import load_digits
     from sklearn.model_selection import train_test_split
@@ -300,7 +307,7 @@ def dense_vs_conv() -> LessonResult:
         model = keras.Sequential([keras.Input(shape), *layers])
         model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                       optimizer=keras.optimizers.Adam(0.002), metrics=["accuracy"])
-        model.fit(x_train.reshape((-1,) + shape), y_train, epochs=25, batch_size=32, verbose=0)
+        model.fit(x_train.reshape((-1,) + shape), y_train, epochs=_size(quick, 25, 8), batch_size=32, verbose=0)
         results[f"{name}_params"] = int(model.count_params())
         results[f"{name}_test_accuracy"] = float(model.evaluate(x_test.reshape((-1,) + shape), y_test,
                                                                 verbose=0, return_dict=True)["accuracy"])
@@ -310,7 +317,7 @@ def dense_vs_conv() -> LessonResult:
                         "parameters for a similar or better test accuracy.", results)
 
 
-def derivative() -> LessonResult:
+def derivative(quick: bool = False) -> LessonResult:
     """J(w) nudged by ε = 0.001 changes by about k·ε, with k = dJ/dw from the tape."""
     tf, keras = _keras()
     x = tf.constant([[1.0, 2.0], [-1.0, 0.5], [0.3, -2.0]], dtype=tf.float64)
@@ -337,16 +344,20 @@ def derivative() -> LessonResult:
                          "relative_difference": abs((j_nudged - float(j)) - k * epsilon) / abs(k * epsilon)})
 
 
-def backprop_cost() -> LessonResult:
-    """One backward pass against finite differences: times and evaluation counts."""
+def backprop_cost(quick: bool = False) -> LessonResult:
+    """One backward pass against finite differences: the same gradient, at very different costs."""
     tf, keras = _keras()
     keras.utils.set_random_seed(0)
-    units = (4, 16, 16, 1)
-    model = keras.Sequential([keras.Input((units[0],)), keras.layers.Dense(units[1], activation="relu"),
-                              keras.layers.Dense(units[2], activation="relu"), keras.layers.Dense(units[3])])
-    x = tf.random.stateless_normal((32, units[0]), seed=[0, 1])
-    y = tf.random.stateless_normal((32, 1), seed=[0, 2])
-    loss = keras.losses.MeanSquaredError()
+    units = _size(quick, (4, 16, 16, 1), (4, 8, 8, 1))
+    model = keras.Sequential([keras.Input((units[0],), dtype="float64"),  # float64: exact finite differences
+                              keras.layers.Dense(units[1], activation="relu", dtype="float64"),
+                              keras.layers.Dense(units[2], activation="relu", dtype="float64"),
+                              keras.layers.Dense(units[3], dtype="float64")])
+    x = tf.random.stateless_normal((32, units[0]), seed=[0, 1], dtype=tf.float64)
+    y = tf.random.stateless_normal((32, 1), seed=[0, 2], dtype=tf.float64)
+    def loss(y_true, y_predicted):  # J = mean((f(x) − y)²), in float64 like the model
+        return tf.reduce_mean(tf.square(y_predicted - y_true))
+
     nodes, params = sum(units[1:]), int(model.count_params())
 
     @tf.function
@@ -357,30 +368,37 @@ def backprop_cost() -> LessonResult:
     clock = time.perf_counter()
     with tf.GradientTape() as tape:
         value = loss(y, model(x))
-    tape.gradient(value, model.trainable_variables)
+    backprop = [gradient.numpy().reshape(-1) for gradient in tape.gradient(value, model.trainable_variables)]
     backward_seconds = time.perf_counter() - clock
     clock = time.perf_counter()
-    evaluations = 0
-    for variable in model.trainable_variables:
+    forward_passes, epsilon, largest_difference = 0, 1e-5, 0.0
+    for variable, exact in zip(model.trainable_variables, backprop):
         original = variable.numpy()
         flat = original.reshape(-1)
-        for index in range(flat.size):
+        for index in range(flat.size):  # (J(w + ε) − J(w − ε)) / 2ε, one weight at a time
+            costs = []
             for sign in (1, -1):
                 nudged = flat.copy()
-                nudged[index] += sign * 1e-3
+                nudged[index] += sign * epsilon
                 variable.assign(nudged.reshape(original.shape))
-                cost()
-                evaluations += 2 if sign == -1 else 0
+                costs.append(float(cost()))
+                forward_passes += 1
+            estimate = (costs[0] - costs[1]) / (2 * epsilon)
+            largest_difference = max(largest_difference, abs(estimate - float(exact[index])))
         variable.assign(original)
     finite_seconds = time.perf_counter() - clock
     return LessonResult("backprop-cost", "Why backpropagation: N + P steps, not N × P",
                         f"A network with N = {nodes} units and P = {params} parameters. Backpropagation "
                         "gets every dJ/dw in one forward and one backward pass through the computational "
                         "graph (about N + P steps). Finite differences need two forward passes per "
-                        "parameter, each of which touches the whole network (about N × P steps).",
-                        {"nodes_N": nodes, "params_P": params, "backprop_steps_N_plus_P": nodes + params,
+                        "parameter, each of which touches the whole network (about N × P steps); both give "
+                        "the same gradient, up to the finite difference's own error.",
+                        {"units": list(units), "nodes_N": nodes, "params_P": params,
+                         "backprop_steps_N_plus_P": nodes + params,
                          "finite_difference_steps_N_times_P": nodes * params,
-                         "backward_passes": 1, "finite_difference_forward_passes": evaluations,
+                         "backward_passes": 1, "finite_difference_forward_passes": forward_passes,
+                         "max_abs_gradient_difference": largest_difference,
+                         "largest_gradient": float(max(np.max(np.abs(g)) for g in backprop)),
                          "backward_seconds": backward_seconds, "finite_difference_seconds": finite_seconds,
                          "speedup": finite_seconds / backward_seconds if backward_seconds else None})
 
@@ -413,9 +431,10 @@ def find_lesson(name: str) -> Lesson:
                        "run `nnlearn lesson` for the list.")
 
 
-def run_lesson(name: str) -> LessonResult:
+def run_lesson(name: str, quick: bool = False) -> LessonResult:
+    """Run one lesson; quick shrinks its data and epochs (for tests), keeping what it shows."""
     lesson = find_lesson(name)
     clock = time.perf_counter()
-    result = lesson.run()
+    result = lesson.run(quick)
     result.seconds = time.perf_counter() - clock
     return result

@@ -1,8 +1,10 @@
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+_TENSORFLOW_BEFORE = pytest.StashKey[bool]()
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
 
@@ -25,7 +27,7 @@ fit:
   batch_size: 32
 """
 
-# Two moons with a ReLU layer and dropout; replace EPOCHS.
+# Two moons with a ReLU layer and dropout; tests set fit.epochs with an override.
 MOONS = """\
 name: moons
 data: {source: moons, n_samples: 400, noise: 0.2}
@@ -35,7 +37,20 @@ model:
     - {type: dropout, rate: 0.2}
     - {type: dense, units: 1}
 compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.01}}
-fit: {epochs: EPOCHS, batch_size: 8}
+fit: {epochs: 6, batch_size: 8}
+"""
+
+# A regression whose loss becomes NaN in its first epoch: raw (unscaled) diabetes features and plain
+# gradient descent with a far too large learning rate.
+DIVERGES = """\
+name: diverges
+data: {source: diabetes, normalize: none}
+model:
+  layers:
+    - {type: dense, units: 8, activation: relu}
+    - {type: dense, units: 1}
+compile: {loss: mean_squared_error, optimizer: {type: sgd, learning_rate: 100}}
+fit: {epochs: 5, batch_size: 32}
 """
 
 # A linear target learned by one linear unit.
@@ -48,6 +63,15 @@ model:
 compile: {loss: mean_squared_error, optimizer: {type: sgd, learning_rate: 0.05}}
 fit: {epochs: 30}
 """
+
+
+def edited(text: str, *changes: tuple[str, str]) -> str:
+    """text with each (old, new) replacement made; each old must occur exactly once, so an edit never
+    silently does nothing when the template drifts."""
+    for old, new in changes:
+        assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in the template"
+        text = text.replace(old, new)
+    return text
 
 
 @pytest.fixture
@@ -67,3 +91,21 @@ def write_config(workdir):
         return path
 
     return write
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    item.stash[_TENSORFLOW_BEFORE] = "tensorflow" in sys.modules
+    return (yield)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A test that imports TensorFlow (itself or through a fixture) must say so with
+    @pytest.mark.tensorflow, so that `pytest -m "not tensorflow"` stays fast and honest."""
+    result = yield
+    imported = not item.stash.get(_TENSORFLOW_BEFORE, True) and "tensorflow" in sys.modules
+    if imported and item.get_closest_marker("tensorflow") is None:
+        pytest.fail(f"{item.nodeid} imported TensorFlow but is not marked @pytest.mark.tensorflow",
+                    pytrace=False)
+    return result

@@ -1,4 +1,5 @@
 import json
+import math
 
 import pytest
 import yaml
@@ -33,13 +34,21 @@ def test_every_template_validates(name, tmp_path):
     assert report.valid, [str(problem) for problem in report.errors]
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_every_template_trains(name, workdir):
     from nnlearn.training import train
 
     path = write_template(name, workdir / f"{name}.yaml")
     run = train(path, ["fit.epochs=1"])
-    assert run.metrics["test"]["loss"] == run.metrics["test"]["loss"]  # not NaN
+    assert run.epochs == 1 and len(run.history) == 1
+    assert math.isfinite(run.metrics["test"]["loss"]) and math.isfinite(run.history[0]["loss"])
+    expected = {"mean_squared_error": "r2"}.get(run_config_loss(run), "accuracy")
+    assert expected in run.metrics["test"]
+
+
+def run_config_loss(run) -> str:
+    return yaml.safe_load((run.run_dir / "config.yaml").read_text())["compile"]["loss"]
 
 
 def test_init_refuses_to_overwrite(workdir):

@@ -1,9 +1,9 @@
 import pytest
 
-from nnlearn.config_file import (apply_overrides, config_from_text, format_path, load_config, parse_path)
+from nnlearn.config_file import apply_overrides, config_from_text, format_path, load_config, parse_path
 from nnlearn.errors import ConfigError
 from nnlearn.yaml_source import parse_yaml
-from tests.conftest import TINY
+from tests.conftest import TINY, edited
 
 
 def problems_of(text):
@@ -22,13 +22,13 @@ def test_tiny_config_fills_defaults():
 
 
 def test_learning_rate_written_1e_minus_3_is_a_float():
-    config = config_from_text(TINY.replace("learning_rate: 0.05", "learning_rate: 1e-3"))
+    config = config_from_text(edited(TINY, ("learning_rate: 0.05", "learning_rate: 1e-3")))
     assert config.compile.optimizer.learning_rate == pytest.approx(0.001)
 
 
 def test_every_problem_is_reported_with_path_line_and_fix():
-    text = TINY.replace("units: 8, activation: relu", "units: -3, activation: rellu")
-    text = text.replace("  epochs: 3", "  epoch: 3")
+    text = edited(TINY, ("units: 8, activation: relu", "units: -3, activation: rellu"))
+    text = edited(text, ("  epochs: 3", "  epoch: 3"))
     problems = problems_of(text)
     assert set(problems) == {"model.layers[0].units", "model.layers[0].activation", "fit.epoch"}
     assert problems["model.layers[0].units"].line == 9
@@ -39,15 +39,15 @@ def test_every_problem_is_reported_with_path_line_and_fix():
 
 
 def test_unknown_layer_type_and_missing_type():
-    text = TINY.replace("{type: dense, units: 8, activation: relu}", "{type: dens, units: 8}")
-    text = text.replace("{type: dense, units: 3, activation: linear}", "{units: 3}")
+    text = edited(TINY, ("{type: dense, units: 8, activation: relu}", "{type: dens, units: 8}"))
+    text = edited(text, ("{type: dense, units: 3, activation: linear}", "{units: 3}"))
     problems = problems_of(text)
     assert "did you mean 'dense'" in problems["model.layers[0]"].hint
     assert "no `type`" in problems["model.layers[1]"].message
 
 
 def test_yaml_boolean_quirk_is_explained():
-    text = TINY.replace("activation: relu", "activation: no")
+    text = edited(TINY, ("activation: relu", "activation: no"))
     problem = problems_of(text)["model.layers[0].activation"]
     assert "boolean" in problem.message and "'no'" in problem.message
 
@@ -61,12 +61,12 @@ def test_yaml_boolean_quirk_is_explained():
     (("  source: iris\n", ""), "data.source"),
 ])
 def test_schema_rejects(change, path):
-    assert path in problems_of(TINY.replace(*change))
+    assert path in problems_of(edited(TINY, change))
 
 
 def test_regression_metric_with_classification_loss_is_rejected():
-    text = TINY.replace("loss: sparse_categorical_crossentropy",
-                        "loss: sparse_categorical_crossentropy\n  metrics: [r2]")
+    text = edited(TINY, ("loss: sparse_categorical_crossentropy",
+                        "loss: sparse_categorical_crossentropy\n  metrics: [r2]"))
     assert "regression metric" in problems_of(text)["compile"].message
 
 

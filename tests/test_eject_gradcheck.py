@@ -10,11 +10,12 @@ from nnlearn.config_file import load_config
 from nnlearn.gradcheck import gradcheck, relative_error
 from nnlearn.prepare import prepare
 from nnlearn.training import train
-from tests.conftest import CONFIGS, TINY
+from tests.conftest import CONFIGS, TINY, edited
 
 runner = CliRunner()
 
 
+@pytest.mark.tensorflow
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["softmax_digits", "moons_mlp"])
 def test_ejected_script_matches_nnlearn_within_one_point(name, workdir):
@@ -42,14 +43,15 @@ def test_eject_prints_and_refuses_to_overwrite(write_config, workdir):
     assert refused.exit_code == 2 and (workdir / "mine.py").read_text() == "keep me"
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("source", ["xor", "circles", "blobs"])
 def test_ejected_data_equals_nnlearns_data(source, write_config, workdir):
     """The ejected script's x (after split and normalisation) is exactly nnlearn's."""
     import numpy as np
 
-    text = TINY.replace("source: iris", f"source: {source}\n  n_samples: 120")
+    text = edited(TINY, ("source: iris", f"source: {source}\n  n_samples: 120"))
     units = 3 if source == "blobs" else 2
-    path = write_config(text.replace("units: 3", f"units: {units}"))
+    path = write_config(edited(text, ("units: 3", f"units: {units}")))
     script = runner.invoke(app, ["eject", str(path)]).stdout
     head = script.split("# Step 1")[0]
     namespace: dict = {}
@@ -59,6 +61,8 @@ def test_ejected_data_equals_nnlearns_data(source, write_config, workdir):
     assert np.array_equal(namespace["x"][namespace["rest"]], prepared.x("train"))
 
 
+@pytest.mark.tensorflow
+@pytest.mark.slow
 def test_gradcheck_agrees_on_shipped_configs():
     for name in ("softmax_digits", "cnn_digits", "mlp_regression"):
         result = gradcheck(prepare(load_config(CONFIGS / f"{name}.yaml"), CONFIGS), max_checked=10)
@@ -75,6 +79,7 @@ def test_relative_error():
     assert relative_error(np.array([1.0]), np.array([-1.0])) == 1.0
 
 
+@pytest.mark.tensorflow
 def test_gradcheck_command_json(write_config):
     result = runner.invoke(app, ["gradcheck", str(write_config()), "--json"])
     assert result.exit_code == 0, result.output
@@ -83,6 +88,7 @@ def test_gradcheck_command_json(write_config):
     assert all(entry["relative_error"] < 1e-4 for entry in data["tensors"])
 
 
+@pytest.mark.tensorflow
 def test_gradcheck_exits_1_when_an_error_exceeds_the_tolerance(write_config, monkeypatch):
     import nnlearn.gradcheck as module
 

@@ -9,7 +9,7 @@ from nnlearn.config_file import config_from_text, load_config
 from nnlearn.explain import explain_prepared, initial_loss_gap
 from nnlearn.lint import lint
 from nnlearn.prepare import prepare
-from tests.conftest import CONFIGS, TINY
+from tests.conftest import CONFIGS, TINY, edited
 
 
 def explained(name):
@@ -26,6 +26,7 @@ def test_softmax_digits_by_hand():
     assert explanation.warnings == []
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("name", sorted(path.stem for path in CONFIGS.glob("*.yaml")))
 def test_total_equals_keras_count_params_and_shipped_configs_have_no_warnings(name):
     from nnlearn.model import build_model
@@ -55,14 +56,14 @@ def lint_of(text):
     (("units: 8, activation: relu", "units: 4000, activation: relu"), "model.layers", "memorise"),
 ])
 def test_lint_names_the_concept(change, path, fragment):
-    warnings = lint_of(TINY.replace(*change))
+    warnings = lint_of(edited(TINY, change))
     assert path in warnings and fragment in warnings[path].message
 
 
 def test_lint_softmax_output_without_from_logits_and_sgd_tiny_steps():
-    text = TINY.replace("units: 3, activation: linear", "units: 3, activation: softmax")
-    text = text.replace("optimizer: {type: adam, learning_rate: 0.05}",
-                        "from_logits: false\n  optimizer: {type: sgd, learning_rate: 0.00001}")
+    text = edited(TINY, ("units: 3, activation: linear", "units: 3, activation: softmax"))
+    text = edited(text, ("optimizer: {type: adam, learning_rate: 0.05}",
+                        "from_logits: false\n  optimizer: {type: sgd, learning_rate: 0.00001}"))
     warnings = lint_of(text)
     assert "numerically unstable" in warnings["model.layers[1].activation"].message
     assert "tiny" in warnings["compile.optimizer.learning_rate"].message
@@ -72,8 +73,8 @@ def test_lint_regression_outputs_that_cannot_reach_the_targets():
     base = ("data: {source: linear, n_samples: 100}\ncompile: {loss: mean_squared_error}\n"
             "model: {layers: [{type: dense, units: 4, activation: relu}, {type: dense, units: 1, "
             "activation: ACT}]}\n")
-    assert "never be negative" in lint_of(base.replace("ACT", "relu"))["model.layers[1].activation"].message
-    assert "stays within" in lint_of(base.replace("ACT", "sigmoid"))["model.layers[1].activation"].message
+    assert "never be negative" in lint_of(edited(base, ("ACT", "relu")))["model.layers[1].activation"].message
+    assert "stays within" in lint_of(edited(base, ("ACT", "sigmoid")))["model.layers[1].activation"].message
 
 
 def test_initial_loss_gap():
@@ -89,7 +90,7 @@ def test_explain_command_json_and_quiet(write_config):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["layers"][0]["formula"] == "3×3×1×32 + 32 = 320"
-    noisy = write_config(TINY.replace("activation: relu", "activation: linear"))
+    noisy = write_config(edited(TINY, ("activation: relu", "activation: linear")))
     loud = runner.invoke(app, ["explain", str(noisy)])
     assert "collapse" in loud.output
     assert "collapse" not in runner.invoke(app, ["explain", str(noisy), "--quiet"]).output
@@ -97,11 +98,12 @@ def test_explain_command_json_and_quiet(write_config):
     assert runner.invoke(app, ["validate", str(noisy)]).exit_code == 0  # warnings never fail
 
 
+@pytest.mark.tensorflow
 def test_train_reports_the_initial_loss_and_a_setup_mistake(write_config):
     runner = CliRunner()
     fine = runner.invoke(app, ["train", str(write_config()), "--no-plots", "--set", "fit.epochs=1"])
     assert "Loss before training" in fine.output
-    logits_as_probabilities = write_config(TINY.replace("optimizer:", "from_logits: false\n  optimizer:"),
+    logits_as_probabilities = write_config(edited(TINY, ("optimizer:", "from_logits: false\n  optimizer:")),
                                            "mistake.yaml")
     result = runner.invoke(app, ["train", str(logits_as_probabilities), "--no-plots", "--set", "fit.epochs=1"])
     assert result.exit_code == 0

@@ -3,7 +3,7 @@ import pytest
 from nnlearn.config_file import config_from_text
 from nnlearn.errors import ConfigError, NnlearnError
 from nnlearn.gates import check_gates, gates_for, parse_gate
-from tests.conftest import TINY
+from tests.conftest import TINY, edited
 
 METRICS = {"train": {"loss": 0.2, "accuracy": 0.97}, "validation": {"loss": 0.3, "accuracy": 0.9},
            "test": {"loss": 0.25, "accuracy": 0.95}}
@@ -50,7 +50,7 @@ def test_config_expect_section_and_planned_names():
     assert [gate.text for gate in gates] == ["test_accuracy >= 0.9", "validation_loss <= 1"]
     with pytest.raises(NnlearnError, match="unknown metric 'r2'"):
         gates_for(config, ["r2>=0.5"])  # caught before any training
-    no_validation = config_from_text(TINY.replace("validation_split: 0.1", "validation_split: 0"))
+    no_validation = config_from_text(edited(TINY, ("validation_split: 0.1", "validation_split: 0")))
     with pytest.raises(NnlearnError, match="validation split"):
         gates_for(no_validation, ["validation_loss<=1"])
 

@@ -6,11 +6,18 @@ from nnlearn.prepare import prepare
 from nnlearn.shapes import total_params
 from tests.conftest import CONFIGS
 
-tf_model = pytest.importorskip("nnlearn.model")
+pytestmark = pytest.mark.tensorflow
+
+
+@pytest.fixture(scope="module")
+def tf_model():
+    import nnlearn.model
+
+    return nnlearn.model
 
 
 @pytest.mark.parametrize("name", ["softmax_digits", "cnn_digits", "mlp_regression", "logistic_regression"])
-def test_keras_parameter_count_equals_hand_count(name):
+def test_keras_parameter_count_equals_hand_count(name, tf_model):
     prepared = prepare(load_config(CONFIGS / f"{name}.yaml"), CONFIGS)
     model = tf_model.build_model(prepared.config, prepared.input_shape)
     assert model.count_params() == total_params(prepared.layers)
@@ -18,14 +25,14 @@ def test_keras_parameter_count_equals_hand_count(name):
         [layer.output_shape for layer in prepared.layers]
 
 
-def test_same_seed_same_initial_weights():
+def test_same_seed_same_initial_weights(tf_model):
     prepared = prepare(load_config(CONFIGS / "softmax_digits.yaml"), CONFIGS)
     first = tf_model.build_model(prepared.config, prepared.input_shape).get_weights()
     again = tf_model.build_model(prepared.config, prepared.input_shape).get_weights()
     assert all(np.array_equal(a, b) for a, b in zip(first, again))
 
 
-def test_binary_accuracy_thresholds_logits_at_zero():
+def test_binary_accuracy_thresholds_logits_at_zero(tf_model):
     prepared = prepare(load_config(CONFIGS / "logistic_regression.yaml"), CONFIGS)
     metric = tf_model.make_metrics(prepared.config)[0]
     metric.update_state(np.array([[1.0], [0.0]]), np.array([[0.3], [-0.2]]))  # logits, not probabilities

@@ -15,8 +15,6 @@ from nnlearn.report import comparison_report, run_report
 from nnlearn.training import train
 from tests.conftest import LINEAR_REGRESSION, MOONS, TINY
 
-MOONS_15 = MOONS.replace("EPOCHS", "15")
-
 
 def decode_png(data: bytes) -> np.ndarray:
     import matplotlib.image
@@ -34,10 +32,11 @@ def assert_sane_image(data: bytes) -> None:
 @pytest.fixture(scope="module")
 def moons_run(tmp_path_factory):
     folder = tmp_path_factory.mktemp("moons")
-    (folder / "moons.yaml").write_text(MOONS_15)
-    return train(folder / "moons.yaml", out=folder / "run").run_dir
+    (folder / "moons.yaml").write_text(MOONS)
+    return train(folder / "moons.yaml", ["fit.epochs=15"], out=folder / "run").run_dir
 
 
+@pytest.mark.tensorflow
 def test_classifier_with_two_features_gets_three_plots(moons_run):
     written = draw_plots(moons_run)
     assert sorted(path.name for path in written) == ["confusion_matrix.png", "decision_boundary.png",
@@ -46,6 +45,7 @@ def test_classifier_with_two_features_gets_three_plots(moons_run):
         assert_sane_image(path.read_bytes())
 
 
+@pytest.mark.tensorflow
 def test_decision_boundary_agrees_with_predict(moons_run, tmp_path):
     from nnlearn.model import load_saved_model
 
@@ -62,6 +62,7 @@ def test_decision_boundary_agrees_with_predict(moons_run, tmp_path):
         assert row["class"] == str(grid.classes[i, j])
 
 
+@pytest.mark.tensorflow
 def test_regression_and_multiclass_plots(write_config):
     regression = train(write_config(LINEAR_REGRESSION, "reg.yaml"), ["fit.epochs=5"]).run_dir
     assert sorted(p.name for p in draw_plots(regression)) == ["learning_curves.png", "predicted_vs_true.png"]
@@ -85,6 +86,7 @@ class Collector(HTMLParser):
                 self.links.append(attrs[key])
 
 
+@pytest.mark.tensorflow
 def test_html_report_is_self_contained_and_its_images_decode(moons_run):
     page = run_report(moons_run)
     parser = Collector()
@@ -99,6 +101,7 @@ def test_html_report_is_self_contained_and_its_images_decode(moons_run):
     assert re.search(r"<b>\d+</b> parameters", page)
 
 
+@pytest.mark.tensorflow
 def test_report_and_plot_commands(moons_run, tmp_path):
     runner = CliRunner()
     target = tmp_path / "report.html"
@@ -112,9 +115,10 @@ def test_report_and_plot_commands(moons_run, tmp_path):
     assert "Config differences" in both and both.count("<h2>Run ") == 2
 
 
+@pytest.mark.tensorflow
 def test_train_draws_plots_unless_told_not_to(write_config, workdir):
     runner = CliRunner()
-    path = write_config(MOONS_15)
+    path = write_config(MOONS)
     result = runner.invoke(app, ["train", str(path), "--out", "runs/with", "--set", "fit.epochs=2"])
     assert result.exit_code == 0, result.output
     assert (workdir / "runs/with/plots/decision_boundary.png").exists()
@@ -125,8 +129,9 @@ def test_train_draws_plots_unless_told_not_to(write_config, workdir):
     assert (workdir / "runs/without/plots/learning_curves.png").exists()
 
 
+@pytest.mark.tensorflow
 def test_tensorboard_logs_are_written(write_config, workdir):
-    result = CliRunner().invoke(app, ["train", str(write_config(MOONS_15)), "--out", "runs/tb", "--tensorboard",
+    result = CliRunner().invoke(app, ["train", str(write_config(MOONS)), "--out", "runs/tb", "--tensorboard",
                                       "--no-plots", "--set", "fit.epochs=2"])
     assert result.exit_code == 0, result.output
     events = list((workdir / "runs/tb/tensorboard").rglob("events.out.tfevents.*"))

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from nnlearn.catalog import compare, list_runs
 from nnlearn.checkpoint import load_checkpoint
@@ -22,9 +23,12 @@ from nnlearn.training import train
 from tests.conftest import MOONS
 
 
-
 def moons(write_config, epochs=6, name="moons.yaml"):
-    return write_config(MOONS.replace("EPOCHS", str(epochs)), name)
+    """The moons config with fit.epochs set, written through the project's own override path."""
+    from nnlearn.config_file import load_config
+
+    config = load_config(write_config(MOONS, name), [f"fit.epochs={epochs}"])
+    return write_config(yaml.safe_dump(config.model_dump(mode="json")), name)
 
 
 def without_timings(path: Path) -> dict:
@@ -33,6 +37,7 @@ def without_timings(path: Path) -> dict:
     return metrics
 
 
+@pytest.mark.tensorflow
 def test_same_config_and_seed_give_identical_files(write_config):
     path = moons(write_config)
     first = train(path, out="runs/first")
@@ -59,6 +64,8 @@ def _wait_for_epoch(run_dir: Path, epoch: int, process, limit: float = 120) -> N
     raise AssertionError("training did not reach the epoch in time")
 
 
+@pytest.mark.tensorflow
+@pytest.mark.slow
 def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir):
     path = moons(write_config, epochs=40)
     whole = train(path, out="runs/whole")
@@ -78,6 +85,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir):
     assert json.loads(resumed.stdout)["metrics"]["test"] == whole.metrics["test"]
 
 
+@pytest.mark.tensorflow
+@pytest.mark.slow
 def test_ctrl_c_stops_keeps_a_checkpoint_and_exits_130(write_config, workdir):
     path = moons(write_config, epochs=400)
     process = _cli("train", path, "--out", "runs/stopped", cwd=workdir)
@@ -93,6 +102,7 @@ def test_ctrl_c_stops_keeps_a_checkpoint_and_exits_130(write_config, workdir):
     assert len(rows) == state["epoch"] >= 2
 
 
+@pytest.mark.tensorflow
 def test_resume_of_a_finished_run_is_refused(write_config):
     run = train(moons(write_config, epochs=2))
     with pytest.raises(RunError, match="already finished"):
@@ -129,10 +139,10 @@ def test_concurrent_runs_get_their_own_directories(workdir):
     assert len(set(made)) == 8 and all(path.is_dir() for path in made)
 
 
+@pytest.mark.tensorflow
 def test_early_stopping_keeps_the_best_model(write_config):
-    path = write_config(MOONS.replace("EPOCHS", "200").replace(
-        "batch_size: 8}", "batch_size: 8, early_stopping: {monitor: val_loss, patience: 2}}"))
-    run = train(path)
+    run = train(write_config(MOONS), ["fit.epochs=200", "fit.early_stopping.monitor=val_loss",
+                                      "fit.early_stopping.patience=2"])
     assert run.epochs < 200
     best = min(row["val_loss"] for row in run.history)
     assert run.metrics["validation"]["loss"] == pytest.approx(best, rel=1e-5)
@@ -154,6 +164,7 @@ def _replace_model(run_dir: Path, model) -> None:
     model.save(run_dir / "model.keras")
 
 
+@pytest.mark.tensorflow
 def test_models_with_lambda_layers_or_custom_objects_are_refused(write_config):
     from nnlearn.model import keras
 
@@ -178,6 +189,7 @@ def test_models_with_lambda_layers_or_custom_objects_are_refused(write_config):
         evaluate(run.run_dir)
 
 
+@pytest.mark.tensorflow
 def test_predict_classes_probabilities_and_bad_input(write_config, workdir):
     run = train(moons(write_config, epochs=3))
     good = workdir / "points.csv"
@@ -196,6 +208,7 @@ def test_predict_classes_probabilities_and_bad_input(write_config, workdir):
             predict(run.run_dir, bad)
 
 
+@pytest.mark.tensorflow
 def test_predict_agrees_with_the_models_argmax_on_iris(write_config, workdir):
     import numpy as np
 
@@ -211,6 +224,7 @@ def test_predict_agrees_with_the_models_argmax_on_iris(write_config, workdir):
         predict(run.run_dir, workdir / "wrong.npz")
 
 
+@pytest.mark.tensorflow
 def test_runs_and_compare(write_config, workdir):
     first = train(moons(write_config, epochs=2), out="runs/a")
     second = train(moons(write_config, epochs=3), ["model.layers[0].units=8"], out="runs/b")
@@ -223,6 +237,7 @@ def test_runs_and_compare(write_config, workdir):
                                                   second.metrics["test"]["accuracy"]]
 
 
+@pytest.mark.tensorflow
 def test_cli_predict_runs_compare(write_config, workdir):
     from typer.testing import CliRunner
 
@@ -262,15 +277,17 @@ class CrashAt:
     def finish(self): ...
 
 
+@pytest.mark.tensorflow
+@pytest.mark.slow
 def test_resume_with_early_stopping_equals_an_uninterrupted_run(write_config):
     from nnlearn.training import resume
 
-    path = write_config(MOONS.replace("EPOCHS", "300").replace(
-        "batch_size: 8}", "batch_size: 8, early_stopping: {monitor: val_loss, patience: 4}}"))
-    whole = train(path, out="runs/whole")
+    stopping = ["fit.epochs=300", "fit.early_stopping.monitor=val_loss", "fit.early_stopping.patience=4"]
+    path = write_config(MOONS)
+    whole = train(path, stopping, out="runs/whole")
     assert whole.epochs < 300
     with pytest.raises(SystemError):
-        train(path, out="runs/crashed", progress=CrashAt(whole.epochs - 2))
+        train(path, stopping, out="runs/crashed", progress=CrashAt(whole.epochs - 2))
     resumed = resume("runs/crashed")
     assert resumed.epochs == whole.epochs
     assert (resumed.run_dir / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()

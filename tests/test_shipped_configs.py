@@ -20,6 +20,7 @@ def test_every_shipped_config_has_a_floor():
     assert {path.stem for path in CONFIGS.glob("*.yaml")} == set(FLOORS)
 
 
+@pytest.mark.tensorflow
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(FLOORS))
 def test_shipped_config_reaches_its_floor(name, workdir):

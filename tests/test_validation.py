@@ -7,7 +7,7 @@ from typer.testing import CliRunner
 
 from nnlearn.cli import app
 from nnlearn.validation import validate_file
-from tests.conftest import TINY
+from tests.conftest import TINY, edited
 
 # (name, change to TINY (old, new) or a whole text, expected path, expected line, message fragment)
 CASES = [
@@ -28,8 +28,9 @@ CASES = [
      "compile.optimizer", 13, "sgd only"),
     ("conv2d on tabular data", ("{type: dense, units: 8, activation: relu}", "{type: conv2d, filters: 4}"),
      "model.layers[0]", 9, "needs an image"),
-    ("kernel larger than the image", TINY.replace("source: iris", "source: digits").replace(
-        "{type: dense, units: 8, activation: relu}", "{type: conv2d, filters: 4, kernel_size: 9}"),
+    ("kernel larger than the image", edited(TINY, ("source: iris", "source: digits"),
+                                             ("{type: dense, units: 8, activation: relu}",
+                                              "{type: conv2d, filters: 4, kernel_size: 9}")),
      "model.layers[0].kernel_size", 9, "larger than its input"),
     ("output units vs classes", ("units: 3, activation: linear", "units: 4, activation: linear"),
      "model.layers[1].units", 10, "3 classes"),
@@ -48,7 +49,7 @@ def broken_text(change):
         return change
     old, new = change
     assert old in TINY, old
-    return TINY.replace(old, new)
+    return edited(TINY, (old, new))
 
 
 @pytest.mark.parametrize("name, change, path, line, fragment", CASES, ids=[case[0] for case in CASES])
@@ -73,7 +74,7 @@ CSV_CASES = [
 @pytest.mark.parametrize("content, target, fragment, fix", CSV_CASES)
 def test_csv_problems(content, target, fragment, fix, write_config, workdir):
     (workdir / "table.csv").write_text(content)
-    text = TINY.replace("source: iris", f"source: table.csv\n  target: {target}").replace("units: 3", "units: 2")
+    text = edited(TINY, ("source: iris", f"source: table.csv\n  target: {target}"), ("units: 3", "units: 2"))
     report = validate_file(write_config(text))
     assert not report.valid
     problem = report.errors[0]
@@ -82,14 +83,14 @@ def test_csv_problems(content, target, fragment, fix, write_config, workdir):
 
 
 def test_all_schema_problems_are_reported_at_once(write_config):
-    text = TINY.replace("activation: relu", "activation: rellu").replace("  epochs: 3", "  epoch: 3")
-    text = text.replace("batch_size: 32", "batch_size: 0")
+    text = edited(TINY, ("activation: relu", "activation: rellu"), ("  epochs: 3", "  epoch: 3"))
+    text = edited(text, ("batch_size: 32", "batch_size: 0"))
     report = validate_file(write_config(text))
     assert len(report.errors) == 3
 
 
 def test_batch_larger_than_training_split_is_a_warning(write_config):
-    report = validate_file(write_config(TINY.replace("batch_size: 32", "batch_size: 500")))
+    report = validate_file(write_config(edited(TINY, ("batch_size: 32", "batch_size: 500"))))
     assert report.valid
     assert report.warnings[0].path == "fit.batch_size" and report.warnings[0].line == 16
 
@@ -107,7 +108,7 @@ def test_malformed_yaml_is_refused(content, fragment, workdir):
 
 def test_validate_json_and_exit_codes(write_config, workdir):
     good = write_config(name="good.yaml")
-    bad = write_config(TINY.replace("units: 3", "units: 5"), name="bad.yaml")
+    bad = write_config(edited(TINY, ("units: 3", "units: 5")), name="bad.yaml")
     result = CliRunner().invoke(app, ["validate", str(good), str(bad), "--json"])
     assert result.exit_code == 2
     files = json.loads(result.stdout)["files"]
@@ -117,7 +118,7 @@ def test_validate_json_and_exit_codes(write_config, workdir):
 
 
 def test_data_problems_are_reported_beside_schema_problems(write_config):
-    text = TINY.replace("source: iris", "source: nowhere.csv\n  target: y").replace("  epochs: 3", "  epoch: 3")
+    text = edited(TINY, ("source: iris", "source: nowhere.csv\n  target: y"), ("  epochs: 3", "  epoch: 3"))
     report = validate_file(write_config(text))
     assert {problem.path for problem in report.errors} == {"fit.epoch", "data.source"}
     assert all(problem.line is not None for problem in report.errors)
