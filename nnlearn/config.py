@@ -68,12 +68,25 @@ class DataConfig(Section):
         return self
 
 
+class KernelRegularizer(Section):
+    """Keras' L1L2 penalty on a layer's weights w (not its biases b): J + l1·Σ|w| + l2·Σw².
+
+    The course writes the L2 term as λ/2m·Σw²; Keras adds l2·Σw² to the mean loss, so l2 = λ/2m.
+    """
+
+    l1: Real = Field(0.0, ge=0, le=100, description="Adds l1·Σ|w| to J: pushes weights to exactly 0.")
+    l2: Real = Field(0.0, ge=0, le=100, description="Adds l2·Σw² to J (the course's λ/2m): keeps weights "
+                                                     "small. e.g. 0.01.")
+
+
 class Dense(Section):
     """Every unit sees every input: z = w·x + b, then the activation."""
 
     type: Literal["dense"]
     units: Whole = Field(ge=1, le=100_000, description="Number of units (neurons).")
     activation: Activation = Field("linear", description="g(z) applied to each unit's z.")
+    kernel_regularizer: KernelRegularizer | None = Field(
+        None, description="Adds a penalty on this layer's weights w to the cost J (off when unset).")
 
 
 class Conv2D(Section):
@@ -85,6 +98,8 @@ class Conv2D(Section):
     strides: Pair = Field(1, description="Step of the window.")
     padding: Literal["valid", "same"] = Field("valid", description="valid: no padding; same: keep the size.")
     activation: Activation = Field("linear", description="g(z) applied to each output.")
+    kernel_regularizer: KernelRegularizer | None = Field(
+        None, description="Adds a penalty on this layer's weights w to the cost J (off when unset).")
 
 
 class MaxPooling2D(Section):

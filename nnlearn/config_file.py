@@ -277,7 +277,10 @@ def _section_at(key: Key, data) -> type[BaseModel] | None:
             index += 2
             continue
         annotation = field.annotation
-        section = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+        # an optional section (`EarlyStoppingConfig | None`) names its model among the union's members
+        members = getattr(annotation, "__args__", None) or (annotation,)
+        section = next((member for member in members if isinstance(member, type)
+                        and getattr(member, "__origin__", None) is None and issubclass(member, BaseModel)), None)
         if section is None:
             return None
         index += 1

@@ -91,12 +91,19 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
             "labels = [row[target].strip() for row in table[1:]]\n" + labels)
 
 
+def _regularizer_code(layer) -> str:
+    settings = layer.kernel_regularizer
+    if settings is None:
+        return ""
+    return f", kernel_regularizer=keras.regularizers.L1L2(l1={settings.l1}, l2={settings.l2})"
+
+
 def _layer_code(layer, index: int) -> str:
     if isinstance(layer, Dense):
-        return f"keras.layers.Dense({layer.units}, activation={layer.activation!r})"
+        return f"keras.layers.Dense({layer.units}, activation={layer.activation!r}{_regularizer_code(layer)})"
     if isinstance(layer, Conv2D):
         return (f"keras.layers.Conv2D({layer.filters}, {layer.kernel_size!r}, strides={layer.strides!r}, "
-                f"padding={layer.padding!r}, activation={layer.activation!r})")
+                f"padding={layer.padding!r}, activation={layer.activation!r}{_regularizer_code(layer)})")
     if isinstance(layer, MaxPooling2D):
         return (f"keras.layers.MaxPooling2D({layer.pool_size!r}, strides={layer.strides!r}, "
                 f"padding={layer.padding!r})")

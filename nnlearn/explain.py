@@ -73,6 +73,8 @@ def layer_rows(config: Config, shapes: list[LayerShape]) -> list[LayerRow]:
             meaning = f"z = w·a + b, then {meaning}"
         elif isinstance(layer, Conv2D):
             meaning = f"windows · shared w + b, then {meaning}"
+        if getattr(layer, "kernel_regularizer", None) is not None:
+            meaning += f"; adds {_penalty(layer.kernel_regularizer)} to J"
         rows.append(LayerRow(shape.index, layer.type, shape.output_shape, shape.params, shape.formula,
                              activation, meaning))
     return rows
@@ -92,6 +94,27 @@ def describe_output(config: Config, dataset: Dataset, units: int) -> str:
                 "loss = −y log a − (1 − y) log(1 − a)")
     return ("1 number a = the prediction; loss = (a − y)², averaged over examples into the cost J "
             "(the notes' J = ½(a − y)², without the ½)")
+
+
+def _penalty(settings) -> str:
+    terms = ([f"{settings.l1:g}·Σ|w|"] if settings.l1 else []) + ([f"{settings.l2:g}·Σw²"] if settings.l2 else [])
+    return " + ".join(terms) or "nothing (l1 and l2 are 0)"
+
+
+def describe_regularization(config: Config, train_rows: int) -> str:
+    """The extra term in J from kernel_regularizer, in the course's words; '' when there is none."""
+    regularized = [(index, layer.kernel_regularizer) for index, layer in enumerate(config.model.layers)
+                   if getattr(layer, "kernel_regularizer", None) is not None]
+    if not regularized:
+        return ""
+    terms = ", ".join(f"layer {index}: {_penalty(settings)}" for index, settings in regularized)
+    text = (f"; regularization adds a penalty on the weights w (never the biases b) to the cost: J + ({terms}). "
+            "It grows with the weights, so gradient descent keeps them small and the model smoother")
+    l2 = regularized[0][1].l2
+    if l2:
+        text += (f". The course writes the L2 term as λ/2m·Σw² (m = {train_rows} training examples); Keras adds "
+                 f"l2·Σw² to the mean loss, so l2 = λ/2m: l2 = {l2:g} is λ = 2m·l2 = {2 * train_rows * l2:.4g}")
+    return text
 
 
 def expected_initial_loss(config: Config, dataset: Dataset, train_y: np.ndarray) -> tuple[float, str]:
@@ -115,7 +138,8 @@ def explain(config: Config, dataset: Dataset, shapes: list[LayerShape], input_sh
     units = shapes[-1].output_shape[0] if shapes else input_shape[0]
     expected, reason = expected_initial_loss(config, dataset, train_y)
     return Explanation(tuple(input_shape), rows, sum(row.params for row in rows),
-                       describe_output(config, dataset, units), expected, reason, warnings)
+                       describe_output(config, dataset, units) + describe_regularization(config, len(train_y)),
+                       expected, reason, warnings)
 
 
 def explain_prepared(prepared) -> Explanation:

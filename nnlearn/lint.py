@@ -9,6 +9,7 @@ from nnlearn.data import Dataset
 from nnlearn.errors import Problem
 
 ADAM_RANGE = (1e-5, 0.1)
+COLLAPSING_PENALTY = 0.1  # l1 or l2 from here on outweighs a loss of order 1: the weights shrink to about 0
 
 
 def lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
@@ -77,6 +78,25 @@ def lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
                                 f"for only {config.fit.epochs} epochs: each step is tiny, so the cost will "
                                 "hardly go down.", hint="raise the learning rate (e.g. 0.01), train longer, "
                                                         "or use type: adam."))
+    for index, layer in enumerate(layers):
+        settings = getattr(layer, "kernel_regularizer", None)
+        if settings is None:
+            continue
+        for name in ("l1", "l2"):
+            value = getattr(settings, name)
+            if value >= COLLAPSING_PENALTY:
+                warnings.append(Problem(f"model.layers[{index}].kernel_regularizer.{name}",
+                                        f"{name} = {value:g} is so large that the penalty outweighs the loss "
+                                        f"itself (λ = 2m·l2 = {2 * train_rows * value:.4g} in the course's λ/2m·Σw²"
+                                        f" with m = {train_rows}): gradient descent shrinks the weights to "
+                                        "about 0, and the model predicts nearly the same for every x "
+                                        "(underfitting, high bias)." if name == "l2" else
+                                        f"{name} = {value:g} is so large that the penalty outweighs the loss "
+                                        "itself: gradient descent drives the weights to 0, and the model "
+                                        "predicts nearly the same for every x (underfitting, high bias).",
+                                        hint=f"start from {name}: 0.001 to 0.01, or compare values with "
+                                             f"`nnlearn sweep CONFIG --grid model.layers[{index}]."
+                                             f"kernel_regularizer.{name}=0,0.001,0.01,0.1`."))
     if total_params > 100 * train_rows:
         warnings.append(Problem("model.layers", f"{total_params:,} parameters for {train_rows:,} training "
                                                 "examples: a model this large can memorise the training "

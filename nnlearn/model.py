@@ -44,11 +44,12 @@ def build_model(config: Config, input_shape: tuple[int, ...]) -> "keras.Sequenti
     for index, layer in enumerate(config.model.layers):
         name = f"{layer.type}_{index}"
         if isinstance(layer, Dense):
-            layers.append(keras.layers.Dense(layer.units, activation=layer.activation, name=name))
+            layers.append(keras.layers.Dense(layer.units, activation=layer.activation, name=name,
+                                             kernel_regularizer=kernel_regularizer(layer)))
         elif isinstance(layer, Conv2D):
             layers.append(keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.strides,
                                               padding=layer.padding, activation=layer.activation,
-                                              name=name))
+                                              kernel_regularizer=kernel_regularizer(layer), name=name))
         elif isinstance(layer, MaxPooling2D):
             layers.append(keras.layers.MaxPooling2D(layer.pool_size, strides=layer.strides,
                                                     padding=layer.padding, name=name))
@@ -57,6 +58,14 @@ def build_model(config: Config, input_shape: tuple[int, ...]) -> "keras.Sequenti
         elif isinstance(layer, Dropout):
             layers.append(keras.layers.Dropout(layer.rate, seed=config.seed + index, name=name))
     return keras.Sequential(layers, name=config.name.replace(".", "_"))
+
+
+def kernel_regularizer(layer: Dense | Conv2D):
+    """Keras' own L1L2 penalty for the layer's kernel_regularizer, or None: adds l1·Σ|w| + l2·Σw² to J."""
+    settings = layer.kernel_regularizer
+    if settings is None:
+        return None
+    return keras.regularizers.L1L2(l1=settings.l1, l2=settings.l2)
 
 
 def make_loss(config: Config):
