@@ -10,7 +10,8 @@ from pathlib import Path
 import yaml
 
 from nnlearn.errors import RunError
-from nnlearn.rundir import CONFIG_FILE, METRICS_FILE, RUN_FILE, check_run_dir
+from nnlearn.files import UnreadableFile, read_bounded
+from nnlearn.rundir import CONFIG_FILE, MAX_JSON_BYTES, METRICS_FILE, RUN_FILE, check_run_dir
 
 
 @dataclass
@@ -32,20 +33,23 @@ class RunSummary:
 
 def _read(path: Path) -> dict:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        value = json.loads(read_bounded(path, MAX_JSON_BYTES, "").decode("utf-8"))
+    except (UnreadableFile, ValueError):
         return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _config(run_dir: Path) -> dict:
     try:
-        return yaml.safe_load((run_dir / CONFIG_FILE).read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        value = yaml.safe_load(read_bounded(run_dir / CONFIG_FILE, MAX_JSON_BYTES, "").decode("utf-8"))
+    except (UnreadableFile, ValueError, yaml.YAMLError, RecursionError):
         return {}
+    return value if isinstance(value, dict) else {}
 
 
-def _alive(pid) -> bool:
-    if not isinstance(pid, int):
+def process_alive(pid) -> bool:
+    """Whether a process with this id is running (the owner of a run that says `running`)."""
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
     try:
         os.kill(pid, 0)
@@ -53,15 +57,20 @@ def _alive(pid) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    try:  # a killed process not yet reaped by its parent (a zombie) is not running
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            return stat.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
 
 
 def summarize(run_dir: Path) -> RunSummary:
     status_file = _read(run_dir / RUN_FILE)
     config = _config(run_dir)
     status = status_file.get("status", "unknown")
-    if status == "running" and not _alive(status_file.get("pid")):
-        status = "interrupted"  # its process is gone: killed or crashed mid-run
+    if status in ("starting", "running") and not process_alive(status_file.get("pid")):
+        # its process is gone: killed or crashed; `nnlearn train --resume` continues (or starts) it
+        status = "never started" if status == "starting" else "interrupted"
     metrics = _read(run_dir / METRICS_FILE).get("test") or {}
     metric = next((name for name in ("accuracy", "r2") if name in metrics), "loss" if metrics else None)
     return RunSummary(run_dir, config.get("name", run_dir.name), status_file.get("started", ""),
@@ -74,7 +83,9 @@ def list_runs(root: Path) -> list[RunSummary]:
     if not root.is_dir():
         raise RunError(f"there is no folder {root}.", hint="train something first, or give the folder "
                                                            "that holds your runs.")
-    runs = [summarize(path) for path in root.iterdir() if (path / RUN_FILE).exists()]
+    # hidden folders are run folders still being set up (or left by a kill while being set up)
+    runs = [summarize(path) for path in root.iterdir()
+            if not path.name.startswith(".") and (path / RUN_FILE).exists()]
     return sorted(runs, key=lambda run: (run.started, str(run.run_dir)))
 
 

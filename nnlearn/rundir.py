@@ -32,16 +32,15 @@ def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_R
     """A new run directory holding files ({name: content}); never reuses an existing one (two runs
     in one second get two).
 
-    The folder is filled under a hidden temporary name and then renamed into place, so a run folder
-    appears with all its starting files or not at all, even if the process is killed meanwhile.
+    With files, the folder is filled under a hidden temporary name and then renamed into place, so a
+    run folder appears with all its starting files or not at all, even if the process is killed.
     """
     if out is not None:
         path = Path(out)
         if path.exists():
             raise RunError(f"{path} already exists; nnlearn never overwrites a run.",
                            hint="choose a new --out, or leave --out out for runs/<name>-<time>.")
-        parent = path.parent
-        candidates = [path]
+        parent, candidates = path.parent, [path]
     else:
         parent = root
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -49,33 +48,51 @@ def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_R
                       for attempt in range(1, 1000)]
     try:
         parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(dir=parent, prefix=f".{candidates[0].name}.starting-"))
+        made = _publish(candidates, files) if files else _make_empty(candidates)
     except OSError as error:
-        raise RunError(f"cannot create a run folder in {parent}: {error.strerror}.",
+        raise RunError(f"cannot create a run folder in {parent}: {error.strerror or error}.",
                        hint="run nnlearn where you may write, or give --out DIR.") from None
+    if made is None:
+        if out is not None:
+            raise RunError(f"{out} already exists; nnlearn never overwrites a run.",
+                           hint="choose a new --out, or leave --out out for runs/<name>-<time>.")
+        raise RunError(f"could not create a new run directory under {root}.")
+    return made
+
+
+def _make_empty(candidates: list[Path]) -> Path | None:
+    for path in candidates:
+        try:
+            path.mkdir()  # atomic: exactly one process wins each name
+            return path
+        except FileExistsError:
+            continue
+    return None
+
+
+def _publish(candidates: list[Path], files: dict[str, str | bytes]) -> Path | None:
+    """Write files into a hidden folder beside the candidates, then rename it to the first free name.
+
+    The folder is never empty, so the rename cannot replace another run's folder: it fails instead.
+    """
+    staging = Path(tempfile.mkdtemp(dir=candidates[0].parent, prefix=f".{candidates[0].name}.starting-"))
     try:
         os.chmod(staging, 0o777 & ~_umask())
-        (staging / ".keep").touch()  # never empty, so renaming it onto another run's name fails
-        for file_name, content in (files or {}).items():
+        for file_name, content in files.items():
             write_atomic(staging / file_name, content)
         for path in candidates:
             if path.exists():
                 continue
             try:
                 os.rename(staging, path)
+                return path
             except OSError as error:
-                if error.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
-                    continue
-                raise
-            (path / ".keep").unlink(missing_ok=True)
-            return path
+                if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
+                    raise
+        return None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
-    if out is not None:
-        raise RunError(f"{out} already exists; nnlearn never overwrites a run.",
-                       hint="choose a new --out, or leave --out out for runs/<name>-<time>.")
-    raise RunError(f"could not create a new run directory under {root}.")
 
 
 def _umask() -> int:
@@ -103,7 +120,7 @@ def write_atomic(path: Path, content: str | bytes) -> None:
     except OSError as error:
         if temporary:
             Path(temporary).unlink(missing_ok=True)
-        raise OSError(error.errno, error.strerror, str(path)) from None
+        raise OSError(error.errno, error.strerror or str(error), str(path)) from None
     except BaseException:
         if temporary:
             Path(temporary).unlink(missing_ok=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import math
 import os
 import signal
@@ -20,6 +21,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+import yaml
 
 from nnlearn import __version__
 from nnlearn.baselines import baseline_metrics
@@ -30,8 +32,8 @@ from nnlearn.errors import NnlearnError, RunError, RunFailed
 from nnlearn.gates import GateResult, check_gates, gates_for
 from nnlearn.prepare import Prepared, prepare, prepare_saved_run
 from nnlearn.rundir import (CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, PREPROCESSING_FILE,
-                            RUN_FILE, TENSORBOARD_DIR, create_run_dir, read_json, write_atomic, write_json,
-                            write_yaml)
+                            RUN_FILE, TENSORBOARD_DIR, check_run_dir, create_run_dir, read_json, write_atomic,
+                            write_json)
 
 SPLITS = ("train", "validation", "test")
 INTERRUPTED_EXIT_CODE = 130
@@ -99,22 +101,119 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     prepared = prepare(config, config_dir)
     progress = progress or Silent()
     progress.before_training(prepared)
-    run_dir = create_run_dir(config.name, out)
-    _save_inputs(run_dir, prepared)
-    return _fit(prepared, run_dir, gates, progress, checkpoint=None)
+    # the run folder appears with its config, preprocessing and run.json ("starting") before
+    # TensorFlow is imported, so a kill during start-up leaves a run that --resume can start again
+    run_dir = create_run_dir(config.name, out, files=_starting_files(prepared))
+    return _fit_recorded(prepared, run_dir, gates, progress, checkpoint=None)
 
 
 def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -> Run:
-    """Continue an interrupted run from its last checkpoint to the configured number of epochs."""
+    """Continue an interrupted run from its last checkpoint to the configured number of epochs.
+
+    Refuses a run whose config.yaml or data changed since it started: its checkpoint, split and
+    normaliser belong to the original settings.
+    """
     run_dir = Path(run_dir)
-    prepared, _ = prepare_saved_run(run_dir)
-    status = read_json(run_dir, RUN_FILE).get("status")
+    check_run_dir(run_dir)
+    record = read_json(run_dir, RUN_FILE)
+    status = record.get("status")
     if status == "finished":
         raise RunError(f"{run_dir} has already finished; there is nothing to resume.",
                        hint=f"evaluate it with `nnlearn eval {run_dir}`, or train a new run.")
+    if status in ("starting", "running") and record.get("pid") != os.getpid() and _alive(record.get("pid")):
+        raise RunError(f"{run_dir} is being trained right now (process {record['pid']}).",
+                       hint="wait for it to finish, or stop that process first.")
+    _check_config_unchanged(run_dir, record)
+    prepared, _ = prepare_saved_run(run_dir)
+    _check_data_unchanged(run_dir, record, prepared)
     gates = gates_for(prepared.config, expect)
     checkpoint = load_checkpoint(run_dir)
-    return _fit(prepared, run_dir, gates, progress or Silent(), checkpoint)
+    return _fit_recorded(prepared, run_dir, gates, progress or Silent(), checkpoint)
+
+
+def _fit_recorded(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None) -> Run:
+    """_fit, with run.json saying how the run ended whatever ends it (a second Ctrl-C, a full disk, a bug)."""
+    try:
+        return _fit(prepared, run_dir, gates, progress, checkpoint)
+    except (RunFailed, Interrupted):
+        raise  # _fit recorded these itself
+    except KeyboardInterrupt:
+        saved = _record_ending(run_dir, "interrupted")
+        epoch = _checkpoint_epoch(run_dir)
+        kept = (f"the checkpoint of epoch {epoch} is kept in {run_dir}" if epoch else
+                f"no epoch had ended; {run_dir} holds the run's config, ready to start again")
+        raise Interrupted(f"interrupted; {kept}.{saved}", hint=f"continue with: nnlearn train --resume {run_dir}"
+                          ) from None
+    except BaseException:
+        _record_ending(run_dir, "failed")
+        raise
+
+
+def _record_ending(run_dir: Path, status: str) -> str:
+    """Write status into run.json; '' or, when that fails too, a sentence naming the file."""
+    try:
+        _save_status(run_dir, status, _started(run_dir), None, epochs=_checkpoint_epoch(run_dir))
+    except (OSError, NnlearnError) as error:
+        reason = getattr(error, "strerror", None) or error
+        return f" {run_dir / RUN_FILE} could not be updated ({reason}); it may still say running."
+    return ""
+
+
+def _checkpoint_epoch(run_dir: Path) -> int:
+    try:
+        checkpoint = load_checkpoint(run_dir)
+    except RunError:
+        return 0
+    return checkpoint["epoch"] if checkpoint else 0
+
+
+def _alive(pid) -> bool:
+    from nnlearn.catalog import process_alive
+
+    return process_alive(pid)
+
+
+def _fingerprint(prepared: Prepared) -> dict:
+    """What must not change between the start of a run and its resumption: the resolved config and
+    the data (the arrays themselves, whatever their source)."""
+    config = prepared.config.model_dump(mode="json")
+    data = hashlib.sha256(np.ascontiguousarray(prepared.dataset.x).tobytes())
+    data.update(np.ascontiguousarray(prepared.dataset.y).tobytes())
+    return {"config": config, "config_sha256": _json_sha256(config), "data_sha256": data.hexdigest()}
+
+
+def _json_sha256(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _check_config_unchanged(run_dir: Path, record: dict) -> None:
+    """Refuse a config.yaml edited since the run started, naming each changed field."""
+    started_with = record.get("config")
+    if not isinstance(started_with, dict):
+        return  # a run saved before fingerprints were recorded
+    now = load_config(run_dir / CONFIG_FILE).model_dump(mode="json")
+    if _json_sha256(now) == record.get("config_sha256"):
+        return
+    from nnlearn.catalog import flatten
+
+    before, after = flatten(started_with), flatten(now)
+    changed = [f"{key}: {before.get(key, '(none)')} → {after.get(key, '(none)')}"
+               for key in dict.fromkeys(list(before) + list(after)) if before.get(key) != after.get(key)]
+    raise RunError(f"{run_dir / CONFIG_FILE} changed since the run started ({'; '.join(changed[:8])}"
+                   f"{'; ...' if len(changed) > 8 else ''}). Its checkpoint, split and normaliser belong to "
+                   "the original settings, so resuming would mix two runs.",
+                   hint=f"put the original values back to resume, or start a new run with the new settings: "
+                        f"nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR")
+
+
+def _check_data_unchanged(run_dir: Path, record: dict, prepared: Prepared) -> None:
+    expected = record.get("data_sha256")
+    if expected and _fingerprint(prepared)["data_sha256"] != expected:
+        where = prepared.source_path or f"data.source {prepared.config.data.source}"
+        raise RunError(f"the data ({where}) changed since {run_dir} started: resuming would train and test "
+                       "on other rows than the run began with.",
+                       hint=f"put the original data back to resume, or start a new run: nnlearn train "
+                            f"{run_dir / CONFIG_FILE} --out NEW_DIR")
 
 
 def _check_tensorboard(config: Config) -> None:
@@ -140,7 +239,13 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
     rows: list[dict] = []
     initial_epoch = 0
     if checkpoint:
-        tf_model.restore(model, checkpoint["variables"])
+        try:
+            tf_model.restore(model, checkpoint["variables"])
+        except (ValueError, TypeError) as error:  # a checkpoint of another architecture or optimizer
+            raise RunError(f"the checkpoint in {run_dir} does not fit the model of its config.yaml: "
+                           f"{str(error).splitlines()[0][:160]}",
+                           hint=f"train again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR"
+                           ) from None
         rows = checkpoint["history"]
         initial_epoch = checkpoint["epoch"]
 
@@ -261,16 +366,15 @@ def per_label_accuracy(model, prepared: Prepared, split_name: str, batches) -> d
             for name, value in zip(prepared.dataset.class_names, correct.mean(axis=0))}
 
 
-def _save_inputs(run_dir: Path, prepared: Prepared) -> None:
+def _starting_files(prepared: Prepared) -> dict[str, str]:
+    """config.yaml, preprocessing.json and run.json of a new run, made without TensorFlow."""
     config = prepared.config
-    from nnlearn.model import versions  # TensorFlow: only train and resume get here
-
+    versions = _installed_versions()
     header = (f"# The resolved config of this run: every default filled in.\n"
               f"# seed {config.seed}; nnlearn {__version__}, "
-              + ", ".join(f"{k} {v}" for k, v in versions().items()) + "\n")
-    write_yaml(run_dir / CONFIG_FILE, config.model_dump(mode="json"), header)
+              + ", ".join(f"{k} {v}" for k, v in versions.items() if k != "nnlearn") + "\n")
     dataset = prepared.dataset
-    write_json(run_dir / PREPROCESSING_FILE, {
+    preprocessing = {
         "normalizer": prepared.normalizer.to_dict(),
         "input_shape": list(prepared.input_shape),
         "feature_names": dataset.feature_names,
@@ -278,29 +382,66 @@ def _save_inputs(run_dir: Path, prepared: Prepared) -> None:
         "target_kind": dataset.kind,
         "data_file": str(prepared.source_path) if prepared.source_path else None,
         "data_sha256": _sha256(prepared.source_path) if prepared.source_path else None,
-    })
+    }
+    record = _status_record({}, "starting", _now(), versions, epochs=0)
+    record.update(_fingerprint(prepared))
+    return {CONFIG_FILE: header + yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False,
+                                                 allow_unicode=True),
+            PREPROCESSING_FILE: json.dumps(preprocessing, indent=2) + "\n",
+            RUN_FILE: json.dumps(record, indent=2, allow_nan=True) + "\n"}
+
+
+def _installed_versions() -> dict[str, str]:
+    """nnlearn's, TensorFlow's and Keras' versions, read from the installed packages (no import)."""
+    from importlib import metadata
+
+    versions = {"nnlearn": __version__}
+    for name, distributions in (("tensorflow", ("tensorflow", "tensorflow-cpu", "tensorflow-macos")),
+                                ("keras", ("keras",))):
+        for distribution in distributions:
+            try:
+                versions[name] = metadata.version(distribution)
+                break
+            except metadata.PackageNotFoundError:
+                continue
+    return versions
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _started(run_dir: Path) -> str:
-    if (run_dir / RUN_FILE).exists():
+    try:
         return read_json(run_dir, RUN_FILE).get("started") or _now()
-    return _now()
+    except RunError:
+        return _now()
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def _save_status(run_dir: Path, status: str, started: str, versions: dict, epochs: int) -> None:
-    write_json(run_dir / RUN_FILE, {
-        "status": status, "started": started, "updated": _now(), "epochs": epochs,
-        "pid": os.getpid(), "command": " ".join(sys.argv[1:]) if sys.argv else "",
-        "versions": versions,
-    })
+def _status_record(record: dict, status: str, started: str, versions: dict | None, epochs: int) -> dict:
+    record = dict(record)
+    record.update({"status": status, "started": started, "updated": _now(), "epochs": epochs,
+                   "pid": os.getpid(), "command": " ".join(sys.argv[1:]) if sys.argv else ""})
+    if versions is not None:
+        record["versions"] = versions
+    return record
+
+
+def _save_status(run_dir: Path, status: str, started: str, versions: dict | None, epochs: int) -> None:
+    """Update run.json's status, keeping what else it records (the run's fingerprint)."""
+    try:
+        record = read_json(run_dir, RUN_FILE)
+    except RunError:
+        record = {}
+    write_json(run_dir / RUN_FILE, _status_record(record, status, started, versions, epochs))
 
 
 def _save_model(model, path: Path) -> None:
