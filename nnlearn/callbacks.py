@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 
 from nnlearn.model import keras
 
@@ -65,20 +66,39 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """After every complete epoch: append its row to the history and save a checkpoint.
+    """After every complete epoch: append its row to the history and take a snapshot of the weights.
+    The latest snapshot is written to disk at once when the last write is WRITE_EVERY_SECONDS old, and
+    always when training ends or stops (write()), so fast epochs do not wait for the disk.
 
     An epoch cut short by NaN or Ctrl-C is not recorded, so the last checkpoint is always a good one.
-    save(epoch_rows) is the caller's function that writes the files atomically.
+    snapshot(epoch_rows) is the caller's function: it copies the weights now and returns a function
+    that writes them with the rows, atomically.
     """
 
-    def __init__(self, stopper: Stopper, rows: list[dict], save):
+    WRITE_EVERY_SECONDS = 1.0
+
+    def __init__(self, stopper: Stopper, rows: list[dict], snapshot):
         super().__init__()
         self.stopper = stopper
         self.rows = rows
-        self.save = save
+        self.snapshot = snapshot
+        self.pending = None
+        self.written_at = -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
         if self.stopper.reason:
             return
         self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
-        self.save(self.rows)
+        self.pending = self.snapshot(list(self.rows))
+        if time.monotonic() - self.written_at >= self.WRITE_EVERY_SECONDS:
+            self.write()
+
+    def on_train_end(self, logs=None):
+        self.write()
+
+    def write(self) -> None:
+        """Write the latest snapshot, if it is not on disk yet."""
+        if self.pending is not None:
+            pending, self.pending = self.pending, None
+            pending()
+            self.written_at = time.monotonic()

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import os
 import sys
+import time
+import weakref
 
 import numpy as np
 
@@ -115,27 +117,100 @@ def compile_model(model, config: Config) -> None:
     model.compile(loss=make_loss(config), optimizer=make_optimizer(config), metrics=make_metrics(config))
 
 
+def epoch_order(rows: int, config: Config, epoch) -> tf.Tensor:
+    """The order of the training rows in epoch `epoch`: a function of (seed, epoch) only, so a resumed
+    run sees exactly the batches an uninterrupted run would."""
+    order = tf.range(rows)
+    if config.fit.shuffle:
+        seed = tf.stack([tf.constant(config.seed, tf.int64), tf.cast(epoch, tf.int64)])
+        order = tf.random.experimental.stateless_shuffle(order, seed=seed)
+    return order
+
+
 def training_batches(x: np.ndarray, y: np.ndarray, config: Config,
                      initial_epoch: int = 0) -> tuple["tf.data.Dataset", int]:
-    """Batches for epochs initial_epoch..epochs-1, and the number of steps per epoch.
-
-    x and y stay in memory as tensors; each batch is gathered by index (a tf.data pipeline, batched
-    and prefetched: much faster than fit(numpy)). Epoch e's order depends only on (seed, e), so a
-    resumed run sees exactly the batches an uninterrupted run would.
-    """
+    """Batches for epochs initial_epoch..epochs-1 (in epoch_order), and the number of steps per epoch."""
     rows, batch_size = len(x), config.fit.batch_size
     x_all, y_all = tf.constant(x), tf.constant(y)
-    seed = tf.constant(config.seed, tf.int64)
 
-    def epoch_order(epoch):
-        order = tf.range(rows)
-        if config.fit.shuffle:
-            order = tf.random.experimental.stateless_shuffle(order, seed=tf.stack([seed, epoch]))
-        return tf.data.Dataset.from_tensor_slices(order).batch(batch_size)
+    def batches(epoch):
+        return tf.data.Dataset.from_tensor_slices(epoch_order(rows, config, epoch)).batch(batch_size)
 
-    data = tf.data.Dataset.range(initial_epoch, config.fit.epochs).flat_map(epoch_order)
+    data = tf.data.Dataset.range(initial_epoch, config.fit.epochs).flat_map(batches)
     data = data.map(lambda index: (tf.gather(x_all, index), tf.gather(y_all, index)))
     return data.prefetch(tf.data.AUTOTUNE), -(-rows // batch_size)
+
+
+class TrainingSteps:
+    """Many training steps per call into TensorFlow: the model's own train_step (what fit runs) in one
+    compiled loop over a slice of an epoch's batches (in epoch_order), stopping after the first batch
+    whose loss is not finite. Python sees only the end of each execution, which is sized to take
+    about EXECUTION_SECONDS, so Ctrl-C is still answered within a fraction of a second.
+
+    The numbers do not depend on how an epoch is cut into executions: each step is the same graph on
+    the same batch.
+    """
+
+    EXECUTION_SECONDS = 0.1
+
+    def __init__(self, model, x: np.ndarray, y: np.ndarray, config: Config):
+        self.model, self.config = model, config
+        self.x, self.y = tf.constant(x), tf.constant(y)
+        self.per_epoch = -(-len(x) // config.fit.batch_size)
+        self.size = 1  # steps in the next execution; grows to fill EXECUTION_SECONDS
+        build_for_steps(model, x, y)
+        self._steps = tf.function(self._compiled_steps)
+
+    def _compiled_steps(self, x, y, epoch, first, steps):
+        batch_size = self.config.fit.batch_size
+        order = epoch_order(tf.shape(x)[0], self.config, epoch)
+        done = tf.constant(0)
+        for step in tf.range(first, first + steps):
+            index = order[step * batch_size:(step + 1) * batch_size]
+            logs = self.model.train_step((tf.gather(x, index), tf.gather(y, index)))
+            done += 1
+            if not tf.math.is_finite(logs["loss"]):
+                break
+        return self.model.get_metrics_result(), done
+
+    def run(self, epoch: int, first: int) -> tuple[dict[str, float], int]:
+        """Train from batch `first` of `epoch` on; returns the epoch's running logs and the number of
+        steps taken (fewer than asked when the loss stopped being finite)."""
+        steps = min(self.size, self.per_epoch - first)
+        clock = time.perf_counter()
+        logs, done = self._steps(self.x, self.y, tf.constant(epoch, tf.int64), tf.constant(first),
+                                 tf.constant(steps))
+        logs = {name: float(value) for name, value in logs.items()}
+        per_step = (time.perf_counter() - clock) / max(int(done), 1)
+        self.size = max(1, min(4 * self.size, self.per_epoch, int(self.EXECUTION_SECONDS / per_step)))
+        return logs, int(done)
+
+
+def build_for_steps(model, x: np.ndarray, y: np.ndarray) -> None:
+    """Create every variable (layers, loss and metric state, optimizer) before a step is compiled."""
+    model._symbolic_build(data_batch=(x[:1], y[:1]))  # what fit and evaluate call first, too
+
+
+_EVALUATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def evaluate_arrays(model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
+    """Loss and metrics over all rows, in inference mode (dropout off), in batches of EVAL_BATCH_SIZE:
+    what model.evaluate returns, in one call into TensorFlow, compiled once per model."""
+    function = _EVALUATIONS.get(model)
+    if function is None:
+        build_for_steps(model, x, y)
+        signature = [tf.TensorSpec((None,) + x.shape[1:], tf.as_dtype(x.dtype)),
+                     tf.TensorSpec((None,) + y.shape[1:], tf.as_dtype(y.dtype))]
+
+        def evaluate(x, y):
+            model.reset_metrics()
+            for start in tf.range(0, tf.shape(x)[0], EVAL_BATCH_SIZE):
+                model.test_step((x[start:start + EVAL_BATCH_SIZE], y[start:start + EVAL_BATCH_SIZE]))
+            return model.get_metrics_result()
+
+        function = _EVALUATIONS[model] = tf.function(evaluate, input_signature=signature)
+    return {name: float(value) for name, value in function(x, y).items()}
 
 
 def enable_determinism(seed: int) -> None:

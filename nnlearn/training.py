@@ -1,7 +1,8 @@
 """Step 3: minimise the cost. Builds, compiles and fits the model, evaluates it, saves the run.
 
-A run directory gets a checkpoint after every epoch, so an interrupted or killed run can be
-resumed with `nnlearn train --resume RUN_DIR` and ends exactly as an uninterrupted one would.
+A run directory keeps a checkpoint of the latest complete epoch (written at least every second, and
+whenever training ends or stops), so an interrupted or killed run can be resumed with
+`nnlearn train --resume RUN_DIR` and ends exactly as an uninterrupted one would.
 """
 
 from __future__ import annotations
@@ -262,19 +263,21 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
             mode="max" if settings.monitor.endswith(("accuracy", "r2")) else "min")
         callbacks.append(stopping)
 
-    def save_epoch(history_rows):
-        save_checkpoint(run_dir, tf_model.snapshot(model), history_rows,
-                        stopping.state() if stopping else None, stopping.best_weights if stopping else None)
-        write_atomic(run_dir / HISTORY_FILE, _history_csv(history_rows))  # derived: rewritten on resume
+    def snapshot(history_rows):
+        variables = tf_model.snapshot(model)
+        state, best = (stopping.state(), stopping.best_weights) if stopping else (None, None)
 
-    callbacks.append(Checkpointer(stopper, rows, save_epoch))
+        def write():
+            save_checkpoint(run_dir, variables, history_rows, state, best)
+            write_atomic(run_dir / HISTORY_FILE, _history_csv(history_rows))  # derived: rewritten on resume
+
+        return write
+
+    checkpointer = Checkpointer(stopper, rows, snapshot)
+    callbacks.append(checkpointer)
     if config.fit.tensorboard:
         callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD_DIR)))
-    batches, steps = tf_model.training_batches(prepared.x("train"), prepared.y("train"), config,
-                                               initial_epoch)
-    validation = None
-    if prepared.splits.validation is not None:
-        validation = tf_model.evaluation_batches(prepared.x("validation"), prepared.y("validation"))
+    steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config)
 
     if not checkpoint:  # before the first step: does the loss start where an untrained model's should?
         from nnlearn.explain import expected_initial_loss
@@ -286,10 +289,10 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
         progress.start(config.fit.epochs, run_dir, initial_epoch)
         try:
             with _interrupts_stop(stopper):
-                model.fit(batches, validation_data=validation, epochs=config.fit.epochs,
-                          initial_epoch=initial_epoch, steps_per_epoch=steps, shuffle=False,
-                          verbose=0, callbacks=callbacks)
+                _run_epochs(steps, prepared, tf_model.keras.callbacks.CallbackList(callbacks, model=model),
+                            initial_epoch)
         finally:
+            checkpointer.write()
             progress.finish()
     seconds = time.perf_counter() - clock
     if stopper.reason == "nan":
@@ -319,6 +322,39 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
     return Run(run_dir, len(rows), seconds, metrics, baseline, rows, results)
 
 
+def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> None:
+    """What model.fit does, with many steps per call into TensorFlow: callbacks see the end of each
+    execution (on_train_batch_end, with the last batch's index) and of each epoch. An epoch cut short
+    by a callback (NaN, Ctrl-C) is not ended: it never reaches on_epoch_end."""
+    model = steps.model
+    has_validation = prepared.splits.validation is not None
+    model.stop_training = False
+    callbacks.on_train_begin()
+    logs: dict = {}
+    for epoch in range(initial_epoch, prepared.config.fit.epochs):
+        model.reset_metrics()
+        callbacks.on_epoch_begin(epoch)
+        done = 0
+        while done < steps.per_epoch and not model.stop_training:
+            logs, taken = steps.run(epoch, done)
+            done += taken
+            callbacks.on_train_batch_end(done - 1, logs)
+            if taken == 0:
+                break
+        if model.stop_training:
+            break
+        if has_validation:
+            callbacks.on_test_begin()
+            validation = measure(model, prepared, "validation")
+            callbacks.on_test_end(validation)
+            logs = {**logs, **{f"val_{name}": value for name, value in validation.items()}}
+        callbacks.on_epoch_end(epoch, logs)
+        if model.stop_training:
+            break
+    model.optimizer.finalize_variable_values(model.trainable_weights)
+    callbacks.on_train_end(logs)
+
+
 class _interrupts_stop:
     """While training, the first Ctrl-C asks the Stopper to stop after the current batch; a second
     one interrupts at once."""
@@ -345,14 +381,13 @@ class _interrupts_stop:
 
 def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | None:
     """Loss and metrics of one split, in inference mode (dropout off); None for an absent split."""
-    from nnlearn.model import evaluation_batches
+    from nnlearn.model import evaluate_arrays, evaluation_batches
 
     if getattr(prepared.splits, split_name) is None:
         return None
-    batches = evaluation_batches(prepared.x(split_name), prepared.y(split_name))
-    results = {name: float(value) for name, value in
-               model.evaluate(batches, verbose=0, return_dict=True).items()}
+    results = evaluate_arrays(model, prepared.x(split_name), prepared.y(split_name))
     if prepared.dataset.kind == "multilabel" and "accuracy" in results:
+        batches = evaluation_batches(prepared.x(split_name), prepared.y(split_name))
         results.update(per_label_accuracy(model, prepared, split_name, batches))
     return results
 
