@@ -159,7 +159,9 @@ class TrainingSteps:
         self.per_epoch = -(-len(x) // config.fit.batch_size)
         self.size = 1  # steps in the next execution; grows to fill EXECUTION_SECONDS
         build_for_steps(model, x, y)
-        self._steps = tf.function(self._compiled_steps)
+        scalar = [tf.TensorSpec((), tf.int64), tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)]
+        # traced once; calling the concrete function skips tf.function's per-call dispatch
+        self._steps = tf.function(self._compiled_steps).get_concrete_function(self.x, self.y, *scalar)
 
     def _compiled_steps(self, x, y, epoch, first, steps):
         batch_size = self.config.fit.batch_size
@@ -209,8 +211,9 @@ def evaluate_arrays(model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
                 model.test_step((x[start:start + EVAL_BATCH_SIZE], y[start:start + EVAL_BATCH_SIZE]))
             return model.get_metrics_result()
 
-        function = _EVALUATIONS[model] = tf.function(evaluate, input_signature=signature)
-    return {name: float(value) for name, value in function(x, y).items()}
+        function = tf.function(evaluate, input_signature=signature).get_concrete_function()
+        _EVALUATIONS[model] = function
+    return {name: float(value) for name, value in function(tf.constant(x), tf.constant(y)).items()}
 
 
 def enable_determinism(seed: int) -> None:

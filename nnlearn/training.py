@@ -326,8 +326,12 @@ def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> Non
     """What model.fit does, with many steps per call into TensorFlow: callbacks see the end of each
     execution (on_train_batch_end, with the last batch's index) and of each epoch. An epoch cut short
     by a callback (NaN, Ctrl-C) is not ended: it never reaches on_epoch_end."""
+    from nnlearn.model import evaluate_arrays
+
     model = steps.model
-    has_validation = prepared.splits.validation is not None
+    validation = None
+    if prepared.splits.validation is not None:
+        validation = prepared.x("validation"), prepared.y("validation")
     model.stop_training = False
     callbacks.on_train_begin()
     logs: dict = {}
@@ -343,11 +347,11 @@ def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> Non
                 break
         if model.stop_training:
             break
-        if has_validation:
+        if validation is not None:
             callbacks.on_test_begin()
-            validation = measure(model, prepared, "validation")
-            callbacks.on_test_end(validation)
-            logs = {**logs, **{f"val_{name}": value for name, value in validation.items()}}
+            results = evaluate_arrays(model, *validation)
+            callbacks.on_test_end(results)
+            logs = {**logs, **{f"val_{name}": value for name, value in results.items()}}
         callbacks.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
