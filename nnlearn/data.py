@@ -118,10 +118,10 @@ def check_fits_in_memory(size: int, what: str, field: str, fix: str) -> None:
                         path=field, hint=fix)
 
 
-def read_text_file(path: Path, field: str, limit: int = MAX_CSV_BYTES) -> str:
-    """A CSV file's text: a regular file, at most limit bytes, UTF-8. Raises DataError."""
+def read_text_file(path: Path, field: str) -> str:
+    """A CSV file's text: a regular file, at most MAX_CSV_BYTES, UTF-8. Raises DataError."""
     try:
-        raw = read_bounded(path, limit, "use a smaller file, or save the arrays with np.savez as NPZ.")
+        raw = read_bounded(path, MAX_CSV_BYTES, "use a smaller file, or save the arrays with np.savez as NPZ.")
     except UnreadableFile as error:
         raise DataError(error.message, path=field, hint=error.hint) from None
     try:
