@@ -75,7 +75,7 @@ class Checkpointer(keras.callbacks.Callback):
     that writes them with the rows, atomically.
     """
 
-    WRITE_EVERY_SECONDS = 1.0
+    WRITE_EVERY_SECONDS = 0.5
 
     def __init__(self, stopper: Stopper, rows: list[dict], snapshot):
         super().__init__()

@@ -1,6 +1,6 @@
 """Step 3: minimise the cost. Builds, compiles and fits the model, evaluates it, saves the run.
 
-A run directory keeps a checkpoint of the latest complete epoch (written at least every second, and
+A run directory keeps a checkpoint of the latest complete epoch (written at least every half second, and
 whenever training ends or stops), so an interrupted or killed run can be resumed with
 `nnlearn train --resume RUN_DIR` and ends exactly as an uninterrupted one would.
 """
