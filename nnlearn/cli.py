@@ -528,6 +528,114 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     if not any(member.status == "finished" for member in result.members):
         raise typer.Exit(1)
 
+@app.command()
+def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config every run starts from.")] = None,
+          grids: Annotated[Optional[list[str]], typer.Option(
+              "--grid", metavar="KEY=V1,V2,...",
+              help="Values to try for one config key, e.g. --grid compile.optimizer.learning_rate=0.001,0.01,0.1 "
+                   "(repeatable: every combination is trained; checked by the same schema as --set).")] = None,
+          overrides: SetOption = None,
+          seeds: Annotated[int, typer.Option("--seeds", help="Train every combination with this many seeds "
+                                             "(seed, seed+1, ...) and show mean ± std.")] = 1,
+          resume: Annotated[Optional[Path], typer.Option("--resume", metavar="SWEEP_DIR",
+                                                         help="Continue an interrupted sweep: finished runs "
+                                                              "are skipped.")] = None,
+          out: Annotated[Optional[Path], typer.Option("--out", help="The sweep folder to create (default: "
+                                                      "runs/sweep-<name>-<time>); never overwritten.")] = None,
+          no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not draw the sweep's plots.")] = False,
+          as_json: JsonOption = False):
+    """Train every combination of the --grid values as normal runs in one sweep folder, in one process,
+    and rank them by the validation metric (never the test split).
+
+    Writes SWEEP_DIR/sweep.csv, sweep_curves.png (one colour per value) and, for one numeric key,
+    sweep_metric.png. Ctrl-C keeps the finished runs (exit 130); `nnlearn sweep --resume SWEEP_DIR`
+    continues. `nnlearn report SWEEP_DIR` makes one HTML page of it.
+    """
+    from rich.markup import escape
+
+    from nnlearn.display import format_number
+    from nnlearn.errors import NnlearnError
+    from nnlearn.sweep import draw_sweep_plots, open_sweep, run_sweep, start_sweep, sweep_table
+
+    people, _ = _consoles(as_json)
+
+    def finished_one(position, total, member):
+        shown = " ".join(f"{key.rsplit('.', 1)[-1]}={value}" for key, value in member.values.items())
+        seed = f" seed {member.seed}" if len(result.seeds) > 1 else ""
+        validation = (member.metrics.get("validation") or {}).get(result.metric)
+        measured = (f"validation {result.metric} {format_number(validation)} ({member.seconds:.1f} s)"
+                    if member.status == "finished" else f"[red]{member.status}[/]")
+        people.print(f"[{position}/{total}] {escape(shown)}{seed} → {measured}")
+
+    with handled(as_json):
+        if resume is not None:
+            if config is not None or grids or overrides or out is not None or seeds != 1:
+                raise NnlearnError("--resume continues a sweep with its saved config and grid; it takes no "
+                                   "CONFIG, --grid, --set, --seeds or --out.",
+                                   hint=f"nnlearn sweep --resume {resume}")
+            result, config_dir = open_sweep(resume)
+        elif config is None:
+            raise NnlearnError("give a CONFIG to sweep, or --resume SWEEP_DIR.",
+                               hint="e.g. nnlearn sweep configs/iris_softmax.yaml "
+                                    "--grid compile.optimizer.learning_rate=0.001,0.01,0.1")
+        else:
+            result, config_dir = start_sweep(config, list(overrides or []), list(grids or []), seeds, out)
+        people.print(f"Sweep → [bold]{escape(str(result.sweep_dir))}[/]: {len(result.members)} runs, "
+                     f"ranked by validation {result.metric}")
+        run_sweep(result, config_dir, on_run=finished_one)
+        if not no_plots:
+            result.plots = draw_sweep_plots(result)
+    if result.skipped:
+        people.print(f"Skipped {len(result.skipped)} runs that had already ended.")
+    people.print(sweep_table(result))
+    best = result.best()
+    if best is not None:
+        chosen = " ".join(f"--set {key}={value}" for key, value in best.values.items())
+        people.print(f"Best by [bold]validation[/] {result.metric} (the test split never chose anything; it "
+                     f"stays an honest final measurement): {escape(chosen)}")
+    people.print(f"Wrote {result.sweep_dir / 'sweep.csv'}; one HTML page of it all: "
+                 f"`nnlearn report {result.sweep_dir}`.")
+    if as_json:
+        print(json.dumps(json_safe(result.to_json())))
+    if not any(member.status == "finished" for member in result.members):
+        raise typer.Exit(1)
+
+@app.command("lr-find")
+def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose model to test.")],
+            overrides: SetOption = None,
+            out: Annotated[Optional[Path], typer.Option("--out", help="The folder for the curve (default: "
+                                                        "runs/lr-find-<name>-<time>); never overwritten.")] = None,
+            as_json: JsonOption = False):
+    """The learning-rate range test: a fresh model takes one step per batch while the learning rate
+    grows from 1e-6 to 10, until the loss blows up. Plots loss against learning rate and suggests one.
+
+    The config's model, optimizer and batch size are used; nothing is trained for real and no run changes.
+    """
+    from rich.markup import escape
+
+    from nnlearn.config_file import load_config
+    from nnlearn.display import format_number
+    from nnlearn.lr_find import PLOT_FILE, STEPS, range_test, save
+
+    people, _ = _consoles(as_json)
+
+    def step_done(step, rate, loss):
+        if step % 10 == 0:
+            people.print(f"step {step:>3}/{STEPS}  learning rate {rate:.2g}  loss {format_number(loss)}")
+
+    with handled(as_json):
+        loaded = load_config(config, overrides or [])
+        result = range_test(loaded, config.parent, on_step=step_done)
+        folder = save(result, out)
+    people.print(f"Stopped after {len(result.losses)} steps ({result.stopped}). The smoothed loss was lowest at "
+                 f"learning rate {result.minimum_rate:.2g}; it fell fastest at {result.steepest_rate:.2g}.")
+    people.print(f"Suggested learning rate: [bold]{result.suggested_rate:g}[/] (a tenth of where the loss was "
+                 f"lowest: large steps that still go downhill). Plot: {escape(str(folder / PLOT_FILE))}")
+    people.print(f"Use it: nnlearn train {escape(str(config))} --set {result.override()}")
+    if as_json:
+        print(json.dumps(json_safe(result.to_json())))
+
+
 def json_safe(value):
     """JSON has no NaN or infinity: write them as the strings "nan", "inf" and "-inf"."""
     if isinstance(value, float) and not math.isfinite(value):
