@@ -149,3 +149,26 @@ def error_json(error: NnlearnError) -> dict:
                 else [{"path": error.path, "line": error.line, "column": error.column,
                        "message": error.message + (f" Fix: {error.hint}" if error.hint else "")}])
     return {"error": {"kind": type(error).__name__, "exit_code": error.exit_code, "problems": problems}}
+
+
+def watch_table(retrained) -> Table:
+    """Test metrics of the new run beside the previous run's, with the change."""
+    now = retrained.run.metrics.get("test") or {}
+    before = (retrained.previous.metrics.get("test") or {}) if retrained.previous else {}
+    table = Table(title=f"Test metrics, {retrained.seconds:.1f} s after the save")
+    table.add_column("metric")
+    if before:
+        table.add_column("previous run", justify="right", style="dim")
+    table.add_column("this run", justify="right")
+    if before:
+        table.add_column("change", justify="right")
+    for name, value in now.items():
+        row = [name]
+        if before:
+            row.append(format_number(before.get(name)))
+        row.append(format_number(value))
+        if before:
+            change = retrained.deltas().get(name)
+            row.append("—" if change is None else f"{change:+.4f}")
+        table.add_row(*row)
+    return table
