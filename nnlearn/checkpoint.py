@@ -65,7 +65,8 @@ def load_checkpoint(run_dir: Path) -> dict | None:
             state["best_weights"] = [archive[key] for key in best] or None
     except UnreadableFile as error:
         raise RunError(error.message, hint=fix) from None
-    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile, zlib.error) as error:
+    except (OSError, ValueError, KeyError, EOFError, TypeError, zipfile.BadZipFile, zlib.error,
+            NotImplementedError, RuntimeError) as error:  # the last two: an odd compression or encryption
         reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
         raise RunError(f"the checkpoint {path} is damaged and cannot be read ({reason}).", hint=fix) from None
     problem = _state_problem(state)

@@ -149,7 +149,8 @@ def read_npz_arrays(path: Path, field: str, names: tuple[str, ...]) -> dict[str,
                              "use a smaller file.")
         with np.load(path, allow_pickle=False) as archive:
             return {name: np.asarray(archive[name]) for name in names}
-    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error,
+            NotImplementedError, RuntimeError) as error:  # the last two: an odd compression or encryption
         raise DataError(f"cannot read {path.name} as NPZ: {_short(error)}", path=field, hint=fix) from None
 
 

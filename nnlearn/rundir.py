@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from nnlearn.errors import RunError
-from nnlearn.files import UnreadableFile, read_bounded
+from nnlearn.files import UnreadableFile, check_regular_file, read_bounded
 
 RUNS_ROOT = Path("runs")
 CONFIG_FILE = "config.yaml"
@@ -173,11 +173,18 @@ def check_model_is_safe(path: Path) -> None:
     """
     import json as json_module
     import zipfile
+    import zlib
 
     try:
+        check_regular_file(path)
         with zipfile.ZipFile(path) as archive:
+            if archive.getinfo("config.json").file_size > MAX_JSON_BYTES:
+                raise ValueError("its config.json is far larger than any model's")
             config = json_module.loads(archive.read("config.json"))
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as error:
+    except UnreadableFile as error:
+        raise RunError(error.message, hint="give the folder that `nnlearn train` printed.") from None
+    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
+            RuntimeError) as error:
         raise RunError(f"{path} is not a readable Keras model file ({error}).",
                        hint="train the config again to get a fresh model.keras.") from None
     for node in _walk(config):

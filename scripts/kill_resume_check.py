@@ -1,0 +1,105 @@
+"""Kill `nnlearn train` at random moments (start-up included), resume, and compare with an
+uninterrupted run.
+
+    python scripts/kill_resume_check.py --kills 12 --seed 0
+
+Each kill is a SIGKILL after a random delay between 0 and the uninterrupted run's own duration. A run
+folder that exists is resumed with `nnlearn train --resume` (until it finishes); a kill before the
+folder existed is retried with the same --out. The resumed history.csv and metrics.json (less the
+seconds it took) must equal the uninterrupted run's byte for byte. Exit 1 if any differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+CONFIG = """\
+name: killed
+seed: 3
+data: {source: moons, n_samples: 400, noise: 0.2}
+model:
+  layers:
+    - {type: dense, units: 16, activation: relu}
+    - {type: dropout, rate: 0.2}
+    - {type: dense, units: 1}
+compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.01}}
+fit: {epochs: 40, batch_size: 8}
+"""
+
+
+def train(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "nnlearn", "train", *args, "--no-plots", "-q"],
+                          capture_output=True, text=True)
+
+
+def outcome(run_dir: Path) -> tuple[str, str]:
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics.pop("seconds", None)
+    return (run_dir / "history.csv").read_text(), json.dumps(metrics, sort_keys=True)
+
+
+def moment(run_dir: Path) -> str:
+    """Where the kill landed, from what the run folder holds."""
+    if not (run_dir / "run.json").exists():
+        return "before the run folder"
+    status = json.loads((run_dir / "run.json").read_text()).get("status")
+    if status == "starting":
+        return "start-up (TensorFlow loading)"
+    if status == "running":
+        return "training"
+    return f"after training ({status})"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=12)
+    parser.add_argument("--seed", type=int, default=0)
+    options = parser.parse_args()
+    chance = random.Random(options.seed)
+    folder = Path(tempfile.mkdtemp(prefix="nnlearn-kill-"))
+    config = folder / "config.yaml"
+    config.write_text(CONFIG)
+    clock = time.perf_counter()
+    reference = train(str(config), "--out", str(folder / "reference"))
+    duration = time.perf_counter() - clock
+    if reference.returncode != 0:
+        print(reference.stdout + reference.stderr)
+        return 1
+    expected = outcome(folder / "reference")
+    identical, moments, tracebacks = 0, {}, 0
+    for number in range(options.kills):
+        run_dir = folder / f"killed-{number}"
+        delay = chance.uniform(0, duration)
+        process = subprocess.Popen([sys.executable, "-m", "nnlearn", "train", str(config), "--out", str(run_dir),
+                                    "--no-plots", "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        where = moment(run_dir)
+        moments[where] = moments.get(where, 0) + 1
+        for _ in range(3):
+            if (run_dir / "run.json").exists() and json.loads((run_dir / "run.json").read_text())["status"] \
+                    == "finished":
+                break
+            result = train("--resume", str(run_dir)) if run_dir.exists() else train(str(config), "--out",
+                                                                                    str(run_dir))
+            tracebacks += "Traceback" in result.stdout + result.stderr
+        same = (run_dir / "metrics.json").exists() and outcome(run_dir) == expected
+        identical += same
+        print(f"kill {number + 1:>2} after {delay:5.2f} s, during {where}: "
+              f"{'byte-identical' if same else 'DIFFERENT'}")
+    print(f"\n{options.kills} kills ({', '.join(f'{count} {where}' for where, count in moments.items())}); "
+          f"{identical} resumed byte-identical to the uninterrupted run; {tracebacks} tracebacks.")
+    return 0 if identical == options.kills and not tracebacks else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
