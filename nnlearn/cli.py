@@ -145,19 +145,26 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
 
 @app.command("eval")
 def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
-                 expect: ExpectOption = None, as_json: JsonOption = False):
+                 expect: ExpectOption = None,
+                 mistakes: Annotated[int, typer.Option("--mistakes", metavar="N", min=0, max=1000,
+                                                       help="Also list the N test examples with the highest "
+                                                            "loss (regression: the largest errors).")] = 0,
+                 as_json: JsonOption = False):
     """Evaluate a saved run on its test split again (same split, same preprocessing)."""
     from nnlearn.display import confusion_table, gates_table, metrics_table
     from nnlearn.evaluation import evaluate
+    from nnlearn.tables import mistakes_table
 
     people, errors = _consoles(as_json)
     with handled(as_json):
-        result = evaluate(run_dir, expect or [])
+        result = evaluate(run_dir, expect or [], mistakes)
     for warning in result.warnings:
         errors.print(f"[yellow]warning[/]: {warning}")
     people.print(metrics_table({"test": result.test}, result.baseline, title=f"Test metrics of {run_dir}"))
     if result.confusion_matrix is not None:
         people.print(confusion_table(result.class_names, result.confusion_matrix))
+    if result.mistakes:
+        people.print(mistakes_table(result.mistakes, result.feature_names, result.class_names is None))
     if result.gates:
         people.print(gates_table(result.gates))
     if as_json:
@@ -348,6 +355,40 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
 
 
 @app.command()
+def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
+            mistakes: Annotated[int, typer.Option("--mistakes", metavar="N", min=0, max=1000,
+                                                  help="How many of the worst test examples to list.")] = 8,
+            as_json: JsonOption = False):
+    """Look inside a trained model: dead ReLU units, saturated sigmoid/tanh outputs, the first layer's
+    weights and the test examples it gets most wrong (the numbers behind `plots/units.png` and
+    `plots/mistakes.png`)."""
+    from nnlearn.errors import RunError
+    from nnlearn.prepare import prepare_saved_run
+    from nnlearn.tables import activity_table, mistakes_table
+
+    people, errors = _consoles(as_json)
+    with handled(as_json):
+        prepared, _ = prepare_saved_run(run_dir)
+        if not (run_dir / "model.keras").is_file():
+            raise RunError(f"{run_dir} has no model.keras: the run did not finish.",
+                           hint=f"resume it: nnlearn train --resume {run_dir}")
+        from nnlearn import inside
+        from nnlearn.model import load_saved_model
+
+        model = load_saved_model(run_dir / "model.keras")
+        layers = inside.activity(model, prepared)
+        worst = inside.mistakes(model, prepared, mistakes)
+        numbers = inside.inside_numbers(model, prepared, mistakes)
+    people.print(activity_table(layers))
+    for warning in numbers["warnings"]:
+        errors.print(f"[yellow]warning[/]: {warning}")
+    if worst:
+        people.print(mistakes_table(worst, prepared.dataset.feature_names, prepared.dataset.kind == "continuous"))
+    if as_json:
+        print(json.dumps(json_safe({"run_dir": str(run_dir), **numbers})))
+
+
+@app.command()
 def explain(config: Annotated[Path, typer.Argument(help="The YAML config to explain.")],
             overrides: SetOption = None, quiet: QuietOption = False, as_json: JsonOption = False):
     """Per layer: output shape, parameters with their formula, activation; then what the output and
@@ -529,42 +570,6 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
         raise typer.Exit(1)
 
 
-@app.command("lr-find")
-def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose model to test.")],
-            overrides: SetOption = None,
-            out: Annotated[Optional[Path], typer.Option("--out", help="The folder for the curve (default: "
-                                                        "runs/lr-find-<name>-<time>); never overwritten.")] = None,
-            as_json: JsonOption = False):
-    """The learning-rate range test: a fresh model takes one step per batch while the learning rate
-    grows from 1e-6 to 10, until the loss blows up. Plots loss against learning rate and suggests one.
-
-    The config's model, optimizer and batch size are used; nothing is trained for real and no run changes.
-    """
-    from rich.markup import escape
-
-    from nnlearn.config_file import load_config
-    from nnlearn.display import format_number
-    from nnlearn.lr_find import PLOT_FILE, STEPS, range_test, save
-
-    people, _ = _consoles(as_json)
-
-    def step_done(step, rate, loss):
-        if step % 10 == 0:
-            people.print(f"step {step:>3}/{STEPS}  learning rate {rate:.2g}  loss {format_number(loss)}")
-
-    with handled(as_json):
-        loaded = load_config(config, overrides or [])
-        result = range_test(loaded, config.parent, on_step=step_done)
-        folder = save(result, out)
-    people.print(f"Stopped after {len(result.losses)} steps ({result.stopped}). The smoothed loss was lowest at "
-                 f"learning rate {result.minimum_rate:.2g}; it fell fastest at {result.steepest_rate:.2g}.")
-    people.print(f"Suggested learning rate: [bold]{result.suggested_rate:g}[/] (a tenth of where the loss was "
-                 f"lowest: large steps that still go downhill). Plot: {escape(str(folder / PLOT_FILE))}")
-    people.print(f"Use it: nnlearn train {escape(str(config))} --set {result.override()}")
-    if as_json:
-        print(json.dumps(json_safe(result.to_json())))
-
-
 @app.command()
 def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train, and retrain on every save.")],
           overrides: SetOption = None,
@@ -611,6 +616,42 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
                          progress=EpochProgress(people, quiet=True), max_runs=max_runs)
         except KeyboardInterrupt:
             errors.print("stopped watching")
+
+
+@app.command("lr-find")
+def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose model to test.")],
+            overrides: SetOption = None,
+            out: Annotated[Optional[Path], typer.Option("--out", help="The folder for the curve (default: "
+                                                        "runs/lr-find-<name>-<time>); never overwritten.")] = None,
+            as_json: JsonOption = False):
+    """The learning-rate range test: a fresh model takes one step per batch while the learning rate
+    grows from 1e-6 to 10, until the loss blows up. Plots loss against learning rate and suggests one.
+
+    The config's model, optimizer and batch size are used; nothing is trained for real and no run changes.
+    """
+    from rich.markup import escape
+
+    from nnlearn.config_file import load_config
+    from nnlearn.display import format_number
+    from nnlearn.lr_find import PLOT_FILE, STEPS, range_test, save
+
+    people, _ = _consoles(as_json)
+
+    def step_done(step, rate, loss):
+        if step % 10 == 0:
+            people.print(f"step {step:>3}/{STEPS}  learning rate {rate:.2g}  loss {format_number(loss)}")
+
+    with handled(as_json):
+        loaded = load_config(config, overrides or [])
+        result = range_test(loaded, config.parent, on_step=step_done)
+        folder = save(result, out)
+    people.print(f"Stopped after {len(result.losses)} steps ({result.stopped}). The smoothed loss was lowest at "
+                 f"learning rate {result.minimum_rate:.2g}; it fell fastest at {result.steepest_rate:.2g}.")
+    people.print(f"Suggested learning rate: [bold]{result.suggested_rate:g}[/] (a tenth of where the loss was "
+                 f"lowest: large steps that still go downhill). Plot: {escape(str(folder / PLOT_FILE))}")
+    people.print(f"Use it: nnlearn train {escape(str(config))} --set {result.override()}")
+    if as_json:
+        print(json.dumps(json_safe(result.to_json())))
 
 
 def json_safe(value):

@@ -25,6 +25,8 @@ class Evaluation:
     confusion_matrix: list[list[int]] | None = None
     warnings: list[str] = field(default_factory=list)
     gates: list[GateResult] = field(default_factory=list)
+    mistakes: list = field(default_factory=list)  # inside.Mistake, worst first, with --mistakes N
+    feature_names: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
@@ -36,11 +38,15 @@ class Evaluation:
                   "expectations": [gate.to_json() for gate in self.gates], "passed": self.passed}
         if self.confusion_matrix is not None:
             result["confusion_matrix"] = {"labels": self.class_names, "matrix": self.confusion_matrix}
+        if self.mistakes:
+            result["mistakes"] = [mistake.to_json() for mistake in self.mistakes]
         return result
 
 
-def evaluate(run_dir: str | Path, expect: list[str] | tuple = ()) -> Evaluation:
+def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int = 0) -> Evaluation:
     """Load model.keras safely and measure the test split as training did.
+
+    mistakes: also find that many test examples with the highest loss (regression: largest |error|).
 
     expect: metric gates such as "accuracy>=0.95", checked with the config's own `expect:` gates;
     train and validation gates use the metrics saved by training.
@@ -63,8 +69,13 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = ()) -> Evaluation:
     saved = read_json(run_dir, METRICS_FILE) if (run_dir / METRICS_FILE).exists() else {}
     results = check_gates(gates, {"train": saved.get("train"), "validation": saved.get("validation"),
                                   "test": test})
+    worst = []
+    if mistakes > 0:
+        from nnlearn.inside import mistakes as find_mistakes
+
+        worst = find_mistakes(model, prepared, mistakes)
     return Evaluation(run_dir, test, baseline_metrics(prepared), prepared.dataset.class_names, matrix,
-                      warnings, results)
+                      warnings, results, worst, prepared.dataset.feature_names)
 
 
 def predicted_classes(logits: np.ndarray, loss: str) -> np.ndarray:

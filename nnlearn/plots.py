@@ -4,6 +4,8 @@
 - confusion_matrix.png: classifiers, on the test split
 - decision_boundary.png: inputs with two features, the predicted class or probability over the plane
 - predicted_vs_true.png: regression, on the test split
+- and the pictures of the inside of the model (inside_plots): units, filters, feature maps, mistakes,
+  the decision boundary over the epochs
 """
 
 from __future__ import annotations
@@ -191,7 +193,24 @@ def draw_plots(run_dir: str | Path) -> list[Path]:
             written.append(decision_boundary(model, prepared, folder / "decision_boundary.png"))
     elif kind == "continuous":
         written.append(predicted_vs_true(model, prepared, folder / "predicted_vs_true.png"))
+    from nnlearn.inside_plots import draw_inside
+    from nnlearn.snapshots import load_snapshots
+
+    written += draw_inside(model, prepared, folder, load_snapshots(run_dir), len(history))
+    write_inside_numbers(model, prepared, folder / INSIDE_FILE)
     return written
+
+
+INSIDE_FILE = "inside.json"
+
+
+def write_inside_numbers(model, prepared: Prepared, path: Path) -> None:
+    """The numbers behind the pictures of the inside (for the report and for teachers' checks)."""
+    import json
+
+    from nnlearn.inside import inside_numbers
+
+    write_atomic(path, json.dumps(inside_numbers(model, prepared), indent=1) + "\n")
 
 
 def sparkline(values: list[float]) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from nnlearn.catalog import compare
 from nnlearn.explain import explain_prepared
-from nnlearn.plots import PLOTS_DIR, draw_plots
+from nnlearn.plots import INSIDE_FILE, PLOTS_DIR, draw_plots
 from nnlearn.prepare import prepare_saved_run
 from nnlearn.rundir import CONFIG_FILE, METRICS_FILE, RUN_FILE, read_json
 
@@ -46,7 +46,8 @@ def _image(path: Path, alt: str) -> str:
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
-PLOT_ORDER = ("learning_curves", "decision_boundary", "confusion_matrix", "predicted_vs_true")
+PLOT_ORDER = ("learning_curves", "decision_boundary_epochs", "decision_boundary", "confusion_matrix",
+              "predicted_vs_true", "units", "filters", "feature_maps", "mistakes")
 
 
 def _plots(run_dir: Path) -> list[Path]:
@@ -55,6 +56,36 @@ def _plots(run_dir: Path) -> list[Path]:
         draw_plots(run_dir)
     return sorted(folder.glob("*.png"),
                   key=lambda path: PLOT_ORDER.index(path.stem) if path.stem in PLOT_ORDER else len(PLOT_ORDER))
+
+
+def _share(value) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _inside_section(path: Path) -> str:
+    """Dead and saturated units per layer, and the test examples the model gets most wrong."""
+    if not path.is_file():
+        return ""
+    import json
+
+    try:
+        numbers = json.loads(path.read_text(encoding="utf-8"))
+        layers, mistakes = numbers["layers"], numbers["mistakes"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    rows = [[f"{row['layer']}: {row['name']}", row["activation"], row["units"], _share(row["dead_share"]),
+             _share(row["saturated_share"])] for row in layers]
+    parts = ["<h2>Inside the model</h2>",
+             _table(["layer", "activation", "units", "dead (ReLU never > 0)", "saturated (flat gradient)"],
+                    rows, numeric_from=2)]
+    parts += [f'<p class="warning">{html.escape(warning)}</p>' for warning in numbers.get("warnings", [])]
+    if mistakes:
+        names = numbers.get("feature_names", [])[:5] if mistakes[0].get("features") else []
+        parts.append("<h3>The test examples it gets most wrong</h3>" + _table(
+            ["test row", "true", "predicted", "probability", "loss"] + names,
+            [[m["index"], m["true"], m["predicted"], m["probability"], m["loss"]] + m["features"][:len(names)]
+             for m in mistakes], numeric_from=3))
+    return "".join(parts)
 
 
 def run_report_body(run_dir: Path) -> str:
@@ -95,6 +126,7 @@ def run_report_body(run_dir: Path) -> str:
         parts.append(f"<h2>Warnings</h2><ul>{items}</ul>")
     parts.append("<h2>Plots</h2>" + "".join(_image(path, path.stem.replace("_", " "))
                                             for path in _plots(run_dir)))
+    parts.append(_inside_section(run_dir / PLOTS_DIR / INSIDE_FILE))
     config_text = (run_dir / CONFIG_FILE).read_text(encoding="utf-8")
     parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
     return "\n".join(parts)

@@ -105,3 +105,32 @@ def lesson_table(result) -> Table:
             shown = f"{value:.6g}" if isinstance(value, float) else str(value)
         table.add_row(key.replace("_", " "), escape(shown))
     return table
+
+
+def mistakes_table(mistakes, feature_names: list[str], regression: bool) -> Table:
+    """The test examples with the highest loss, worst first; tabular data shows its first features."""
+    what = "largest absolute errors" if regression else "highest loss"
+    table = Table(title=f"The {len(mistakes)} test examples with the {what}")
+    for column, justify in (("test row", "right"), ("true", "left"), ("predicted", "left"),
+                            ("|error|" if regression else "loss", "right")):
+        table.add_column(column, justify=justify)
+    names = feature_names[:3] if mistakes and mistakes[0].features else []
+    for name in names:
+        table.add_column(escape(name[:14]), justify="right")
+    for mistake in mistakes:
+        said = mistake.predicted + (f" ({mistake.probability:.2f})" if mistake.probability is not None else "")
+        table.add_row(str(mistake.index), escape(mistake.true), escape(said), f"{mistake.loss:.3g}",
+                      *[f"{value:.3g}" for value in mistake.features[:len(names)]])
+    return table
+
+
+def activity_table(layers) -> Table:
+    """Per hidden layer: dead ReLU units and saturated sigmoid/tanh outputs on the training set."""
+    table = Table(title="Hidden layers on the training set")
+    for column in ("layer", "activation", "units", "dead", "saturated"):
+        table.add_column(column, justify="left" if column in ("layer", "activation") else "right")
+    for row in layers:
+        table.add_row(f"{row.layer}: {escape(row.name)}", row.activation, str(row.units),
+                      "—" if row.dead is None else f"{row.dead:.0%}",
+                      "—" if row.saturated is None else f"{row.saturated:.0%}")
+    return table

@@ -228,6 +228,7 @@ def _check_tensorboard(config: Config) -> None:
 
 def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None) -> Run:
     from nnlearn import model as tf_model  # TensorFlow is imported here, only when training
+    from nnlearn import snapshots
     from nnlearn.callbacks import Checkpointer, EpochReporter, ResumableEarlyStopping, Stopper
 
     config = prepared.config
@@ -275,6 +276,8 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
 
     checkpointer = Checkpointer(stopper, rows, snapshot)
     callbacks.append(checkpointer)
+    if snapshots.wanted(prepared):  # a few epochs' weights, to draw how the decision boundary moved
+        callbacks.append(snapshots.snapshot_callback(run_dir, config.fit.epochs, stopper))
     if config.fit.tensorboard:
         callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD_DIR)))
     steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config)

@@ -26,7 +26,25 @@ def exam_scores(rows: int = 200, seed: int = 0) -> str:
     return "\n".join(lines) + "\n"
 
 
+def coffee_roasting(rows: int = 300, seed: int = 2) -> str:
+    """Roasting temperature (°C) and duration (minutes), and whether the roast was good: the course's
+    coffee-roasting example. Good roasts lie in a triangle: not too cold, not too short, and not too hot
+    for too long, so three sigmoid units (one per edge) separate them.
+    """
+    rng = np.random.default_rng(seed)
+    temperature = rng.uniform(150, 285, rows)
+    duration = rng.uniform(11.5, 15.5, rows)
+    hottest = -3 / (260 - 175) * temperature + 21  # the longest good duration at each temperature
+    good = (temperature > 175) & (temperature < 260) & (duration > 12) & (duration < 15) & (duration <= hottest)
+    lines = ["temperature,duration,good_roast"]
+    lines += [f"{t:.1f},{d:.2f},{int(y)}" for t, d, y in zip(temperature, duration, good)]
+    return "\n".join(lines) + "\n"
+
+
+FILES = {"exam_scores.csv": exam_scores, "coffee_roasting.csv": coffee_roasting}
+
 if __name__ == "__main__":
     DATA.mkdir(exist_ok=True)
-    (DATA / "exam_scores.csv").write_text(exam_scores())
-    print(f"wrote {DATA / 'exam_scores.csv'}")
+    for name, make in FILES.items():
+        (DATA / name).write_text(make())
+        print(f"wrote {DATA / name}")
