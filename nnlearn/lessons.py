@@ -403,6 +403,130 @@ def backprop_cost(quick: bool = False) -> LessonResult:
                          "speedup": finite_seconds / backward_seconds if backward_seconds else None})
 
 
+def _say(text: str) -> None:
+    """Live progress on stderr: stdout stays one JSON object with --json."""
+    import sys
+
+    print(text, file=sys.stderr, flush=True)
+
+
+def bias_variance(quick: bool = False) -> LessonResult:
+    """An over-parameterised network on a few noisy points, trained with λ over a range."""
+    from sklearn.datasets import make_moons
+
+    tf, keras = _keras()
+    x, y = make_moons(60 + 400, noise=0.35, random_state=0)  # 60 to train on, 400 to validate
+    mean, std = x[:60].mean(axis=0), x[:60].std(axis=0)
+    x = ((x - mean) / std).astype(np.float32)
+    y = y.astype(np.float32).reshape(-1, 1)
+    x_train, y_train, x_validation, y_validation = x[:60], y[:60], x[60:], y[60:]
+    lambdas = _size(quick, [0.0, 0.0001, 0.001, 0.01, 0.1], [0.0, 0.001, 0.01, 0.1])
+    steps, every = _size(quick, (600, 50), (300, 50))
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(64, activation="relu"), keras.layers.Dense(1)])  # 4,417 w and b
+    kernels = [layer.kernel for layer in model.layers]
+    initial = model.get_weights()
+    loss = keras.losses.BinaryCrossentropy(from_logits=True)
+    optimizer = keras.optimizers.Adam(0.01)
+    optimizer.build(model.trainable_variables)
+    strength = tf.Variable(0.0)
+
+    @tf.function
+    def step():  # one gradient step on the whole training set: J = loss + λ·Σw² (Keras' L2(λ) term)
+        with tf.GradientTape() as tape:
+            penalty = strength * tf.add_n([tf.reduce_sum(tf.square(kernel)) for kernel in kernels])
+            cost = loss(y_train, model(x_train, training=True)) + penalty
+        optimizer.apply_gradients(zip(tape.gradient(cost, model.trainable_variables), model.trainable_variables))
+
+    def measured(x_split, y_split) -> tuple[float, float]:  # J without the penalty, and the error rate
+        logits = model(x_split)
+        return float(loss(y_split, logits)), float(np.mean((logits.numpy() > 0) != (y_split == 1)))
+
+    numbers: dict = {"train_examples": 60, "validation_examples": 400, "params": int(model.count_params()),
+                     "steps": steps, "lambdas": lambdas}
+    rows = []
+    for value in lambdas:
+        model.set_weights(initial)  # every λ starts from the same weights, with a fresh Adam
+        for variable in optimizer.variables:
+            if not variable.path.endswith("learning_rate"):
+                variable.assign(tf.zeros_like(variable))
+        strength.assign(value)
+        curve_train, curve_validation = [], []
+        for number in range(1, steps + 1):
+            step()
+            if number % every == 0:
+                curve_train.append(measured(x_train, y_train)[0])
+                curve_validation.append(measured(x_validation, y_validation)[0])
+        (train_loss, train_error), (validation_loss, validation_error) = (measured(x_train, y_train),
+                                                                           measured(x_validation, y_validation))
+        squares = float(sum(np.sum(kernel.numpy().astype(np.float64) ** 2) for kernel in kernels))
+        keras_penalty = float(sum(keras.regularizers.L2(value)(kernel) for kernel in kernels))
+        rows.append((value, train_loss, validation_loss, train_error, validation_error, squares,
+                     curve_train, curve_validation, keras_penalty))
+        _say(f"λ = {value:<7g} J_train {train_loss:.3f}  J_cv {validation_loss:.3f}  "
+             f"error train {train_error:.3f}  validation {validation_error:.3f}  Σw² {squares:.3g}")
+    for key, column in (("train_loss", 1), ("validation_loss", 2), ("train_error", 3), ("validation_error", 4),
+                        ("sum_squared_weights", 5)):
+        numbers[key] = [row[column] for row in rows]
+    best = min(rows, key=lambda row: row[2])
+    numbers["best_lambda"] = best[0]
+    numbers["lambda_in_course_terms"] = [2 * 60 * value for value in lambdas]  # λ_course = 2m·λ_keras
+    numbers["epochs_measured"] = list(range(every, steps + 1, every))
+    numbers["no_regularization_train_loss_by_epoch"] = rows[0][6]
+    numbers["no_regularization_validation_loss_by_epoch"] = rows[0][7]
+    numbers["best_lambda_validation_loss_by_epoch"] = best[7]
+    numbers["keras_l2_penalty"] = [row[8] for row in rows]  # Keras' own L2(λ) of the trained weights
+    return LessonResult("bias-variance", "Bias and variance: regularization λ from overfitting to underfitting",
+                        f"A network with {numbers['params']:,} parameters learns 60 noisy points (each step on the "
+                        "whole training set, Adam). The cost is J + λ·Σw², Keras' L2(λ); the course writes "
+                        "λ/2m·Σw², so the course's λ is 2m = 120 times Keras'. With λ = 0 the network memorises "
+                        "the training points: J_train falls towards 0 while J_cv (400 new points) climbs as the "
+                        "epochs go on (high variance, overfitting). A large λ forces every weight towards 0: the "
+                        "network predicts about 0.5 everywhere, so J_train and J_cv are both near ln 2 = 0.693 "
+                        "(high bias, underfitting). In between, J_cv is lowest: that λ is the one to pick, by "
+                        "validation.", numbers)
+
+
+def learning_rate(quick: bool = False) -> LessonResult:
+    """The same model with a too-small, a good and a too-large learning rate."""
+    from sklearn.datasets import make_regression
+
+    tf, keras = _keras()
+    x, y = make_regression(200, n_features=3, noise=10.0, random_state=0)
+    x = ((x - x.mean(axis=0)) / x.std(axis=0)).astype(np.float32)
+    y = (y / y.std()).astype(np.float32).reshape(-1, 1)
+    epochs = _size(quick, 40, 25)
+    rates = {"too_small": 0.001, "good": 0.3, "too_large": 1.2}
+    augmented = np.c_[x, np.ones(len(x))].astype(np.float64)
+    curvature = float(np.linalg.eigvalsh(2 * augmented.T @ augmented / len(x)).max())  # largest eigenvalue of J's Hessian
+    numbers: dict = {"epochs": epochs, "learning_rates": rates, "largest_curvature": curvature,
+                     "diverges_above": 2 / curvature}
+    loss = keras.losses.MeanSquaredError()
+    for name, rate in rates.items():
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
+        optimizer = keras.optimizers.SGD(learning_rate=rate)
+        history = []
+        for _ in range(epochs):  # one step per epoch on the whole training set: plain gradient descent
+            with tf.GradientTape() as tape:
+                cost = loss(y, model(x))
+            history.append(float(cost))
+            optimizer.apply_gradients(zip(tape.gradient(cost, model.trainable_variables), model.trainable_variables))
+        final = float(loss(y, model(x)))
+        numbers[f"{name}_loss_by_epoch"] = history
+        numbers[f"{name}_final_loss"] = final
+        _say(f"learning rate {rate:<5g} loss {history[0]:.4g} → {final:.4g}")
+    return LessonResult("learning-rate", "The learning rate: too small, good, too large",
+                        "Gradient descent takes steps of α × the gradient. Too small (α = 0.001): the cost "
+                        "barely moves in the time given. Good (α = 0.3): it falls quickly to the noise level. "
+                        "Too large (α = 1.2): every step overshoots the bottom of the bowl by more than it "
+                        "started, so the cost grows each epoch (it diverges). For this cost the border is "
+                        "exactly α = 2 / (the largest curvature of J), measured here from the data. Adam "
+                        "adapts each parameter's step, but its initial learning rate still sets the scale: "
+                        "there is still a need to set a learning rate. `nnlearn lr-find CONFIG` finds one "
+                        "for any config.", numbers)
+
+
 LESSONS = [
     Lesson("logistic-regression", "the three steps by hand in NumPy against Keras' Dense(1)", logistic_regression),
     Lesson("linear-collapse", "linear layers multiply out into one; ReLU layers do not", linear_collapse),
@@ -415,6 +539,8 @@ LESSONS = [
     Lesson("dense-vs-conv", "a dense network and a CNN on the digits", dense_vs_conv),
     Lesson("derivative", "nudge w by 0.001 and J moves by k × 0.001", derivative),
     Lesson("backprop-cost", "one backward pass against finite differences", backprop_cost),
+    Lesson("bias-variance", "training and validation error against the regularization λ", bias_variance),
+    Lesson("learning-rate", "a too-small, a good and a too-large learning rate", learning_rate),
 ]
 
 

@@ -28,7 +28,7 @@ def numbers_of(name: str) -> dict:
 def test_the_list_and_a_misspelt_name():
     result = runner.invoke(app, ["lesson", "--json"])
     assert [item["name"] for item in json.loads(result.stdout)["lessons"]] == [lesson.name for lesson in LESSONS]
-    assert len(LESSONS) == 10
+    assert len(LESSONS) == 12
     misspelt = runner.invoke(app, ["lesson", "sofmax"])
     assert misspelt.exit_code == 2 and "did you mean 'softmax'" in misspelt.output
 
@@ -156,3 +156,59 @@ def test_backprop_and_finite_differences_agree_at_very_different_costs():
     assert n["finite_difference_forward_passes"] == 2 * params_by_hand
     assert n["max_abs_gradient_difference"] < 1e-6 * max(1.0, n["largest_gradient"])
     assert n["largest_gradient"] > 0
+
+
+@pytest.mark.tensorflow
+@pytest.mark.slow
+def test_bias_variance_overfits_at_lambda_0_and_underfits_at_a_large_lambda():
+    n = numbers_of("bias-variance")
+    lambdas, train, validation = n["lambdas"], n["train_loss"], n["validation_loss"]
+    assert lambdas[0] == 0 and lambdas == sorted(lambdas)
+    # λ = 0: the training points are memorised (J_train near 0) while J_cv is far higher, and it climbs
+    # with the epochs after its lowest point (high variance)
+    assert train[0] < 0.05 and validation[0] > train[0] + 0.5
+    curve = n["no_regularization_validation_loss_by_epoch"]
+    assert curve[-1] > min(curve) + 0.3
+    assert n["no_regularization_train_loss_by_epoch"][-1] == min(n["no_regularization_train_loss_by_epoch"])
+    # the largest λ: weights near 0, so the model says 0.5 everywhere: J_train = ln 2 by hand (high bias)
+    assert train[-1] == pytest.approx(math.log(2), abs=0.02) and n["train_error"][-1] > 0.3
+    assert n["sum_squared_weights"][-1] < 1e-3 * n["sum_squared_weights"][0]
+    # J_train grows with λ, Σw² shrinks; J_cv is lowest in between, and that λ is the one picked
+    assert train == sorted(train) and n["sum_squared_weights"] == sorted(n["sum_squared_weights"], reverse=True)
+    best = validation.index(min(validation))
+    assert 0 < best < len(lambdas) - 1 and n["best_lambda"] == lambdas[best]
+    # the penalty trained on is Keras' own L2(λ) = λ·Σw² (hand arithmetic on the reported numbers)
+    for value, squares, keras_penalty in zip(lambdas, n["sum_squared_weights"], n["keras_l2_penalty"]):
+        assert keras_penalty == pytest.approx(value * squares, rel=1e-4, abs=1e-9)
+    assert n["lambda_in_course_terms"] == pytest.approx([2 * n["train_examples"] * value for value in lambdas])
+
+
+@pytest.mark.tensorflow
+@pytest.mark.slow
+def test_learning_rate_too_small_good_and_diverging_against_numpy():
+    import numpy as np
+    from sklearn.datasets import make_regression
+
+    n = numbers_of("learning-rate")
+    # the lesson's data, and plain gradient descent on J = mean((w·x + b − y)²), in NumPy
+    x, y = make_regression(200, n_features=3, noise=10.0, random_state=0)
+    x = ((x - x.mean(axis=0)) / x.std(axis=0)).astype(np.float32).astype(np.float64)
+    y = (y / y.std()).astype(np.float32).astype(np.float64)
+    augmented = np.c_[x, np.ones(len(x))]
+    curvature = np.linalg.eigvalsh(2 * augmented.T @ augmented / len(x)).max()
+    assert n["largest_curvature"] == pytest.approx(curvature, rel=1e-6)
+    rates = n["learning_rates"]
+    assert rates["too_small"] < rates["good"] < 2 / curvature < rates["too_large"]
+    for name, rate in rates.items():
+        weights, losses = np.zeros(4), []
+        for _ in range(n["epochs"]):
+            error = augmented @ weights - y
+            losses.append(np.mean(error ** 2))
+            weights -= rate * 2 * augmented.T @ error / len(x)
+        assert n[f"{name}_loss_by_epoch"] == pytest.approx(losses, rel=1e-3)
+    small, good, large = (n[f"{name}_loss_by_epoch"] for name in ("too_small", "good", "too_large"))
+    assert 0.8 * small[0] < n["too_small_final_loss"] < small[0]  # barely moves
+    assert n["good_final_loss"] < 0.05 * good[0]
+    assert all(later > earlier for earlier, later in zip(large, large[1:])) and large[-1] > 1e6 * large[0]
+    # along the steepest direction each step multiplies the error by (α·curvature − 1)
+    assert large[-1] / large[-2] == pytest.approx((rates["too_large"] * curvature - 1) ** 2, rel=0.02)
