@@ -1,0 +1,85 @@
+"""nnlearn watch: a saved file is retrained as a new run, an invalid edit is reported and watching goes
+on, and Ctrl-C while waiting ends it cleanly."""
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from nnlearn.catalog import list_runs
+from nnlearn.errors import ConfigError
+from nnlearn.watch import config_changes
+from tests.conftest import MOONS, edited
+
+
+def wait_for(condition, limit: float = 120) -> None:
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "watch did not get there in time"
+        time.sleep(0.05)
+
+
+def test_config_changes_name_each_changed_value():
+    before = {"model": {"layers": [{"units": 25}, {"units": 10}]}, "fit": {"epochs": 3}}
+    after = {"model": {"layers": [{"units": 5}, {"units": 10}]}, "fit": {"epochs": 3}}
+    assert config_changes(before, after) == [("model.layers[0].units", 25, 5)]
+    assert config_changes(before, before) == []
+
+
+@pytest.mark.tensorflow
+def test_a_save_retrains_and_an_invalid_edit_is_reported(write_config):
+    from nnlearn.watch import watch
+
+    path = write_config(MOONS)
+    runs, errors = [], []
+    watcher = threading.Thread(target=watch, args=(path, ["fit.epochs=2"]),
+                               kwargs={"on_run": runs.append, "on_error": errors.append, "max_runs": 2,
+                                       "poll_seconds": 0.05})
+    watcher.start()
+    try:
+        wait_for(lambda: len(runs) == 1)
+        path.write_text("model: [\n")
+        wait_for(lambda: len(errors) == 1)
+        assert len(runs) == 1
+        path.write_text(edited(MOONS, ("units: 16", "units: 4")))
+        wait_for(lambda: len(runs) == 2)
+    finally:
+        watcher.join(timeout=120)
+    assert not watcher.is_alive()
+    assert isinstance(errors[0], ConfigError)
+    first, second = runs
+    assert first.previous is None and first.changes == []
+    assert second.previous is first.run and second.changes == [("model.layers[0].units", 16, 4)]
+    test_before, test_after = first.run.metrics["test"], second.run.metrics["test"]
+    assert second.deltas() == {name: test_after[name] - test_before[name] for name in test_after}
+    listed = {run.run_dir.name for run in list_runs(path.parent / "runs") if run.status == "finished"}
+    assert listed == {first.run.run_dir.name, second.run.run_dir.name}
+
+
+@pytest.mark.tensorflow
+@pytest.mark.slow
+def test_cli_prints_one_json_line_per_run_and_ctrl_c_while_waiting_exits_0(write_config, workdir):
+    path = write_config(MOONS)
+    process = subprocess.Popen([sys.executable, "-m", "nnlearn", "watch", str(path), "--set", "fit.epochs=2",
+                                "--json"], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        first = json.loads(process.stdout.readline())
+        path.write_text(edited(MOONS, ("learning_rate: 0.01", "learning_rate: 0.05")))
+        second = json.loads(process.stdout.readline())
+        time.sleep(0.5)  # back to waiting for the next save
+        process.send_signal(signal.SIGINT)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert first["previous_run_dir"] is None and first["changes"] == []
+    assert second["previous_run_dir"] == first["run_dir"]
+    assert second["changes"] == [{"key": "compile.optimizer.learning_rate", "before": 0.01, "after": 0.05}]
+    assert set(second["deltas"]["test"]) == set(second["metrics"]["test"])
+    assert 0 < second["training_seconds"] <= second["seconds"]
+    assert (workdir / second["run_dir"] / "metrics.json").is_file()
