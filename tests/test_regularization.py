@@ -89,3 +89,7 @@ def test_the_l2_term_in_the_loss_equals_lambda_times_the_sum_of_squared_weights(
     cross_entropy = float(np.mean(np.log(np.exp(shifted).sum(axis=1)) - shifted[np.arange(len(labels)), labels]))
     assert penalty > 0.01  # the term is big enough to see
     assert run.metrics["test"]["loss"] == pytest.approx(cross_entropy + penalty, rel=1e-4)
+    # and training minimised it: the same run without the penalty ends with larger weights
+    plain = train(CONFIGS / "iris_softmax.yaml", ["fit.epochs=3"], out=workdir / "plain")
+    plain_kernel = load_saved_model(plain.run_dir / "model.keras").layers[0].get_weights()[0]
+    assert float(np.sum(kernel ** 2)) < float(np.sum(plain_kernel.astype(np.float64) ** 2))
