@@ -498,6 +498,54 @@ def lesson(name: Annotated[Optional[str], typer.Argument(help="The lesson to run
 
 
 @app.command()
+def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train, and retrain on every save.")],
+          overrides: SetOption = None,
+          max_runs: Annotated[Optional[int], typer.Option("--max-runs", hidden=True,
+                                                          help="Stop after this many completed runs.")] = None,
+          as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per completed run, one "
+                                                "per line.")] = False):
+    """Train CONFIG, then retrain it every time the file is saved, with TensorFlow kept loaded.
+
+    Each run is a normal run directory; its test metrics are shown beside the previous run's, with
+    what changed in the config and the loss per epoch. An invalid edit is reported and watching goes
+    on. Ctrl-C while waiting exits 0; during a run it stops that run like `nnlearn train` (exit 130).
+    """
+    from rich.markup import escape
+
+    from nnlearn.display import EpochProgress, format_number, watch_table
+    from nnlearn.plots import sparkline
+    from nnlearn.watch import watch as watch_config
+
+    people, errors = _consoles(as_json)
+
+    def show_run(retrained) -> None:
+        run = retrained.run
+        for key, before, after in retrained.changes:
+            people.print(f"changed [bold]{escape(key)}[/]: {escape(str(before))} → {escape(str(after))}")
+        losses = [row["loss"] for row in run.history]
+        shown = losses if len(losses) <= 60 else [losses[i * len(losses) // 60] for i in range(60)]
+        if losses:
+            people.print(f"loss per epoch {sparkline(shown)} {format_number(losses[0])} → "
+                         f"{format_number(losses[-1])}")
+        people.print(watch_table(retrained))
+        people.print(f"{run.epochs} epochs in {run.seconds:.1f} s; saved in [bold]{escape(str(run.run_dir))}[/]")
+        people.print(f"Watching {escape(str(config))}: save it to train again; Ctrl-C to stop.")
+        if as_json:
+            print(json.dumps(json_safe(retrained.to_json())), flush=True)
+
+    def show_error(error) -> None:
+        print_error(errors, error)
+        errors.print(f"Still watching {escape(str(config))}: fix it and save again.")
+
+    with handled(as_json):
+        try:
+            watch_config(config, overrides or [], on_run=show_run, on_error=show_error,
+                         progress=EpochProgress(people, quiet=True), max_runs=max_runs)
+        except KeyboardInterrupt:
+            errors.print("stopped watching")
+
+
+@app.command()
 def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config every run starts from.")] = None,
           grids: Annotated[Optional[list[str]], typer.Option(
               "--grid", metavar="KEY=V1,V2,...",
@@ -568,54 +616,6 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
         print(json.dumps(json_safe(result.to_json())))
     if not any(member.status == "finished" for member in result.members):
         raise typer.Exit(1)
-
-
-@app.command()
-def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train, and retrain on every save.")],
-          overrides: SetOption = None,
-          max_runs: Annotated[Optional[int], typer.Option("--max-runs", hidden=True,
-                                                          help="Stop after this many completed runs.")] = None,
-          as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per completed run, one "
-                                                "per line.")] = False):
-    """Train CONFIG, then retrain it every time the file is saved, with TensorFlow kept loaded.
-
-    Each run is a normal run directory; its test metrics are shown beside the previous run's, with
-    what changed in the config and the loss per epoch. An invalid edit is reported and watching goes
-    on. Ctrl-C while waiting exits 0; during a run it stops that run like `nnlearn train` (exit 130).
-    """
-    from rich.markup import escape
-
-    from nnlearn.display import EpochProgress, format_number, watch_table
-    from nnlearn.plots import sparkline
-    from nnlearn.watch import watch as watch_config
-
-    people, errors = _consoles(as_json)
-
-    def show_run(retrained) -> None:
-        run = retrained.run
-        for key, before, after in retrained.changes:
-            people.print(f"changed [bold]{escape(key)}[/]: {escape(str(before))} → {escape(str(after))}")
-        losses = [row["loss"] for row in run.history]
-        shown = losses if len(losses) <= 60 else [losses[i * len(losses) // 60] for i in range(60)]
-        if losses:
-            people.print(f"loss per epoch {sparkline(shown)} {format_number(losses[0])} → "
-                         f"{format_number(losses[-1])}")
-        people.print(watch_table(retrained))
-        people.print(f"{run.epochs} epochs in {run.seconds:.1f} s; saved in [bold]{escape(str(run.run_dir))}[/]")
-        people.print(f"Watching {escape(str(config))}: save it to train again; Ctrl-C to stop.")
-        if as_json:
-            print(json.dumps(json_safe(retrained.to_json())), flush=True)
-
-    def show_error(error) -> None:
-        print_error(errors, error)
-        errors.print(f"Still watching {escape(str(config))}: fix it and save again.")
-
-    with handled(as_json):
-        try:
-            watch_config(config, overrides or [], on_run=show_run, on_error=show_error,
-                         progress=EpochProgress(people, quiet=True), max_runs=max_runs)
-        except KeyboardInterrupt:
-            errors.print("stopped watching")
 
 
 @app.command("lr-find")

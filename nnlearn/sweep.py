@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -268,8 +269,6 @@ def start_sweep(config_path: Path, overrides: list[str], grids: list[str], seeds
 
 
 def _json_text(value) -> str:
-    import json
-
     return json.dumps(value, indent=2, allow_nan=True) + "\n"
 
 
