@@ -170,40 +170,6 @@ def sweep_report(sweep_dir: str | Path) -> str:
     keys = [axis.key for axis in sweep.axes]
     metric = sweep.metric
     rows = [[", ".join(f"{key}={value}" for key, value in group.values.items()), group.mean, group.std,
-             group.train_mean, group.test_mean, f"{sum(m.status == 'finished' for m in group.members)}/"
-                                                f"{len(group.members)}"] for group in sweep.groups()]
-    best = sweep.best()
-    body = (f"<p>{len(sweep.members)} runs: every combination of {html.escape(', '.join(keys))}, with "
-            f"{len(sweep.seeds)} seed{'s' if len(sweep.seeds) != 1 else ''}. Ranked by the <b>validation</b> "
-            f"{html.escape(metric)}; the test split never chose anything, so its numbers stay an honest "
-            "final measurement.</p>")
-    if best is not None:
-        body += ("<p>Best: <b>" + html.escape(" ".join(f"--set {key}={value}" for key, value in best.values.items()))
-                 + "</b></p>")
-    body += "<h2>Ranking</h2>" + _table(["values", f"validation {metric} (mean)", "std over seeds",
-                                         f"train {metric}", f"test {metric}", "finished"], rows)
-    body += "<h2>Plots</h2>" + "".join(_image(sweep_dir / name, name.removesuffix(".png").replace("_", " "))
-                                       for name in (CURVES_PLOT, METRIC_PLOT) if (sweep_dir / name).exists())
-    run_rows = [[member.name, member.seed, member.status]
-                + [(member.metrics.get(split) or {}).get(metric) for split in ("train", "validation", "test")]
-                for member in sweep.members]
-    body += "<h2>Runs</h2>" + _table(["run directory", "seed", "status", f"train {metric}",
-                                      f"validation {metric}", f"test {metric}"], run_rows, numeric_from=3)
-    body += "<p class='dim'>Each run is a normal run directory: `nnlearn report SWEEP_DIR/RUN` for one.</p>"
-    return _page(f"nnlearn sweep {sweep_dir.name}", body)
-
-
-def sweep_report(sweep_dir: str | Path) -> str:
-    """The HTML of a sweep: its ranking by validation, its plots, and a table of every run."""
-    from nnlearn.sweep import CURVES_PLOT, METRIC_PLOT, draw_sweep_plots, open_sweep
-
-    sweep_dir = Path(sweep_dir)
-    sweep, _ = open_sweep(sweep_dir)
-    if not (sweep_dir / CURVES_PLOT).exists():
-        draw_sweep_plots(sweep)
-    keys = [axis.key for axis in sweep.axes]
-    metric = sweep.metric
-    rows = [[", ".join(f"{key}={value}" for key, value in group.values.items()), group.mean, group.std,
              group.train_mean, group.test_mean,
              f"{sum(m.status == 'finished' for m in group.members)}/{len(group.members)}"]
             for group in sweep.groups()]
