@@ -15,7 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from nnlearn.config import LAYER_TYPES, Config
 from nnlearn.errors import ConfigError, Problem
-from nnlearn.yaml_source import Key, Located, parse_yaml, read_yaml_file
+from nnlearn.yaml_source import Key, Located, parse_value, parse_yaml, read_yaml_file
 
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
@@ -61,7 +61,11 @@ def apply_overrides(located: Located, overrides: list[str]) -> set[Key]:
                                          "model.layers[0].units."))
             continue
         try:
-            value = yaml.safe_load(value_text) if value_text.strip() else ""
+            value = parse_value(value_text) if value_text.strip() else ""
+        except ConfigError as error:
+            problems.append(Problem(format_path(key), error.problems[0].message + " (from --set)",
+                                    hint=error.problems[0].hint))
+            continue
         except yaml.YAMLError:
             value = value_text
         error = _set_value(located.data, key, value)
@@ -235,6 +239,12 @@ def _type_mistake(kind: str, received, raw: str | None, name: str) -> tuple[str,
             return (f"received {shown!r}; expected a whole number, not a decimal.",
                     f"write {name}: {received:.0f}." if received.is_integer()
                     else f"write a whole number, e.g. {example}.")
+    if kind == "string_type" and isinstance(received, bool) and raw is not None \
+            and raw.lower() in YAML11_BOOLEANS:
+        return (f"received {raw!r}, which YAML reads as the boolean {received}, not as text.",
+                f"quote it: {name}: \"{raw}\".")
+    if kind == "string_type" and isinstance(received, (int, float)):
+        return f"received the number {shown}; {name} is text.", f"quote it: {name}: \"{shown}\"."
     if kind == "bool_type" and not isinstance(received, (dict, list)):
         return (f"received {shown!r}; {name} is true or false, not "
                 f"{'text' if isinstance(received, str) else 'a number'}.",

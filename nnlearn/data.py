@@ -22,6 +22,7 @@ from nnlearn.files import UnreadableFile, available_memory, check_regular_file, 
 
 MAX_CLASSES = 1000
 MAX_CSV_BYTES = 256 * 1024**2
+CSV_EXPANSION = 6  # bytes of memory per byte of CSV once parsed into rows of strings
 # x as float64, its split copies and the normalised float32 copies the model reads
 COPIES_IN_MEMORY = 3
 
@@ -84,11 +85,12 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None) ->
     if data.source in BUNDLED_DATASETS:
         return _bundled(data.source)
     if data.source in SYNTHETIC_DATASETS:
-        labels = data.centers if data.source == "multilabel" else 1
-        check_fits_in_memory(data.n_samples * (data.n_features + labels) * 8,
-                             f"data.source {data.source} with n_samples {data.n_samples:,} and "
-                             f"n_features {data.n_features:,}", "data.n_samples",
-                             "lower n_samples or n_features.")
+        sized = data.source in ("blobs", "linear", "multilabel")  # the others always have 2 features
+        columns = (data.n_features if sized else 2) + (data.centers if data.source == "multilabel" else 1)
+        check_fits_in_memory(data.n_samples * columns * 8,
+                             f"data.source {data.source} with n_samples {data.n_samples:,}"
+                             + (f" and n_features {data.n_features:,}" if sized else ""), "data.n_samples",
+                             "lower n_samples or n_features." if sized else "lower n_samples.")
         return _synthetic(data, seed)
     path = resolve_source(data.source, config_dir)
     suffix = path.suffix.lower()
@@ -124,6 +126,9 @@ def read_text_file(path: Path, field: str) -> str:
         raw = read_bounded(path, MAX_CSV_BYTES, "use a smaller file, or save the arrays with np.savez as NPZ.")
     except UnreadableFile as error:
         raise DataError(error.message, path=field, hint=error.hint) from None
+    # parsed, each cell becomes a Python string in a list: several times the file's size
+    check_fits_in_memory(len(raw) * CSV_EXPANSION, path.name, field, "use a smaller file, or save the arrays "
+                                                                      "with np.savez as NPZ.")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -122,6 +122,17 @@ def _describe_character(code) -> str:
     return "NUL (a null byte, \\0)" if code == 0 else f"U+{code:04X}"
 
 
+def parse_value(text: str):
+    """One `--set` value as YAML reads it (3 is a number, [1, 2] a list), with the file's limits:
+    plain tags only, bounded nesting and size. Raises ConfigError, or yaml.YAMLError for text that
+    is not YAML (taken as a string by the caller)."""
+    _check_depth(text, "--set")
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    if node is None:
+        return None
+    return _Builder("--set", Located(data=None)).build(node, ())
+
+
 class _Builder:
     """Turns composed YAML nodes into Python values, checking tags, duplicates and size."""
 

@@ -160,6 +160,15 @@ def test_a_synthetic_dataset_too_big_for_memory_is_refused_with_the_numbers(writ
     assert "GiB of memory" in text and "8.0 GiB free" in text and "lower n_samples or n_features" in text
 
 
+def test_a_dataset_that_ignores_n_features_is_sized_without_it(write_config, monkeypatch):
+    import nnlearn.data
+
+    monkeypatch.setattr(nnlearn.data, "available_memory", lambda: 8 * 1024**3)
+    result = invoke("validate", write_config(TINY), "--set", "data.source=moons", "--set", "data.n_samples=100000",
+                    "--set", "data.n_features=10000", "--set", "model.layers[1].units=2")
+    assert "of memory" not in result.output and result.exit_code == 0, result.output
+
+
 # ---------------------------------------------------------------- strict types
 
 
@@ -189,6 +198,17 @@ def test_strict_types_in_the_file_have_line_and_fix(write_config):
     refused(result, "model.layers[0].units (line 4", "compile.from_logits (line 5")
     assert "write a whole number, e.g. units: 8" in flat(result)
     assert "write from_logits: true or from_logits: false" in flat(result)
+
+
+@pytest.mark.parametrize("override, fragments", [
+    ("name=" + "[" * 1000 + "]" * 1000, ["name", "nested more than 50 levels", "(from --set)"]),
+    ("fit.epochs=!!python/object/apply:os.system [ls]", ["fit.epochs", "is not allowed", "remove the tag"]),
+    ("name=yes", ["name", "boolean True, not as text", 'quote it: name: "yes"']),
+    ("data.target=1", ["data.target", "received the number 1", 'quote it: target: "1"']),
+])
+def test_set_values_have_the_files_limits(write_config, override, fragments):
+    result = invoke("validate", write_config(TINY), "--set", override)
+    refused(result, *fragments)
 
 
 def test_set_values_and_yaml_exponents_still_work(write_config):
