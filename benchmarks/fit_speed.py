@@ -1,12 +1,13 @@
 """Time `nnlearn train` against the plain Keras script a learner would write, in the same process.
 
-    python benchmarks/fit_speed.py [CONFIG ...] [--repeats N] [--no-determinism]
+    python benchmarks/fit_speed.py [CONFIG ...] [--repeats N] [--set KEY=VALUE] [--no-determinism]
 
 For each config, with the same model, data, epochs and batch size:
   plain    the learner's script: model.fit(x_numpy, y_numpy), then evaluate train/test, then save
   nnlearn  nnlearn's whole training step: a tf.data pipeline, a checkpoint after every epoch,
            op determinism, evaluation of train/validation/test, the run directory written
-Prints the median seconds of each and the ratio. Run once with --no-determinism to see what
+  hand loop  a hand-written tf.function over each epoch's steps: the floor nnlearn's fit is held to
+Prints the median seconds of each and the ratios. Run once with --no-determinism to see what
 TensorFlow's op determinism costs (it cannot be switched off again inside one process).
 """
 
@@ -37,17 +38,46 @@ def plain_script(prepared, folder: Path) -> float:
     return time.perf_counter() - start
 
 
-def nnlearn_train(prepared, folder: Path, determinism: bool) -> float:
+def nnlearn_train(prepared, folder: Path, determinism: bool) -> tuple[float, float]:
+    """Seconds of the whole training step, and of its fit alone (Run.seconds: the epochs, with
+    validation and checkpoints, after the step is compiled)."""
     from nnlearn import model as tf_model
     from nnlearn import training
 
     if not determinism:
         tf_model.enable_determinism = lambda seed: tf_model.keras.utils.set_random_seed(seed)
     start = time.perf_counter()
-    run_dir = folder / f"run-{time.perf_counter_ns()}"
-    run_dir.mkdir()
-    training._save_inputs(run_dir, prepared)
-    training._fit(prepared, run_dir, [], training.Silent(), checkpoint=None)
+    run = training.train_config(prepared.config, out=folder / f"run-{time.perf_counter_ns()}")
+    return time.perf_counter() - start, run.seconds
+
+
+def hand_written_loop(prepared) -> float:
+    """The floor: a tf.function running each epoch's steps (same batches, same model and optimizer),
+    without metrics, validation or checkpoints; compiled before the clock starts."""
+    from nnlearn import model as tf_model
+
+    tf, config = tf_model.tf, prepared.config
+    model = tf_model.build_model(config, prepared.input_shape)
+    loss, optimizer = tf_model.make_loss(config), tf_model.make_optimizer(config)
+    optimizer.build(model.trainable_variables)
+    x, y = tf.constant(prepared.x("train")), tf.constant(prepared.y("train"))
+    batch_size, steps = config.fit.batch_size, -(-len(x) // config.fit.batch_size)
+
+    @tf.function
+    def epoch(number):
+        order = tf_model.epoch_order(len(x), config, number)
+        for step in tf.range(steps):
+            index = order[step * batch_size:(step + 1) * batch_size]
+            with tf.GradientTape() as tape:
+                cost = loss(tf.gather(y, index), model(tf.gather(x, index), training=True))
+            optimizer.apply_gradients(zip(tape.gradient(cost, model.trainable_variables),
+                                          model.trainable_variables))
+        return cost
+
+    compiled = epoch.get_concrete_function(tf.TensorSpec((), tf.int64))
+    start = time.perf_counter()
+    for number in range(config.fit.epochs):
+        compiled(tf.constant(number, tf.int64)).numpy()
     return time.perf_counter() - start
 
 
@@ -60,19 +90,28 @@ def main() -> None:
                         ("logistic_regression.yaml", "softmax_digits.yaml", "cnn_digits.yaml")])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-determinism", action="store_true")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", help="override every config")
     arguments = parser.parse_args()
     determinism = not arguments.no_determinism
     print(f"op determinism: {'on' if determinism else 'off'}; median of {arguments.repeats}")
-    print(f"{'config':28} {'plain Keras s':>14} {'nnlearn train s':>16} {'speed-up':>9}")
+    print(f"{'config':28} {'plain Keras s':>14} {'nnlearn train s':>16} {'speed-up':>9} "
+          f"{'nnlearn fit s':>14} {'hand loop s':>12} {'fit / loop':>11}")
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         for path in arguments.configs:
-            prepared = prepare(load_config(path), Path(path).parent)
+            prepared = prepare(load_config(path, arguments.set or []), Path(path).parent)
             nnlearn_train(prepared, folder, determinism)  # warm up TensorFlow once
-            plain = statistics.median(plain_script(prepared, folder) for _ in range(arguments.repeats))
-            ours = statistics.median(nnlearn_train(prepared, folder, determinism)
-                                     for _ in range(arguments.repeats))
-            print(f"{Path(path).name:28} {plain:14.2f} {ours:16.2f} {plain / ours:8.2f}×")
+            plain, ours, loop = [], [], []
+            for _ in range(arguments.repeats):  # alternating, so a busy moment hurts all three alike
+                plain.append(plain_script(prepared, folder))
+                ours.append(nnlearn_train(prepared, folder, determinism))
+                loop.append(hand_written_loop(prepared))
+            plain_s = statistics.median(plain)
+            whole = statistics.median(seconds for seconds, _ in ours)
+            fit = statistics.median(fit for _, fit in ours)
+            hand = statistics.median(loop)
+            print(f"{Path(path).name:28} {plain_s:14.2f} {whole:16.2f} {plain_s / whole:8.2f}× "
+                  f"{fit:14.2f} {hand:12.2f} {fit / hand:10.2f}×")
 
 
 if __name__ == "__main__":

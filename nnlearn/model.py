@@ -22,14 +22,27 @@ def _import_tensorflow_quietly():
         return sys.modules["tensorflow"]
     sys.stderr.flush()
     saved = os.dup(2)
+    skipped = _SkipPyplot()
+    sys.meta_path.insert(0, skipped)
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 2)
             import tensorflow
     finally:
+        sys.meta_path.remove(skipped)
         os.dup2(saved, 2)
         os.close(saved)
     return tensorflow
+
+
+class _SkipPyplot:
+    """Keras imports matplotlib.pyplot (~0.4 s) only for an image-gallery helper nnlearn never uses, and
+    works without it; plots.py imports it with the Agg backend when a plot is drawn."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "matplotlib.pyplot" and name not in sys.modules:
+            raise ModuleNotFoundError(name)
+        return None
 
 
 tf = _import_tensorflow_quietly()
