@@ -4,8 +4,8 @@
 
 For each config, with the same model, data, epochs and batch size:
   plain    the learner's script: model.fit(x_numpy, y_numpy), then evaluate train/test, then save
-  nnlearn  nnlearn's whole training step: a tf.data pipeline, a checkpoint after every epoch,
-           op determinism, evaluation of train/validation/test, the run directory written
+  nnlearn  nnlearn's whole training step: many steps per call into TensorFlow, validation every
+           epoch, checkpoints, op determinism, evaluation of train/validation/test, the run directory
   hand loop  a hand-written tf.function over each epoch's steps: the floor nnlearn's fit is held to
 Prints the median seconds of each and the ratios. Run once with --no-determinism to see what
 TensorFlow's op determinism costs (it cannot be switched off again inside one process).
