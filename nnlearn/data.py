@@ -87,7 +87,7 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None) ->
     if data.source in SYNTHETIC_DATASETS:
         sized = data.source in ("blobs", "linear", "multilabel")  # the others always have 2 features
         columns = (data.n_features if sized else 2) + (data.centers if data.source == "multilabel" else 1)
-        check_fits_in_memory(data.n_samples * columns * 8,
+        check_fits_in_memory(data.n_samples * columns * 8 * COPIES_IN_MEMORY,
                              f"data.source {data.source} with n_samples {data.n_samples:,}"
                              + (f" and n_features {data.n_features:,}" if sized else ""), "data.n_samples",
                              "lower n_samples or n_features." if sized else "lower n_samples.")
@@ -110,14 +110,13 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None) ->
     return dataset
 
 
-def check_fits_in_memory(size: int, what: str, field: str, fix: str) -> None:
-    """Refuse, with the numbers, data that would take more memory than the machine has free."""
-    needed = size * COPIES_IN_MEMORY
+def check_fits_in_memory(needed: int, what: str, field: str, fix: str,
+                         why: str = "the data and its copies while splitting and normalising") -> None:
+    """Refuse, with the numbers, what would take more memory than the machine has free."""
     free = available_memory()
     if free is not None and needed > free:
-        raise DataError(f"{what} needs about {format_bytes(needed)} of memory (the data and its copies "
-                        f"while splitting and normalising); this machine has {format_bytes(free)} free.",
-                        path=field, hint=fix)
+        raise DataError(f"{what} needs about {format_bytes(needed)} of memory ({why}); this machine has "
+                        f"{format_bytes(free)} free.", path=field, hint=fix)
 
 
 def read_text_file(path: Path, field: str) -> str:
@@ -127,8 +126,8 @@ def read_text_file(path: Path, field: str) -> str:
     except UnreadableFile as error:
         raise DataError(error.message, path=field, hint=error.hint) from None
     # parsed, each cell becomes a Python string in a list: several times the file's size
-    check_fits_in_memory(len(raw) * CSV_EXPANSION, path.name, field, "use a smaller file, or save the arrays "
-                                                                      "with np.savez as NPZ.")
+    check_fits_in_memory(len(raw) * CSV_EXPANSION * COPIES_IN_MEMORY, path.name, field,
+                         "use a smaller file, or save the arrays with np.savez as NPZ.")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -150,7 +149,7 @@ def read_npz_arrays(path: Path, field: str, names: tuple[str, ...]) -> dict[str,
         if missing:
             raise DataError(f"{path.name} holds the arrays {sorted(sizes) or 'none'}; it needs arrays "
                             f"named {' and '.join(names)}.", path=field, hint=fix)
-        check_fits_in_memory(sum(sizes[name] for name in names), path.name, field,
+        check_fits_in_memory(sum(sizes[name] for name in names) * COPIES_IN_MEMORY, path.name, field,
                              "use a smaller file.")
         with np.load(path, allow_pickle=False) as archive:
             return {name: np.asarray(archive[name]) for name in names}

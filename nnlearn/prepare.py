@@ -66,7 +66,27 @@ def check_model_against_data(config: Config, dataset: Dataset) -> list[LayerShap
         problems = output_problems(config, output_shape, dataset.kind, dataset.n_classes, sample)
     if problems:
         raise ConfigError(problems)
+    _check_model_fits_in_memory(config, layers, len(dataset.x))
     return layers
+
+
+def _check_model_fits_in_memory(config: Config, layers: list[LayerShape], rows: int) -> None:
+    """Sizes the schema allows (two dense layers of 100,000 units) can need more memory than the
+    machine has: refuse them with the numbers before TensorFlow tries."""
+    from nnlearn.data import check_fits_in_memory
+    from nnlearn.errors import DataError, Problem
+
+    params = sum(layer.params for layer in layers)
+    outputs = sum(int(np.prod(layer.output_shape)) for layer in layers)
+    batch = min(config.fit.batch_size, max(rows, 1))
+    try:
+        check_fits_in_memory(params * 4 * 4 + batch * outputs * 4 * 2,
+                             f"the model ({params:,} parameters, batches of {batch:,})", "model.layers",
+                             "use fewer units or filters, or a smaller fit.batch_size.",
+                             why="float32 weights, their gradients and Adam's two moments, and each layer's "
+                                 "outputs for one batch")
+    except DataError as error:
+        raise ConfigError([Problem("model.layers", error.message, hint=error.hint)]) from None
 
 
 def prepare(config: Config, config_dir: Path | None = None,

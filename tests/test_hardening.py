@@ -160,6 +160,15 @@ def test_a_synthetic_dataset_too_big_for_memory_is_refused_with_the_numbers(writ
     assert "GiB of memory" in text and "8.0 GiB free" in text and "lower n_samples or n_features" in text
 
 
+def test_a_model_too_big_for_memory_is_refused_with_the_numbers(write_config, monkeypatch):
+    import nnlearn.data
+
+    monkeypatch.setattr(nnlearn.data, "available_memory", lambda: 8 * 1024**3)
+    result = invoke("validate", write_config(TINY), "--set",
+                    "model.layers=[{type: dense, units: 100000}, {type: dense, units: 100000}, {type: dense, units: 3}]")
+    refused(result, "model.layers", "10,000,900,003 parameters", "GiB of memory", "use fewer units")
+
+
 def test_a_dataset_that_ignores_n_features_is_sized_without_it(write_config, monkeypatch):
     import nnlearn.data
 
