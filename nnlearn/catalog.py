@@ -65,17 +65,29 @@ def process_alive(pid) -> bool:
 
 
 def summarize(run_dir: Path) -> RunSummary:
+    """One run's line in `nnlearn runs`; a damaged or edited file shows as unknown, never a crash."""
     status_file = _read(run_dir / RUN_FILE)
     config = _config(run_dir)
-    status = status_file.get("status", "unknown")
+    status = _typed(status_file.get("status"), str, "unknown")
     if status in ("starting", "running") and not process_alive(status_file.get("pid")):
         # its process is gone: killed or crashed; `nnlearn train --resume` continues (or starts) it
         status = "never started" if status == "starting" else "interrupted"
-    metrics = _read(run_dir / METRICS_FILE).get("test") or {}
+    metrics = _typed(_read(run_dir / METRICS_FILE).get("test"), dict, {})
     metric = next((name for name in ("accuracy", "r2") if name in metrics), "loss" if metrics else None)
-    return RunSummary(run_dir, config.get("name", run_dir.name), status_file.get("started", ""),
-                      status_file.get("epochs", 0), (config.get("fit") or {}).get("epochs"),
-                      metric, metrics.get(metric) if metric else None, status)
+    value = _typed(metrics.get(metric), float, None) if metric else None
+    fit = _typed(config.get("fit"), dict, {})
+    return RunSummary(run_dir, _typed(config.get("name"), str, run_dir.name),
+                      _typed(status_file.get("started"), str, ""), _typed(status_file.get("epochs"), int, 0),
+                      _typed(fit.get("epochs"), int, None), metric, value, status)
+
+
+def _typed(value, kind: type, default):
+    """value if it is of kind (an int counts as a float; a bool as neither), else default."""
+    if isinstance(value, bool) and kind is not bool:
+        return default
+    if kind is float and isinstance(value, int):
+        return float(value)
+    return value if isinstance(value, kind) else default
 
 
 def list_runs(root: Path) -> list[RunSummary]:
@@ -123,7 +135,8 @@ def compare(run_dirs: list[Path]) -> Comparison:
     keys = list(dict.fromkeys(key for config in flat for key in config))
     differences = {key: [config.get(key) for config in flat] for key in keys
                    if len({json.dumps(config.get(key), sort_keys=True) for config in flat}) > 1}
-    saved = [_read(run_dir / METRICS_FILE) for run_dir in run_dirs]
+    saved = [{split: _typed(entry.get(split), dict, {}) for split in ("train", "validation", "test")}
+             for entry in (_read(run_dir / METRICS_FILE) for run_dir in run_dirs)]
     metrics: dict[str, dict[str, list]] = {}
     for split in ("train", "validation", "test"):
         names = list(dict.fromkeys(name for entry in saved for name in (entry.get(split) or {})))

@@ -164,8 +164,8 @@ def test_a_model_too_big_for_memory_is_refused_with_the_numbers(write_config, mo
     import nnlearn.data
 
     monkeypatch.setattr(nnlearn.data, "available_memory", lambda: 8 * 1024**3)
-    result = invoke("validate", write_config(TINY), "--set",
-                    "model.layers=[{type: dense, units: 100000}, {type: dense, units: 100000}, {type: dense, units: 3}]")
+    huge = "{type: dense, units: 100000}"
+    result = invoke("validate", write_config(TINY), "--set", f"model.layers=[{huge}, {huge}, {{type: dense, units: 3}}]")
     refused(result, "model.layers", "10,000,900,003 parameters", "GiB of memory", "use fewer units")
 
 
@@ -402,6 +402,16 @@ def test_runs_reports_a_run_that_never_started(stopped_run):
     _edit_json(stopped_run / "run.json", lambda value: {**value, "status": "starting", "pid": 2**22 + 17})
     result = invoke("runs", "runs")
     assert result.exit_code == 0 and "never started" in result.output
+
+
+def test_runs_and_compare_survive_edited_run_files(stopped_run):
+    (stopped_run / "run.json").write_text('{"status": 5, "epochs": "x", "started": [1], "pid": "no"}')
+    (stopped_run / "metrics.json").write_text('{"test": [1, 2], "train": {"accuracy": "high"}}')
+    listed = invoke("runs", "runs", "--json")
+    assert listed.exit_code == 0, listed.output
+    assert json.loads(listed.stdout)["runs"][0]["status"] == "unknown"
+    compared = invoke("compare", stopped_run, stopped_run)
+    assert compared.exit_code == 0 and "Traceback" not in compared.output, compared.output
 
 
 # ---------------------------------------------------------------- predict --input
