@@ -165,7 +165,8 @@ def test_a_model_too_big_for_memory_is_refused_with_the_numbers(write_config, mo
 
     monkeypatch.setattr(nnlearn.data, "available_memory", lambda: 8 * 1024**3)
     huge = "{type: dense, units: 100000}"
-    result = invoke("validate", write_config(TINY), "--set", f"model.layers=[{huge}, {huge}, {{type: dense, units: 3}}]")
+    layers = f"model.layers=[{huge}, {huge}, {{type: dense, units: 3}}]"
+    result = invoke("validate", write_config(TINY), "--set", layers)
     refused(result, "model.layers", "10,000,900,003 parameters", "GiB of memory", "use fewer units")
 
 
