@@ -39,10 +39,12 @@ def _title(figure, title: str, height: float) -> None:
     figure.suptitle(title, y=1 - 0.12 / height, fontsize=10)
 
 
-def _points(axis, prepared: Prepared) -> None:
+def _points(axis, prepared: Prepared, limit: int = 300) -> None:
+    """The training points (at most limit of them, evenly picked), coloured by class."""
     train = prepared.splits.train
-    labels = train.y if prepared.dataset.kind == "classes" else None
-    axis.scatter(train.x[:, 0], train.x[:, 1], c="white" if labels is None else labels, cmap="tab10",
+    picks = np.linspace(0, len(train) - 1, min(limit, len(train))).astype(int)
+    labels = train.y[picks] if prepared.dataset.kind == "classes" else None
+    axis.scatter(train.x[picks, 0], train.x[picks, 1], c="white" if labels is None else labels, cmap="tab10",
                  vmin=-0.5, vmax=9.5, s=7, edgecolors="black", linewidths=0.3)
 
 
@@ -50,26 +52,7 @@ def units_plot(model, prepared: Prepared, path: Path) -> Path | None:
     """Two features: one panel per hidden unit (its activation over the plane). More features: the
     first hidden layer's weight on each feature, as bars, or as images for image data."""
     if prepared.input_shape == (2,):
-        xx, yy, planes = inside.unit_planes(model, prepared)
-        if not planes:
-            return None
-        columns = min(4, len(planes))
-        figure, axes = _panels(len(planes), columns, "What each hidden unit computes: its activation g(w·x + b) "
-                               "over the inputs (yellow: the unit fires most; dark: least)", size=2.4)
-        names = prepared.dataset.feature_names
-        extent = (xx.min(), xx.max(), yy.min(), yy.max())
-        for axis, unit in zip(axes, planes):
-            low, high = float(unit.values.min()), float(unit.values.max())
-            axis.imshow(unit.values, origin="lower", extent=extent, aspect="auto", cmap="viridis",
-                        vmin=low, vmax=high if high > low else low + 1)
-            _points(axis, prepared)
-            state = "dead: never fires" if unit.activation == "relu" and high <= 0 else f"{low:.2g} to {high:.2g}"
-            axis.set_title(f"layer {unit.layer}, unit {unit.unit} ({unit.activation})\n{state}", fontsize=8)
-            axis.set_xlabel(names[0], fontsize=7, labelpad=1)
-            axis.set_ylabel(names[1], fontsize=7, labelpad=1)
-            axis.tick_params(labelsize=6, pad=1)
-        figure.subplots_adjust(hspace=0.55, wspace=0.3)
-        return _save(figure, path)
+        return _unit_planes_plot(model, prepared, path)
     units = inside.first_layer_weights(model, prepared)
     if not units:
         return None
@@ -79,17 +62,54 @@ def units_plot(model, prepared: Prepared, path: Path) -> Path | None:
     names = prepared.dataset.feature_names
     columns = min(4, len(units))
     figure, axes = _panels(len(units), columns, "First hidden layer: the weight of each input feature "
-                           "(red pushes the unit up, blue down)", size=3.2)
-    for axis, unit in zip(axes, units):
+                           "(red pushes the unit up, blue down)", size=2.6)
+    for number, (axis, unit) in enumerate(zip(axes, units)):
         weights = np.array(unit.weights)
         axis.barh(range(len(weights)), weights, color=np.where(weights >= 0, "tab:red", "tab:blue"))
-        axis.set_yticks(range(len(weights)), [name[:18] for name in names] if len(names) <= 16 else [],
-                        fontsize=6)
+        # feature names on the first panel of each row only: they are the same for every unit
+        shown = number % columns == 0 and len(names) <= 20
+        axis.set_yticks(range(len(weights)), [name[:16] for name in names] if shown else [], fontsize=6)
         axis.invert_yaxis()
         axis.axvline(0, color="black", linewidth=0.5)
-        axis.set_title(f"unit {unit.unit}: bias {unit.bias:+.2f}", fontsize=9)
-        axis.tick_params(axis="x", labelsize=7)
-    figure.tight_layout()
+        axis.set_title(f"unit {unit.unit}: bias {unit.bias:+.2f}", fontsize=8)
+        axis.tick_params(axis="x", labelsize=6)
+    figure.subplots_adjust(hspace=0.4, wspace=0.1)
+    return _save(figure, path)
+
+
+def _unit_planes_plot(model, prepared: Prepared, path: Path, steps: int = 100, gap: int = 24) -> Path | None:
+    """Every hidden unit's activation over the plane, as tiles of one picture (each on its own colour
+    scale), with the training points on every tile."""
+    xx, yy, planes = inside.unit_planes(model, prepared, steps)
+    if not planes:
+        return None
+    columns = min(4, len(planes))
+    sheet = mosaic([_scaled(unit.values)[::-1] for unit in planes], columns, gap)  # row 0 at the top
+    train = prepared.splits.train
+    picks = np.linspace(0, len(train) - 1, min(300, len(train))).astype(int)
+    across = (train.x[picks, 0] - xx.min()) / (xx.max() - xx.min()) * (steps - 1)
+    up = (steps - 1) - (train.x[picks, 1] - yy.min()) / (yy.max() - yy.min()) * (steps - 1)
+    plt = _pyplot()
+    rows = math.ceil(len(planes) / columns)
+    figure, axis = plt.subplots(figsize=(2.3 * columns, 2.6 * rows + 0.7))
+    axis.imshow(sheet, cmap="viridis", vmin=0, vmax=1)
+    labels = train.y[picks] if prepared.dataset.kind == "classes" else np.zeros(len(picks))
+    for number, unit in enumerate(planes):
+        row, column = divmod(number, columns)
+        left, top = column * (steps + gap), row * (steps + gap)
+        axis.scatter(across + left, up + top, c=labels, cmap="tab10", vmin=-0.5, vmax=9.5, s=5,
+                     edgecolors="black", linewidths=0.25)
+        low, high = float(unit.values.min()), float(unit.values.max())
+        state = "dead: never fires" if unit.activation == "relu" and high <= 0 else f"{low:.2g} to {high:.2g}"
+        axis.text(left + steps / 2, top - 2, f"layer {unit.layer}, unit {unit.unit} ({unit.activation})\n{state}",
+                  ha="center", va="bottom", fontsize=6.5)
+    axis.set_xlim(-1, sheet.shape[1])
+    axis.set_ylim(sheet.shape[0], -gap)
+    axis.axis("off")
+    names = prepared.dataset.feature_names
+    axis.set_title(f"What each hidden unit computes: its activation g(w·x + b) over the inputs\n(each tile: "
+                   f"{names[0]} {xx.min():.3g} to {xx.max():.3g} across, {names[1]} {yy.min():.3g} to "
+                   f"{yy.max():.3g} up; yellow: the unit fires most, dark: least)", fontsize=8.5)
     return _save(figure, path)
 
 
@@ -107,57 +127,86 @@ def _weight_images(units: list[inside.UnitWeights], image_shape, path: Path) -> 
     return _save(figure, path)
 
 
+def mosaic(tiles: list[np.ndarray], columns: int, gap: int = 1) -> np.ndarray:
+    """Equal-sized 2-D tiles laid out in rows of columns, separated by NaN (drawn as background)."""
+    height, width = tiles[0].shape
+    rows = math.ceil(len(tiles) / columns)
+    sheet = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap), np.nan)
+    for number, tile in enumerate(tiles):
+        row, column = divmod(number, columns)
+        sheet[row * (height + gap):row * (height + gap) + height,
+              column * (width + gap):column * (width + gap) + width] = tile
+    return sheet
+
+
+def _scaled(tile: np.ndarray) -> np.ndarray:
+    """A tile stretched to 0..1, so each map shows its own pattern whatever its size."""
+    low, high = float(tile.min()), float(tile.max())
+    return (tile - low) / (high - low) if high > low else np.zeros_like(tile)
+
+
 def filters_plot(model, path: Path) -> Path | None:
     """The first conv2d layer's kernels, averaged over input channels, on one colour scale."""
     kernels = inside.first_conv_kernels(model)
     if kernels is None:
         return None
-    shown = kernels[:32].mean(axis=3)
+    shown = kernels[:64].mean(axis=3)
     limit = float(np.abs(shown).max()) or 1.0
     columns = min(8, len(shown))
-    figure, axes = _panels(len(shown), columns, f"First conv2d layer: its {len(kernels)} filters "
-                           f"({kernels.shape[1]}×{kernels.shape[2]} kernels; red: positive weights)", size=1.3)
-    for number, (axis, kernel) in enumerate(zip(axes, shown)):
-        image = axis.imshow(kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        axis.set_title(f"filter {number}", fontsize=7)
-        axis.axis("off")
-    figure.colorbar(image, ax=list(axes[:len(shown)]), fraction=0.02, label="weight")
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(0.75 * columns + 1.5, 0.75 * math.ceil(len(shown) / columns) + 0.9))
+    image = axis.imshow(mosaic(list(shown), columns), cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axis.axis("off")
+    figure.colorbar(image, ax=axis, fraction=0.04, label="weight")
+    axis.set_title(f"First conv2d layer: its {len(kernels)} filters ({kernels.shape[1]}×{kernels.shape[2]} "
+                   "kernels, left to right, top to bottom)\nred: the pattern it looks for; blue: the opposite",
+                   fontsize=9)
     return _save(figure, path)
 
 
 def feature_maps_plot(model, prepared: Prepared, path: Path, channels: int = 4) -> Path | None:
     """Rows: one test example per class. Columns: the input, then for every conv/pool layer the
-    channels that respond most to that example."""
+    channels that respond most to that example, each map on its own scale."""
     rows = inside.one_example_per_class(prepared)
     if not rows or len(prepared.input_shape) != 3:
         return None
     maps = inside.feature_maps(model, prepared, rows)
     if not maps:
         return None
-    plt = _pyplot()
-    columns = 1 + channels * len(maps)
-    height = 1.05 * len(rows) + 0.8
-    figure, axes = plt.subplots(len(rows), columns, figsize=(0.95 * columns, height), squeeze=False)
-    images = prepared.splits.test.x[rows].reshape((len(rows),) + prepared.input_shape)
-    names = prepared.dataset.class_names
-    for row, example in enumerate(rows):
-        axes[row, 0].imshow(images[row].mean(axis=2), cmap="gray_r")
-        axes[row, 0].set_ylabel(f"class {names[prepared.splits.test.y[example]]}", fontsize=7)
-        column = 1
-        for layer_name, outputs in maps:
+    images = prepared.splits.test.x[rows].reshape((len(rows),) + prepared.input_shape).mean(axis=3)
+    size = images.shape[1]
+    groups = [("input", [[_scaled(image)] for image in images])]
+    for layer_name, outputs in maps:
+        tiles = []
+        for row in range(len(rows)):
             strongest = np.argsort(-outputs[row].mean(axis=(0, 1)), kind="stable")[:channels]
-            for channel in strongest:
-                axes[row, column].imshow(outputs[row][:, :, channel], cmap="viridis")
-                if row == 0:
-                    axes[row, column].set_title(f"{layer_name}\nch {channel}", fontsize=6)
-                column += 1
-    for axis in axes.ravel():
+            tiles.append([_resized(_scaled(outputs[row][:, :, channel]), size) for channel in strongest])
+        groups.append((layer_name, tiles))
+    sheets = [mosaic([tile for row_tiles in tiles for tile in row_tiles], len(tiles[0])) for _, tiles in groups]
+    plt = _pyplot()
+    widths = [sheet.shape[1] for sheet in sheets]
+    height = 0.12 * sheets[0].shape[0] + 1.0
+    figure, axes = plt.subplots(1, len(sheets), figsize=(0.12 * sum(widths) + 1, height),
+                                gridspec_kw={"width_ratios": widths}, squeeze=False)
+    names = prepared.dataset.class_names
+    for axis, sheet, (name, _) in zip(axes[0], sheets, groups):
+        axis.imshow(sheet, cmap="gray_r" if name == "input" else "viridis", vmin=0, vmax=1)
+        axis.set_title(name if name == "input" else f"{name}\n{channels} strongest channels", fontsize=8)
         axis.set_xticks([])
-        axis.set_yticks([])
-    axes[0, 0].set_title("input", fontsize=7)
+        axis.set_yticks([(size + 1) * row + size / 2 for row in range(len(rows))] if name == "input" else [])
+        if name == "input":
+            axis.set_yticklabels([f"class {names[prepared.splits.test.y[example]]}" for example in rows], fontsize=7)
     _title(figure, "Feature maps: what each conv/pool layer outputs for one test example per class "
-           f"(its {channels} strongest channels)", height)
+           "(yellow: strong response)", height)
+    figure.subplots_adjust(bottom=0.02, left=0.07, right=0.99, wspace=0.06)
     return _save(figure, path)
+
+
+def _resized(tile: np.ndarray, size: int) -> np.ndarray:
+    """Nearest-neighbour upscaling, so a 2×2 pooled map sits beside an 8×8 one at the same size."""
+    rows = (np.arange(size) * tile.shape[0] // size)
+    columns = (np.arange(size) * tile.shape[1] // size)
+    return tile[np.ix_(rows, columns)]
 
 
 def mistakes_plot(model, prepared: Prepared, path: Path, count: int = 8) -> Path | None:
