@@ -15,7 +15,7 @@ from nnlearn.config import CLASSIFICATION_LOSSES, Config
 from nnlearn.data import (Dataset, Normalizer, Splits, is_file_source, load_dataset, resolve_source,
                           split_dataset)
 from nnlearn.errors import ConfigError, RunError
-from nnlearn.rundir import CONFIG_FILE, PREPROCESSING_FILE, check_run_dir, read_json
+from nnlearn.rundir import CONFIG_FILE, PREPROCESSING_FILE, RUN_FILE, check_run_dir, read_json
 from nnlearn.shapes import LayerShape, Shape, infer_shapes, output_problems, uses_image_input
 
 
@@ -148,6 +148,26 @@ def _preprocessing_problem(state: dict) -> str | None:
     return None
 
 
+def config_changes(run_dir: Path, config: Config) -> list[str]:
+    """The fields of config that differ from the resolved config run.json recorded when the run
+    started ("seed: 0 → 7"); none for a run saved before fingerprints were recorded."""
+    import json
+
+    from nnlearn.catalog import flatten
+
+    try:
+        started_with = read_json(run_dir, RUN_FILE).get("config")
+    except RunError:
+        return []
+    now = config.model_dump(mode="json")
+    if not isinstance(started_with, dict) or json.dumps(now, sort_keys=True) == json.dumps(started_with,
+                                                                                           sort_keys=True):
+        return []
+    before, after = flatten(started_with), flatten(now)
+    return [f"{key}: {before.get(key, '(none)')} → {after.get(key, '(none)')}"
+            for key in dict.fromkeys(list(before) + list(after)) if before.get(key) != after.get(key)]
+
+
 def prepare_saved_run(run_dir: Path) -> tuple[Prepared, list[str]]:
     """Rebuild a run's splits from its saved config and seed, with its saved normaliser.
 
@@ -169,6 +189,10 @@ def prepare_saved_run(run_dir: Path) -> tuple[Prepared, list[str]]:
             warnings.append(f"{data_file} changed since this run was trained: the test split is not "
                             "the one training measured.")
     config = load_config(run_dir / CONFIG_FILE)
+    changes = config_changes(run_dir, config)
+    if changes:
+        warnings.append(f"{run_dir / CONFIG_FILE} changed since the run was trained ({'; '.join(changes[:8])}): "
+                        "the split and the numbers may not be the run's own.")
     if data_file is not None:
         config.data.source = str(data_file)  # the file the run was trained on, wherever eval runs
     prepared = prepare(config, None, normalizer=normalizer)

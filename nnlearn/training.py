@@ -31,7 +31,7 @@ from nnlearn.config import Config
 from nnlearn.config_file import load_config
 from nnlearn.errors import NnlearnError, RunError, RunFailed
 from nnlearn.gates import GateResult, check_gates, gates_for
-from nnlearn.prepare import Prepared, prepare, prepare_saved_run
+from nnlearn.prepare import Prepared, config_changes, prepare, prepare_saved_run
 from nnlearn.rundir import (CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, PREPROCESSING_FILE,
                             RUN_FILE, TENSORBOARD_DIR, check_run_dir, create_run_dir, read_json, write_atomic,
                             write_json)
@@ -124,7 +124,7 @@ def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -
     if status in ("starting", "running") and record.get("pid") != os.getpid() and _alive(record.get("pid")):
         raise RunError(f"{run_dir} is being trained right now (process {record['pid']}).",
                        hint="wait for it to finish, or stop that process first.")
-    _check_config_unchanged(run_dir, record)
+    _check_config_unchanged(run_dir)
     prepared, _ = prepare_saved_run(run_dir)
     _check_data_unchanged(run_dir, record, prepared)
     gates = gates_for(prepared.config, expect)
@@ -187,24 +187,15 @@ def _json_sha256(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _check_config_unchanged(run_dir: Path, record: dict) -> None:
+def _check_config_unchanged(run_dir: Path) -> None:
     """Refuse a config.yaml edited since the run started, naming each changed field."""
-    started_with = record.get("config")
-    if not isinstance(started_with, dict):
-        return  # a run saved before fingerprints were recorded
-    now = load_config(run_dir / CONFIG_FILE).model_dump(mode="json")
-    if _json_sha256(now) == record.get("config_sha256"):
-        return
-    from nnlearn.catalog import flatten
-
-    before, after = flatten(started_with), flatten(now)
-    changed = [f"{key}: {before.get(key, '(none)')} → {after.get(key, '(none)')}"
-               for key in dict.fromkeys(list(before) + list(after)) if before.get(key) != after.get(key)]
-    raise RunError(f"{run_dir / CONFIG_FILE} changed since the run started ({'; '.join(changed[:8])}"
-                   f"{'; ...' if len(changed) > 8 else ''}). Its checkpoint, split and normaliser belong to "
-                   "the original settings, so resuming would mix two runs.",
-                   hint=f"put the original values back to resume, or start a new run with the new settings: "
-                        f"nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR")
+    changed = config_changes(run_dir, load_config(run_dir / CONFIG_FILE))
+    if changed:
+        raise RunError(f"{run_dir / CONFIG_FILE} changed since the run started ({'; '.join(changed[:8])}"
+                       f"{'; ...' if len(changed) > 8 else ''}). Its checkpoint, split and normaliser belong "
+                       "to the original settings, so resuming would mix two runs.",
+                       hint=f"put the original values back to resume, or start a new run with the new "
+                            f"settings: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR")
 
 
 def _check_data_unchanged(run_dir: Path, record: dict, prepared: Prepared) -> None:

@@ -382,6 +382,15 @@ def test_an_edited_config_is_not_resumed(stopped_run, old, new, named):
     assert named in text and "changed since the run started" in text and "--out NEW_DIR" in text
 
 
+def test_eval_warns_when_the_config_was_edited_after_training(stopped_run):
+    from nnlearn.prepare import prepare_saved_run
+
+    config = stopped_run / "config.yaml"
+    config.write_text(config.read_text().replace("seed: 0", "seed: 7"))
+    _, warnings = prepare_saved_run(stopped_run)
+    assert any("seed: 0 → 7" in warning and "not be the run's own" in warning for warning in warnings)
+
+
 def test_changed_data_is_not_resumed(write_config):
     from nnlearn.config_file import load_config
     from nnlearn.prepare import prepare
