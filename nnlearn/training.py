@@ -135,19 +135,48 @@ def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -
 def _fit_recorded(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None) -> Run:
     """_fit, with run.json saying how the run ended whatever ends it (a second Ctrl-C, a full disk, a bug)."""
     try:
-        return _fit(prepared, run_dir, gates, progress, checkpoint)
+        with _terminate_stops():
+            return _fit(prepared, run_dir, gates, progress, checkpoint)
     except (RunFailed, Interrupted):
         raise  # _fit recorded these itself
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Terminated) as stop:
         saved = _record_ending(run_dir, "interrupted")
         epoch = _checkpoint_epoch(run_dir)
         kept = (f"the checkpoint of epoch {epoch} is kept in {run_dir}" if epoch else
                 f"no epoch had ended; {run_dir} holds the run's config, ready to start again")
-        raise Interrupted(f"interrupted; {kept}.{saved}", hint=f"continue with: nnlearn train --resume {run_dir}"
-                          ) from None
+        how = "stopped by SIGTERM" if isinstance(stop, _Terminated) else "interrupted"
+        error = Interrupted(f"{how}; {kept}.{saved}", hint=f"continue with: nnlearn train --resume {run_dir}")
+        if isinstance(stop, _Terminated):
+            error.exit_code = 128 + signal.SIGTERM
+        raise error from None
     except BaseException:
         _record_ending(run_dir, "failed")
         raise
+
+
+class _Terminated(BaseException):
+    """SIGTERM (kill, timeout, a CI job cancelled) arrived while training."""
+
+
+class _terminate_stops:
+    """While training, SIGTERM raises _Terminated, so run.json can say the run was interrupted."""
+
+    def __init__(self):
+        self.previous = None
+
+    @staticmethod
+    def _handle(signum, frame):
+        raise _Terminated
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+        return False
 
 
 def _record_ending(run_dir: Path, status: str) -> str:

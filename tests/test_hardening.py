@@ -484,11 +484,12 @@ def test_an_old_run_edited_to_another_architecture_is_a_short_error(stopped_run)
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_start_up_and_a_double_ctrl_c_leave_resumable_runs(write_config):
+def test_ctrl_c_during_start_up_a_double_ctrl_c_and_sigterm_leave_resumable_runs(write_config):
     path = write_config(TINY)
     # start-up: run.json appears before TensorFlow is imported; the double press comes mid-training
-    for name, presses, ready, epochs in (("startup", 1, "run.json", 3),
-                                         ("double", 2, "checkpoint/checkpoint.npz", 400)):
+    for name, presses, ready, epochs, code in (("startup", [signal.SIGINT], "run.json", 3, 130),
+                                               ("double", [signal.SIGINT] * 2, "checkpoint/checkpoint.npz", 400, 130),
+                                               ("term", [signal.SIGTERM], "checkpoint/checkpoint.npz", 400, 143)):
         process = subprocess.Popen(_train_command(path, "--out", f"runs/{name}", "--set", f"fit.epochs={epochs}"),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    env=_environment())
@@ -496,12 +497,12 @@ def test_ctrl_c_during_start_up_and_a_double_ctrl_c_leave_resumable_runs(write_c
         watchdog.start()
         while not Path(f"runs/{name}/{ready}").exists() and process.poll() is None:
             time.sleep(0.01)
-        for _ in range(presses):
-            process.send_signal(signal.SIGINT)
+        for number in presses:
+            process.send_signal(number)
             time.sleep(0.002)
         output, _ = process.communicate()
         watchdog.cancel()
-        assert process.returncode == 130 and "Traceback" not in output, output
+        assert process.returncode == code and "Traceback" not in output, output
         assert f"nnlearn train --resume runs/{name}" in " ".join(output.split()), output
         assert json.loads(Path(f"runs/{name}/run.json").read_text())["status"] == "interrupted"
     resumed = subprocess.run([sys.executable, "-m", "nnlearn", "train", "--resume", "runs/startup", "--no-plots",
