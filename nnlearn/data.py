@@ -71,9 +71,14 @@ def resolve_source(source: str, config_dir: Path | None) -> Path:
         raise DataError(f"cannot find the home folder in {source!r}: there is no such user.",
                         path="data.source", hint="write the path without ~user, e.g. relative to the "
                                                  "config's folder.") from None
-    if not path.is_absolute() and config_dir is not None and (config_dir / path).exists():
-        return (config_dir / path).resolve()
-    return path.resolve()
+    try:
+        if not path.is_absolute() and config_dir is not None and (config_dir / path).exists():
+            return (config_dir / path).resolve()
+        return path.resolve()
+    except (OSError, RuntimeError) as error:  # a name too long; a loop of links (RuntimeError)
+        reason = getattr(error, "strerror", None) or "a loop of symbolic links"
+        raise DataError(f"cannot use the path {source!r:.120}: {reason}.", path="data.source",
+                        hint="give the path of an existing .csv or .npz file.") from None
 
 
 def is_file_source(source: str) -> bool:
@@ -101,13 +106,22 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None) ->
                         "path to a .csv or .npz file.", path="data.source",
                         hint=f"did you mean {guess[0]!r}?" if guess else
                         "give a bundled or synthetic dataset's name, or a file path.")
-    if not path.exists():
+    if not path_exists(path, "data.source"):
         raise DataError(f"the data file {data.source!r} does not exist (looked for {path}).",
                         path="data.source", hint="check the path; it is read relative to the config's "
                                                  "folder, then to the current folder.")
     dataset = _read_csv(path, data.target) if suffix == ".csv" else _read_npz(path)
     _check_finite(dataset, data.source)
     return dataset
+
+
+def path_exists(path: Path, field: str) -> bool:
+    """path.exists(), with a name too long or a loop of links as a DataError naming field."""
+    try:
+        return path.exists()
+    except OSError as error:  # a name too long, a loop of links
+        raise DataError(f"cannot use the path {str(path)!r:.120}: {error.strerror or error}.", path=field,
+                        hint="give the path of an existing file.") from None
 
 
 def check_fits_in_memory(needed: int, what: str, field: str, fix: str,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from nnlearn.config_file import load_config
-from nnlearn.data import check_features, read_npz_arrays, read_text_file
+from nnlearn.data import path_exists, check_features, read_npz_arrays, read_text_file
 from nnlearn.errors import DataError, NnlearnError
 from nnlearn.prepare import read_preprocessing
 from nnlearn.rundir import CONFIG_FILE, MODEL_FILE, check_run_dir
@@ -38,7 +38,7 @@ class Predictions:
 
 def read_inputs(path: Path, feature_names: list[str], ignore: set[str]) -> np.ndarray:
     """The rows of a CSV (columns named as in training, any order) or an NPZ's `x`, as floats."""
-    if not path.exists():
+    if not path_exists(path, "--input"):
         raise DataError(f"the input file {path} does not exist.", path="--input")
     if path.suffix.lower() == ".npz":
         x = read_npz_arrays(path, "--input", ("x",))["x"]

@@ -58,6 +58,17 @@ def _data_problems(located, path: Path) -> list[Problem]:
 
 def validate_file(path: Path, overrides: list[str] | tuple = ()) -> Report:
     """Validate one config: schema, then the data and the model's shapes against it."""
+    try:
+        return _validate_file(path, overrides)
+    except OSError as error:  # a file that cannot be read for a reason of the system's own
+        where = f" {error.filename}" if error.filename else ""
+        report = Report(Path(path))
+        report.errors = [Problem("", f"cannot read{where}: {error.strerror or error}.",
+                                 hint="check the path, its permissions and the free disk space.")]
+        return report
+
+
+def _validate_file(path: Path, overrides: list[str] | tuple) -> Report:
     report = Report(Path(path))
     try:
         located = read_located(path, overrides)

@@ -80,6 +80,20 @@ def test_a_folder_named_like_a_data_file_is_refused(write_config):
         assert "is a folder, not a file" in flat(result)
 
 
+@pytest.mark.parametrize("make, fragment", [
+    (lambda folder: "a" * 300 + ".csv", "File name too long"),
+    (lambda folder: (os.symlink("b.csv", folder / "a.csv"), os.symlink("a.csv", folder / "b.csv"), "a.csv")[-1],
+     "a loop of symbolic links"),
+])
+def test_impossible_data_paths_are_clear_errors(write_config, make, fragment):
+    path = write_config(TINY)
+    source = make(path.parent)
+    result = invoke("validate", path, "--set", f"data.source={source}", "--set", "data.target=y")
+    refused(result, "data.source", fragment, "fix:")
+    result = invoke("explain", path, "--set", f"data.source={source}", "--set", "data.target=y")
+    refused(result, fragment)
+
+
 @pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
 def test_a_pipe_or_device_as_the_config_is_refused_at_once(workdir, special):
     path = special
