@@ -7,6 +7,8 @@ Three families, each run through the real CLI in-process (none reaches TensorFlo
   and `explain`;
 - data files: damaged CSV and NPZ files named by a valid config, for `validate`, and as
   `predict --input`;
+- paths: names too long, loops of links, pipes, devices, folders, `~nouser`, for every command that
+  takes a path;
 - runs: every file of a stopped run emptied, truncated, bit-flipped (ten times each), replaced by
   garbage, by another JSON type, by a folder or by a pipe, or deleted, for `train --resume` and `runs`.
 A case passes when the command exits 0 or 2 without a traceback (exit 0 for a mutation that happens
@@ -234,6 +236,24 @@ def main() -> int:
         tally.run(f"run {name} {kind} (resume)", "train", "--resume", run_dir, "--no-plots")
         tally.run(f"run {name} {kind} (runs)", "runs", folder / "runs")
     counts["damaged runs"] = tally.cases - start
+
+    start = tally.cases
+    os.symlink("loop-b", folder / "loop-a")
+    os.symlink("loop-a", folder / "loop-b")
+    os.mkfifo(folder / "pipe")
+    (folder / "a-folder.csv").mkdir()
+    paths = ["a" * 300, "loop-a", "pipe", "/dev/zero", "a-folder.csv", "~nosuchuser_nnlearn/x", "/", "",
+             "missing"]
+    for path in paths:
+        for suffix in ("", ".csv", ".npz", ".yaml"):
+            name = path + suffix if path not in ("/", "", "/dev/zero") else path
+            tally.run(f"path {name[:20]!r} (validate config)", "validate", name)
+            tally.run(f"path {name[:20]!r} (data)", "validate", folder / "config.yaml", "--set",
+                      f"data.source={name}", "--set", "data.target=label")
+            tally.run(f"path {name[:20]!r} (--input)", "predict", predicting, "--input", name)
+        for command in (["train", "--resume"], ["eval"], ["runs"], ["report"], ["plot"], ["compare", path]):
+            tally.run(f"path {path[:20]!r} ({command[0]})", *command, path)
+    counts["paths"] = tally.cases - start
 
     shutil.rmtree(folder, ignore_errors=True)
     for failure in tally.failures:
