@@ -29,6 +29,11 @@ def layer_outputs(model, x: np.ndarray) -> list[np.ndarray]:
     return outputs
 
 
+def model_outputs(model, x: np.ndarray) -> np.ndarray:
+    """The model's outputs for normalised rows x: one call, no predict loop (the rows fit in memory)."""
+    return np.asarray(model(x.astype(np.float32), training=False), dtype=np.float64)
+
+
 def hidden_dense_layers(model) -> list[int]:
     """Indices of the Dense layers before the output layer: the hidden layers whose units we show."""
     dense = [index for index, layer in enumerate(model.layers) if type(layer).__name__ == "Dense"]
@@ -177,7 +182,7 @@ def probabilities(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
 def mistakes(model, prepared: Prepared, count: int = 8) -> list[Mistake]:
     """The count test examples with the highest loss, worst first (regression: largest |error|)."""
     x = prepared.x("test").astype(np.float32)
-    outputs = np.asarray(model.predict(x, batch_size=4096, verbose=0), dtype=np.float64)
+    outputs = model_outputs(model, x)
     y = prepared.splits.test.y
     losses = per_example_loss(outputs, y, prepared)
     order = np.argsort(-losses, kind="stable")[:count]

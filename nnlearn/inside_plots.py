@@ -233,10 +233,8 @@ def mistakes_plot(model, prepared: Prepared, path: Path, count: int = 8) -> Path
         labels = test.y if prepared.dataset.kind == "classes" else None
         if labels is not None:  # the decision regions behind the points
             xx, yy = inside.plane(prepared, 80)
-            outputs = np.asarray(model.predict(inside.normalised(prepared, np.c_[xx.ravel(), yy.ravel()]),
-                                               batch_size=8192, verbose=0))
-            axis.contourf(xx, yy, _classes(outputs, prepared).reshape(xx.shape), cmap="tab10", alpha=0.2,
-                          levels=np.arange(prepared.dataset.n_classes + 1) - 0.5, vmin=-0.5, vmax=9.5)
+            outputs = inside.model_outputs(model, inside.normalised(prepared, np.c_[xx.ravel(), yy.ravel()]))
+            _regions(axis, _classes(outputs, prepared).reshape(xx.shape), xx, yy, alpha=0.2)
         axis.scatter(test.x[:, 0], test.x[:, 1], c="lightgray" if labels is None else labels, cmap="tab10",
                      vmin=-0.5, vmax=9.5, s=16, edgecolors="black", linewidths=0.3, label="test points")
         worst = np.array([test.x[mistake.index] for mistake in found])
@@ -256,7 +254,7 @@ def mistakes_plot(model, prepared: Prepared, path: Path, count: int = 8) -> Path
     headers = ["row", "true", "predicted", "loss" if not regression else "|error|"] + [n[:12] for n in names]
     cells = [[str(m.index), m.true, m.predicted + (f" ({m.probability:.2f})" if m.probability is not None else ""),
               f"{m.loss:.3g}"] + [f"{value:.3g}" for value in m.features[:5]] for m in found]
-    figure, axis = plt.subplots(figsize=(1.3 * len(headers), 0.4 * len(cells) + 1))
+    figure, axis = plt.subplots(figsize=(1.3 * len(headers), 0.25 * len(cells) + 0.7))
     axis.axis("off")
     table = axis.table(cellText=cells, colLabels=headers, loc="center")
     table.auto_set_font_size(False)
@@ -282,9 +280,8 @@ def boundary_epochs_plot(model, prepared: Prepared, snapshots: dict[int, list[np
     try:
         for axis, epoch in zip(axes, epochs):
             model.set_weights(snapshots[epoch])
-            outputs = np.asarray(model.predict(points, batch_size=8192, verbose=0))
-            axis.contourf(xx, yy, _classes(outputs, prepared).reshape(xx.shape), cmap="tab10", vmin=-0.5,
-                          vmax=9.5, alpha=0.35, levels=np.arange(prepared.dataset.n_classes + 1) - 0.5)
+            classes = _classes(inside.model_outputs(model, points), prepared).reshape(xx.shape)
+            _regions(axis, classes, xx, yy, alpha=0.35)
             _points(axis, prepared)
             axis.set_title("the saved model" if epoch == epochs[-1] else f"after epoch {epoch}", fontsize=9)
             axis.set_xticks([])
@@ -292,6 +289,12 @@ def boundary_epochs_plot(model, prepared: Prepared, snapshots: dict[int, list[np
     finally:
         model.set_weights(final)
     return _save(figure, path)
+
+
+def _regions(axis, classes: np.ndarray, xx: np.ndarray, yy: np.ndarray, alpha: float) -> None:
+    """The predicted class over the plane, as a light background in each class's colour."""
+    axis.imshow(classes, origin="lower", extent=(xx.min(), xx.max(), yy.min(), yy.max()), aspect="auto",
+                cmap="tab10", vmin=-0.5, vmax=9.5, alpha=alpha, interpolation="nearest")
 
 
 def _classes(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
