@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from pydantic import ValidationError
 
 from nnlearn.config import CLASSIFICATION_LOSSES, Config
 from nnlearn.data import (Dataset, Normalizer, Splits, is_file_source, load_dataset, resolve_source,
@@ -159,9 +160,14 @@ def config_changes(run_dir: Path, config: Config) -> list[str]:
         started_with = read_json(run_dir, RUN_FILE).get("config")
     except RunError:
         return []
+    if not isinstance(started_with, dict):
+        return []
+    try:  # a field added to nnlearn since the run started takes its default, and is no change
+        started_with = Config.model_validate(started_with).model_dump(mode="json")
+    except ValidationError:
+        pass
     now = config.model_dump(mode="json")
-    if not isinstance(started_with, dict) or json.dumps(now, sort_keys=True) == json.dumps(started_with,
-                                                                                           sort_keys=True):
+    if json.dumps(now, sort_keys=True) == json.dumps(started_with, sort_keys=True):
         return []
     before, after = flatten(started_with), flatten(now)
     return [f"{key}: {before.get(key, '(none)')} → {after.get(key, '(none)')}"

@@ -396,6 +396,19 @@ def test_an_edited_config_is_not_resumed(stopped_run, old, new, named):
     assert named in text and "changed since the run started" in text and "--out NEW_DIR" in text
 
 
+def test_a_field_added_to_nnlearn_since_the_run_started_is_no_change(stopped_run):
+    from nnlearn.config_file import load_config
+    from nnlearn.prepare import config_changes
+
+    # as if the run had started before nnlearn knew fit.tensorboard: its record lacks the key
+    _edit_json(stopped_run / "run.json", lambda value: {**value, "config": {
+        **value["config"], "fit": {key: item for key, item in value["config"]["fit"].items() if key != "tensorboard"}}})
+    config = load_config(stopped_run / "config.yaml")
+    assert config_changes(stopped_run, config) == []
+    config.seed = 5
+    assert config_changes(stopped_run, config) == ["seed: 0 → 5"]
+
+
 def test_eval_warns_when_the_config_was_edited_after_training(stopped_run):
     from nnlearn.prepare import prepare_saved_run
 
