@@ -405,6 +405,7 @@ def explain(config: Annotated[Path, typer.Argument(help="The YAML config to expl
     with handled(as_json):
         explanation = explain_prepared(prepare(load_config(config, overrides or []), config.parent))
     people.print(explanation_table(config, explanation))
+    people.print(f"[bold]Inputs[/]: {escape(explanation.inputs)}.")
     people.print(f"[bold]Output and loss[/]: {escape(explanation.output)}.")
     people.print(f"[bold]Before training[/] the loss should be about {escape(explanation.expected_loss_reason)}.")
     if not quiet:

@@ -32,7 +32,9 @@ Positive = Annotated[int, Strict(), Field(ge=1)]
 Pair = Union[Positive, tuple[Positive, Positive]]
 
 BUNDLED_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
-SYNTHETIC_DATASETS = ("moons", "circles", "blobs", "xor", "linear", "multilabel")
+SYNTHETIC_DATASETS = ("moons", "circles", "blobs", "xor", "linear", "multilabel", "signals")
+Missing = Literal["error", "drop", "mean", "median", "most_frequent"]
+Text = Literal["error", "one_hot"]
 CLASSIFICATION_LOSSES = ("binary_crossentropy", "sparse_categorical_crossentropy",
                          "categorical_crossentropy")
 
@@ -41,13 +43,36 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class ColumnConfig(Section):
+    """One CSV column's own settings; unset ones follow data.missing and data.text."""
+
+    missing: Missing | None = Field(None, description="Its empty cells: error, drop (the rows), mean, median "
+                                                      "or most_frequent (default: data.missing).")
+    text: Text | None = Field(None, description="If it holds text: error, or one_hot (default: data.text).")
+
+
 class DataConfig(Section):
-    """What x and y are: a bundled or synthetic dataset, or a CSV / NPZ file, and how it is split."""
+    """What x and y are: a bundled or synthetic dataset, a CSV / NPZ file or a folder of images, and how
+    it is split."""
 
     source: str = Field(description="A bundled dataset (digits, iris, wine, breast_cancer, diabetes), "
-                                    "a synthetic one (moons, circles, blobs, xor, linear, multilabel), "
-                                    "or a path to a .csv or .npz file.")
+                                    "a synthetic one (moons, circles, blobs, xor, linear, multilabel, "
+                                    "signals), a path to a .csv or .npz file, or a folder of images with "
+                                    "one sub-folder per class.")
     target: str | None = Field(None, description="CSV only: the name of the column holding y.")
+    missing: Missing = Field("error", description="CSV: what to do with empty cells (also NA, N/A, NaN, "
+                                                  "null): error (name the rows), drop (the rows), or fill "
+                                                  "with the training split's mean, median or most_frequent.")
+    text: Text = Field("error", description="CSV: what to do with a column of text: error, or one_hot (one "
+                                            "0/1 feature per category seen in the training split).")
+    columns: dict[str, ColumnConfig] = Field(default_factory=dict, description="CSV: settings for single "
+                                             "columns, e.g. {city: {text: one_hot}, age: {missing: median}}.")
+    ignore: list[str] = Field(default_factory=list, description="CSV: columns that are not features "
+                                                                "(an id, free-text notes).")
+    image_size: tuple[Positive, Positive] | None = Field(
+        None, description="Image folders: every image is resized to [height, width], e.g. [28, 28].")
+    color: Literal["grayscale", "rgb"] = Field("rgb", description="Image folders: grayscale (1 channel) or "
+                                                                "rgb (3 channels).")
     test_split: Real = Field(0.2, gt=0, lt=1, description="Fraction of all rows held out for the test set.")
     validation_split: Real = Field(0.1, ge=0, lt=1,
                                     description="Fraction of all rows held out for validation (0: none).")
@@ -124,9 +149,46 @@ class Dropout(Section):
     rate: Real = Field(0.5, ge=0, lt=1, description="Fraction of inputs dropped while training.")
 
 
-Layer = Annotated[Union[Dense, Conv2D, MaxPooling2D, Flatten, Dropout], Field(discriminator="type")]
+class Conv1D(Section):
+    """Conv2d for sequences: each unit looks at a window of neighbouring time steps, with shared weights."""
+
+    type: Literal["conv1d"]
+    filters: Whole = Field(ge=1, le=10_000, description="Number of filters (output channels).")
+    kernel_size: Positive = Field(3, description="Window length in time steps.")
+    strides: Positive = Field(1, description="Step of the window.")
+    padding: Literal["valid", "same"] = Field("valid", description="valid: no padding; same: keep the length.")
+    activation: Activation = Field("linear", description="g(z) applied to each output.")
+    kernel_regularizer: KernelRegularizer | None = Field(
+        None, description="Adds a penalty on this layer's weights w to the cost J (off when unset).")
+
+
+class MaxPooling1D(Section):
+    """Keeps the largest value in each window of time steps: shorter sequences, no parameters."""
+
+    type: Literal["max_pooling1d"]
+    pool_size: Positive = Field(2, description="Window length.")
+    strides: Positive | None = Field(None, description="Step of the window (default: pool_size).")
+    padding: Literal["valid", "same"] = Field("valid", description="valid or same.")
+
+
+class GlobalAveragePooling1D(Section):
+    """The mean of each channel over all time steps: (steps, channels) → (channels,), no parameters."""
+
+    type: Literal["global_average_pooling1d"]
+
+
+class GlobalAveragePooling2D(Section):
+    """The mean of each channel over the whole image: (height, width, channels) → (channels,)."""
+
+    type: Literal["global_average_pooling2d"]
+
+
+Layer = Annotated[Union[Dense, Conv2D, MaxPooling2D, Flatten, Dropout, Conv1D, MaxPooling1D,
+                        GlobalAveragePooling1D, GlobalAveragePooling2D], Field(discriminator="type")]
 LAYER_TYPES = {"dense": Dense, "conv2d": Conv2D, "max_pooling2d": MaxPooling2D,
-               "flatten": Flatten, "dropout": Dropout}
+               "flatten": Flatten, "dropout": Dropout, "conv1d": Conv1D, "max_pooling1d": MaxPooling1D,
+               "global_average_pooling1d": GlobalAveragePooling1D,
+               "global_average_pooling2d": GlobalAveragePooling2D}
 
 
 class ModelConfig(Section):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import hashlib
 import io
 import math
 import zipfile
@@ -18,7 +19,9 @@ import numpy as np
 
 from nnlearn.config import BUNDLED_DATASETS, SYNTHETIC_DATASETS, DataConfig
 from nnlearn.errors import DataError
+from nnlearn.images import PIXEL_RANGE, ImageFolder, is_image_folder, list_folder
 from nnlearn.files import UnreadableFile, available_memory, check_regular_file, format_bytes, read_bounded
+from nnlearn.tabular import Columns, Table, check_column_names, plan_columns, target_rows
 
 MAX_CLASSES = 1000
 MAX_CSV_BYTES = 256 * 1024**2
@@ -29,31 +32,83 @@ COPIES_IN_MEMORY = 3
 
 @dataclass
 class Dataset:
-    """All rows of one dataset. x is (rows, features); image_shape says how to fold a row into an image.
+    """All rows of one dataset. x is (rows, features); image_shape says how to fold a row into an image,
+    signal_shape into a sequence (steps, channels).
 
     y holds class indices 0..K-1 when the target is a class (class_names gives their names), 0/1
-    columns for multi-label data, and float values for regression.
+    columns for multi-label data, and float values for regression. An image folder's x is decoded the
+    first time it is read (TensorFlow decodes it); columns holds a CSV's fitted fills and categories.
     """
 
-    x: np.ndarray
+    _x: np.ndarray | None
     y: np.ndarray
     feature_names: list[str]
     kind: str  # "classes", "multilabel" or "continuous"
     class_names: list[str] | None = None
     image_shape: tuple[int, ...] | None = None
+    signal_shape: tuple[int, ...] | None = None
+    columns: Columns | None = None
+    images: ImageFolder | None = None
+
+    @property
+    def x(self) -> np.ndarray:
+        if self._x is None:
+            self._x = self.images.decode(np.arange(self.rows))
+        return self._x
+
+    @x.setter
+    def x(self, value: np.ndarray) -> None:
+        self._x = value
+
+    @property
+    def rows(self) -> int:
+        return len(self.y)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.feature_names)
 
     @property
     def n_classes(self) -> int:
         return len(self.class_names) if self.class_names else 0
 
+    def saved_state(self) -> dict:
+        """What preprocessing.json keeps of the source beyond the normaliser: a CSV's fitted columns, an
+        image folder's size and colour."""
+        state = {}
+        if self.columns is not None:
+            state["columns"] = self.columns.to_dict()
+        if self.images is not None:
+            state["images"] = {"image_size": list(self.images.image_size), "channels": self.images.channels}
+        return state
 
-@dataclass
+    def fingerprint(self) -> str:
+        """sha256 of the rows: the arrays, or an image folder's file names and bytes (no decoding)."""
+        digest = hashlib.sha256()
+        if self.images is not None:
+            for path in self.images.files:
+                digest.update(str(path.relative_to(self.images.folder)).encode("utf-8") + b"\0")
+                digest.update(path.read_bytes())
+        else:
+            digest.update(np.ascontiguousarray(self.x).tobytes())
+        digest.update(np.ascontiguousarray(self.y).tobytes())
+        return digest.hexdigest()
+
+
 class Split:
-    x: np.ndarray
-    y: np.ndarray
+    """The rows of one split; an image folder's are decoded the first time x is read."""
+
+    def __init__(self, x: np.ndarray | None, y: np.ndarray, decode=None):
+        self._x, self.y, self._decode = x, y, decode
+
+    @property
+    def x(self) -> np.ndarray:
+        if self._x is None:
+            self._x = self._decode()
+        return self._x
 
     def __len__(self) -> int:
-        return len(self.x)
+        return len(self.y)
 
 
 @dataclass
@@ -85,8 +140,13 @@ def is_file_source(source: str) -> bool:
     return source not in BUNDLED_DATASETS + SYNTHETIC_DATASETS
 
 
-def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None) -> Dataset:
-    """Load the dataset the config names. Raises DataError for a missing or unusable file."""
+def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None,
+                 columns: Columns | None = None) -> Dataset:
+    """Load the dataset the config names. Raises DataError for a missing or unusable file.
+
+    A CSV's fills and categories are fitted on the training split (the one split_dataset makes), unless
+    columns gives those of a saved run.
+    """
     if data.source in BUNDLED_DATASETS:
         return _bundled(data.source)
     if data.source in SYNTHETIC_DATASETS:
@@ -99,18 +159,23 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None) ->
         return _synthetic(data, seed)
     path = resolve_source(data.source, config_dir)
     suffix = path.suffix.lower()
+    if is_image_folder(path):
+        images = list_folder(path, data.image_size, data.color)
+        names = [f"pixel{i + 1}" for i in range(int(np.prod(images.image_shape)))]
+        return Dataset(None, images.labels, names, "classes", images.class_names, images.image_shape,
+                       images=images)
     if suffix not in (".csv", ".npz"):
         names = BUNDLED_DATASETS + SYNTHETIC_DATASETS
         guess = difflib.get_close_matches(data.source, names, n=1, cutoff=0.6)
         raise DataError(f"unknown data source {data.source!r}; expected one of {', '.join(names)}, or a "
-                        "path to a .csv or .npz file.", path="data.source",
+                        "path to a .csv or .npz file or a folder of images.", path="data.source",
                         hint=f"did you mean {guess[0]!r}?" if guess else
                         "give a bundled or synthetic dataset's name, or a file path.")
     if not path_exists(path, "data.source"):
         raise DataError(f"the data file {data.source!r} does not exist (looked for {path}).",
                         path="data.source", hint="check the path; it is read relative to the config's "
                                                  "folder, then to the current folder.")
-    dataset = _read_csv(path, data.target) if suffix == ".csv" else _read_npz(path)
+    dataset = _read_csv(path, data, seed, columns) if suffix == ".csv" else _read_npz(path)
     _check_finite(dataset, data.source)
     return dataset
 
@@ -224,6 +289,8 @@ def _synthetic(data: DataConfig, seed: int) -> Dataset:
         corners = rng.uniform(-1, 1, size=(n, 2))
         y = ((corners[:, 0] > 0) != (corners[:, 1] > 0)).astype(np.int64)
         x = corners + rng.normal(0, _noise(data, 0.1), size=corners.shape)
+    elif data.source == "signals":
+        return signals(n, _noise(data, 0.3), seed)
     elif data.source == "linear":
         x, y = datasets.make_regression(n, n_features=data.n_features, noise=_noise(data, 10.0),
                                         random_state=seed)
@@ -239,65 +306,93 @@ def _synthetic(data: DataConfig, seed: int) -> Dataset:
                    [f"x{i + 1}" for i in range(x.shape[1])], "classes", [str(c) for c in classes])
 
 
+SIGNAL_STEPS = 64
+SIGNAL_CLASSES = ["sine", "square", "sawtooth"]
+
+
+def signals(rows: int, noise: float, seed: int) -> Dataset:
+    """Noisy waves of 64 time steps: sine, square or sawtooth, each with its own frequency (1.5 to 4
+    cycles), phase, amplitude and offset. What tells them apart is the shape of a few neighbouring steps,
+    wherever they fall: the kind of pattern a conv1d filter finds."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(rows) % len(SIGNAL_CLASSES)
+    rng.shuffle(y)
+    t = np.arange(SIGNAL_STEPS) / SIGNAL_STEPS
+    cycles = rng.uniform(1.5, 4.0, (rows, 1))
+    phase = rng.uniform(0, 1, (rows, 1))
+    position = cycles * t[None, :] + phase  # in cycles
+    waves = np.stack([np.sin(2 * np.pi * position),
+                      np.sign(np.sin(2 * np.pi * position)),
+                      2 * (position % 1.0) - 1])  # (classes, rows, steps)
+    x = waves[y, np.arange(rows)] * rng.uniform(0.5, 1.5, (rows, 1)) + rng.uniform(-0.5, 0.5, (rows, 1))
+    x += rng.normal(0, noise, x.shape)
+    return Dataset(x, y.astype(np.int64), [f"t{i + 1}" for i in range(SIGNAL_STEPS)], "classes",
+                   list(SIGNAL_CLASSES), signal_shape=(SIGNAL_STEPS, 1))
+
+
 def _noise(data: DataConfig, default: float) -> float:
     return default if data.noise is None else data.noise
 
 
-def _read_csv(path: Path, target: str | None) -> Dataset:
-    text = read_text_file(path, "data.source")
+def read_table(path: Path, target: str | None, field: str = "data.source") -> Table:
+    """A CSV's header and cells, with the target checked to be one of its columns."""
+    text = read_text_file(path, field)
     try:
         rows = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as error:
-        raise DataError(f"{path.name} is not a readable CSV: {error}.", path="data.source",
+        raise DataError(f"{path.name} is not a readable CSV: {error}.", path=field,
                         hint="save it again as comma-separated values.") from None
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 2:
-        raise DataError(f"{path.name} has no data rows.", path="data.source",
+        raise DataError(f"{path.name} has no data rows.", path=field,
                         hint="the first line names the columns; each later line is one example.")
     header = [name.strip() for name in rows[0]]
-    if target is None:
-        raise DataError(f"a CSV needs `data.target`: the column holding y. Columns: {', '.join(header)}.",
-                        path="data.target", hint=f"e.g. target: {header[-1]}")
-    if target not in header:
-        guess = difflib.get_close_matches(target, header, n=1, cutoff=0.5)
-        raise DataError(f"the CSV has no column {target!r}. Columns: {', '.join(header)}.",
-                        path="data.target", hint=f"did you mean {guess[0]!r}?" if guess else
-                        "use one of the column names above.")
-    target_index = header.index(target)
+    if field == "data.source":
+        if target is None:
+            raise DataError(f"a CSV needs `data.target`: the column holding y. Columns: {', '.join(header)}.",
+                            path="data.target", hint=f"e.g. target: {header[-1]}")
+        if target not in header:
+            guess = difflib.get_close_matches(target, header, n=1, cutoff=0.5)
+            raise DataError(f"the CSV has no column {target!r}. Columns: {', '.join(header)}.",
+                            path="data.target", hint=f"did you mean {guess[0]!r}?" if guess else
+                            "use one of the column names above.")
     body = rows[1:]
     for number, row in enumerate(body, start=2):
         if len(row) != len(header):
             raise DataError(f"{path.name} line {number} has {len(row)} cells; the header has {len(header)}.",
-                            path="data.source", hint="every row needs one value per column.")
-    features = [i for i in range(len(header)) if i != target_index]
-    _check_no_empty_cells(path, header, body, features, target_index)
-    x = np.empty((len(body), len(features)), dtype=np.float64)
-    for column, index in enumerate(features):
-        for number, row in enumerate(body, start=2):
-            try:
-                x[number - 2, column] = float(row[index])
-            except ValueError:
-                raise DataError(f"{path.name} line {number}, column {header[index]!r}: {row[index]!r} is "
-                                "not a number; features must be numeric.", path="data.source",
-                                hint="encode text columns as numbers, or remove the column.") from None
-    labels = [row[target_index].strip() for row in body]
-    return _with_target([header[i] for i in features], x, np.asarray(labels, dtype=object))
+                            path=field, hint="every row needs one value per column.")
+    cells = np.char.strip(np.asarray(body, dtype=str)).astype(object) if body else np.empty((0, len(header)))
+    return Table(path.name, header, {name: cells[:, index] for index, name in enumerate(header)},
+                 np.arange(2, len(body) + 2))
 
 
-def _check_no_empty_cells(path: Path, header: list[str], body: list[list[str]], features: list[int],
-                          target_index: int) -> None:
-    """An empty cell is a missing value, not text: say so, with the first place and the count."""
-    empty = [(number, index) for number, row in enumerate(body, start=2)
-             for index in features + [target_index] if not row[index].strip()]
-    if not empty:
-        return
-    number, index = empty[0]
-    role = "the target" if index == target_index else "feature"
-    others = f" ({len(empty)} empty cells in all)" if len(empty) > 1 else ""
-    raise DataError(f"{path.name} line {number}: {role} {header[index]!r} is empty: a missing value, not a "
-                    f"number{others}.",
-                    path="data.target" if index == target_index else "data.source",
-                    hint="fill in or drop those rows before training.")
+def _read_csv(path: Path, data: DataConfig, seed: int, columns: Columns | None) -> Dataset:
+    """Features and target of a CSV: rows with a missing cell dropped where the config says so, text
+    one-hot encoded and missing cells filled with what the training split (or a saved run) gives."""
+    table = read_table(path, data.target)
+    check_column_names(data, table.header, path.name)
+    features = [name for name in table.header if name != data.target and name not in data.ignore]
+    if not features:
+        raise DataError(f"{path.name} has no feature columns besides the target {data.target!r}.",
+                        path="data.ignore" if data.ignore else "data.source",
+                        hint="x needs at least one column.")
+    plans, keep = plan_columns(data, table, features)
+    keep &= target_rows(data, table)
+    if not keep.any():
+        raise DataError(f"{path.name}: every row has a missing value in a column set to missing: drop.",
+                        path="data.missing", hint="fill in the cells, or fill them with mean, median or "
+                                                  "most_frequent instead of dropping the rows.")
+    table = table.take(np.flatnonzero(keep))
+    dataset = _with_target(features, np.empty((len(table), 0)), table.cells[data.target])
+    if columns is None:
+        columns = Columns(plans)
+        if Columns(plans).changes_anything:  # fills and categories come from the training rows only
+            train, _, _ = split_indices(dataset, data, seed, stratify=dataset.kind == "classes")
+            columns = Columns.fit(plans, table.take(train))
+    dataset.x = columns.transform(table)
+    dataset.feature_names = columns.feature_names
+    dataset.columns = columns if columns.changes_anything else None
+    return dataset
 
 
 def _read_npz(path: Path) -> Dataset:
@@ -320,6 +415,8 @@ def _read_npz(path: Path) -> Dataset:
     else:
         dataset = _with_target(names, flat, y.reshape(-1))
     dataset.image_shape = image_shape
+    if x.ndim == 3:  # (rows, steps, channels) is a signal to conv1d; (rows, height, width) an image to conv2d
+        dataset.signal_shape = x.shape[1:]
     return dataset
 
 
@@ -383,11 +480,12 @@ def _check_finite(dataset: Dataset, source: str) -> None:
                         hint="drop the rows whose target is missing.")
 
 
-def split_dataset(dataset: Dataset, data: DataConfig, seed: int, stratify: bool) -> Splits:
-    """Seeded train / validation / test split; stratified by class for classifiers."""
+def split_indices(dataset: Dataset, data: DataConfig, seed: int,
+                  stratify: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Seeded train / validation / test row indices; stratified by class for classifiers."""
     from sklearn.model_selection import train_test_split
 
-    rows = len(dataset.x)
+    rows = dataset.rows
     n_test = max(1, round(rows * data.test_split))
     n_validation = round(rows * data.validation_split)
     if data.validation_split > 0:
@@ -414,8 +512,16 @@ def split_dataset(dataset: Dataset, data: DataConfig, seed: int, stratify: bool)
         raise DataError(f"cannot split the data: {error}", path="data",
                         hint="every class needs a few rows in each split: use more data or "
                              "smaller splits.") from None
+    return rest, validation, test
+
+
+def split_dataset(dataset: Dataset, data: DataConfig, seed: int, stratify: bool) -> Splits:
+    """Seeded train / validation / test split; stratified by class for classifiers."""
+    rest, validation, test = split_indices(dataset, data, seed, stratify)
 
     def take(rows_index):
+        if dataset.images is not None and dataset._x is None:  # decoded when the split is first read
+            return Split(None, dataset.y[rows_index], lambda: dataset.images.decode(rows_index))
         return Split(dataset.x[rows_index], dataset.y[rows_index])
 
     return Splits(take(rest), take(validation) if validation is not None else None, take(test))
@@ -428,6 +534,13 @@ class Normalizer:
     method: str
     offset: np.ndarray
     scale: np.ndarray
+
+    @classmethod
+    def for_pixels(cls, method: str, features: int) -> "Normalizer":
+        """Image folders: pixels divided by their range 0..255 (none: left as they are), known without
+        decoding a single image."""
+        scale = 1.0 if method == "none" else PIXEL_RANGE
+        return cls(method, np.zeros(features), np.full(features, scale))
 
     @classmethod
     def fit(cls, method: str, x_train: np.ndarray) -> "Normalizer":

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nnlearn.config import Config, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from nnlearn.config import (Config, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling1D,
+                            GlobalAveragePooling2D, MaxPooling1D, MaxPooling2D)
 from nnlearn.data import resolve_source
 
 HEADER = '''\
@@ -107,6 +108,16 @@ def _layer_code(layer, index: int) -> str:
     if isinstance(layer, MaxPooling2D):
         return (f"keras.layers.MaxPooling2D({layer.pool_size!r}, strides={layer.strides!r}, "
                 f"padding={layer.padding!r})")
+    if isinstance(layer, Conv1D):
+        return (f"keras.layers.Conv1D({layer.filters}, {layer.kernel_size}, strides={layer.strides}, "
+                f"padding={layer.padding!r}, activation={layer.activation!r}{_regularizer_code(layer)})")
+    if isinstance(layer, MaxPooling1D):
+        return (f"keras.layers.MaxPooling1D({layer.pool_size}, strides={layer.strides!r}, "
+                f"padding={layer.padding!r})")
+    if isinstance(layer, GlobalAveragePooling1D):
+        return "keras.layers.GlobalAveragePooling1D()"
+    if isinstance(layer, GlobalAveragePooling2D):
+        return "keras.layers.GlobalAveragePooling2D()"
     if isinstance(layer, Flatten):
         return "keras.layers.Flatten()"
     assert isinstance(layer, Dropout)

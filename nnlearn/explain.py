@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from nnlearn.config import Config, Conv2D, Dense
+from nnlearn.config import Config, Conv1D, Conv2D, Dense
 from nnlearn.data import Dataset
 from nnlearn.errors import Problem
 from nnlearn.shapes import LayerShape
@@ -22,9 +22,16 @@ ACTIVATIONS = {
 }
 LAYER_ROLES = {
     "max_pooling2d": "max of each window",
+    "max_pooling1d": "max of each window of steps",
+    "global_average_pooling1d": "mean of each channel over all steps",
+    "global_average_pooling2d": "mean of each channel over the image",
     "flatten": "image → one vector",
     "dropout": "drops inputs while training",
 }
+
+
+MAX_NAMES_IN_JSON = 1000
+MAX_NAMES_SHOWN = 12
 
 
 @dataclass
@@ -52,12 +59,16 @@ class Explanation:
     expected_initial_loss: float
     expected_loss_reason: str
     warnings: list[Problem] = field(default_factory=list)
+    inputs: str = ""
+    feature_names: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"input_shape": list(self.input_shape), "layers": [row.to_json() for row in self.layers],
                 "total_params": self.total_params, "output": self.output,
                 "expected_initial_loss": self.expected_initial_loss,
                 "expected_loss_reason": self.expected_loss_reason,
+                "inputs": self.inputs, "feature_count": len(self.feature_names),
+                "feature_names": self.feature_names if len(self.feature_names) <= MAX_NAMES_IN_JSON else [],
                 "warnings": [problem.as_dict() for problem in self.warnings]}
 
 
@@ -73,6 +84,8 @@ def layer_rows(config: Config, shapes: list[LayerShape]) -> list[LayerRow]:
             meaning = f"z = w·a + b, then {meaning}"
         elif isinstance(layer, Conv2D):
             meaning = f"windows · shared w + b, then {meaning}"
+        elif isinstance(layer, Conv1D):
+            meaning = f"windows of steps · shared w + b, then {meaning}"
         if getattr(layer, "kernel_regularizer", None) is not None:
             meaning += f"; adds {_penalty(layer.kernel_regularizer)} to J"
         rows.append(LayerRow(shape.index, layer.type, shape.output_shape, shape.params, shape.formula,
@@ -132,6 +145,36 @@ def expected_initial_loss(config: Config, dataset: Dataset, train_y: np.ndarray)
                    "itself")
 
 
+def describe_inputs(dataset: Dataset, input_shape: tuple[int, ...]) -> str:
+    """What x is: its features by name (a CSV's one-hot and filled columns said), an image folder's
+    images, or a signal's steps."""
+    if dataset.images is not None:
+        images = dataset.images
+        size = "×".join(str(side) for side in images.image_shape)
+        return (f"{len(images.files)} images of {size} (height×width×channels) from {images.folder.name}, "
+                f"one class per folder: {', '.join(images.class_names)}; pixels ÷ 255 to 0..1")
+    if len(input_shape) == 2:
+        return f"{dataset.n_features} features read as a signal of {input_shape[0]} steps × {input_shape[1]} channel(s)"
+    if len(input_shape) == 3:
+        return f"{dataset.n_features} features read as {'×'.join(map(str, input_shape))} images"
+    names = dataset.feature_names
+    shown = ", ".join(names[:MAX_NAMES_SHOWN]) + (f", … ({len(names) - MAX_NAMES_SHOWN} more)"
+                                                  if len(names) > MAX_NAMES_SHOWN else "")
+    text = f"{len(names)} feature{'s' if len(names) != 1 else ''}: {shown}"
+    if dataset.columns is not None:
+        notes = []
+        for column in dataset.columns.columns:
+            if column.text:
+                notes.append(f"{column.name} one-hot: {len(column.categories)} categories from the training split "
+                             "(an unseen one is all zeros)")
+            if column.fill is not None:
+                fill = f"{column.fill:.4g}" if isinstance(column.fill, float) else repr(column.fill)
+                notes.append(f"missing {column.name} filled with the training {column.missing.replace('_', ' ')} "
+                             f"{fill}")
+        text += "; " + "; ".join(notes) if notes else ""
+    return text
+
+
 def explain(config: Config, dataset: Dataset, shapes: list[LayerShape], input_shape: tuple[int, ...],
             train_y: np.ndarray, warnings: list[Problem]) -> Explanation:
     rows = layer_rows(config, shapes)
@@ -139,7 +182,8 @@ def explain(config: Config, dataset: Dataset, shapes: list[LayerShape], input_sh
     expected, reason = expected_initial_loss(config, dataset, train_y)
     return Explanation(tuple(input_shape), rows, sum(row.params for row in rows),
                        describe_output(config, dataset, units) + describe_regularization(config, len(train_y)),
-                       expected, reason, warnings)
+                       expected, reason, warnings, describe_inputs(dataset, tuple(input_shape)),
+                       list(dataset.feature_names))
 
 
 def explain_prepared(prepared) -> Explanation:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from nnlearn.config import Config, Conv2D, Dense
+from nnlearn.config import Config, Conv1D, Conv2D, Dense
 from nnlearn.data import Dataset
 from nnlearn.errors import Problem
 
@@ -17,9 +17,10 @@ def lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
     """Every warning for a config whose model already fits its data."""
     warnings: list[Problem] = []
     layers = config.model.layers
-    last = max(index for index, layer in enumerate(layers) if isinstance(layer, (Dense, Conv2D)))
+    weighted = (Dense, Conv2D, Conv1D)
+    last = max(index for index, layer in enumerate(layers) if isinstance(layer, weighted))
     for index, layer in enumerate(layers):
-        if not isinstance(layer, (Dense, Conv2D)) or index == last:
+        if not isinstance(layer, weighted) or index == last:
             continue
         path = f"model.layers[{index}].activation"
         if layer.activation == "linear":

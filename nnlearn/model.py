@@ -12,7 +12,8 @@ import weakref
 
 import numpy as np
 
-from nnlearn.config import Config, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from nnlearn.config import (Config, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling1D,
+                            GlobalAveragePooling2D, MaxPooling1D, MaxPooling2D)
 
 
 def _import_tensorflow_quietly():
@@ -72,10 +73,21 @@ def build_model(config: Config, input_shape: tuple[int, ...]) -> "keras.Sequenti
             layers.append(keras.layers.Flatten(name=name))
         elif isinstance(layer, Dropout):
             layers.append(keras.layers.Dropout(layer.rate, seed=config.seed + index, name=name))
+        elif isinstance(layer, Conv1D):
+            layers.append(keras.layers.Conv1D(layer.filters, layer.kernel_size, strides=layer.strides,
+                                              padding=layer.padding, activation=layer.activation,
+                                              kernel_regularizer=kernel_regularizer(layer), name=name))
+        elif isinstance(layer, MaxPooling1D):
+            layers.append(keras.layers.MaxPooling1D(layer.pool_size, strides=layer.strides,
+                                                    padding=layer.padding, name=name))
+        elif isinstance(layer, GlobalAveragePooling1D):
+            layers.append(keras.layers.GlobalAveragePooling1D(name=name))
+        elif isinstance(layer, GlobalAveragePooling2D):
+            layers.append(keras.layers.GlobalAveragePooling2D(name=name))
     return keras.Sequential(layers, name=config.name.replace(".", "_"))
 
 
-def kernel_regularizer(layer: Dense | Conv2D):
+def kernel_regularizer(layer: Dense | Conv2D | Conv1D):
     """Keras' own L1L2 penalty for the layer's kernel_regularizer, or None: adds l1·Σ|w| + l2·Σw² to J."""
     settings = layer.kernel_regularizer
     if settings is None:

@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from nnlearn.config_file import load_config
-from nnlearn.data import path_exists, check_features, read_npz_arrays, read_text_file
+from nnlearn.data import path_exists, check_features, read_npz_arrays, read_table, read_text_file
 from nnlearn.errors import DataError, NnlearnError
 from nnlearn.prepare import read_preprocessing
 from nnlearn.rundir import CONFIG_FILE, MODEL_FILE, check_run_dir
+from nnlearn.tabular import Columns
 
 
 @dataclass
@@ -98,6 +99,33 @@ def read_inputs(path: Path, feature_names: list[str], ignore: set[str]) -> np.nd
     return x
 
 
+def read_column_inputs(path: Path, columns: Columns, ignore: set[str]) -> np.ndarray:
+    """A CSV's rows through a run's fitted columns: missing cells filled as in training, text one-hot
+    encoded with the training categories (a category never seen in training is all zeros)."""
+    if not path_exists(path, "--input"):
+        raise DataError(f"the input file {path} does not exist.", path="--input")
+    if path.suffix.lower() != ".csv":
+        raise DataError(f"{path.name}: this run was trained on a CSV; predict reads a .csv file with the same "
+                        "columns.", path="--input")
+    table = read_table(path, None, field="--input")
+    names = [column.name for column in columns.columns]
+    missing = [name for name in names if name not in table.header]
+    unknown = [name for name in table.header if name not in names and name not in ignore]
+    if missing or unknown:
+        parts = ([f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}"] if missing
+                 else []) + ([f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"]
+                             if unknown else [])
+        raise DataError(f"{path.name}: {'; '.join(parts)}.", path="--input",
+                        hint=f"the model was trained on the columns: {', '.join(names)}.")
+    x = columns.transform(table, "--input")
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        row, column = bad[0]
+        raise DataError(f"{path.name} line {int(table.lines[row])}: {columns.feature_names[column]!r} is "
+                        f"{x[row, column]}.", path="--input", hint="write a finite number there.")
+    return x
+
+
 def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
     """Predict the rows of input_path with the run's model and preprocessing."""
     run_dir, input_path = Path(run_dir), Path(input_path)
@@ -107,15 +135,31 @@ def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
     if not (run_dir / MODEL_FILE).exists():
         raise NnlearnError(f"{run_dir} has no {MODEL_FILE}: the run did not finish.",
                            hint=f"resume it first: nnlearn train --resume {run_dir}")
-    ignore = {config.data.target} if config.data.target else set()
-    x = read_inputs(input_path, state["feature_names"], ignore)
+    ignore = ({config.data.target} if config.data.target else set()) | set(config.data.ignore)
+    files = None
+    if isinstance(state.get("images"), dict):
+        from nnlearn.images import image_inputs
+
+        images = state["images"]
+        files, x = image_inputs(input_path, tuple(images["image_size"]), int(images["channels"]))
+    elif state.get("columns"):
+        from nnlearn.prepare import saved_columns
+
+        x = read_column_inputs(input_path, saved_columns(state, run_dir), ignore)
+    else:
+        x = read_inputs(input_path, state["feature_names"], ignore)
     if len(x) == 0:
         raise DataError(f"{input_path.name} has no rows to predict.", path="--input")
     x = normalizer.apply(x).reshape((len(x),) + tuple(state["input_shape"]))
     from nnlearn.model import load_saved_model
 
     outputs = np.asarray(load_saved_model(run_dir / MODEL_FILE).predict(x, verbose=0), dtype=np.float64)
-    return _describe(outputs, config, state)
+    predictions = _describe(outputs, config, state)
+    if files is not None:  # which image each row is
+        shown = [str(path.relative_to(input_path)) if path != input_path else path.name for path in files]
+        predictions = Predictions(["file"] + predictions.columns,
+                                  [{"file": name, **row} for name, row in zip(shown, predictions.rows)])
+    return predictions
 
 
 def _describe(outputs: np.ndarray, config, state: dict) -> Predictions:

@@ -16,8 +16,9 @@ from nnlearn.config import CLASSIFICATION_LOSSES, Config
 from nnlearn.data import (Dataset, Normalizer, Splits, is_file_source, load_dataset, resolve_source,
                           split_dataset)
 from nnlearn.errors import ConfigError, RunError
+from nnlearn.tabular import Columns
 from nnlearn.rundir import CONFIG_FILE, PREPROCESSING_FILE, RUN_FILE, check_run_dir, read_json
-from nnlearn.shapes import LayerShape, Shape, infer_shapes, output_problems, uses_image_input
+from nnlearn.shapes import LayerShape, Shape, infer_shapes, output_problems, uses_image_input, uses_signal_input
 
 
 @dataclass
@@ -51,10 +52,13 @@ class Prepared:
 
 
 def input_shape_for(config: Config, dataset: Dataset) -> Shape:
-    """The image shape when the model starts with conv2d or pooling, else the flat feature count."""
+    """The image shape when the model starts with conv2d or 2-D pooling; (steps, channels) when it starts
+    with conv1d or 1-D pooling (a flat row is one channel); else the flat feature count."""
     if uses_image_input(config) and dataset.image_shape is not None:
         return tuple(dataset.image_shape)
-    return (dataset.x.shape[1],)
+    if uses_signal_input(config):
+        return tuple(dataset.signal_shape) if dataset.signal_shape is not None else (dataset.n_features, 1)
+    return (dataset.n_features,)
 
 
 def check_model_against_data(config: Config, dataset: Dataset) -> list[LayerShape]:
@@ -67,7 +71,7 @@ def check_model_against_data(config: Config, dataset: Dataset) -> list[LayerShap
         problems = output_problems(config, output_shape, dataset.kind, dataset.n_classes, sample)
     if problems:
         raise ConfigError(problems)
-    _check_model_fits_in_memory(config, layers, len(dataset.x))
+    _check_model_fits_in_memory(config, layers, dataset.rows)
     return layers
 
 
@@ -91,13 +95,16 @@ def _check_model_fits_in_memory(config: Config, layers: list[LayerShape], rows: 
 
 
 def prepare(config: Config, config_dir: Path | None = None,
-            normalizer: Normalizer | None = None) -> Prepared:
-    """Load and check the data, split it with the config's seed, and fit (or reuse) the normaliser."""
-    dataset = load_dataset(config.data, config.seed, config_dir)
+            normalizer: Normalizer | None = None, columns: Columns | None = None) -> Prepared:
+    """Load and check the data, split it with the config's seed, and fit (or reuse) the normaliser and a
+    CSV's fitted columns."""
+    dataset = load_dataset(config.data, config.seed, config_dir, columns)
     layers = check_model_against_data(config, dataset)
     stratify = config.compile.loss in CLASSIFICATION_LOSSES
     splits = split_dataset(dataset, config.data, config.seed, stratify)
-    if normalizer is None:
+    if normalizer is None and dataset.images is not None:
+        normalizer = Normalizer.for_pixels(config.data.normalize, dataset.n_features)
+    elif normalizer is None:
         normalizer = Normalizer.fit(config.data.normalize, splits.train.x)
     source_path = (resolve_source(config.data.source, config_dir) if is_file_source(config.data.source)
                    else None)
@@ -201,9 +208,22 @@ def prepare_saved_run(run_dir: Path) -> tuple[Prepared, list[str]]:
                         "the split and the numbers may not be the run's own.")
     if data_file is not None:
         config.data.source = str(data_file)  # the file the run was trained on, wherever eval runs
-    prepared = prepare(config, None, normalizer=normalizer)
-    if len(normalizer.offset) != prepared.dataset.x.shape[1]:
+    columns = saved_columns(state, run_dir)
+    prepared = prepare(config, None, normalizer=normalizer, columns=columns)
+    if len(normalizer.offset) != prepared.dataset.n_features:
         raise RunError(f"{run_dir / PREPROCESSING_FILE} is damaged: its normaliser has {len(normalizer.offset)} "
-                       f"values, but the data has {prepared.dataset.x.shape[1]} features.",
+                       f"values, but the data has {prepared.dataset.n_features} features.",
                        hint=f"train again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR")
     return prepared, warnings
+
+
+def saved_columns(state: dict, run_dir: Path) -> Columns | None:
+    """A CSV run's fitted columns (fills, categories), as train saved them; None when there are none."""
+    if not state.get("columns"):
+        return None
+    try:
+        return Columns.from_dict(state["columns"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise RunError(f"{run_dir / PREPROCESSING_FILE} is damaged: its columns cannot be read.",
+                       hint=f"train again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR"
+                       ) from None

@@ -8,7 +8,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from nnlearn.config import Config, Conv2D, Dense, Dropout, Flatten, MaxPooling2D
+from nnlearn.config import (Config, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling1D,
+                            GlobalAveragePooling2D, MaxPooling1D, MaxPooling2D)
 from nnlearn.errors import Problem
 
 Shape = tuple[int, ...]
@@ -35,14 +36,23 @@ def _spatial(size: int, window: int, stride: int, padding: str) -> int:
     return (size - window) // stride + 1
 
 
+IMAGE_LAYERS = (Conv2D, MaxPooling2D, GlobalAveragePooling2D)
+SIGNAL_LAYERS = (Conv1D, MaxPooling1D, GlobalAveragePooling1D)
+
+
+def _first_shaped_layer(config: Config):
+    return next((layer for layer in config.model.layers if not isinstance(layer, Dropout)), None)
+
+
 def uses_image_input(config: Config) -> bool:
-    """True when the first layer that cares about shape is a conv2d or pooling layer."""
-    for layer in config.model.layers:
-        if isinstance(layer, (Conv2D, MaxPooling2D)):
-            return True
-        if not isinstance(layer, Dropout):
-            return False
-    return False
+    """True when the first layer that cares about shape is a conv2d or 2-D pooling layer."""
+    return isinstance(_first_shaped_layer(config), IMAGE_LAYERS)
+
+
+def uses_signal_input(config: Config) -> bool:
+    """True when the first layer that cares about shape is a conv1d or 1-D pooling layer: x is read as a
+    sequence (steps, channels)."""
+    return isinstance(_first_shaped_layer(config), SIGNAL_LAYERS)
 
 
 def infer_shapes(config: Config, input_shape: Shape) -> tuple[list[LayerShape], list[Problem]]:
@@ -91,6 +101,36 @@ def infer_shapes(config: Config, input_shape: Shape) -> tuple[list[LayerShape], 
             else:
                 params, formula = 0, "0 (no weights)"
                 shape = (out_h, out_w, channels)
+        elif isinstance(layer, (Conv1D, MaxPooling1D)):
+            if len(shape) != 2:
+                return shapes, [Problem(path, f"{layer.type} needs a sequence input (steps, channels), but its "
+                                              f"input has shape {_show(shape)}.", hint=_sequence_hint(shape))]
+            steps, channels = shape
+            if isinstance(layer, Conv1D):
+                window, stride, field = layer.kernel_size, layer.strides, "kernel_size"
+            else:
+                window, stride, field = layer.pool_size, layer.strides or layer.pool_size, "pool_size"
+            if layer.padding == "valid" and window > steps:
+                return shapes, [Problem(f"{path}.{field}", f"the window of {window} steps is longer than its "
+                                                           f"input of {steps} steps.",
+                                        hint=f"use a smaller {field}, padding: same, or fewer layers before it.")]
+            out = _spatial(steps, window, stride, layer.padding)
+            if isinstance(layer, Conv1D):
+                params = window * channels * layer.filters + layer.filters
+                formula = f"{window}×{channels}×{layer.filters} + {layer.filters} = {params}"
+                shape = (out, layer.filters)
+            else:
+                params, formula = 0, "0 (no weights)"
+                shape = (out, channels)
+        elif isinstance(layer, (GlobalAveragePooling1D, GlobalAveragePooling2D)):
+            rank = 2 if isinstance(layer, GlobalAveragePooling1D) else 3
+            if len(shape) != rank:
+                expected = "a sequence (steps, channels)" if rank == 2 else "an image (height, width, channels)"
+                return shapes, [Problem(path, f"{layer.type} needs {expected}, but its input has shape "
+                                              f"{_show(shape)}.", hint=f"use global_average_pooling{4 - rank}d"
+                                        if len(shape) == 5 - rank else "put it after the conv layers.")]
+            params, formula = 0, "0 (no weights)"
+            shape = (shape[-1],)
         elif isinstance(layer, Flatten):
             params, formula = 0, "0 (no weights)"
             shape = (math.prod(shape),)
@@ -98,6 +138,14 @@ def infer_shapes(config: Config, input_shape: Shape) -> tuple[list[LayerShape], 
             params, formula = 0, "0 (no weights)"
         shapes.append(LayerShape(index, layer.type, shape, params, formula))
     return shapes, []
+
+
+def _sequence_hint(shape: Shape) -> str:
+    if len(shape) == 3:
+        return "conv1d and max_pooling1d read sequences; for images use conv2d and max_pooling2d."
+    if len(shape) == 1:
+        return "put conv1d and pooling layers before flatten and dense layers; the data must be a signal."
+    return "conv1d needs (steps, channels)."
 
 
 def _show(shape: Shape) -> str:

@@ -207,9 +207,7 @@ def _fingerprint(prepared: Prepared) -> dict:
     """What must not change between the start of a run and its resumption: the resolved config and
     the data (the arrays themselves, whatever their source)."""
     config = prepared.config.model_dump(mode="json")
-    data = hashlib.sha256(np.ascontiguousarray(prepared.dataset.x).tobytes())
-    data.update(np.ascontiguousarray(prepared.dataset.y).tobytes())
-    return {"config": config, "config_sha256": _json_sha256(config), "data_sha256": data.hexdigest()}
+    return {"config": config, "config_sha256": _json_sha256(config), "data_sha256": prepared.dataset.fingerprint()}
 
 
 def _json_sha256(value) -> str:
@@ -443,7 +441,9 @@ def _starting_files(prepared: Prepared) -> dict[str, str]:
         "class_names": dataset.class_names,
         "target_kind": dataset.kind,
         "data_file": str(prepared.source_path) if prepared.source_path else None,
-        "data_sha256": _sha256(prepared.source_path) if prepared.source_path else None,
+        "data_sha256": _sha256(prepared.source_path) if prepared.source_path and prepared.source_path.is_file()
+        else None,
+        **dataset.saved_state(),
     }
     record = _status_record({}, "starting", _now(), versions, epochs=0)
     record.update(_fingerprint(prepared))
