@@ -83,6 +83,12 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
           resume: Annotated[Optional[Path], typer.Option("--resume", metavar="RUN_DIR",
                                                          help="Continue an interrupted run from its "
                                                               "last checkpoint.")] = None,
+          from_run: Annotated[Optional[Path], typer.Option("--from", metavar="RUN_DIR",
+                                                           help="Start a new run from a saved run's config "
+                                                                "(change it with --set); the saved run is kept.")
+                              ] = None,
+          weights: Annotated[bool, typer.Option("--weights", help="With --from: start from the saved run's last "
+                                                "good weights instead of fresh ones.")] = False,
           out: Annotated[Optional[Path], typer.Option("--out", help="Run directory to create "
                                                       "(default: runs/<name>-<time>); never overwritten.")] = None,
           expect: ExpectOption = None,
@@ -96,20 +102,34 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     Ctrl-C stops after the current batch and keeps the last epoch's checkpoint (exit 130);
     `nnlearn train --resume RUN_DIR` continues it.
     """
-    from nnlearn.display import EpochProgress, format_number, gates_table, metrics_table
+    from nnlearn.display import EpochProgress, format_number, gates_table, metrics_table, print_diagnosis
     from nnlearn.errors import NnlearnError
     from nnlearn.training import resume as resume_run
     from nnlearn.training import train as train_run
 
     people, _ = _consoles(as_json)
-    with handled(as_json):
+    with handled(as_json), _failed_runs_stay_useful(people, not no_plots, as_json):
         if resume is not None:
-            if config is not None or overrides or out is not None:
-                raise NnlearnError("--resume continues a run with its saved config; it takes no CONFIG, "
-                                   "--set or --out.", hint=f"nnlearn train --resume {resume}")
+            if config is not None or overrides or out is not None or from_run is not None:
+                raise NnlearnError("--resume continues a run exactly, with its saved config; it takes no "
+                                   "CONFIG, --from, --set or --out.",
+                                   hint=f"continue it: nnlearn train --resume {resume}; or start a new run from "
+                                        f"it with other settings: nnlearn train --from {resume} --set KEY=VALUE")
             run = resume_run(resume, progress=EpochProgress(people, quiet), expect=expect or [])
+        elif from_run is not None:
+            if config is not None:
+                raise NnlearnError("--from starts from a saved run's config; give either CONFIG or --from, "
+                                   "not both.", hint=f"nnlearn train --from {from_run} --set KEY=VALUE")
+            from nnlearn.training import train_from
+
+            overrides = list(overrides or []) + (["fit.tensorboard=true"] if tensorboard else [])
+            run = train_from(from_run, overrides, out=out, progress=EpochProgress(people, quiet),
+                             expect=expect or [], weights=weights)
+        elif weights:
+            raise NnlearnError("--weights goes with --from RUN_DIR: the run whose weights to start from.",
+                               hint="e.g. nnlearn train --from RUN_DIR --weights --set fit.epochs=50")
         elif config is None:
-            raise NnlearnError("give a CONFIG to train, or --resume RUN_DIR.",
+            raise NnlearnError("give a CONFIG to train, --from RUN_DIR, or --resume RUN_DIR.",
                                hint="e.g. nnlearn train configs/softmax_digits.yaml")
         else:
             overrides = list(overrides or []) + (["fit.tensorboard=true"] if tensorboard else [])
@@ -137,10 +157,45 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
                  f"`nnlearn eval {run.run_dir}`.")
     if run.gates:
         people.print(gates_table(run.gates))
+    from nnlearn.diagnose import diagnose_run
+
+    with handled(as_json):
+        verdicts = diagnose_run(run.run_dir)
+    print_diagnosis(people, verdicts)
     if as_json:
-        print(json.dumps(json_safe(run.to_json())))
+        print(json.dumps(json_safe({**run.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})))
     if not run.passed:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
+    """A run whose loss became NaN still gets its learning curves and its diagnosis."""
+    from nnlearn.errors import RunFailed
+
+    try:
+        yield
+    except RunFailed as failure:
+        if failure.run_dir is not None:
+            from nnlearn.diagnose import diagnose_run
+            from nnlearn.display import print_diagnosis, print_error
+
+            print_error(_consoles(as_json)[1], failure)
+            from nnlearn.rundir import read_history
+
+            if plots and read_history(failure.run_dir):  # at least one good epoch to draw
+                from nnlearn.plots import draw_plots
+
+                if draw_plots(failure.run_dir):
+                    people.print(f"The learning curves up to the last good epoch: "
+                                 f"{failure.run_dir / 'plots' / 'learning_curves.png'}")
+            print_diagnosis(people, diagnose_run(failure.run_dir))
+            if as_json:
+                from nnlearn.display import error_json
+
+                print(json.dumps(json_safe(error_json(failure))))
+            raise typer.Exit(1) from None
+        raise
 
 
 @app.command("eval")
@@ -151,7 +206,7 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
                                                             "loss (regression: the largest errors).")] = 0,
                  as_json: JsonOption = False):
     """Evaluate a saved run on its test split again (same split, same preprocessing)."""
-    from nnlearn.display import confusion_table, gates_table, metrics_table
+    from nnlearn.display import confusion_table, gates_table, metrics_table, print_diagnosis
     from nnlearn.evaluation import evaluate
     from nnlearn.tables import mistakes_table
 
@@ -167,8 +222,13 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
         people.print(mistakes_table(result.mistakes, result.feature_names, result.class_names is None))
     if result.gates:
         people.print(gates_table(result.gates))
+    from nnlearn.diagnose import diagnose_run
+
+    with handled(as_json):
+        verdicts = diagnose_run(run_dir)
+    print_diagnosis(people, verdicts)
     if as_json:
-        print(json.dumps(json_safe(result.to_json())))
+        print(json.dumps(json_safe({**result.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})))
     if not result.passed:
         raise typer.Exit(1)
 
@@ -352,6 +412,23 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
     people.print(f"Wrote {target}")
     if as_json:
         print(json.dumps({"run_dir": str(run_dir), "report": str(target)}))
+
+
+@app.command()
+def diagnose(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
+             as_json: JsonOption = False):
+    """What the run's own numbers say, in the course's words: learned nothing, diverged, still improving,
+    high bias (underfitting) or high variance (overfitting), each with its evidence and a next step.
+    Works on failed and interrupted runs too (without TensorFlow)."""
+    from nnlearn.diagnose import diagnose_run
+    from nnlearn.display import print_diagnosis
+
+    people, _ = _consoles(as_json)
+    with handled(as_json):
+        verdicts = diagnose_run(run_dir)
+    print_diagnosis(people, verdicts)
+    if as_json:
+        print(json.dumps(json_safe({"run_dir": str(run_dir), "diagnosis": [v.to_json() for v in verdicts]})))
 
 
 @app.command()

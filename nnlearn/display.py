@@ -172,3 +172,14 @@ def watch_table(retrained) -> Table:
             row.append("—" if change is None else f"{change:+.4f}")
         table.add_row(*row)
     return table
+
+
+def print_diagnosis(console: Console, verdicts) -> None:
+    """Each verdict: its title, the numbers behind it, and what to try next (with the command)."""
+    colours = {"healthy": "green", "still_improving": "cyan"}
+    for verdict in verdicts:
+        colour = colours.get(verdict.kind, "yellow")
+        console.print(f"[bold {colour}]{escape(verdict.title)}[/]: {escape(verdict.evidence)}")
+        console.print(f"  [green]next[/]: {escape(verdict.next_step)}")
+        if verdict.command:
+            console.print(f"  [green]try[/]: {escape(verdict.command)}", soft_wrap=True)

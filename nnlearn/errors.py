@@ -59,9 +59,10 @@ class RunError(NnlearnError):
 
 
 class RunFailed(NnlearnError):
-    """Training ran but failed (a NaN loss, a metric gate): exit code 1."""
+    """Training ran but failed (a NaN loss, a metric gate): exit code 1. run_dir: the failed run, if saved."""
 
     exit_code = 1
+    run_dir = None
 
 
 class Problem:

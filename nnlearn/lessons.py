@@ -499,7 +499,8 @@ def learning_rate(quick: bool = False) -> LessonResult:
     epochs = _size(quick, 40, 25)
     rates = {"too_small": 0.001, "good": 0.3, "too_large": 1.2}
     augmented = np.c_[x, np.ones(len(x))].astype(np.float64)
-    curvature = float(np.linalg.eigvalsh(2 * augmented.T @ augmented / len(x)).max())  # largest eigenvalue of J's Hessian
+    # the largest eigenvalue of J's Hessian: plain gradient descent diverges above 2 / curvature
+    curvature = float(np.linalg.eigvalsh(2 * augmented.T @ augmented / len(x)).max())
     numbers: dict = {"epochs": epochs, "learning_rates": rates, "largest_curvature": curvature,
                      "diverges_above": 2 / curvature}
     loss = keras.losses.MeanSquaredError()

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ import numpy as np
 from nnlearn.errors import RunError
 from nnlearn.evaluation import confusion_matrix
 from nnlearn.prepare import Prepared, prepare_saved_run
-from nnlearn.rundir import HISTORY_FILE, MODEL_FILE, write_atomic
+from nnlearn.rundir import MODEL_FILE, read_history, write_atomic
 
 PLOTS_DIR = "plots"
 GRID_STEPS = 200
@@ -43,16 +42,9 @@ def _save(figure, path: Path) -> Path:
     return path
 
 
-def read_history(run_dir: Path) -> list[dict[str, float]]:
-    path = run_dir / HISTORY_FILE
-    if not path.exists():
-        return []
-    with path.open(newline="") as handle:
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(handle)]
-
-
-def learning_curves(history: list[dict[str, float]], path: Path) -> Path:
-    """One panel per quantity (loss, then each metric): training against validation, per epoch."""
+def learning_curves(history: list[dict[str, float]], path: Path, title: str = "Learning curves") -> Path:
+    """One panel per quantity (loss, then each metric): training against validation, per epoch.
+    The loss goes on a log axis when it spans more than 100×, so both ends can be read."""
     plt = _pyplot()
     names = sorted((key for key in history[0] if key != "epoch" and not key.startswith("val_")),
                    key=lambda key: key != "loss")
@@ -65,11 +57,19 @@ def learning_curves(history: list[dict[str, float]], path: Path) -> Path:
                       color="tab:orange")
         axis.set_xlabel("epoch")
         axis.set_title("loss (the cost J)" if name == "loss" else name)
+        if name == "loss" and _spans_decades(history):
+            axis.set_yscale("log")
+            axis.set_title("loss (the cost J), log scale")
         axis.grid(alpha=0.3)
         axis.legend()
-    figure.suptitle("Learning curves: a widening gap between training and validation is overfitting",
-                    y=1.04)
+    figure.suptitle(title, y=1.04)
     return _save(figure, path)
+
+
+def _spans_decades(history: list[dict[str, float]]) -> bool:
+    values = [row[key] for row in history for key in ("loss", "val_loss")
+              if key in row and np.isfinite(row[key]) and row[key] > 0]
+    return bool(values) and max(values) > 100 * min(values)
 
 
 def confusion_matrix_plot(labels: list[str], matrix: list[list[int]], path: Path) -> Path:
@@ -173,18 +173,24 @@ def draw_plots(run_dir: str | Path) -> list[Path]:
     """(Re)draw every plot that fits the run into RUN_DIR/plots/; returns the files written."""
     run_dir = Path(run_dir)
     prepared, _ = prepare_saved_run(run_dir)
-    if not (run_dir / MODEL_FILE).exists():
-        raise RunError(f"{run_dir} has no {MODEL_FILE}: the run did not finish, so there is nothing to "
-                       "plot yet.", hint=f"resume it first: nnlearn train --resume {run_dir}")
-    from nnlearn.model import load_saved_model
-
-    model = load_saved_model(run_dir / MODEL_FILE)
+    history = read_history(run_dir)
+    finished = (run_dir / MODEL_FILE).exists()
+    if not finished and not history:
+        raise RunError(f"{run_dir} has no {MODEL_FILE} and no epoch in its history: there is nothing to plot "
+                       "yet.", hint=f"resume it: nnlearn train --resume {run_dir}")
     folder = run_dir / PLOTS_DIR
     folder.mkdir(exist_ok=True)
     written = []
-    history = read_history(run_dir)
     if history:
-        written.append(learning_curves(history, folder / "learning_curves.png"))
+        from nnlearn.diagnose import curve_title, diagnose_run
+
+        written.append(learning_curves(history, folder / "learning_curves.png",
+                                       curve_title(diagnose_run(run_dir, prepared))))
+    if not finished:  # a failed or interrupted run: its history is all there is to draw
+        return written
+    from nnlearn.model import load_saved_model
+
+    model = load_saved_model(run_dir / MODEL_FILE)
     kind = prepared.dataset.kind
     if kind == "classes":
         written.append(confusion_matrix_plot(prepared.dataset.class_names, confusion_matrix(model, prepared),

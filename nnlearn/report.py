@@ -51,11 +51,24 @@ PLOT_ORDER = ("learning_curves", "decision_boundary_epochs", "decision_boundary"
 
 
 def _plots(run_dir: Path) -> list[Path]:
+    from nnlearn.rundir import MODEL_FILE, read_history
+
     folder = run_dir / PLOTS_DIR
+    if not (run_dir / MODEL_FILE).is_file() and not read_history(run_dir):
+        return []  # a run that stopped before its first epoch ended: nothing to draw
     if not folder.is_dir() or not any(folder.glob("*.png")):
         draw_plots(run_dir)
     return sorted(folder.glob("*.png"),
                   key=lambda path: PLOT_ORDER.index(path.stem) if path.stem in PLOT_ORDER else len(PLOT_ORDER))
+
+
+def _diagnosis_section(run_dir: Path, prepared) -> str:
+    from nnlearn.diagnose import diagnose_run
+
+    items = "".join(f"<li><b>{html.escape(v.title)}</b>: {html.escape(v.evidence)}<br><i>Next:</i> "
+                    f"{html.escape(v.next_step)}" + (f"<br><code>{html.escape(v.command)}</code>" if v.command else "")
+                    + "</li>" for v in diagnose_run(run_dir, prepared))
+    return f"<h2>Diagnosis</h2><ul>{items}</ul>"
 
 
 def _share(value) -> str:
@@ -91,7 +104,8 @@ def _inside_section(path: Path) -> str:
 def run_report_body(run_dir: Path) -> str:
     prepared, warnings = prepare_saved_run(run_dir)
     explanation = explain_prepared(prepared)
-    metrics = read_json(run_dir, METRICS_FILE)
+    # a failed or interrupted run has no metrics.json: its report still shows its curves and diagnosis
+    metrics = read_json(run_dir, METRICS_FILE) if (run_dir / METRICS_FILE).is_file() else {}
     status = read_json(run_dir, RUN_FILE)
     parts = [f"<p>Status: <b>{html.escape(status.get('status', '?'))}</b>, started "
              f"{html.escape(status.get('started', '?'))}, {metrics.get('epochs', '?')} epochs in "
@@ -103,7 +117,9 @@ def run_report_body(run_dir: Path) -> str:
     names = list(dict.fromkeys(name for split in splits for name in metrics[split]))
     baseline = (metrics.get("baseline") or {}).get("test", {})
     rows = [[name] + [metrics[split].get(name) for split in splits] + [baseline.get(name)] for name in names]
-    parts.append("<h2>Metrics</h2>" + _table(["metric"] + splits + ["no learning (test)"], rows))
+    parts.append("<h2>Metrics</h2>" + (_table(["metric"] + splits + ["no learning (test)"], rows) if rows else
+                                        "<p>None: the run did not finish, so its model was never measured.</p>"))
+    parts.append(_diagnosis_section(run_dir, prepared))
     gates = metrics.get("expectations") or []
     if gates:
         gate_rows = "".join(

@@ -154,6 +154,24 @@ def read_json(run_dir: Path, name: str) -> dict:
     return value
 
 
+def read_history(run_dir: Path) -> list[dict[str, float]]:
+    """history.csv as rows of numbers (empty before the first epoch); RunError if it is damaged."""
+    import csv
+    import io
+
+    path = run_dir / HISTORY_FILE
+    if not path.is_file():
+        return []
+    fix = f"{HISTORY_FILE} is written by `nnlearn train`: restore it, or train the config again as a new run."
+    try:
+        text = read_bounded(path, MAX_JSON_BYTES, fix).decode("utf-8")
+        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(io.StringIO(text))]
+    except UnreadableFile as error:
+        raise RunError(error.message, hint=error.hint) from None
+    except (ValueError, TypeError, UnicodeDecodeError, csv.Error) as error:
+        raise RunError(f"{path} is damaged: {error}.", hint=fix) from None
+
+
 def check_run_dir(run_dir: Path) -> None:
     if not run_dir.exists():
         raise RunError(f"there is no run directory {run_dir}.",

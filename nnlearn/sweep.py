@@ -370,7 +370,7 @@ def sweep_csv(sweep: Sweep) -> str:
 
 def draw_sweep_plots(sweep: Sweep) -> list[Path]:
     """sweep_curves.png always (when a run finished); sweep_metric.png for a single numeric key."""
-    from nnlearn.plots import read_history
+    from nnlearn.rundir import read_history
 
     finished = [member for member in sweep.members if member.status == "finished"]
     if not finished:

@@ -94,9 +94,36 @@ def train(config_path: str | Path, overrides: list[str] | tuple = (), out: str |
     return train_config(config, Path(config_path).parent, out=out, progress=progress, expect=expect)
 
 
+def train_from(run_dir: str | Path, overrides: list[str] | tuple = (), out: str | Path | None = None,
+               progress=None, expect: list[str] | tuple = (), weights: bool = False) -> Run:
+    """A new run that starts from a saved run's config (with overrides), on the same data file; with
+    weights, also from the saved run's last good weights (its last checkpoint), so "lower the learning
+    rate and try again" is one command. The saved run is never changed.
+    """
+    from nnlearn.checkpoint import load_checkpoint
+
+    run_dir = Path(run_dir)
+    check_run_dir(run_dir)
+    config = load_config(run_dir / CONFIG_FILE, overrides)
+    data_file = read_json(run_dir, PREPROCESSING_FILE).get("data_file")
+    if data_file and not any(override.startswith("data.source=") for override in overrides):
+        config.data.source = str(data_file)  # the file the saved run was trained on
+    start = None
+    if weights:
+        checkpoint = load_checkpoint(run_dir)
+        if not checkpoint:
+            raise RunError(f"{run_dir} has no checkpoint: no epoch ended, so there are no weights to start "
+                           "from.", hint=f"leave out --weights: nnlearn train --from {run_dir}")
+        start = (run_dir, checkpoint["variables"])
+    return train_config(config, run_dir, out=out, progress=progress, expect=expect, start=start)
+
+
 def train_config(config: Config, config_dir: Path | None = None, out: str | Path | None = None,
-                 progress=None, expect: list[str] | tuple = ()) -> Run:
-    """Train an already validated config into a new run directory."""
+                 progress=None, expect: list[str] | tuple = (), start: tuple | None = None) -> Run:
+    """Train an already validated config into a new run directory.
+
+    start: (saved run, its checkpoint's variables): begin from those model weights instead of fresh ones.
+    """
     gates = gates_for(config, expect)
     _check_tensorboard(config)
     prepared = prepare(config, config_dir)
@@ -105,7 +132,7 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     # the run folder appears with its config, preprocessing and run.json ("starting") before
     # TensorFlow is imported, so a kill during start-up leaves a run that --resume can start again
     run_dir = create_run_dir(config.name, out, files=_starting_files(prepared))
-    return _fit_recorded(prepared, run_dir, gates, progress, checkpoint=None)
+    return _fit_recorded(prepared, run_dir, gates, progress, checkpoint=None, start=start)
 
 
 def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -> Run:
@@ -132,11 +159,12 @@ def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -
     return _fit_recorded(prepared, run_dir, gates, progress or Silent(), checkpoint)
 
 
-def _fit_recorded(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None) -> Run:
+def _fit_recorded(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None,
+                  start: tuple | None = None) -> Run:
     """_fit, with run.json saying how the run ended whatever ends it (a second Ctrl-C, a full disk, a bug)."""
     try:
         with _terminate_stops():
-            return _fit(prepared, run_dir, gates, progress, checkpoint)
+            return _fit(prepared, run_dir, gates, progress, checkpoint, start)
     except (RunFailed, Interrupted):
         raise  # _fit recorded these itself
     except (KeyboardInterrupt, _Terminated) as stop:
@@ -244,7 +272,8 @@ def _check_tensorboard(config: Config) -> None:
                            hint="pip install 'nnlearn[tensorboard]', or set fit.tensorboard: false.")
 
 
-def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None) -> Run:
+def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None,
+         start: tuple | None = None) -> Run:
     from nnlearn import model as tf_model  # TensorFlow is imported here, only when training
     from nnlearn import snapshots
     from nnlearn.callbacks import Checkpointer, EpochReporter, ResumableEarlyStopping, Stopper
@@ -268,6 +297,8 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
                            ) from None
         rows = checkpoint["history"]
         initial_epoch = checkpoint["epoch"]
+    elif start is not None:
+        _start_from(model, *start)
 
     stopper = Stopper()
     callbacks = [EpochReporter(progress), stopper]
@@ -300,7 +331,7 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
         callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD_DIR)))
     steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config)
 
-    if not checkpoint:  # before the first step: does the loss start where an untrained model's should?
+    if not checkpoint and start is None:  # does the loss start where an untrained model's should?
         from nnlearn.explain import expected_initial_loss
 
         expected, reason = expected_initial_loss(config, prepared.dataset, prepared.splits.train.y)
@@ -320,10 +351,12 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
         epoch, batch = stopper.stopped_at
         _save_status(run_dir, "failed", started, versions, epochs=len(rows))
         rate = config.compile.optimizer.learning_rate
-        raise RunFailed(f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training "
-                        f"stopped. The last good checkpoint (epoch {len(rows)}) is in {run_dir}.",
-                        hint=f"lower compile.optimizer.learning_rate (now {rate}), e.g. "
-                             f"--set compile.optimizer.learning_rate={rate / 10:g}.")
+        failure = RunFailed(f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training "
+                            f"stopped. The last good checkpoint (epoch {len(rows)}) is in {run_dir}.",
+                            hint=f"start again with a lower learning rate (now {rate:g}): nnlearn train --from "
+                                 f"{run_dir} --set compile.optimizer.learning_rate={rate / 10:g}")
+        failure.run_dir = run_dir
+        raise failure
     if stopper.reason == "interrupted":
         epoch, batch = stopper.stopped_at
         _save_status(run_dir, "interrupted", started, versions, epochs=len(rows))
@@ -378,6 +411,25 @@ def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> Non
             break
     model.optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs)
+
+
+def _start_from(model, saved_run: Path, arrays: dict) -> None:
+    """Load a saved run's model weights (not its optimizer's state) into a freshly built model."""
+    saved = sorted((key for key in arrays if key.startswith("model_")), key=lambda key: int(key.rsplit("_", 1)[1]))
+    variables = model.variables
+    shapes = [tuple(arrays[key].shape) for key in saved]
+    wanted = [tuple(variable.shape) for variable in variables]
+    if shapes != wanted:
+        first = next((index for index, pair in enumerate(zip(shapes, wanted)) if pair[0] != pair[1]),
+                     min(len(shapes), len(wanted)))
+        said = (f"weight array {first} is {'×'.join(map(str, shapes[first]))} there and "
+                f"{'×'.join(map(str, wanted[first]))} here" if first < min(len(shapes), len(wanted)) else
+                f"it has {len(shapes)} weight arrays, the new model {len(wanted)}")
+        raise RunError(f"the weights of {saved_run} do not fit the new model: {said}.",
+                       hint="--weights needs the same model.layers; change only other settings, or leave out "
+                            "--weights to start from fresh weights.")
+    for key, variable in zip(saved, variables):
+        variable.assign(arrays[key])
 
 
 class _interrupts_stop:

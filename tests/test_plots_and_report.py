@@ -37,10 +37,11 @@ def moons_run(tmp_path_factory):
 
 
 @pytest.mark.tensorflow
-def test_classifier_with_two_features_gets_three_plots(moons_run):
+def test_classifier_with_two_features_gets_its_plots(moons_run):
     written = draw_plots(moons_run)
     assert sorted(path.name for path in written) == ["confusion_matrix.png", "decision_boundary.png",
-                                                     "learning_curves.png"]
+                                                     "decision_boundary_epochs.png", "learning_curves.png",
+                                                     "mistakes.png", "units.png"]
     for path in written:
         assert_sane_image(path.read_bytes())
 
@@ -65,9 +66,11 @@ def test_decision_boundary_agrees_with_predict(moons_run, tmp_path):
 @pytest.mark.tensorflow
 def test_regression_and_multiclass_plots(write_config):
     regression = train(write_config(LINEAR_REGRESSION, "reg.yaml"), ["fit.epochs=5"]).run_dir
-    assert sorted(p.name for p in draw_plots(regression)) == ["learning_curves.png", "predicted_vs_true.png"]
+    assert sorted(p.name for p in draw_plots(regression)) == ["learning_curves.png", "mistakes.png",
+                                                              "predicted_vs_true.png", "units.png"]
     iris = train(write_config(TINY, "iris.yaml")).run_dir
-    assert sorted(p.name for p in draw_plots(iris)) == ["confusion_matrix.png", "learning_curves.png"]
+    assert sorted(p.name for p in draw_plots(iris)) == ["confusion_matrix.png", "learning_curves.png",
+                                                        "mistakes.png", "units.png"]
     assert_sane_image((iris / "plots" / "confusion_matrix.png").read_bytes())
 
 
@@ -92,11 +95,12 @@ def test_html_report_is_self_contained_and_its_images_decode(moons_run):
     parser = Collector()
     parser.feed(page)
     assert parser.links == []  # nothing outside the file
-    assert len(parser.images) == 3
+    assert len(parser.images) == 6 == len(list((moons_run / "plots").glob("*.png")))
     for source in parser.images:
         assert source.startswith("data:image/png;base64,")
         assert_sane_image(base64.b64decode(source.split(",", 1)[1]))
-    for fragment in ("Metrics", "no learning", "2×16 + 16 = 48", "Config", "binary_crossentropy"):
+    for fragment in ("Metrics", "no learning", "2×16 + 16 = 48", "Config", "binary_crossentropy", "Diagnosis",
+                     "Inside the model", "The test examples it gets most wrong"):
         assert fragment in page
     assert re.search(r"<b>\d+</b> parameters", page)
 

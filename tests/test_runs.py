@@ -67,7 +67,7 @@ def _wait_for_epoch(run_dir: Path, epoch: int, process, limit: float = 120) -> N
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir):
-    path = moons(write_config, epochs=40)
+    path = moons(write_config, epochs=400)  # long enough to outlast the wait for a checkpoint
     whole = train(path, out="runs/whole")
     process = _cli("train", path, "--out", "runs/killed", cwd=workdir)
     _wait_for_epoch(workdir / "runs/killed", 3, process)
@@ -80,7 +80,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir):
                              cwd=workdir, capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
     epochs = [row["epoch"] for row in csv.DictReader((killed / "history.csv").open())]
-    assert epochs == [str(number) for number in range(1, 41)]
+    assert epochs == [str(number) for number in range(1, 401)]
     assert (killed / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
     assert json.loads(resumed.stdout)["metrics"]["test"] == whole.metrics["test"]
 
