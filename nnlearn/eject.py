@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nnlearn.config import (Config, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling1D,
-                            GlobalAveragePooling2D, MaxPooling1D, MaxPooling2D)
+from nnlearn.config import (BUNDLED_DATASETS, SYNTHETIC_DATASETS, Config, Conv1D, Conv2D, Dense, Dropout,
+                            Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D, MaxPooling1D, MaxPooling2D)
 from nnlearn.data import resolve_source
+from nnlearn.images import SUFFIXES, is_image_folder
 
 HEADER = '''\
 """{name}: a plain tf.keras script made by `nnlearn eject`.
@@ -44,10 +45,54 @@ NORMALIZE = {
 }
 
 
+SIGNALS = """\
+# Noisy waves of 64 steps: sine, square or sawtooth, each with its own frequency, phase, amplitude, offset
+rng = np.random.default_rng(SEED)
+y = np.arange({rows}) % 3  # 0 sine, 1 square, 2 sawtooth
+rng.shuffle(y)
+t = np.arange(64) / 64
+cycles = rng.uniform(1.5, 4.0, ({rows}, 1))
+phase = rng.uniform(0, 1, ({rows}, 1))
+position = cycles * t[None, :] + phase  # in cycles
+waves = np.stack([np.sin(2 * np.pi * position), np.sign(np.sin(2 * np.pi * position)), 2 * (position % 1.0) - 1])
+x = waves[y, np.arange({rows})] * rng.uniform(0.5, 1.5, ({rows}, 1)) + rng.uniform(-0.5, 0.5, ({rows}, 1))
+x += rng.normal(0, {noise}, x.shape)
+"""
+
+IMAGES = """\
+import pathlib
+
+# One sub-folder per class, as keras.utils.image_dataset_from_directory reads them
+folder = pathlib.Path({folder!r})
+classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
+files, y = [], []
+for label, name in enumerate(classes):
+    found = sorted(path for path in (folder / name).rglob("*")
+                   if path.suffix.lower() in {suffixes!r} and path.is_file())
+    files += found
+    y += [label] * len(found)
+y = np.array(y)
+
+
+def decode(path):
+    \"\"\"TensorFlow's own decoding and bilinear resizing, as image_dataset_from_directory does.\"\"\"
+    image = tf.io.decode_image(tf.io.read_file(str(path)), channels={channels}, expand_animations=False)
+    return tf.image.resize(image, {size!r}).numpy().reshape(-1)
+
+
+x = np.stack([decode(path) for path in files])
+"""
+
+
+PIXELS = "offset, scale = np.zeros(x.shape[1]), np.full(x.shape[1], 255.0)  # pixels ÷ 255 → 0..1"
+
+
 def _data_code(config: Config, config_dir: Path | None) -> str:
     data = config.data
     source = data.source
     noise = data.noise
+    if source == "signals":
+        return SIGNALS.format(rows=data.n_samples, noise=noise if noise is not None else 0.3)
     if source in ("digits", "iris", "wine", "breast_cancer", "diabetes"):
         cast = "float64" if source == "diabetes" else "int64"
         return (f"bunch = datasets.load_{source}()\n"
@@ -73,6 +118,9 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
         return (f"x, y = datasets.make_multilabel_classification({data.n_samples}, n_features={data.n_features}, "
                 f"n_classes={data.centers}, random_state=SEED)\nx = x.astype(np.float64)\n")
     path = resolve_source(source, config_dir)
+    if is_image_folder(path):
+        return IMAGES.format(folder=str(path), suffixes=SUFFIXES, channels=1 if data.color == "grayscale" else 3,
+                             size=tuple(data.image_size or (28, 28)))
     if path.suffix.lower() == ".npz":
         return (f"with np.load({str(path)!r}, allow_pickle=False) as archive:\n"
                 "    x, y = archive['x'].reshape(len(archive['x']), -1).astype(np.float64), archive['y']\n"
@@ -138,7 +186,11 @@ def eject(config: Config, input_shape: tuple[int, ...], config_dir: Path | None 
     if data.validation_split > 0:
         rows.append("rest, validation = train_test_split(rest, test_size=n_validation, random_state=SEED, "
                     f"stratify={'y[rest]' if stratify else 'None'})\n")
-    rows.append("\n# Normalise with statistics of the training rows only\n" + NORMALIZE[data.normalize] + "\n"
+    normalize = NORMALIZE[data.normalize]
+    file_source = data.source not in BUNDLED_DATASETS + SYNTHETIC_DATASETS
+    if file_source and is_image_folder(resolve_source(data.source, config_dir)) and data.normalize != "none":
+        normalize = PIXELS
+    rows.append("\n# Normalise with statistics of the training rows only\n" + normalize + "\n"
                 "scale = np.where(scale > 0, scale, 1.0)\n"
                 f"x = ((x - offset) / scale).astype(np.float32).reshape((rows,) + {tuple(input_shape)!r})\n")
     if compile_config.loss == "categorical_crossentropy":

@@ -14,6 +14,8 @@ FLOORS = {
     "mlp_regression": ("r2", 0.40),
     "exam_scores": ("accuracy", 0.85),
     "coffee_roasting": ("accuracy", 0.93),
+    "shapes_cnn": ("accuracy", 0.93),
+    "signals_conv1d": ("accuracy", 0.95),
 }
 
 
