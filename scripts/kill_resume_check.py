@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -98,7 +99,11 @@ def main() -> int:
               f"{'byte-identical' if same else 'DIFFERENT'}")
     print(f"\n{options.kills} kills ({', '.join(f'{count} {where}' for where, count in moments.items())}); "
           f"{identical} resumed byte-identical to the uninterrupted run; {tracebacks} tracebacks.")
-    return 0 if identical == options.kills and not tracebacks else 1
+    if identical == options.kills and not tracebacks:
+        shutil.rmtree(folder, ignore_errors=True)
+        return 0
+    print(f"The runs are kept in {folder}.")
+    return 1
 
 
 if __name__ == "__main__":
