@@ -12,6 +12,7 @@ from nnlearn.config import (BUNDLED_DATASETS, SYNTHETIC_DATASETS, Config, Conv1D
                             Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D, MaxPooling1D, MaxPooling2D)
 from nnlearn.data import resolve_source
 from nnlearn.images import SUFFIXES, is_image_folder
+from nnlearn.tabular import MISSING_MARKERS
 
 HEADER = '''\
 """{name}: a plain tf.keras script made by `nnlearn eject`.
@@ -84,7 +85,80 @@ x = np.stack([decode(path) for path in files])
 """
 
 
+TABLE = """\
+import csv
+
+MISSING = {missing!r}  # cells that hold no value
+with open({path!r}, newline='', encoding='utf-8-sig') as handle:
+    table = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
+header = [name.strip() for name in table[0]]
+cells = {{name: np.array([row[i].strip() for row in table[1:]], dtype=object) for i, name in enumerate(header)}}
+missing = {{name: np.isin(column, MISSING) for name, column in cells.items()}}
+# Rows with a missing target, or a missing cell in a column set to drop, are left out
+keep = ~missing[{target!r}]
+for name in {drop!r}:
+    keep &= ~missing[name]
+cells = {{name: column[keep] for name, column in cells.items()}}
+missing = {{name: gaps[keep] for name, gaps in missing.items()}}
+labels = cells[{target!r}]
+x = np.zeros((len(labels), 0))  # the features are made after the split, from the training rows
+"""
+
+COLUMNS = """
+# Fill missing cells and one-hot encode text with what the training rows hold (never the test rows)
+parts = []
+for name, fill_with, text in {columns!r}:  # (column, its missing setting, whether it holds text)
+    column, gaps = cells[name], missing[name]
+    seen = column[rest][~gaps[rest]]
+    seen = seen if text else seen.astype(np.float64)
+    fill = None  # error or drop: no gaps are left
+    if fill_with == "mean":
+        fill = seen.mean()
+    elif fill_with == "median":
+        fill = np.median(seen)
+    elif fill_with == "most_frequent":
+        values, counts = np.unique(seen, return_counts=True)
+        fill = values[np.argmax(counts)]  # ties: the smallest
+    if text:  # one 0/1 column per category of the training rows; an unseen category is all zeros
+        categories = np.array(sorted(set(seen)), dtype=object)
+        parts.append((np.where(gaps, fill, column)[:, None] == categories[None, :]).astype(np.float64))
+    else:
+        numbers = np.where(gaps, "nan", column).astype(np.float64)
+        parts.append(np.where(gaps, np.nan if fill is None else fill, numbers)[:, None])
+x = np.concatenate(parts, axis=1)
+"""
+
 PIXELS = "offset, scale = np.zeros(x.shape[1]), np.full(x.shape[1], 255.0)  # pixels ÷ 255 → 0..1"
+
+
+def _uses_columns(config: Config) -> bool:
+    """A CSV whose columns are filled, dropped, left out or one-hot encoded."""
+    data = config.data
+    return (data.source.lower().endswith(".csv")
+            and (data.missing != "error" or data.text != "error" or bool(data.columns) or bool(data.ignore)))
+
+
+def _setting(config: Config, name: str, key: str) -> str:
+    own = config.data.columns.get(name)
+    return getattr(own, key) if own is not None and getattr(own, key) else getattr(config.data, key)
+
+
+def _dropped(config: Config, config_dir: Path | None) -> list[str]:
+    names = _feature_columns(config, config_dir) + [config.data.target]
+    return [name for name in names if _setting(config, name, "missing") == "drop"]
+
+
+def _feature_columns(config: Config, config_dir: Path | None = None) -> list[str]:
+    from nnlearn.data import read_table
+
+    header = read_table(resolve_source(config.data.source, config_dir), config.data.target).header
+    return [name for name in header if name != config.data.target and name not in config.data.ignore]
+
+
+def _columns_code(config: Config, config_dir: Path | None, text_columns: set[str]) -> str:
+    columns = [(name, _setting(config, name, "missing"), name in text_columns)
+               for name in _feature_columns(config, config_dir)]
+    return COLUMNS.format(columns=columns)
 
 
 def _data_code(config: Config, config_dir: Path | None) -> str:
@@ -131,6 +205,9 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
               "    y = np.unique(np.array(labels, dtype=np.float64), return_inverse=True)[1]\n"
               "except ValueError:\n"
               "    y = np.unique(np.array(labels), return_inverse=True)[1]\n")
+    if _uses_columns(config):
+        return TABLE.format(path=str(path), missing=sorted(MISSING_MARKERS), target=data.target,
+                            drop=_dropped(config, config_dir)) + labels
     return ("import csv\n\n"
             f"with open({str(path)!r}, newline='', encoding='utf-8-sig') as handle:\n"
             "    table = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]\n"
@@ -186,6 +263,13 @@ def eject(config: Config, input_shape: tuple[int, ...], config_dir: Path | None 
     if data.validation_split > 0:
         rows.append("rest, validation = train_test_split(rest, test_size=n_validation, random_state=SEED, "
                     f"stratify={'y[rest]' if stratify else 'None'})\n")
+    if _uses_columns(config):
+        from nnlearn.data import load_dataset
+
+        dataset = load_dataset(data, config.seed, config_dir)
+        fitted = dataset.columns.columns if dataset.columns else []
+        text_columns = {column.name for column in fitted if column.text}
+        rows.append(_columns_code(config, config_dir, text_columns))
     normalize = NORMALIZE[data.normalize]
     file_source = data.source not in BUNDLED_DATASETS + SYNTHETIC_DATASETS
     if file_source and is_image_folder(resolve_source(data.source, config_dir)) and data.normalize != "none":

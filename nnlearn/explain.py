@@ -154,7 +154,8 @@ def describe_inputs(dataset: Dataset, input_shape: tuple[int, ...]) -> str:
         return (f"{len(images.files)} images of {size} (height×width×channels) from {images.folder.name}, "
                 f"one class per folder: {', '.join(images.class_names)}; pixels ÷ 255 to 0..1")
     if len(input_shape) == 2:
-        return f"{dataset.n_features} features read as a signal of {input_shape[0]} steps × {input_shape[1]} channel(s)"
+        return (f"{dataset.n_features} features read as a signal of {input_shape[0]} steps × {input_shape[1]} "
+                "channel(s)")
     if len(input_shape) == 3:
         return f"{dataset.n_features} features read as {'×'.join(map(str, input_shape))} images"
     names = dataset.feature_names

@@ -190,3 +190,18 @@ def test_predict_refuses_a_gap_the_run_cannot_fill(houses, write_config, workdir
     result = invoke("predict", "run", "--input", "new.csv")
     assert result.exit_code == 2 and "line 2: 'area' is empty" in flat(result)
     assert "Traceback" not in result.output
+
+
+@pytest.mark.tensorflow
+@pytest.mark.parametrize("settings", [("missing: median", "missing: median"), ("missing: median", "missing: drop")])
+def test_ejected_columns_equal_nnlearns(settings, houses, write_config, workdir):
+    from nnlearn.config_file import load_config
+    from nnlearn.prepare import prepare
+
+    path = write_config(edited(HOUSES, settings))
+    script = CliRunner().invoke(app, ["eject", str(path)]).stdout
+    namespace: dict = {}
+    exec(compile(script.split("# Step 1")[0], "ejected", "exec"), namespace)
+    prepared = prepare(load_config(path), workdir)
+    assert np.array_equal(namespace["x"][namespace["test"]], prepared.x("test"))
+    assert np.array_equal(namespace["x"][namespace["rest"]], prepared.x("train"))
