@@ -108,6 +108,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     from nnlearn.training import train as train_run
 
     people, _ = _consoles(as_json)
+    progress = EpochProgress(people, quiet)
     with handled(as_json), _failed_runs_stay_useful(people, not no_plots, as_json):
         if resume is not None:
             if config is not None or overrides or out is not None or from_run is not None:
@@ -115,7 +116,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
                                    "CONFIG, --from, --set or --out.",
                                    hint=f"continue it: nnlearn train --resume {resume}; or start a new run from "
                                         f"it with other settings: nnlearn train --from {resume} --set KEY=VALUE")
-            run = resume_run(resume, progress=EpochProgress(people, quiet), expect=expect or [])
+            run = resume_run(resume, progress=progress, expect=expect or [])
         elif from_run is not None:
             if config is not None:
                 raise NnlearnError("--from starts from a saved run's config; give either CONFIG or --from, "
@@ -123,8 +124,8 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
             from nnlearn.training import train_from
 
             overrides = list(overrides or []) + (["fit.tensorboard=true"] if tensorboard else [])
-            run = train_from(from_run, overrides, out=out, progress=EpochProgress(people, quiet),
-                             expect=expect or [], weights=weights)
+            run = train_from(from_run, overrides, out=out, progress=progress, expect=expect or [],
+                             weights=weights)
         elif weights:
             raise NnlearnError("--weights goes with --from RUN_DIR: the run whose weights to start from.",
                                hint="e.g. nnlearn train --from RUN_DIR --weights --set fit.epochs=50")
@@ -133,8 +134,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
                                hint="e.g. nnlearn train configs/softmax_digits.yaml")
         else:
             overrides = list(overrides or []) + (["fit.tensorboard=true"] if tensorboard else [])
-            run = train_run(config, overrides, out=out, progress=EpochProgress(people, quiet),
-                            expect=expect or [])
+            run = train_run(config, overrides, out=out, progress=progress, expect=expect or [])
         if not no_plots:
             from nnlearn.plots import draw_plots
 
@@ -143,11 +143,14 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
         from nnlearn.plots import sparkline
 
         losses = [row["loss"] for row in run.history]
-        shown = losses if len(losses) <= 60 else [losses[i * len(losses) // 60] for i in range(60)]
-        people.print(f"loss per epoch {sparkline(shown)} {format_number(losses[0])} → "
-                     f"{format_number(losses[-1])}")
-    people.print(metrics_table(run.metrics, run.baseline, title=f"{run.epochs} epochs in "
-                                                                  f"{run.seconds:.1f} s"))
+        ends = f" {format_number(losses[0])} → {format_number(losses[-1])}"
+        room = max(10, min(60, people.width - len("loss per epoch ") - len(ends)))  # one line at any width
+        shown = losses if len(losses) <= room else [losses[i * len(losses) // room] for i in range(room)]
+        people.print(f"loss per epoch {sparkline(shown)}{ends}")
+    session = progress.trained
+    title = (f"{session} epochs in {run.seconds:.1f} s" if session == run.epochs else
+             f"{session} more epochs in {run.seconds:.1f} s ({run.epochs} in all)")
+    people.print(metrics_table(run.metrics, run.baseline, title=title))
     if (run.run_dir / "tensorboard").is_dir():
         people.print(f"TensorBoard logs: tensorboard --logdir {run.run_dir / 'tensorboard'}")
     if not no_plots:

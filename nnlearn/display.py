@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from nnlearn.errors import ConfigError, NnlearnError
 
@@ -69,19 +69,49 @@ class EpochProgress:
     def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None:
         resumed = f" (resuming after epoch {first_epoch})" if first_epoch else ""
         self.console.print(f"Training → [bold]{escape(str(run_dir))}[/]{resumed}")
-        self.progress = Progress(TextColumn("epoch {task.completed:>3}/{task.total}"),
-                                 BarColumn(bar_width=16), TextColumn("{task.fields[logs]}"),
-                                 console=self.console, transient=False)
+        self.total, self.first_epoch, self.last_epoch = epochs, first_epoch, first_epoch
+        # a pipe or a CI log gets plain lines (about 20 a run); a terminal gets a live bar
+        self.every = max(1, math.ceil((epochs - first_epoch) / 20))
+        if not self.console.is_terminal:
+            return
+        width = len(f"epoch {epochs}/{epochs}")
+        self.progress = Progress(
+            TextColumn("epoch {task.completed:>%d}/{task.total}" % len(str(epochs)),
+                       table_column=Column(no_wrap=True, min_width=width)),
+            BarColumn(bar_width=10 if self.console.width < 100 else 20),
+            TextColumn("{task.fields[logs]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+            console=self.console, transient=False, expand=True)
         self.progress.start()
         self.task = self.progress.add_task("fit", total=epochs, completed=first_epoch, logs="")
 
     def epoch(self, number: int, logs: dict) -> None:
-        text = "  ".join(f"{name} {float(value):.4g}" for name, value in sorted(logs.items()))
-        self.progress.update(self.task, completed=number, logs=text)
+        self.last_epoch = number
+        if self.progress is not None:
+            self.progress.update(self.task, completed=number, logs=epoch_logs(logs))
+        elif (number - self.first_epoch) % self.every == 0 or number in (self.first_epoch + 1, self.total):
+            self.console.print(f"epoch {number:>{len(str(self.total))}}/{self.total}  {epoch_logs(logs)}",
+                               soft_wrap=True, highlight=False)
 
     def finish(self) -> None:
         if self.progress is not None:
             self.progress.stop()
+
+    @property
+    def trained(self) -> int:
+        """Epochs trained in this session (a resumed run counts only its new epochs)."""
+        return getattr(self, "last_epoch", 0) - getattr(self, "first_epoch", 0)
+
+
+def epoch_logs(logs: dict) -> str:
+    """An epoch's numbers, most telling first (loss, then the key metric, each beside its validation
+    value), 4 significant digits: the front survives a narrow terminal."""
+    def rank(name: str) -> tuple:
+        base = name.removeprefix("val_")
+        order = 0 if base == "loss" else 1 if base in ("accuracy", "r2") else 2
+        return order, base, name.startswith("val_")
+
+    return "  ".join(f"{name} {float(value):.4g}" for name, value in sorted(logs.items(), key=lambda item:
+                                                                              rank(item[0])))
 
 
 def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "Metrics") -> Table:
@@ -176,10 +206,12 @@ def watch_table(retrained) -> Table:
 
 def print_diagnosis(console: Console, verdicts) -> None:
     """Each verdict: its title, the numbers behind it, and what to try next (with the command)."""
+    from rich.padding import Padding
+
     colours = {"healthy": "green", "still_improving": "cyan"}
     for verdict in verdicts:
         colour = colours.get(verdict.kind, "yellow")
         console.print(f"[bold {colour}]{escape(verdict.title)}[/]: {escape(verdict.evidence)}")
-        console.print(f"  [green]next[/]: {escape(verdict.next_step)}")
-        if verdict.command:
+        console.print(Padding(f"[green]next[/]: {escape(verdict.next_step)}", (0, 0, 0, 2)))
+        if verdict.command:  # one line, never wrapped, so it can be copied whole
             console.print(f"  [green]try[/]: {escape(verdict.command)}", soft_wrap=True)

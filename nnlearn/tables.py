@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich import box
 from rich.markup import escape
 from rich.table import Table
 
@@ -15,14 +16,18 @@ STATUS_COLOURS = {"finished": "green", "passed": "green", "failed": "red", "inva
 
 
 def smoke_table(results, steps: int) -> Table:
-    table = Table(title="nnlearn smoke")
-    for column in ("config", "status", "loss: first → last", f"test after {steps} steps", "seconds"):
-        table.add_column(column)
+    """One row per config; the config's file name is never cut, the numbers fold instead."""
+    table = Table(title="nnlearn smoke", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("config", no_wrap=True, min_width=max((len(r.config.name) for r in results), default=6))
+    table.add_column("status", overflow="fold")
+    table.add_column("loss: first → last", overflow="fold")
+    table.add_column(f"test ({steps} steps)", overflow="fold")
+    table.add_column("s", justify="right", overflow="fold")
     for result in results:
         loss = (f"{format_number(result.initial_loss)} → {format_number(result.final_loss)}"
                 if result.initial_loss is not None else "—")
         key = "accuracy" if "accuracy" in result.test else "r2"
-        test = f"{key} {format_number(result.test[key])}" if key in result.test else "—"
+        test = f"{SHORT_METRIC.get(key, key)} {result.test[key]:.3f}" if key in result.test else "—"
         table.add_row(escape(result.config.name), result.status, loss, test, f"{result.seconds:.1f}")
     return table
 
@@ -39,16 +44,26 @@ def predictions_table(run_dir: Path, predictions, shown: int = 20) -> Table:
 
 
 def runs_table(folder: Path, summaries) -> Table:
-    table = Table(title=f"Runs in {escape(str(folder))}")
-    for column in ("run", "started", "epochs", "test metric", "status"):
-        table.add_column(column)
+    """One row per run; the run's name is never cut (it is what you copy), so the rest is kept short
+    and the table fits 80 columns for the usual runs/<name>-<time> names."""
+    table = Table(title=f"Runs in {escape(str(folder))}", box=box.SIMPLE_HEAD, pad_edge=False)
+    names = [run.run_dir.name for run in summaries]
+    table.add_column("run", no_wrap=True, min_width=max(map(len, names), default=3))
+    table.add_column("started (UTC)", overflow="fold")
+    table.add_column("epochs", justify="right", overflow="fold")
+    table.add_column("test", overflow="fold")
+    table.add_column("status", overflow="fold")
     for run in summaries:
         epochs = f"{run.epochs}/{run.configured_epochs}" if run.configured_epochs else str(run.epochs)
-        metric = f"{run.metric} {format_number(run.value)}" if run.metric else "—"
+        metric = f"{SHORT_METRIC.get(run.metric, run.metric)} {run.value:.3f}" if run.metric and isinstance(
+            run.value, float) else "—"
         colour = STATUS_COLOURS.get(run.status, "white")
-        started = run.started[:16].replace("T", " ")  # to the minute, in UTC
+        started = run.started[5:16].replace("T", " ")  # month-day hour:minute
         table.add_row(escape(run.run_dir.name), started, epochs, metric, f"[{colour}]{run.status}[/]")
     return table
+
+
+SHORT_METRIC = {"accuracy": "acc"}
 
 
 def comparison_tables(run_dirs: list[Path], comparison) -> tuple[Table, Table]:
