@@ -14,6 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape as escape_markup
 
 from nnlearn import __version__
 from nnlearn.display import error_json, print_error
@@ -294,8 +295,15 @@ def smoke(paths: Annotated[Optional[list[Path]], typer.Argument(help="Configs or
 
 @app.command()
 def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
-            input_file: Annotated[Path, typer.Option("--input", help="Rows to predict: a CSV with the "
-                                                     "training columns, or an NPZ with an array x.")],
+            input_file: Annotated[Optional[Path], typer.Option("--input", help="Rows to predict: a CSV with the "
+                                                               "training columns, an NPZ with an array x, or "
+                                                               "images.")] = None,
+            row: Annotated[Optional[list[str]], typer.Option("--row", metavar="NAME=VALUE",
+                                                             help="Type a row instead of --input: --row "
+                                                                  "temperature=200 --row duration=13.9 (a name "
+                                                                  "given again starts the next row).")] = None,
+            every_class: Annotated[bool, typer.Option("--all", help="Show every class's probability, not "
+                                                      "only the top 3.")] = False,
             output: Annotated[Optional[Path], typer.Option("--output", help="Write the predictions to "
                                                            "this CSV (never overwritten).")] = None,
             as_json: JsonOption = False):
@@ -314,16 +322,30 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
         if output is not None and output.exists():
             raise NnlearnError(f"{output} already exists; nnlearn never overwrites your files.",
                                path="--output", hint="give a new file name.")
-        result = predict_rows(run_dir, input_file)
+        if (input_file is None) == (not row):
+            raise NnlearnError("give the rows to predict with --input FILE or with --row NAME=VALUE (not both).",
+                               path="--input", hint=f"e.g. nnlearn predict {run_dir} --input new_rows.csv")
+        if row:
+            import tempfile
+
+            from nnlearn.predict import input_columns, typed_rows
+
+            with tempfile.TemporaryDirectory() as folder:
+                result = predict_rows(run_dir, typed_rows(row, input_columns(run_dir), Path(folder)))
+        else:
+            result = predict_rows(run_dir, input_file)
         if output is not None:
             from nnlearn.rundir import write_atomic
 
             write_atomic(output, result.to_csv())
-    people.print(predictions_table(run_dir, result))
+    for warning in result.warnings:
+        _consoles(as_json)[1].print(f"[yellow]warning[/]: {escape_markup(warning)}")
+    people.print(predictions_table(run_dir, result, top=None if every_class else 3))
     if output is not None:
         people.print(f"Wrote {len(result.rows)} predictions to {output}.")
     if as_json:
-        print(json.dumps({"run_dir": str(run_dir), "columns": result.columns, "predictions": result.rows}))
+        print(json.dumps({"run_dir": str(run_dir), "columns": result.columns, "predictions": result.rows,
+                          "warnings": result.warnings}))
 
 
 @app.command()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -24,10 +24,12 @@ from nnlearn.tabular import Columns
 
 @dataclass
 class Predictions:
-    """One dict per input row: the class (or value) and, for classifiers, each probability."""
+    """One dict per input row: the class (or value) and, for classifiers, each probability.
+    warnings: inputs outside the range the model saw in training, one sentence per feature."""
 
     columns: list[str]
     rows: list[dict]
+    warnings: list[str] = field(default_factory=list)
 
     def to_csv(self) -> str:
         buffer = io.StringIO()
@@ -150,16 +152,81 @@ def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
         x = read_inputs(input_path, state["feature_names"], ignore)
     if len(x) == 0:
         raise DataError(f"{input_path.name} has no rows to predict.", path="--input")
+    warnings = [] if files is not None else outside_training_range(run_dir, x)
     x = normalizer.apply(x).reshape((len(x),) + tuple(state["input_shape"]))
     from nnlearn.model import load_saved_model
 
     outputs = np.asarray(load_saved_model(run_dir / MODEL_FILE).predict(x, verbose=0), dtype=np.float64)
     predictions = _describe(outputs, config, state)
+    predictions.warnings = warnings
     if files is not None:  # which image each row is
         shown = [str(path.relative_to(input_path)) if path != input_path else path.name for path in files]
         predictions = Predictions(["file"] + predictions.columns,
                                   [{"file": name, **row} for name, row in zip(shown, predictions.rows)])
     return predictions
+
+
+def outside_training_range(run_dir: Path, x: np.ndarray, limit: int = 10) -> list[str]:
+    """One warning per feature whose new values lie outside what the training split held: there the
+    model extrapolates, and its answer is a guess."""
+    from nnlearn.prepare import prepare_saved_run
+
+    prepared, _ = prepare_saved_run(run_dir)
+    seen = prepared.splits.train.x.reshape(len(prepared.splits.train.x), -1)
+    if seen.shape[1] != x.shape[1]:
+        return []
+    low, high = seen.min(axis=0), seen.max(axis=0)
+    warnings = []
+    for column, name in enumerate(prepared.dataset.feature_names[:x.shape[1]]):
+        outside = np.flatnonzero((x[:, column] < low[column]) | (x[:, column] > high[column]))
+        if len(outside):
+            rows = ", ".join(str(row + 1) for row in outside[:5]) + (", …" if len(outside) > 5 else "")
+            warnings.append(f"{name} = {x[outside[0], column]:.4g} (row{'s' if len(outside) > 1 else ''} {rows}) "
+                            f"is outside the range seen in training ({low[column]:.4g} to {high[column]:.4g}): "
+                            "the model never saw such inputs, so its answer there is a guess.")
+    return warnings[:limit]
+
+
+def input_columns(run_dir: Path) -> list[str]:
+    """The columns a row for this run must have: the training CSV's columns (before any encoding)."""
+    state, _ = read_preprocessing(run_dir)
+    if state.get("columns"):
+        from nnlearn.prepare import saved_columns
+
+        return [column.name for column in saved_columns(state, run_dir).columns]
+    return list(state["feature_names"])
+
+
+def typed_rows(pairs: list[str], feature_names: list[str], folder: Path) -> Path:
+    """--row name=value options as a CSV file: pairs add up to one row, and a name given again (or a
+    --row holding several comma-separated pairs) starts the next row."""
+    rows: list[dict[str, str]] = [{}]
+    for option in pairs:
+        for pair in option.split(","):
+            name, equals, value = pair.partition("=")
+            name = name.strip()
+            if not equals or not name:
+                raise DataError(f"--row {option!r}: expected name=value, e.g. --row {feature_names[0]}=1.5.",
+                                path="--row", hint=f"the features are: {', '.join(feature_names)}.")
+            if name in rows[-1]:
+                rows.append({})
+            rows[-1][name] = value.strip()
+        if "," in option:
+            rows.append({})
+    rows = [row for row in rows if row]
+    for number, row in enumerate(rows, start=1):
+        missing = [name for name in feature_names if name not in row]
+        if missing:
+            raise DataError(f"typed row {number} has no value for {', '.join(map(repr, missing))}.", path="--row",
+                            hint="give every feature: " + " ".join(f"--row {name}=…" for name in feature_names))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(name for row in rows for name in row)),
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path = folder / "typed-rows.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
 
 
 def _describe(outputs: np.ndarray, config, state: dict) -> Predictions:

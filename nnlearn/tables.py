@@ -32,14 +32,27 @@ def smoke_table(results, steps: int) -> Table:
     return table
 
 
-def predictions_table(run_dir: Path, predictions, shown: int = 20) -> Table:
+def predictions_table(run_dir: Path, predictions, shown: int = 20, top: int | None = 3) -> Table:
+    """The predictions, one row each. Classifiers with more than top classes show the top classes with
+    their probabilities (top=None: every probability)."""
     more = f" (first {shown} of {len(predictions.rows)})" if len(predictions.rows) > shown else ""
     table = Table(title=f"Predictions of {escape(str(run_dir))}{more}")
     table.add_column("row", justify="right")
-    for column in predictions.columns:
-        table.add_column(column, justify="left" if column in ("class", "labels") else "right")
+    probabilities = [column for column in predictions.columns if column.startswith("p_")]
+    ranked = top is not None and "class" in predictions.columns and len(probabilities) > top
+    columns = [column for column in predictions.columns
+               if not (ranked and (column.startswith("p_") or column == "class"))]  # "most likely" says it
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("class", "labels", "file") else "right")
+    if ranked:
+        for rank in range(1, top + 1):
+            table.add_column(("most likely" if rank == 1 else f"#{rank}") + " (p)", no_wrap=True)
     for index, row in enumerate(predictions.rows[:shown], start=1):
-        table.add_row(str(index), *[escape(format_number(row[column])) for column in predictions.columns])
+        cells = [escape(format_number(row[column])) for column in columns]
+        if ranked:
+            best = sorted(probabilities, key=lambda column: -row[column])[:top]
+            cells += [f"{escape(column[2:])} ({row[column]:.2f})" for column in best]
+        table.add_row(str(index), *cells)
     return table
 
 

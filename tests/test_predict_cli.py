@@ -1,0 +1,72 @@
+"""predict for people: typed rows, the top classes, and a warning for inputs outside the training range."""
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from nnlearn.cli import app
+from tests.conftest import CONFIGS, TINY
+
+runner = CliRunner()
+IRIS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
+
+
+@pytest.fixture(scope="module")
+def iris_run(tmp_path_factory):
+    from nnlearn.training import train
+
+    folder = tmp_path_factory.mktemp("iris")
+    (folder / "tiny.yaml").write_text(TINY)
+    return train(folder / "tiny.yaml", ["fit.epochs=20"], out=folder / "run").run_dir
+
+
+@pytest.mark.tensorflow
+def test_typed_rows_equal_the_same_rows_from_a_file(iris_run, tmp_path):
+    values = [[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]
+    (tmp_path / "rows.csv").write_text(",".join(IRIS) + "\n" + "".join(",".join(map(str, v)) + "\n" for v in values))
+    from_file = runner.invoke(app, ["predict", str(iris_run), "--input", str(tmp_path / "rows.csv"), "--json"])
+    typed = [f"{name}={value}" for row in values for name, value in zip(IRIS, row)]
+    from_rows = runner.invoke(app, ["predict", str(iris_run), *[a for pair in typed for a in ("--row", pair)],
+                                    "--json"])
+    assert from_file.exit_code == from_rows.exit_code == 0, from_rows.output
+    assert json.loads(from_rows.stdout)["predictions"] == json.loads(from_file.stdout)["predictions"]
+    one_option = runner.invoke(app, ["predict", str(iris_run), "--row", ",".join(typed[:4]), "--json"])
+    assert json.loads(one_option.stdout)["predictions"] == json.loads(from_file.stdout)["predictions"][:1]
+    incomplete = runner.invoke(app, ["predict", str(iris_run), "--row", f"{IRIS[0]}=5"])
+    assert incomplete.exit_code == 2 and "no value for" in incomplete.output and "Traceback" not in incomplete.output
+    both = runner.invoke(app, ["predict", str(iris_run)])
+    assert both.exit_code == 2 and "--input FILE or with --row" in both.output
+
+
+@pytest.mark.tensorflow
+def test_inputs_outside_the_training_range_are_warned_about(iris_run):
+    from nnlearn.prepare import prepare_saved_run
+
+    train_x = prepare_saved_run(iris_run)[0].splits.train.x
+    inside = [f"{name}={value}" for name, value in zip(IRIS, train_x.mean(axis=0))]
+    result = runner.invoke(app, ["predict", str(iris_run), *[a for p in inside for a in ("--row", p)], "--json"])
+    assert json.loads(result.stdout)["warnings"] == []
+    far = inside[:2] + [f"{IRIS[2]}={train_x[:, 2].max() + 1}"] + inside[3:]
+    result = runner.invoke(app, ["predict", str(iris_run), *[a for p in far for a in ("--row", p)], "--json"])
+    [warning] = json.loads(result.stdout)["warnings"]
+    assert warning.startswith(f"{IRIS[2]} = {train_x[:, 2].max() + 1:.4g}")
+    assert f"{train_x[:, 2].min():.4g} to {train_x[:, 2].max():.4g}" in warning
+
+
+@pytest.mark.tensorflow
+def test_ten_classes_show_the_top_three_unless_all(workdir):
+    from nnlearn.training import train
+
+    run = train(CONFIGS / "softmax_digits.yaml", ["fit.epochs=1"], out="runs/digits").run_dir
+    names = json.loads((run / "preprocessing.json").read_text())["feature_names"]
+    np.savez(workdir / "rows.npz", x=np.zeros((2, len(names))))
+    shown = runner.invoke(app, ["predict", str(run), "--input", "rows.npz"])
+    assert shown.exit_code == 0, shown.output
+    assert "most likely (p)" in shown.output and "#3 (p)" in shown.output and "p_9" not in shown.output
+    every = runner.invoke(app, ["predict", str(run), "--input", "rows.npz", "--all", "--json"])
+    row = json.loads(every.stdout)["predictions"][0]
+    assert sum(row[f"p_{digit}"] for digit in range(10)) == pytest.approx(1.0, abs=1e-6)
+    best = max(range(10), key=lambda digit: row[f"p_{digit}"])
+    assert f"{best} ({row[f'p_{best}']:.2f})" in shown.output
