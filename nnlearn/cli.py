@@ -96,6 +96,17 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
           no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not draw RUN_DIR/plots/.")] = False,
           tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write TensorBoard logs into "
                                                     "RUN_DIR/tensorboard/ (same as fit.tensorboard: true).")] = False,
+          workers: Annotated[Optional[int], typer.Option("--workers", metavar="N", min=1, max=64,
+                                                         help="Data-parallel: start N worker processes on this "
+                                                              "machine (fit.distribute: multi_worker), each "
+                                                              "taking batch_size/N of every batch.")] = None,
+          cluster: Annotated[Optional[str], typer.Option("--cluster", metavar="HOST:PORT,...",
+                                                         help="Data-parallel on several machines: every worker's "
+                                                              "address, the same on each (instead of TF_CONFIG)."
+                                                         )] = None,
+          task_index: Annotated[Optional[int], typer.Option("--task-index", metavar="I", min=0,
+                                                            help="With --cluster: this machine's place in it "
+                                                                 "(0 is the chief, which writes the run).")] = None,
           quiet: QuietOption = False,
           as_json: JsonOption = False):
     """Build, compile, fit and evaluate the model of CONFIG, and save a new run directory.
@@ -108,6 +119,32 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     from nnlearn.training import resume as resume_run
     from nnlearn.training import train as train_run
 
+    if workers is not None:
+        from nnlearn.distribute import launch_local, plan_local
+
+        with handled(as_json):
+            if cluster is not None or task_index is not None:
+                raise NnlearnError("--workers starts every worker on this machine; --cluster and --task-index "
+                                   "are for workers on several machines.", path="--workers",
+                                   hint="give either --workers N, or --cluster and --task-index on each machine.")
+            launch = plan_local(config, resume, from_run, list(overrides or []), out, workers)
+        launch.arguments += ([f"--expect={gate}" for gate in expect or []] + (["--weights"] if weights else [])
+                             + (["--tensorboard"] if tensorboard else []))
+        launch.chief_arguments = ((["--no-plots"] if no_plots else []) + (["--quiet"] if quiet else [])
+                                  + (["--json"] if as_json else []))
+        raise typer.Exit(launch_local(launch, _consoles(as_json)[1]))
+    if cluster is not None or task_index is not None:
+        import os
+
+        from nnlearn.distribute import cluster_from_option
+
+        with handled(as_json):
+            if cluster is None:
+                raise NnlearnError("--task-index goes with --cluster, the addresses of every worker.",
+                                   path="--task-index", hint="e.g. --cluster host1:12345,host2:12345 --task-index 0")
+            os.environ["TF_CONFIG"] = cluster_from_option(cluster, task_index)
+        if resume is None:
+            overrides = list(overrides or []) + ["fit.distribute=multi_worker"]
     people, _ = _consoles(as_json)
     progress = EpochProgress(people, quiet)
     with handled(as_json), _failed_runs_stay_useful(people, not no_plots, as_json):

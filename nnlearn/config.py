@@ -262,6 +262,26 @@ class FitConfig(Section):
     early_stopping: EarlyStoppingConfig | None = Field(
         None, description="Stop early when the monitored number stops improving (off when unset).")
     tensorboard: Flag = Field(False, description="Write TensorBoard logs into RUN_DIR/tensorboard/.")
+    distribute: Literal["none", "mirrored", "multi_worker"] = Field(
+        "none", description="Data-parallel training: none (one device); mirrored (every local GPU, or "
+                            "fit.devices logical CPU devices); multi_worker (one process per machine, from "
+                            "TF_CONFIG, --cluster or --workers N). Each replica takes an equal share of "
+                            "batch_size.")
+    devices: Positive | None = Field(None, le=64, description="mirrored only: how many devices (default: every "
+                                                               "GPU); on a machine without GPUs, that many "
+                                                               "logical CPU devices, to try it anywhere.")
+
+    @model_validator(mode="after")
+    def _devices_share_the_batch(self):
+        if self.devices is not None and self.distribute != "mirrored":
+            raise ValueError(f"devices applies to distribute: mirrored only (distribute is {self.distribute}). "
+                             "Fix: remove devices, or set distribute: mirrored.")
+        if self.devices and self.batch_size % self.devices:
+            share = self.batch_size // self.devices or 1
+            raise ValueError(f"batch_size {self.batch_size} does not divide among {self.devices} devices: each "
+                             f"takes an equal share of the global batch. Fix: use a multiple of {self.devices}, "
+                             f"e.g. batch_size: {share * self.devices} or {(share + 1) * self.devices}.")
+        return self
 
 
 class Config(Section):

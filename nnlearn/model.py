@@ -178,12 +178,22 @@ class TrainingSteps:
 
     EXECUTION_SECONDS = 0.1
 
-    def __init__(self, model, x: np.ndarray, y: np.ndarray, config: Config):
-        self.model, self.config = model, config
+    def __init__(self, model, x: np.ndarray, y: np.ndarray, config: Config, strategy=None):
+        self.model, self.config, self.strategy = model, config, strategy
         self.x, self.y = tf.constant(x), tf.constant(y)
         self.per_epoch = -(-len(x) // config.fit.batch_size)
         self.size = 1  # steps in the next execution; grows to fill EXECUTION_SECONDS
-        build_for_steps(model, x, y)
+        self.stopper = None  # multi-worker: the Stopper whose Ctrl-C every worker must agree on
+        self._twin = None
+        if strategy is None:
+            build_for_steps(model, x, y)
+        else:
+            with strategy.scope():
+                build_for_steps(model, x, y)
+            # evaluation, checkpoints and the saved model use a plain copy of the weights
+            self._twin = build_model(config, x.shape[1:])
+            compile_model(self._twin, config)
+            self._loss_tracker = next(metric for metric in model.metrics if metric.name == "loss")
         scalar = [tf.TensorSpec((), tf.int64), tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)]
         # traced once; calling the concrete function skips tf.function's per-call dispatch
         self._steps = tf.function(self._compiled_steps).get_concrete_function(self.x, self.y, *scalar)
@@ -194,11 +204,64 @@ class TrainingSteps:
         done = tf.constant(0)
         for step in tf.range(first, first + steps):
             index = order[step * batch_size:(step + 1) * batch_size]
-            logs = self.model.train_step((tf.gather(x, index), tf.gather(y, index)))
+            if self.strategy is None:
+                loss = self.model.train_step((tf.gather(x, index), tf.gather(y, index)))["loss"]
+            else:
+                loss = self._distributed_step(x, y, index)
             done += 1
-            if not tf.math.is_finite(logs["loss"]):
+            if not tf.math.is_finite(loss):
                 break
         return self.model.get_metrics_result(), done
+
+    def _distributed_step(self, x, y, index):
+        """One step of the global batch `index` under the strategy: replica r takes rows r·m..(r+1)·m.
+
+        A last batch that does not divide evenly is padded with rows of weight 0, and the real rows
+        weigh R·m/n in the loss, so the summed gradient is still the mean over the n real rows (what one
+        device computes). The metrics see the real rows only; the loss tracker gets n/R rows from each
+        replica, so the epoch's mean loss weighs every row as one device does.
+        """
+        replicas = self.strategy.num_replicas_in_sync
+        rows = tf.shape(index)[0]
+        share = (rows + replicas - 1) // replicas
+        padding = share * replicas - rows
+        index = tf.concat([index, tf.zeros([padding], index.dtype)], 0)
+        real = tf.concat([tf.ones([rows]), tf.zeros([padding])], 0)
+        weight = tf.cast(share * replicas, tf.float32) / tf.cast(rows, tf.float32)
+        rows_per_replica = tf.cast(rows, tf.float32) / replicas
+
+        def shard(context):
+            part = tf.range(context.replica_id_in_sync_group * share,
+                            (context.replica_id_in_sync_group + 1) * share)
+            return tf.gather(x, tf.gather(index, part)), tf.gather(y, tf.gather(index, part)), tf.gather(real, part)
+
+        self.strategy.run(self._replica_step, args=(
+            self.strategy.experimental_distribute_values_from_function(shard), weight, rows_per_replica))
+        return self._loss_tracker.result()  # reduced over every replica: all workers see the same value
+
+    def _replica_step(self, batch, weight, rows_per_replica):
+        """What model.train_step does on one replica, with the loss and the metrics weighted apart."""
+        from keras.src.losses.loss import unscale_loss_for_distribution
+
+        x, y, real = batch
+        model = self.model
+        with tf.GradientTape() as tape:
+            y_pred = model(x, training=True)
+            loss = model.compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=real * weight, training=True)
+            self._loss_tracker.update_state(unscale_loss_for_distribution(loss), sample_weight=rows_per_replica)
+            loss = model.optimizer.scale_loss(loss)
+        gradients = tape.gradient(loss, model.trainable_weights)
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_weights))  # all-reduced by the strategy
+        kept = tf.cast(tf.reduce_sum(real), tf.int32)  # padding comes last: the metrics see real rows only
+        model.compute_metrics(x[:kept], y[:kept], y_pred[:kept])
+
+    def evaluation_model(self):
+        """The model to evaluate, checkpoint and save: itself, or under a strategy a plain copy of the
+        current weights (Keras' evaluation and saving expect variables outside a strategy)."""
+        if self._twin is None:
+            return self.model
+        self._twin.set_weights(self.model.get_weights())
+        return self._twin
 
     def run(self, epoch: int, first: int) -> tuple[dict[str, float], int]:
         """Train from batch `first` of `epoch` on; returns the epoch's running logs and the number of
@@ -210,7 +273,23 @@ class TrainingSteps:
         logs = {name: float(value) for name, value in logs.items()}
         per_step = (time.perf_counter() - clock) / max(int(done), 1)
         self.size = max(1, min(4 * self.size, self.per_epoch, int(self.EXECUTION_SECONDS / per_step)))
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            self._agree()
         return logs, int(done)
+
+    def _agree(self) -> None:
+        """Workers must run the same steps: all take the chief's next execution size, and all stop when
+        any of them was asked to (Ctrl-C on one machine)."""
+        asked = int(bool(self.stopper and self.stopper.interrupt_requested))
+
+        def share():  # replica 0 (the chief's) adds its size; every replica adds whether it was asked
+            chief = tf.cast(tf.equal(tf.distribute.get_replica_context().replica_id_in_sync_group, 0), tf.int32)
+            return tf.stack([tf.constant(asked), chief * self.size])
+
+        agreed = self.strategy.reduce("SUM", self.strategy.run(share), axis=None).numpy()
+        self.size = int(agreed[1])
+        if agreed[0] and self.stopper is not None:
+            self.stopper.interrupt_requested = True
 
 
 def build_for_steps(model, x: np.ndarray, y: np.ndarray) -> None:

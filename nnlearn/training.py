@@ -7,6 +7,7 @@ whenever training ends or stops), so an interrupted or killed run can be resumed
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -124,10 +125,14 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
 
     start: (saved run, its checkpoint's variables): begin from those model weights instead of fresh ones.
     """
+    from nnlearn import distribute
+
     gates = gates_for(config, expect)
     _check_tensorboard(config)
+    distribute.check_setup(config)
     prepared = prepare(config, config_dir)
-    progress = progress or Silent()
+    progress = progress if progress and distribute.is_chief(config) else Silent()
+    out = distribute.run_dir_of_this_worker(config, out)  # only the chief writes the run directory
     progress.before_training(prepared)
     # the run folder appears with its config, preprocessing and run.json ("starting") before
     # TensorFlow is imported, so a kill during start-up leaves a run that --resume can start again
@@ -156,6 +161,11 @@ def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -
     _check_data_unchanged(run_dir, record, prepared)
     gates = gates_for(prepared.config, expect)
     checkpoint = load_checkpoint(run_dir)
+    from nnlearn import distribute
+
+    distribute.check_setup(prepared.config)
+    if not distribute.is_chief(prepared.config):  # reads the chief's checkpoint, never writes its files
+        run_dir, progress = distribute.resumable_copy(run_dir), None
     return _fit_recorded(prepared, run_dir, gates, progress or Silent(), checkpoint)
 
 
@@ -274,31 +284,21 @@ def _check_tensorboard(config: Config) -> None:
 
 def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None,
          start: tuple | None = None) -> Run:
+    from nnlearn import distribute, snapshots
     from nnlearn import model as tf_model  # TensorFlow is imported here, only when training
-    from nnlearn import snapshots
     from nnlearn.callbacks import Checkpointer, EpochReporter, ResumableEarlyStopping, Stopper
 
     config = prepared.config
     versions = {"nnlearn": __version__, **tf_model.versions()}
     started = _started(run_dir)
     _save_status(run_dir, "running", started, versions, epochs=checkpoint["epoch"] if checkpoint else 0)
+    strategy = distribute.make_strategy(config)  # None for fit.distribute: none
+    if strategy is not None:
+        _record_distribution(run_dir, distribute.describe(strategy, config))
     tf_model.enable_determinism(config.seed)
-    model = tf_model.build_model(config, prepared.input_shape)
-    tf_model.compile_model(model, config)
-    rows: list[dict] = []
-    initial_epoch = 0
-    if checkpoint:
-        try:
-            tf_model.restore(model, checkpoint["variables"])
-        except (ValueError, TypeError) as error:  # a checkpoint of another architecture or optimizer
-            raise RunError(f"the checkpoint in {run_dir} does not fit the model of its config.yaml: "
-                           f"{str(error).splitlines()[0][:160]}",
-                           hint=f"train again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR"
-                           ) from None
-        rows = checkpoint["history"]
-        initial_epoch = checkpoint["epoch"]
-    elif start is not None:
-        _start_from(model, *start)
+    scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
+    with scope:  # under a strategy, every variable is created mirrored on each replica
+        model, rows, initial_epoch = _model_of_run(prepared, run_dir, checkpoint, start)
 
     stopper = Stopper()
     callbacks = [EpochReporter(progress), stopper]
@@ -329,18 +329,19 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
         callbacks.append(snapshots.snapshot_callback(run_dir, config.fit.epochs, stopper))
     if config.fit.tensorboard:
         callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD_DIR)))
-    steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config)
+    steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config, strategy)
+    steps.stopper = stopper
 
     if not checkpoint and start is None:  # does the loss start where an untrained model's should?
         from nnlearn.explain import expected_initial_loss
 
         expected, reason = expected_initial_loss(config, prepared.dataset, prepared.splits.train.y)
-        progress.initial_loss(measure(model, prepared, "train")["loss"], expected, reason)
+        progress.initial_loss(measure(steps.evaluation_model(), prepared, "train")["loss"], expected, reason)
     clock = time.perf_counter()
     if initial_epoch < config.fit.epochs:
         progress.start(config.fit.epochs, run_dir, initial_epoch)
         try:
-            with _interrupts_stop(stopper):
+            with _interrupts_stop(stopper), distribute.lost_workers_stop(strategy, run_dir):
                 _run_epochs(steps, prepared, tf_model.keras.callbacks.CallbackList(callbacks, model=model),
                             initial_epoch)
         finally:
@@ -363,6 +364,7 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
         raise Interrupted(f"interrupted at epoch {epoch}, batch {batch}; the checkpoint of epoch "
                           f"{len(rows)} is kept in {run_dir}.",
                           hint=f"continue with: nnlearn train --resume {run_dir}")
+    model = steps.evaluation_model()  # under a strategy: a plain copy of the trained weights
     _save_model(model, run_dir / MODEL_FILE)
     metrics = {name: measure(model, prepared, name) for name in SPLITS}
     baseline = baseline_metrics(prepared)
@@ -374,6 +376,30 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
                                         "epochs": len(rows), "seconds": round(seconds, 3)})
     _save_status(run_dir, "finished", started, versions, epochs=len(rows))
     return Run(run_dir, len(rows), seconds, metrics, baseline, rows, results)
+
+
+def _model_of_run(prepared: Prepared, run_dir: Path, checkpoint: dict | None, start: tuple | None):
+    """The compiled model, with its checkpoint's weights (resume) or a saved run's (--from --weights):
+    (model, history rows so far, first epoch to train)."""
+    from nnlearn import model as tf_model
+
+    model = tf_model.build_model(prepared.config, prepared.input_shape)
+    tf_model.compile_model(model, prepared.config)
+    rows: list[dict] = []
+    initial_epoch = 0
+    if checkpoint:
+        try:
+            tf_model.restore(model, checkpoint["variables"])
+        except (ValueError, TypeError) as error:  # a checkpoint of another architecture or optimizer
+            raise RunError(f"the checkpoint in {run_dir} does not fit the model of its config.yaml: "
+                           f"{str(error).splitlines()[0][:160]}",
+                           hint=f"train again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR"
+                           ) from None
+        rows = checkpoint["history"]
+        initial_epoch = checkpoint["epoch"]
+    elif start is not None:
+        _start_from(model, *start)
+    return model, rows, initial_epoch
 
 
 def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> None:
@@ -403,7 +429,7 @@ def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> Non
             break
         if validation is not None:
             callbacks.on_test_begin()
-            results = evaluate_arrays(model, *validation)
+            results = evaluate_arrays(steps.evaluation_model(), *validation)
             callbacks.on_test_end(results)
             logs = {**logs, **{f"val_{name}": value for name, value in results.items()}}
         callbacks.on_epoch_end(epoch, logs)
@@ -556,6 +582,13 @@ def _save_status(run_dir: Path, status: str, started: str, versions: dict | None
     except RunError:
         record = {}
     write_json(run_dir / RUN_FILE, _status_record(record, status, started, versions, epochs))
+
+
+def _record_distribution(run_dir: Path, distribution: dict) -> None:
+    """run.json says how a data-parallel run was spread: strategy, replicas, workers, batch shares."""
+    record = read_json(run_dir, RUN_FILE)
+    record["distribute"] = distribution
+    write_json(run_dir / RUN_FILE, record)
 
 
 def _save_model(model, path: Path) -> None:
