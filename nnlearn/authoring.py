@@ -40,7 +40,7 @@ def write_template(name: str, path: Path) -> Path:
 
 def resolved_yaml(config: Config) -> str:
     """The config with every default filled in, as train saves it into a run."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+    return yaml.safe_dump(config.applying(), sort_keys=False, allow_unicode=True)
 
 
 def config_schema() -> str:

@@ -8,6 +8,7 @@ number is not a bool, and text is not a number.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator, model_validator
@@ -82,7 +83,17 @@ class DataConfig(Section):
     noise: Annotated[float, Strict(), Field(ge=0), BeforeValidator(_exponent_text_as_number)] | None = Field(
         None, description="Synthetic datasets: noise level (dataset default if unset).")
     n_features: Whole = Field(2, ge=1, le=10_000, description="blobs, linear, multilabel: number of features.")
-    centers: Whole = Field(3, ge=2, le=100, description="blobs: number of classes; multilabel: number of labels.")
+    centers: Whole = Field(3, ge=2, le=100, description="blobs: number of classes.")
+    n_labels: Whole = Field(3, ge=2, le=100, description="multilabel: number of labels (yes/no questions) "
+                                                         "per example.")
+
+    @model_validator(mode="after")
+    def _multilabel_count_from_centers(self):
+        # configs and saved runs written before n_labels named the label count `centers`
+        if self.source == "multilabel" and "centers" in self.model_fields_set and \
+                "n_labels" not in self.model_fields_set:
+            self.n_labels = self.centers
+        return self
 
     @model_validator(mode="after")
     def _splits_leave_training_rows(self):
@@ -309,6 +320,33 @@ class Config(Section):
                 if isinstance(condition, str):
                     parse_config_gate(str(key), condition)
         return value
+
+    def applying(self) -> dict:
+        """The resolved config as plain data, with only the settings that apply to it: no synthetic-data
+        fields for a file, no CSV or image fields for other sources, no momentum for Adam. Loading it
+        gives this same config back (what is left out takes its default)."""
+        resolved = self.model_dump(mode="json")
+        data, source = resolved["data"], self.data.source
+        synthetic = {"n_samples": SYNTHETIC_DATASETS, "noise": SYNTHETIC_DATASETS,
+                     "n_features": ("blobs", "linear", "multilabel"), "centers": ("blobs",),
+                     "n_labels": ("multilabel",)}
+        for name, sources in synthetic.items():
+            if source not in sources:
+                data.pop(name, None)
+        named = source in BUNDLED_DATASETS + SYNTHETIC_DATASETS
+        kind = "named" if named else source.lower().rsplit(".", 1)[-1] if "." in Path(source).name else "folder"
+        if kind != "csv":
+            for name in ("target", "missing", "text", "columns", "ignore"):
+                data.pop(name, None)
+        if kind != "folder":
+            data.pop("image_size", None)
+            data.pop("color", None)
+        optimizer = resolved["compile"]["optimizer"]
+        if optimizer.get("type") != "sgd":
+            optimizer.pop("momentum", None)
+        if resolved["fit"].get("distribute") != "mirrored":
+            resolved["fit"].pop("devices", None)
+        return resolved
 
     @model_validator(mode="after")
     def _early_stopping_monitors_something_measured(self):

@@ -218,7 +218,23 @@ def _describe(key: Key, items: list[dict], located: Located) -> tuple[str, str |
     shown = raw if raw is not None else received
     if kind not in ("value_error", "assertion_error") and not isinstance(received, (dict, list)):
         message = f"received {shown!r}: {message[0].lower()}{message[1:]}"
+    bounds = {"greater_than": "above", "greater_than_equal": "at least", "less_than": "below",
+              "less_than_equal": "at most"}
+    if hint is None and kind in bounds:  # a number out of its range: say which values are allowed
+        limit = next(iter(first.get("ctx", {}).values()), None)
+        hint = f"write a value {bounds[kind]} {limit}, e.g. {name}: {_example_within(kind, limit)}."
     return message, hint
+
+
+def _example_within(kind: str, limit) -> str:
+    """A value that satisfies a bound, for a fix line."""
+    if not isinstance(limit, (int, float)):
+        return "…"
+    if kind == "greater_than":
+        return str(limit + 1) if isinstance(limit, int) else f"{limit + 0.001:g}" if limit else "0.001"
+    if kind == "less_than":
+        return str(limit - 1) if isinstance(limit, int) else f"{limit / 2:g}"
+    return str(limit)
 
 
 def _type_mistake(kind: str, received, raw: str | None, name: str) -> tuple[str, str] | None:
@@ -239,6 +255,8 @@ def _type_mistake(kind: str, received, raw: str | None, name: str) -> tuple[str,
             return (f"received {shown!r}; expected a whole number, not a decimal.",
                     f"write {name}: {received:.0f}." if received.is_integer()
                     else f"write a whole number, e.g. {example}.")
+        if not isinstance(received, (dict, list)):
+            return f"received {shown!r}; expected {expected}.", f"write {expected}, e.g. {example}."
     if kind == "string_type" and isinstance(received, bool) and raw is not None \
             and raw.lower() in YAML11_BOOLEANS:
         return (f"received {raw!r}, which YAML reads as the boolean {received}, not as text.",

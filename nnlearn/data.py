@@ -151,7 +151,7 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None,
         return _bundled(data.source)
     if data.source in SYNTHETIC_DATASETS:
         sized = data.source in ("blobs", "linear", "multilabel")  # the others always have 2 features
-        columns = (data.n_features if sized else 2) + (data.centers if data.source == "multilabel" else 1)
+        columns = (data.n_features if sized else 2) + (data.n_labels if data.source == "multilabel" else 1)
         check_fits_in_memory(data.n_samples * columns * 8 * COPIES_IN_MEMORY,
                              f"data.source {data.source} with n_samples {data.n_samples:,}"
                              + (f" and n_features {data.n_features:,}" if sized else ""), "data.n_samples",
@@ -297,10 +297,10 @@ def _synthetic(data: DataConfig, seed: int) -> Dataset:
         return Dataset(x, y.astype(np.float64), [f"x{i + 1}" for i in range(x.shape[1])], "continuous")
     else:  # multilabel
         x, y = datasets.make_multilabel_classification(n, n_features=data.n_features,
-                                                       n_classes=data.centers, random_state=seed)
+                                                       n_classes=data.n_labels, random_state=seed)
         return Dataset(x.astype(np.float64), y.astype(np.int64),
                        [f"x{i + 1}" for i in range(x.shape[1])], "multilabel",
-                       [f"label_{i}" for i in range(data.centers)])
+                       [f"label_{i}" for i in range(data.n_labels)])
     classes = sorted(set(int(label) for label in y))
     return Dataset(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.int64),
                    [f"x{i + 1}" for i in range(x.shape[1])], "classes", [str(c) for c in classes])

@@ -190,7 +190,7 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
                 f"noise={noise if noise is not None else 10.0}, random_state=SEED)\n")
     if source == "multilabel":
         return (f"x, y = datasets.make_multilabel_classification({data.n_samples}, n_features={data.n_features}, "
-                f"n_classes={data.centers}, random_state=SEED)\nx = x.astype(np.float64)\n")
+                f"n_classes={data.n_labels}, random_state=SEED)\nx = x.astype(np.float64)\n")
     path = resolve_source(source, config_dir)
     if is_image_folder(path):
         return IMAGES.format(folder=str(path), suffixes=SUFFIXES, channels=1 if data.color == "grayscale" else 3,

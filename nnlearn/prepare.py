@@ -170,10 +170,10 @@ def config_changes(run_dir: Path, config: Config) -> list[str]:
     if not isinstance(started_with, dict):
         return []
     try:  # a field added to nnlearn since the run started takes its default, and is no change
-        started_with = Config.model_validate(started_with).model_dump(mode="json")
+        started_with = Config.model_validate(started_with).applying()
     except ValidationError:
         pass
-    now = config.model_dump(mode="json")
+    now = config.applying()  # settings that do not apply (n_samples of a CSV) are no change either
     if json.dumps(now, sort_keys=True) == json.dumps(started_with, sort_keys=True):
         return []
     before, after = flatten(started_with), flatten(now)

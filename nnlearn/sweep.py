@@ -262,7 +262,7 @@ def start_sweep(config_path: Path, overrides: list[str], grids: list[str], seeds
     header = (f"# The config every run of this sweep starts from: {config_path} with "
               f"{' '.join('--set ' + item for item in overrides) or 'no --set overrides'}.\n")
     files = {SWEEP_FILE: _json_text(record),
-             BASE_CONFIG_FILE: header + yaml.safe_dump(base.model_dump(mode="json"), sort_keys=False,
+             BASE_CONFIG_FILE: header + yaml.safe_dump(base.applying(), sort_keys=False,
                                                        allow_unicode=True)}
     sweep_dir = create_run_dir(f"sweep-{base.name}", out, files=files)
     return Sweep(sweep_dir, axes, seed_list, members, metric, higher), config_dir

@@ -244,7 +244,7 @@ def _alive(pid) -> bool:
 def _fingerprint(prepared: Prepared) -> dict:
     """What must not change between the start of a run and its resumption: the resolved config and
     the data (the arrays themselves, whatever their source)."""
-    config = prepared.config.model_dump(mode="json")
+    config = prepared.config.applying()
     return {"config": config, "config_sha256": _json_sha256(config), "data_sha256": prepared.dataset.fingerprint()}
 
 
@@ -525,7 +525,7 @@ def _starting_files(prepared: Prepared) -> dict[str, str]:
     }
     record = _status_record({}, "starting", _now(), versions, epochs=0)
     record.update(_fingerprint(prepared))
-    return {CONFIG_FILE: header + yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False,
+    return {CONFIG_FILE: header + yaml.safe_dump(config.applying(), sort_keys=False,
                                                  allow_unicode=True),
             PREPROCESSING_FILE: json.dumps(preprocessing, indent=2) + "\n",
             RUN_FILE: json.dumps(record, indent=2, allow_nan=True) + "\n"}

@@ -56,6 +56,55 @@ def _data_problems(located, path: Path) -> list[Problem]:
     return []
 
 
+def _model_problems_despite(located, found: list[Problem], path: Path) -> list[Problem]:
+    """The model, output and loss checks, run on the valid parts of a config that failed the schema:
+    each field the schema refused is left out (so its default applies). Problems already found, or
+    inside a refused field, are not repeated. Nothing when the rest cannot stand without those fields."""
+    import copy
+
+    from pydantic import ValidationError
+
+    from nnlearn.config import Config
+    from nnlearn.data import load_dataset
+    from nnlearn.prepare import check_model_against_data
+
+    data = copy.deepcopy(located.data)
+    refused = []
+    for problem in found:
+        try:
+            key = parse_path(problem.path)
+        except ValueError:
+            return []
+        if not key or not _remove(data, key):
+            return []
+        refused.append(problem.path)
+    try:
+        config = Config.model_validate(data)
+        dataset = load_dataset(config.data, config.seed, Path(path).parent)
+        check_model_against_data(config, dataset)
+    except (ValidationError, DataError):
+        return []  # the refused fields were needed: the schema's problems come first
+    except ConfigError as error:
+        return [problem for problem in error.problems
+                if not any(problem.path == path or problem.path.startswith(path + ".") or
+                           problem.path.startswith(path + "[") for path in refused)]
+    return []
+
+
+def _remove(data, key: tuple) -> bool:
+    """Delete the value at key from nested dicts and lists; False if it is not there or is a list item."""
+    node = data
+    for part in key[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if isinstance(node, dict) and key[-1] in node:
+        del node[key[-1]]
+        return True
+    return False
+
+
 def validate_file(path: Path, overrides: list[str] | tuple = ()) -> Report:
     """Validate one config: schema, then the data and the model's shapes against it."""
     try:
@@ -91,6 +140,7 @@ def _validate_file(path: Path, overrides: list[str] | tuple) -> Report:
         config = validate_located(located, str(path))
     except ConfigError as error:
         report.errors = error.problems + [locate(problem) for problem in _data_problems(located, path)]
+        report.errors += [locate(problem) for problem in _model_problems_despite(located, report.errors, path)]
         return report
 
     try:

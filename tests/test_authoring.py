@@ -65,7 +65,10 @@ def test_config_show_fills_every_default(write_config):
     assert result.exit_code == 0, result.output
     shown = yaml.safe_load(result.stdout)
     assert shown["fit"] == {"epochs": 9, "batch_size": 32, "shuffle": True, "early_stopping": None,
-                            "tensorboard": False}
+                            "tensorboard": False, "distribute": "none"}
+    # only what applies: no synthetic-data fields for iris, no momentum under Adam
+    assert not {"n_samples", "noise", "n_features", "centers", "n_labels", "target"} & set(shown["data"])
+    assert "momentum" not in shown["compile"]["optimizer"]
     assert shown["compile"]["from_logits"] is True
     assert config_from_text(result.stdout).fit.epochs == 9
 

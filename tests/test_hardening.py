@@ -263,7 +263,7 @@ def test_a_one_row_csv_says_how_many_rows_are_needed(write_config):
     result = invoke("validate", path, "--set", "data.source=one.csv", "--set", "data.target=y")
     refused(result, "data")
     text = flat(result)
-    assert "the data has 1 row;" in text and "leave 0 to train on" in text and "-1" not in text
+    assert "the data has 1 row;" in text and "leave 0 to train on" in text and "leave -1" not in text
     assert "at least 4 rows" in text
 
 

@@ -13,7 +13,7 @@ from tests.conftest import TINY, edited
 CASES = [
     ("unknown key", ("  epochs: 3", "  epoch: 3"), "fit.epoch", 15, "did you mean 'epochs'"),
     ("unknown section", ("seed: 0", "seed: 0\nfitt: {}"), "fitt", 3, "did you mean 'fit'"),
-    ("wrong type", ("batch_size: 32", "batch_size: many"), "fit.batch_size", 16, "valid integer"),
+    ("wrong type", ("batch_size: 32", "batch_size: many"), "fit.batch_size", 16, "expected a whole number"),
     ("out of range", ("test_split: 0.2", "test_split: 1.5"), "data.test_split", 5, "less than 1"),
     ("unknown choice", ("activation: relu", "activation: rellu"), "model.layers[0].activation", 9,
      "did you mean 'relu'"),
@@ -122,3 +122,24 @@ def test_data_problems_are_reported_beside_schema_problems(write_config):
     report = validate_file(write_config(text))
     assert {problem.path for problem in report.errors} == {"fit.epoch", "data.source"}
     assert all(problem.line is not None for problem in report.errors)
+
+
+def test_model_problems_are_reported_beside_schema_problems(write_config):
+    """A key typo, a wrong type and an output layer that does not fit the data: all three at once."""
+    text = edited(TINY, ("  epochs: 3", "  epoch: 3"), ("batch_size: 32", "batch_size: '32x'"),
+                  ("units: 3, activation: linear", "units: 5, activation: linear"))
+    report = validate_file(write_config(text))
+    problems = {problem.path: problem for problem in report.errors}
+    assert set(problems) == {"fit.epoch", "fit.batch_size", "model.layers[1].units"}
+    assert problems["model.layers[1].units"].line == 10 and "3 classes" in problems["model.layers[1].units"].message
+    assert problems["fit.batch_size"].hint == "write a whole number, e.g. batch_size: 8."
+    # a field the rest cannot stand without (the loss): the model checks wait for it
+    report = validate_file(write_config(edited(text, ("loss: sparse_categorical_crossentropy", "loss: 3"))))
+    assert "model.layers[1].units" not in {problem.path for problem in report.errors}
+
+
+def test_out_of_range_numbers_say_which_values_are_allowed(write_config):
+    report = validate_file(write_config(), ["fit.epochs=0", "compile.optimizer.learning_rate=-1"])
+    hints = {problem.path: problem.hint for problem in report.errors}
+    assert hints == {"fit.epochs": "write a value at least 1, e.g. epochs: 1.",
+                     "compile.optimizer.learning_rate": "write a value above 0.0, e.g. learning_rate: 0.001."}
