@@ -629,8 +629,8 @@ def lesson(name: Annotated[Optional[str], typer.Argument(help="The lesson to run
         if as_json:
             print(json.dumps({"lessons": [{"name": item.name, "title": item.title} for item in LESSONS]}))
         return
-    with handled(as_json):
-        result = run_lesson(name, quick)
+    with handled(as_json), _lesson_progress(people) as progress:
+        result = run_lesson(name, quick, progress)
     people.print(Panel(escape(result.explanation), title=f"[bold]{escape(result.title)}[/]"))
     people.print(lesson_table(result))
     if as_json:
@@ -792,6 +792,37 @@ def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose m
     people.print(f"Use it: nnlearn train {escape(str(config))} --set {result.override()}")
     if as_json:
         print(json.dumps(json_safe(result.to_json())))
+
+
+@contextmanager
+def _lesson_progress(console: Console):
+    """Live progress of a lesson: a bar with what is being measured now on a terminal; in a pipe or a
+    CI log, one line each time it starts measuring something new."""
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+
+    if not console.is_terminal:
+        said = []
+
+        def tell(stage: str, fraction: float, detail: str) -> None:
+            if not said or said[-1] != stage:
+                said.append(stage)
+                console.print(f"{fraction:4.0%}  {escape_markup(stage)}", highlight=False)
+
+        yield tell
+        return
+    bar = Progress(BarColumn(bar_width=10), TimeElapsedColumn(),  # first, so 80 columns never cut them
+                   TextColumn("{task.description}  [dim]{task.fields[detail]}[/]",
+                              table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+                   console=console, transient=True, expand=True)
+    task = bar.add_task("starting", total=1.0, detail="")
+    clock = time.monotonic()
+    with bar:
+        yield lambda stage, fraction, detail: bar.update(task, description=escape_markup(stage),
+                                                         completed=fraction, detail=escape_markup(detail))
+    console.print(f"[dim]measured in {time.monotonic() - clock:.1f} s[/]")
 
 
 def json_safe(value):

@@ -50,19 +50,32 @@ def _scaled(x: np.ndarray) -> np.ndarray:
 
 def _race(contenders: dict[str, Callable], x, y, target: float, max_epochs: int,
           batch_size: int) -> dict[str, float | int | None]:
-    """Build each contender (a function returning a compiled model) and train it epoch by epoch until
-    its training loss reaches target: "<name>_epochs_to_target" (None if never) and "<name>_final_loss"."""
+    """Build each contender (a function returning a compiled model) and train it until its training loss
+    reaches target: "<name>_epochs_to_target" (None if never) and "<name>_final_loss"."""
+    tf, keras = _keras()
+    steps = math.ceil(len(x) / batch_size)
     results: dict[str, float | int | None] = {}
-    for name, build in contenders.items():
-        model, reached, last = build(), None, math.inf
-        for epoch in range(1, max_epochs + 1):
-            last = float(model.fit(x, y, epochs=1, batch_size=batch_size, verbose=0, shuffle=False)
-                         .history["loss"][-1])
-            if last <= target:
-                reached = epoch
-                break
-        results[f"{name}_epochs_to_target"] = reached
-        results[f"{name}_final_loss"] = last
+    for number, (name, build) in enumerate(contenders.items()):
+        model = build()
+        # one call into TensorFlow per epoch (not per batch): the same steps, far less Python in between
+        model.compile(optimizer=model.optimizer, loss=model.loss, steps_per_execution=steps)
+
+        class Finish(keras.callbacks.Callback):
+            reached, last = None, math.inf
+            stage, done = f"training with {name} until the loss reaches {target}", number / len(contenders)
+
+            def on_epoch_end(self, epoch, logs=None):
+                self.last = float((logs or {})["loss"])
+                _say(self.stage, self.done + (epoch + 1) / max_epochs / len(contenders),
+                     f"epoch {epoch + 1}: loss {self.last:.4f}")
+                if self.last <= target:
+                    self.reached = epoch + 1
+                    self.model.stop_training = True
+
+        finish = Finish()
+        model.fit(x, y, epochs=max_epochs, batch_size=batch_size, verbose=0, shuffle=False, callbacks=[finish])
+        results[f"{name}_epochs_to_target"] = finish.reached
+        results[f"{name}_final_loss"] = finish.last
     return results
 
 
@@ -75,11 +88,13 @@ def logistic_regression(quick: bool = False) -> LessonResult:
     x, y = _scaled(data.data).astype(np.float64), data.target.astype(np.float64)
     steps, rate = _size(quick, 200, 60), 0.5
     w, b = np.zeros(x.shape[1]), 0.0
+    _say("gradient descent by hand in NumPy", 0.1)
     for _ in range(steps):  # Step 3 by hand: batch gradient descent
         a = 1 / (1 + np.exp(-(x @ w + b)))            # Step 1: f(x) = sigmoid(w·x + b)
         w -= rate * (x.T @ (a - y)) / len(y)          # Step 2's gradient: dJ/dw = mean((a - y) x)
         b -= rate * float(np.mean(a - y))
     numpy_accuracy = float(np.mean(((x @ w + b) > 0) == (y == 1)))
+    _say("the same steps with Keras' Dense(1) and SGD", 0.4)
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((x.shape[1],)),
                               keras.layers.Dense(1, kernel_initializer="zeros", bias_initializer="zeros")])
@@ -137,7 +152,9 @@ def linear_collapse(quick: bool = False) -> LessonResult:
         for activation in ("linear", "relu"):
             net = _stack(keras, activation)
             net.compile(loss=keras.losses.BinaryCrossentropy(from_logits=True),
-                        optimizer=keras.optimizers.Adam(0.01))
+                        optimizer=keras.optimizers.Adam(0.01), steps_per_execution=math.ceil(len(x_data) / 32))
+            _say(f"training the {activation} stack on {data_name}",
+                 (("xor", "moons").index(data_name) * 2 + ("linear", "relu").index(activation)) / 4)
             net.fit(x_data, y_data, epochs=_size(quick, 60, 30), batch_size=32, verbose=0)
             predicted = net.predict(x_data, verbose=0)[:, 0] > 0
             accuracies[f"{data_name}_{activation}_accuracy"] = float(np.mean(predicted == (y_data == 1)))
@@ -154,7 +171,7 @@ def relu_vs_sigmoid(quick: bool = False) -> LessonResult:
     """The same network with ReLU and with sigmoid hidden layers: epochs to reach a target loss."""
     tf, keras = _keras()
     x, y = _two_class_data("moons")
-    target, max_epochs = _size(quick, (0.25, 300), (0.4, 60))
+    target, max_epochs = _size(quick, (0.25, 200), (0.4, 60))
 
     def network(activation: str):
         def build():
@@ -226,7 +243,7 @@ def _trained_logits(keras, x, y, hidden_units: int, outputs: int, loss, epochs: 
     keras.utils.set_random_seed(0)
     model = keras.Sequential([keras.Input((x.shape[1],)), keras.layers.Dense(hidden_units, activation="relu"),
                               keras.layers.Dense(outputs)])
-    model.compile(loss=loss, optimizer=keras.optimizers.Adam(0.01))
+    model.compile(loss=loss, optimizer=keras.optimizers.Adam(0.01), steps_per_execution=math.ceil(len(x) / 32))
     model.fit(x, y, epochs=epochs, batch_size=32, verbose=0)
     return model.predict(x, verbose=0)
 
@@ -239,10 +256,12 @@ def multiclass_vs_multilabel(quick: bool = False) -> LessonResult:
     rows, epochs = _size(quick, (600, 30), (300, 15))
     x, y = make_blobs(rows, centers=4, n_features=4, random_state=0)
     x = _scaled(x)
+    _say("training softmax over 4 classes", 0.1)
     probabilities = tf.nn.softmax(_trained_logits(keras, x, y, 16, 4, keras.losses.SparseCategoricalCrossentropy(
         from_logits=True), epochs)).numpy()
     xl, yl = make_multilabel_classification(rows, n_features=10, n_classes=4, random_state=0)
     xl = _scaled(xl)
+    _say("training one sigmoid per label (multi-label)", 0.55)
     label_probabilities = tf.sigmoid(_trained_logits(keras, xl, yl.astype(np.float32), 32, 4,
                                                      keras.losses.BinaryCrossentropy(from_logits=True),
                                                      epochs)).numpy()
@@ -306,7 +325,9 @@ def dense_vs_conv(quick: bool = False) -> LessonResult:
         keras.utils.set_random_seed(0)
         model = keras.Sequential([keras.Input(shape), *layers])
         model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                      optimizer=keras.optimizers.Adam(0.002), metrics=["accuracy"])
+                      optimizer=keras.optimizers.Adam(0.002), metrics=["accuracy"],
+                      steps_per_execution=math.ceil(len(x_train) / 32))
+        _say(f"training the {name} network on the digits", 0.5 if name == "conv" else 0.0)
         model.fit(x_train.reshape((-1,) + shape), y_train, epochs=_size(quick, 25, 8), batch_size=32, verbose=0)
         results[f"{name}_params"] = int(model.count_params())
         results[f"{name}_test_accuracy"] = float(model.evaluate(x_test.reshape((-1,) + shape), y_test,
@@ -375,6 +396,8 @@ def backprop_cost(quick: bool = False) -> LessonResult:
     for variable, exact in zip(model.trainable_variables, backprop):
         original = variable.numpy()
         flat = original.reshape(-1)
+        _say("finite differences, one weight at a time", forward_passes / (2 * params), f"{forward_passes} forward "
+             f"passes so far, against 1 backward pass")
         for index in range(flat.size):  # (J(w + ε) − J(w − ε)) / 2ε, one weight at a time
             costs = []
             for sign in (1, -1):
@@ -403,11 +426,14 @@ def backprop_cost(quick: bool = False) -> LessonResult:
                          "speedup": finite_seconds / backward_seconds if backward_seconds else None})
 
 
-def _say(text: str) -> None:
-    """Live progress on stderr: stdout stays one JSON object with --json."""
-    import sys
+_listener: Callable[[str, float, str], None] | None = None  # set by run_lesson: the CLI's live progress
 
-    print(text, file=sys.stderr, flush=True)
+
+def _say(stage: str, fraction: float = 0.0, detail: str = "") -> None:
+    """Tell whoever watches what is being measured now (stage), how far the lesson is (0 to 1), and the
+    latest number (detail). Silent when nobody listens (library use, tests)."""
+    if _listener is not None:
+        _listener(stage, min(max(fraction, 0.0), 1.0), detail)
 
 
 def bias_variance(quick: bool = False) -> LessonResult:
@@ -446,7 +472,7 @@ def bias_variance(quick: bool = False) -> LessonResult:
     numbers: dict = {"train_examples": 60, "validation_examples": 400, "params": int(model.count_params()),
                      "steps": steps, "lambdas": lambdas}
     rows = []
-    for value in lambdas:
+    for index, value in enumerate(lambdas):
         model.set_weights(initial)  # every λ starts from the same weights, with a fresh Adam
         for variable in optimizer.variables:
             if not variable.path.endswith("learning_rate"):
@@ -464,7 +490,8 @@ def bias_variance(quick: bool = False) -> LessonResult:
         keras_penalty = float(sum(keras.regularizers.L2(value)(kernel) for kernel in kernels))
         rows.append((value, train_loss, validation_loss, train_error, validation_error, squares,
                      curve_train, curve_validation, keras_penalty))
-        _say(f"λ = {value:<7g} J_train {train_loss:.3f}  J_cv {validation_loss:.3f}  "
+        _say("training the over-parameterised network at each λ", (index + 1) / len(lambdas),
+             f"λ = {value:<7g} J_train {train_loss:.3f}  J_cv {validation_loss:.3f}  "
              f"error train {train_error:.3f}  validation {validation_error:.3f}  Σw² {squares:.3g}")
     for key, column in (("train_loss", 1), ("validation_loss", 2), ("train_error", 3), ("validation_error", 4),
                         ("sum_squared_weights", 5)):
@@ -504,7 +531,7 @@ def learning_rate(quick: bool = False) -> LessonResult:
     numbers: dict = {"epochs": epochs, "learning_rates": rates, "largest_curvature": curvature,
                      "diverges_above": 2 / curvature}
     loss = keras.losses.MeanSquaredError()
-    for name, rate in rates.items():
+    for index, (name, rate) in enumerate(rates.items()):
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
         optimizer = keras.optimizers.SGD(learning_rate=rate)
         history = []
@@ -516,7 +543,8 @@ def learning_rate(quick: bool = False) -> LessonResult:
         final = float(loss(y, model(x)))
         numbers[f"{name}_loss_by_epoch"] = history
         numbers[f"{name}_final_loss"] = final
-        _say(f"learning rate {rate:<5g} loss {history[0]:.4g} → {final:.4g}")
+        _say("gradient descent at each learning rate", (index + 1) / len(rates),
+             f"learning rate {rate:<5g} loss {history[0]:.4g} → {final:.4g}")
     return LessonResult("learning-rate", "The learning rate: too small, good, too large",
                         "Gradient descent takes steps of α × the gradient. Too small (α = 0.001): the cost "
                         "barely moves in the time given. Good (α = 0.3): it falls quickly to the noise level. "
@@ -558,10 +586,18 @@ def find_lesson(name: str) -> Lesson:
                        "run `nnlearn lesson` for the list.")
 
 
-def run_lesson(name: str, quick: bool = False) -> LessonResult:
-    """Run one lesson; quick shrinks its data and epochs (for tests), keeping what it shows."""
+def run_lesson(name: str, quick: bool = False, progress: Callable[[str, float, str], None] | None = None
+               ) -> LessonResult:
+    """Run one lesson; quick shrinks its data and epochs (for tests), keeping what it shows.
+    progress(stage, fraction, detail) hears what is being measured while it runs."""
+    global _listener
     lesson = find_lesson(name)
     clock = time.perf_counter()
-    result = lesson.run(quick)
+    _listener = progress
+    try:
+        _say("importing TensorFlow", 0.0)
+        result = lesson.run(quick)
+    finally:
+        _listener = None
     result.seconds = time.perf_counter() - clock
     return result

@@ -212,3 +212,22 @@ def test_learning_rate_too_small_good_and_diverging_against_numpy():
     assert all(later > earlier for earlier, later in zip(large, large[1:])) and large[-1] > 1e6 * large[0]
     # along the steepest direction each step multiplies the error by (α·curvature − 1)
     assert large[-1] / large[-2] == pytest.approx((rates["too_large"] * curvature - 1) ** 2, rel=0.02)
+
+
+@pytest.mark.tensorflow
+@pytest.mark.slow
+def test_lessons_report_what_they_measure_while_they_run():
+    from nnlearn.lessons import run_lesson
+
+    heard = []
+    result = run_lesson("adam-vs-gd", quick=True, progress=lambda stage, fraction, detail: heard.append(
+        (stage, fraction, detail)))
+    stages = list(dict.fromkeys(stage for stage, _, _ in heard))
+    assert stages == ["importing TensorFlow", "training with sgd until the loss reaches 0.5",
+                      "training with adam until the loss reaches 0.5"]
+    fractions = [fraction for _, fraction, _ in heard]
+    assert fractions == sorted(fractions) and 0 <= fractions[0] and fractions[-1] <= 1
+    # the last epoch heard is the one the lesson reports reaching the target at
+    assert heard[-1][2].startswith(f"epoch {result.numbers['adam_epochs_to_target']}: ")
+    piped = runner.invoke(app, ["lesson", "derivative", "--quick"])  # not a terminal: one line per stage
+    assert piped.exit_code == 0 and "  0%  importing TensorFlow" in piped.output
