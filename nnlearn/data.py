@@ -20,11 +20,15 @@ import numpy as np
 from nnlearn.config import BUNDLED_DATASETS, SYNTHETIC_DATASETS, DataConfig
 from nnlearn.errors import DataError
 from nnlearn.images import PIXEL_RANGE, ImageFolder, is_image_folder, list_folder
-from nnlearn.files import UnreadableFile, available_memory, check_regular_file, format_bytes, read_bounded
-from nnlearn.tabular import Columns, Table, check_column_names, plan_columns, target_rows
+from nnlearn.files import (UnreadableFile, available_memory, check_regular_file, count_lines, format_bytes,
+                           read_bounded)
+from nnlearn.tabular import Column, Columns, Table, check_column_names, plan_columns, target_rows
 
 MAX_CLASSES = 1000
-MAX_CSV_BYTES = 256 * 1024**2
+MAX_CSV_BYTES = 256 * 1024**2  # the row-by-row reader's limit; a CSV of numbers only has none
+# from this size on, a CSV whose cells are all numbers is read by pyarrow's columnar reader, as float32
+NUMBERS_CSV_BYTES = 16 * 1024**2
+BLOCK_ROWS = 65_536  # rows normalised at a time: a float64 block, never a float64 copy of x
 CSV_EXPANSION = 6  # bytes of memory per byte of CSV once parsed into rows of strings
 # x as float64, its split copies and the normalised float32 copies the model reads
 COPIES_IN_MEMORY = 3
@@ -90,8 +94,8 @@ class Dataset:
                 digest.update(str(path.relative_to(self.images.folder)).encode("utf-8") + b"\0")
                 digest.update(path.read_bytes())
         else:
-            digest.update(np.ascontiguousarray(self.x).tobytes())
-        digest.update(np.ascontiguousarray(self.y).tobytes())
+            digest.update(np.ascontiguousarray(self.x))  # the array's bytes, without a copy
+        digest.update(np.ascontiguousarray(self.y))
         return digest.hexdigest()
 
 
@@ -348,14 +352,7 @@ def read_table(path: Path, target: str | None, field: str = "data.source") -> Ta
                         hint="the first line names the columns; each later line is one example.")
     header = [name.strip() for name in rows[0]]
     if field == "data.source":
-        if target is None:
-            raise DataError(f"a CSV needs `data.target`: the column holding y. Columns: {', '.join(header)}.",
-                            path="data.target", hint=f"e.g. target: {header[-1]}")
-        if target not in header:
-            guess = difflib.get_close_matches(target, header, n=1, cutoff=0.5)
-            raise DataError(f"the CSV has no column {target!r}. Columns: {', '.join(header)}.",
-                            path="data.target", hint=f"did you mean {guess[0]!r}?" if guess else
-                            "use one of the column names above.")
+        check_target(header, target)
     body = rows[1:]
     for number, row in enumerate(body, start=2):
         if len(row) != len(header):
@@ -366,16 +363,139 @@ def read_table(path: Path, target: str | None, field: str = "data.source") -> Ta
                  np.arange(2, len(body) + 2))
 
 
-def _read_csv(path: Path, data: DataConfig, seed: int, columns: Columns | None) -> Dataset:
-    """Features and target of a CSV: rows with a missing cell dropped where the config says so, text
-    one-hot encoded and missing cells filled with what the training split (or a saved run) gives."""
-    table = read_table(path, data.target)
-    check_column_names(data, table.header, path.name)
-    features = [name for name in table.header if name != data.target and name not in data.ignore]
+def check_target(header: list[str], target: str | None) -> None:
+    """data.target must name one of the CSV's columns."""
+    if target is None:
+        raise DataError(f"a CSV needs `data.target`: the column holding y. Columns: {', '.join(header)}.",
+                        path="data.target", hint=f"e.g. target: {header[-1]}")
+    if target not in header:
+        guess = difflib.get_close_matches(target, header, n=1, cutoff=0.5)
+        raise DataError(f"the CSV has no column {target!r}. Columns: {', '.join(header)}.",
+                        path="data.target", hint=f"did you mean {guess[0]!r}?" if guess else
+                        "use one of the column names above.")
+
+
+def _feature_columns(data: DataConfig, header: list[str], source: str) -> list[str]:
+    check_column_names(data, header, source)
+    features = [name for name in header if name != data.target and name not in data.ignore]
     if not features:
-        raise DataError(f"{path.name} has no feature columns besides the target {data.target!r}.",
+        raise DataError(f"{source} has no feature columns besides the target {data.target!r}.",
                         path="data.ignore" if data.ignore else "data.source",
                         hint="x needs at least one column.")
+    return features
+
+
+def read_header(path: Path) -> list[str] | None:
+    """A CSV's column names from its first line (spaces stripped), or None when that line is not plain:
+    quoted, not UTF-8, or the names repeat."""
+    try:
+        with open(path, "rb") as stream:
+            first = stream.readline(1 << 20)
+        line = first.decode("utf-8-sig").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        return None
+    header = [name.strip() for name in line.split(",")]
+    if '"' in line or not line.strip() or len(set(header)) != len(header):
+        return None
+    return header
+
+
+def read_numbers(path: Path, header: list[str], features: list[str],
+                 target: str) -> tuple[np.ndarray, np.ndarray] | str:
+    """x (float32, one column per feature) and y (float64) of a CSV whose cells in those columns are all
+    finite numbers, read in blocks by pyarrow's columnar reader: no Python object per cell, and x is
+    float32 from the start. Returns why not instead (a cell that is not a number, a row with another
+    number of cells), for the row-by-row reader to name the line.
+
+    Each value is parsed as float64 (as the row-by-row reader does) before x keeps it as float32.
+    """
+    import pyarrow as pa
+    from pyarrow import csv as arrow_csv
+
+    rows = count_lines(path)  # an upper bound on the data rows, so x is allocated once
+    check_fits_in_memory(rows * len(features) * 4 * COPIES_IN_MEMORY, f"{path.name} ({rows:,} rows)",
+                         "data.source", "use a smaller file, or fewer columns (data.ignore).",
+                         why="x as float32, its split copies and the normalised copies the model reads")
+    x = np.empty((rows, len(features)), dtype=np.float32)
+    y = np.empty(rows, dtype=np.float64)
+    wanted = features + [target]
+    convert = arrow_csv.ConvertOptions(column_types={name: pa.float64() for name in wanted},
+                                       include_columns=wanted, null_values=[], strings_can_be_null=False,
+                                       quoted_strings_can_be_null=False)
+    # 1 MiB blocks: larger ones are read ahead and kept by the allocator, at no gain in speed
+    read = arrow_csv.ReadOptions(column_names=header, skip_rows=1, block_size=1 << 20)
+    done = 0
+    try:
+        with arrow_csv.open_csv(path, read_options=read, convert_options=convert) as reader:
+            for batch in reader:
+                count = batch.num_rows
+                if done + count > rows:
+                    return "more rows than lines"
+                for index, name in enumerate(wanted):
+                    values = batch.column(index).to_numpy()
+                    if not np.isfinite(values).all():
+                        row = done + int(np.argmin(np.isfinite(values)))
+                        return f"data row {row + 1:,}, column {name!r}: {values[row - done]} is not a finite number"
+                    if name == target:
+                        y[done:done + count] = values
+                    else:
+                        x[done:done + count, index] = values
+                done += count
+    except (pa.ArrowException, OSError, ValueError) as error:
+        return _arrow_reason(str(error), wanted)
+    if not done:
+        return "no data rows"
+    return x[:done], y[:done]
+
+
+def _arrow_reason(message: str, wanted: list[str]) -> str:
+    """pyarrow's error in the CSV's terms: `In CSV column #3: ...` names the column."""
+    first = message.splitlines()[0] if message else "unreadable"
+    if first.startswith("In CSV column #"):
+        number, _, rest = first.removeprefix("In CSV column #").partition(": ")
+        if number.isdigit() and int(number) < len(wanted):
+            first = f"column {wanted[int(number)]!r}: {rest}"
+    return first if len(first) <= 200 else first[:200] + "..."
+
+
+def _read_numbers_csv(path: Path, data: DataConfig, columns: Columns | None) -> Dataset | None:
+    """A big CSV of numbers only, read by columns; None when the row-by-row reader is needed (a cell to
+    fill, drop or one-hot encode, a saved run's fitted columns, a header it cannot read plainly)."""
+    header = read_header(path)
+    if header is None or columns is not None:
+        return None
+    check_target(header, data.target)
+    features = _feature_columns(data, header, path.name)
+    plans = [Column(name, False, data.columns[name].missing if name in data.columns and
+                    data.columns[name].missing else data.missing) for name in features]
+    if Columns(plans).changes_anything:
+        return None
+    arrays = read_numbers(path, header, features, data.target)
+    if isinstance(arrays, str):
+        if path.stat().st_size <= MAX_CSV_BYTES:
+            return None  # the row-by-row reader names the line and the fix
+        raise DataError(f"{path.name}: {arrays}.", path="data.source",
+                        hint=f"a CSV over {format_bytes(MAX_CSV_BYTES)} is read only when every cell of its feature "
+                             "and target columns is a number: fill in or drop the other rows first, or save "
+                             "the arrays with np.savez as NPZ.")
+    x, y = arrays
+    return _with_target(features, x, y)
+
+
+def _read_csv(path: Path, data: DataConfig, seed: int, columns: Columns | None) -> Dataset:
+    """Features and target of a CSV: rows with a missing cell dropped where the config says so, text
+    one-hot encoded and missing cells filled with what the training split (or a saved run) gives.
+
+    A CSV of NUMBERS_CSV_BYTES or more whose cells are all numbers is read by columns (read_numbers)."""
+    try:
+        size = check_regular_file(path).st_size
+        dataset = _read_numbers_csv(path, data, columns) if size >= NUMBERS_CSV_BYTES else None
+    except UnreadableFile as error:
+        raise DataError(error.message, path="data.source", hint=error.hint) from None
+    if dataset is not None:
+        return dataset
+    table = read_table(path, data.target)
+    features = _feature_columns(data, table.header, path.name)
     plans, keep = plan_columns(data, table, features)
     keep &= target_rows(data, table)
     if not keep.any():
@@ -462,6 +582,8 @@ def _with_target(feature_names: list[str], x: np.ndarray, labels: np.ndarray) ->
 
 
 def _as_numbers(labels: np.ndarray) -> np.ndarray | None:
+    if labels.dtype.kind in "fiu":
+        return labels.astype(np.float64)
     try:
         return np.asarray([float(value) for value in labels], dtype=np.float64)
     except (TypeError, ValueError):
@@ -544,18 +666,29 @@ class Normalizer:
 
     @classmethod
     def fit(cls, method: str, x_train: np.ndarray) -> "Normalizer":
+        """Offset and scale in float64, summed over blocks of BLOCK_ROWS rows: a float32 x (a big CSV)
+        is never copied whole as float64. Up to BLOCK_ROWS rows, the same numbers as x.mean and x.std."""
         features = x_train.shape[1]
+        blocks = [x_train[start:start + BLOCK_ROWS] for start in range(0, len(x_train), BLOCK_ROWS)]
         if method == "standard":
-            offset, scale = x_train.mean(axis=0), x_train.std(axis=0)
+            offset = sum(np.add.reduce(block, axis=0, dtype=np.float64) for block in blocks) / len(x_train)
+            squares = sum(np.add.reduce(np.square(block - offset), axis=0) for block in blocks)
+            scale = np.sqrt(squares / len(x_train))
         elif method == "minmax":
-            offset, scale = x_train.min(axis=0), x_train.max(axis=0) - x_train.min(axis=0)
+            offset, scale = x_train.min(axis=0).astype(np.float64), x_train.max(axis=0).astype(np.float64)
+            scale = scale - offset
         else:
             offset, scale = np.zeros(features), np.ones(features)
         scale = np.where(scale > 0, scale, 1.0)  # a constant feature stays constant
         return cls(method, offset, scale)
 
     def apply(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.offset) / self.scale).astype(np.float32)
+        """(x - offset) / scale as float32, computed in float64 a block of rows at a time."""
+        x = np.asarray(x)
+        out = np.empty(x.shape, dtype=np.float32)
+        for start in range(0, len(x), BLOCK_ROWS):
+            out[start:start + BLOCK_ROWS] = (x[start:start + BLOCK_ROWS] - self.offset) / self.scale
+        return out
 
     def to_dict(self) -> dict:
         return {"method": self.method, "offset": [float(v) for v in self.offset],

@@ -61,6 +61,20 @@ def read_bounded(path: Path, limit: int, advice: str) -> bytes:
     return data
 
 
+def count_lines(path: Path, block: int = 1 << 20) -> int:
+    """How many newline bytes a file holds, counted in blocks: an upper bound on a CSV's rows, found
+    without parsing them."""
+    check_regular_file(path)
+    lines = 0
+    try:
+        with open(path, "rb") as stream:
+            for chunk in iter(lambda: stream.read(block), b""):
+                lines += chunk.count(b"\n")
+    except OSError as error:
+        raise UnreadableFile(f"{path} cannot be read: {error.strerror}.", "check the file and the disk.") from None
+    return lines
+
+
 def available_memory() -> int | None:
     """Bytes of memory the machine can still give this process (Linux's MemAvailable), if known."""
     try:
