@@ -20,7 +20,17 @@ from nnlearn import __version__
 from nnlearn.display import error_json, print_error
 from nnlearn.errors import NnlearnError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="rich",
+def _flags_take_no_value() -> None:
+    """Typer's help labels on/off flags `<bool>` as if they took a value; a flag takes none."""
+    from typer.core import TyperOption
+
+    shown = TyperOption.display_type_rich
+    TyperOption.display_type_rich = lambda self, ctx: None if self.is_flag else shown(self, ctx)
+
+
+_flags_take_no_value()
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
                   help="Learn neural networks by training real ones: YAML → tf.keras → train, evaluate, "
                        "explain.")
 
@@ -91,7 +101,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
           weights: Annotated[bool, typer.Option("--weights", help="With --from: start from the saved run's last "
                                                 "good weights instead of fresh ones.")] = False,
           out: Annotated[Optional[Path], typer.Option("--out", help="Run directory to create "
-                                                      "(default: runs/<name>-<time>); never overwritten.")] = None,
+                                                      "(default: runs/NAME-TIME); never overwritten.")] = None,
           expect: ExpectOption = None,
           no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not draw RUN_DIR/plots/.")] = False,
           tensorboard: Annotated[bool, typer.Option("--tensorboard", help="Write TensorBoard logs into "
@@ -698,7 +708,7 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
                                                          help="Continue an interrupted sweep: finished runs "
                                                               "are skipped.")] = None,
           out: Annotated[Optional[Path], typer.Option("--out", help="The sweep folder to create (default: "
-                                                      "runs/sweep-<name>-<time>); never overwritten.")] = None,
+                                                      "runs/sweep-NAME-TIME); never overwritten.")] = None,
           no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not draw the sweep's plots.")] = False,
           as_json: JsonOption = False):
     """Train every combination of the --grid values as normal runs in one sweep folder, in one process,
@@ -762,7 +772,7 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
 def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose model to test.")],
             overrides: SetOption = None,
             out: Annotated[Optional[Path], typer.Option("--out", help="The folder for the curve (default: "
-                                                        "runs/lr-find-<name>-<time>); never overwritten.")] = None,
+                                                        "runs/lr-find-NAME-TIME); never overwritten.")] = None,
             as_json: JsonOption = False):
     """The learning-rate range test: a fresh model takes one step per batch while the learning rate
     grows from 1e-6 to 10, until the loss blows up. Plots loss against learning rate and suggests one.
@@ -852,13 +862,22 @@ def config_show(config: Annotated[Path, typer.Argument(help="The YAML config.")]
 
 
 @app.command()
-def init(template: Annotated[str, typer.Argument(help="logistic-regression, mlp-regression, softmax, cnn "
-                                                      "or multilabel.")],
+def init(template: Annotated[Optional[str], typer.Argument(help="logistic-regression, mlp-regression, softmax, "
+                                                                "cnn or multilabel; leave out for the list.")
+                              ] = None,
          path: Annotated[Optional[Path], typer.Argument(help="Where to write it (default: "
                                                              "TEMPLATE.yaml); never overwritten.")] = None):
-    """Write a commented starter config that validates and trains as it is."""
-    from nnlearn.authoring import write_template
+    """Write a commented starter config that validates and trains as it is. Without TEMPLATE: the list."""
+    from nnlearn.authoring import TEMPLATES, template_text, write_template
 
+    if template is None:
+        console = Console()
+        for name in TEMPLATES:
+            first = next((line.lstrip("# ") for line in template_text(name).splitlines()
+                          if line.startswith("# ") and "yaml-language-server" not in line), "")
+            console.print(f"[bold]{name}[/]: {escape_markup(first.split(' Train it:')[0])}")
+        console.print("Write one with: nnlearn init TEMPLATE [PATH]")
+        return
     with handled(False):
         written = write_template(template, path or Path(f"{template}.yaml"))
     Console().print(f"Wrote {written}. Next: `nnlearn validate {written}`, then `nnlearn train {written}`.")

@@ -581,7 +581,10 @@ def find_lesson(name: str) -> Lesson:
             return lesson
     import difflib
 
-    guess = difflib.get_close_matches(name, [lesson.name for lesson in LESSONS], n=1)
+    names = [lesson.name for lesson in LESSONS]
+    # "relu" means relu-vs-sigmoid: a lesson whose name holds the word, else the closest spelling
+    guess = [known for known in names if name and name.lower() in known.split("-")] or \
+        difflib.get_close_matches(name, names, n=1)
     raise NnlearnError(f"there is no lesson {name!r}.", hint=f"did you mean {guess[0]!r}?" if guess else
                        "run `nnlearn lesson` for the list.")
 

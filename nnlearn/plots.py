@@ -100,6 +100,7 @@ class Grid:
     yy: np.ndarray
     classes: np.ndarray
     probability: np.ndarray | None  # P(y=1) for binary classifiers
+    confidence: np.ndarray | None = None  # K classes: the probability of the predicted class
 
 
 def decision_grid(model, prepared: Prepared, steps: int = GRID_STEPS) -> Grid:
@@ -117,9 +118,12 @@ def decision_grid(model, prepared: Prepared, steps: int = GRID_STEPS) -> Grid:
         probability = (1 / (1 + np.exp(-outputs[:, 0])) if prepared.config.compile.from_logits
                        else outputs[:, 0]).reshape(xx.shape)
         classes = (probability > 0.5).astype(np.int64)
-    else:
-        classes = np.argmax(outputs, axis=1).reshape(xx.shape)
-    return Grid(xx, yy, classes, probability)
+        return Grid(xx, yy, classes, probability)
+    classes = np.argmax(outputs, axis=1).reshape(xx.shape)
+    if prepared.config.compile.from_logits:
+        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
+        outputs = shifted / shifted.sum(axis=1, keepdims=True)
+    return Grid(xx, yy, classes, None, outputs.max(axis=1).reshape(xx.shape))
 
 
 def predict_raw(model, prepared: Prepared, points: np.ndarray) -> np.ndarray:
@@ -128,27 +132,47 @@ def predict_raw(model, prepared: Prepared, points: np.ndarray) -> np.ndarray:
     return np.asarray(model.predict(x, batch_size=4096, verbose=0), dtype=np.float64)
 
 
+MARKERS = "o^sDvP*Xh<"
+
+
 def decision_boundary(model, prepared: Prepared, path: Path) -> Path:
+    """The plane coloured by the model's answer, probability contours on it, and the training points
+    drawn as dark-edged markers (one shape per class, named in the legend) so they show on any colour."""
     plt = _pyplot()
     grid = decision_grid(model, prepared)
-    figure, axis = plt.subplots(figsize=(6, 5))
+    figure, axis = plt.subplots(figsize=(6.4, 5))
+    names = prepared.dataset.class_names or []
     if grid.probability is not None:
         image = axis.contourf(grid.xx, grid.yy, grid.probability, levels=np.linspace(0, 1, 21),
-                              cmap="RdBu_r", alpha=0.75)
-        figure.colorbar(image, ax=axis, label="P(y = 1) = sigmoid(z)")
-        axis.contour(grid.xx, grid.yy, grid.probability, levels=[0.5], colors="black", linewidths=1.5)
+                              cmap="RdBu_r", alpha=0.55)
+        figure.colorbar(image, ax=axis, label=f"P(y = {names[1] if len(names) == 2 else 1}) = sigmoid(z)")
+        lines = axis.contour(grid.xx, grid.yy, grid.probability, levels=[0.1, 0.5, 0.9], colors="black",
+                             linewidths=[0.6, 1.8, 0.6], linestyles=["dashed", "solid", "dashed"])
+        axis.clabel(lines, fmt="%.1f", fontsize=7)
+        colours = ["#1f3d99", "#b2182b"]
     else:
         classes = prepared.dataset.n_classes
         axis.contourf(grid.xx, grid.yy, grid.classes, levels=np.arange(classes + 1) - 0.5,
-                      cmap="tab10", alpha=0.35, vmin=-0.5, vmax=9.5)
+                      cmap="tab10", alpha=0.3, vmin=-0.5, vmax=9.5)
+        if grid.confidence is not None:  # how sure the model is of its answer: the softmax's top probability
+            lines = axis.contour(grid.xx, grid.yy, grid.confidence, levels=[0.5, 0.9], colors="black",
+                                 linewidths=0.6, linestyles="dashed")
+            axis.clabel(lines, fmt="%.1f", fontsize=7)
+        colours = [plt.get_cmap("tab10")(index % 10) for index in range(classes)]
     train = prepared.splits.train
-    axis.scatter(train.x[:, 0], train.x[:, 1], c=train.y, cmap="tab10" if grid.probability is None
-                 else "RdBu_r", vmin=0 if grid.probability is not None else -0.5,
-                 vmax=1 if grid.probability is not None else 9.5, edgecolors="black", linewidths=0.4, s=18)
-    names = prepared.dataset.feature_names
-    axis.set_xlabel(names[0])
-    axis.set_ylabel(names[1])
-    axis.set_title("Decision boundary, with the training points")
+    for label in range(max(len(names), 2)):
+        chosen = train.y == label
+        if chosen.any():
+            axis.scatter(train.x[chosen, 0], train.x[chosen, 1], color=colours[label % len(colours)],
+                         marker=MARKERS[label % len(MARKERS)], edgecolors="black", linewidths=0.6, s=22,
+                         label=f"class {names[label] if label < len(names) else label}")
+    axis.legend(fontsize=8, loc="best", framealpha=0.85)
+    features = prepared.dataset.feature_names
+    axis.set_xlabel(features[0])
+    axis.set_ylabel(features[1])
+    axis.set_title(("Decision boundary (solid) and probability contours" if grid.probability is not None else
+                    "Decision regions and contours of the top class's probability") + ", with the training points",
+                   fontsize=10)
     return _save(figure, path)
 
 

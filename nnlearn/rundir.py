@@ -175,7 +175,7 @@ def read_history(run_dir: Path) -> list[dict[str, float]]:
 def check_run_dir(run_dir: Path) -> None:
     if not run_dir.exists():
         raise RunError(f"there is no run directory {run_dir}.",
-                       hint="list your runs with `ls runs/`; give the folder `nnlearn train` printed.")
+                       hint="list your runs with `nnlearn runs`; give the folder `nnlearn train` printed.")
     if not run_dir.is_dir():
         raise RunError(f"{run_dir} is a file, not a run directory.",
                        hint="give the folder that `nnlearn train` printed (runs/<name>-<time>).")

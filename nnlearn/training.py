@@ -336,7 +336,10 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
         from nnlearn.explain import expected_initial_loss
 
         expected, reason = expected_initial_loss(config, prepared.dataset, prepared.splits.train.y)
-        progress.initial_loss(measure(steps.evaluation_model(), prepared, "train")["loss"], expected, reason)
+        measured = measure(steps.evaluation_model(), prepared, "train")["loss"]
+        if config.compile.loss != "mean_squared_error" and math.isfinite(measured) and measured > 1.2 * expected:
+            reason += _why_above(steps.evaluation_model(), prepared)
+        progress.initial_loss(measured, expected, reason)
     clock = time.perf_counter()
     if initial_epoch < config.fit.epochs:
         progress.start(config.fit.epochs, run_dir, initial_epoch)
@@ -437,6 +440,17 @@ def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> Non
             break
     model.optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs)
+
+
+def _why_above(model, prepared: Prepared) -> str:
+    """Why a fresh classifier's loss starts above ln K: its random weights already give logits far from 0."""
+    rows = prepared.x("train")[:2048]
+    logits = np.asarray(model(rows, training=False), dtype=np.float64)
+    spread = float(logits.std())
+    return (f"; this one starts higher because its random initial weights already give logits spread around "
+            f"0 (their standard deviation is {spread:.2g}, measured on the training rows), so some examples get "
+            "a confident wrong answer, which costs more than an unsure one. That is normal for a fresh model; "
+            "only a loss above 2 × expected + 1 points to a setup mistake")
 
 
 def _start_from(model, saved_run: Path, arrays: dict) -> None:

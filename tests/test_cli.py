@@ -113,3 +113,37 @@ def test_a_file_that_cannot_be_written_is_a_clear_error_not_a_traceback(write_co
                                     "5.1,3.5,1.4,0.2\n")
     result = invoke("predict", run_dir, "--input", "in.csv", "--output", workdir / "missing" / "out.csv")
     assert result.exit_code == 2 and "missing/out.csv" in result.output and "Traceback" not in result.output
+
+
+def test_help_fits_80_columns_without_bogus_value_labels():
+    result = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+    assert result.exit_code == 0
+    assert "<bool>" not in result.output and "runs/NAME-TIME" in result.output
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+
+
+def test_small_helps_init_lesson_and_eval(workdir):
+    listed = runner.invoke(app, ["init"])
+    assert listed.exit_code == 0 and "logistic-regression: Logistic regression" in listed.output
+    assert "Train it" not in listed.output and not list(workdir.iterdir())  # nothing written
+    relu = runner.invoke(app, ["lesson", "relu"])
+    assert relu.exit_code == 2 and "did you mean 'relu-vs-sigmoid'" in relu.output
+    missing = runner.invoke(app, ["eval", "runs/nope"])
+    assert missing.exit_code == 2 and "nnlearn runs" in missing.output and "ls runs" not in missing.output
+
+
+@pytest.mark.tensorflow
+def test_piped_training_prints_a_line_per_epoch_and_a_resume_counts_new_epochs(write_config, workdir):
+    from tests.test_runs import CrashAt
+
+    result = invoke("train", write_config(), "--set", "fit.epochs=3", "--no-plots")
+    lines = [line for line in result.output.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    assert all("loss" in line and "val_accuracy" in line for line in lines)
+    from nnlearn.training import train
+
+    with pytest.raises(SystemError):
+        train(write_config(), ["fit.epochs=5"], out="runs/crashed", progress=CrashAt(3))
+    resumed = invoke("train", "--resume", "runs/crashed", "--no-plots")
+    assert resumed.exit_code == 0, resumed.output
+    assert "3 more epochs in" in resumed.output and "(5 in all)" in resumed.output
