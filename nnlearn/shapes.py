@@ -191,9 +191,12 @@ def output_problems(config: Config, output_shape: Shape, kind: str, n_classes: i
         if units != expected:
             what = (f"{n_classes} labels: one logit per label" if kind == "multilabel"
                     else "two classes: a single logit z, with P(y=1) = sigmoid(z)")
+            hint = f"set units: {expected}."
+            if kind == "multilabel" and config.data.source == "multilabel":  # the label count is a setting
+                hint = f"set units: {expected}, or make the dataset have {units} labels: data.n_labels: {units}."
             return [Problem(units_path, f"binary_crossentropy here needs {expected} output unit"
                                         f"{'s' if expected != 1 else ''} ({what}), but the output "
-                                        f"layer has {units}.", hint=f"set units: {expected}.")]
+                                        f"layer has {units}.", hint=hint)]
     else:  # mean_squared_error
         if kind in ("classes", "multilabel"):
             better = ("binary_crossentropy" if kind == "multilabel" or n_classes <= 2

@@ -143,3 +143,21 @@ def test_out_of_range_numbers_say_which_values_are_allowed(write_config):
     hints = {problem.path: problem.hint for problem in report.errors}
     assert hints == {"fit.epochs": "write a value at least 1, e.g. epochs: 1.",
                      "compile.optimizer.learning_rate": "write a value above 0.0, e.g. learning_rate: 0.001."}
+
+
+def test_multilabel_output_mismatch_names_both_fixes(tmp_path):
+    from nnlearn.authoring import write_template
+
+    path = write_template("multilabel", tmp_path / "multilabel.yaml")
+    report = validate_file(path, ["model.layers[1].units=7"])
+    [problem] = report.errors
+    assert problem.path == "model.layers[1].units"
+    assert problem.hint == "set units: 5, or make the dataset have 7 labels: data.n_labels: 7."
+    assert validate_file(path, ["model.layers[1].units=7", "data.n_labels=7"]).valid
+    # n_labels given explicitly wins over centers; a config written before n_labels existed still works
+    assert validate_file(path, ["model.layers[1].units=4", "data.centers=4"]).errors[0].path == \
+        "model.layers[1].units"
+    legacy = tmp_path / "legacy.yaml"
+    legacy.write_text(edited(path.read_text(), ("n_labels: 5", "centers: 4"),
+                             ("{type: dense, units: 5, activation: linear}", "{type: dense, units: 4}")))
+    assert validate_file(legacy).valid
