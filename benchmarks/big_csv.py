@@ -64,7 +64,8 @@ def write_csv(path: Path, rows: int, features: int, seed: int = 0) -> None:
 
 def timed(command: list[str], folder: Path) -> tuple[float, int, int]:
     """(wall seconds, peak resident memory in bytes, exit status) of one command under /usr/bin/time -v."""
-    result = subprocess.run(["/usr/bin/time", "-v", *command], cwd=folder, capture_output=True, text=True)
+    result = subprocess.run(["/usr/bin/time", "-v", *command], cwd=folder, capture_output=True, text=True,
+                            check=False)
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", result.stderr)
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
     if wall is None or peak is None:

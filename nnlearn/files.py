@@ -75,6 +75,17 @@ def count_lines(path: Path, block: int = 1 << 20) -> int:
     return lines
 
 
+def sha256_of_file(path: Path, block: int = 1 << 20) -> str:
+    """The file's sha256, read a block at a time (a big CSV is never held whole)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        for chunk in iter(lambda: stream.read(block), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def available_memory() -> int | None:
     """Bytes of memory the machine can still give this process (Linux's MemAvailable), if known."""
     try:

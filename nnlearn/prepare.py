@@ -5,7 +5,6 @@ Everything a run needs before TensorFlow is imported; every mistake found here i
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from nnlearn.config import CLASSIFICATION_LOSSES, Config
 from nnlearn.data import (Dataset, Normalizer, Splits, is_file_source, load_dataset, resolve_source,
                           split_dataset)
 from nnlearn.errors import ConfigError, RunError
+from nnlearn.files import sha256_of_file
 from nnlearn.tabular import Columns
 from nnlearn.rundir import CONFIG_FILE, PREPROCESSING_FILE, RUN_FILE, check_run_dir, read_json
 from nnlearn.shapes import LayerShape, Shape, infer_shapes, output_problems, uses_image_input, uses_signal_input
@@ -198,7 +198,7 @@ def prepare_saved_run(run_dir: Path) -> tuple[Prepared, list[str]]:
             raise RunError(f"the run was trained on {data_file}, which no longer exists.",
                            hint="put the data file back where it was to use this run.")
         if state.get("data_sha256") and \
-                hashlib.sha256(data_file.read_bytes()).hexdigest() != state["data_sha256"]:
+                sha256_of_file(data_file) != state["data_sha256"]:
             warnings.append(f"{data_file} changed since this run was trained: the test split is not "
                             "the one training measured.")
     config = load_config(run_dir / CONFIG_FILE)

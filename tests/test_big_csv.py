@@ -11,7 +11,7 @@ from nnlearn import data as data_module
 from nnlearn.config import DataConfig
 from nnlearn.data import Normalizer, load_dataset
 from nnlearn.errors import DataError
-from nnlearn.files import count_lines
+from nnlearn.files import count_lines, sha256_of_file
 from nnlearn.validation import validate_file
 from tests.conftest import TINY, edited
 
@@ -139,3 +139,11 @@ def test_validate_reads_a_numbers_csv_by_columns(tmp_path, monkeypatch, write_co
     (workdir / "n.csv").write_text("a,b,c,y\n" + "1,2,3,0\n1,2,3,1\n" * 25 + "1,2,z,1\n")
     report = validate_file(write_config(text))
     assert not report.valid and "line 52, column 'c': 'z' is not a number" in report.errors[0].message
+
+
+def test_sha256_of_file_reads_in_blocks_what_hashlib_gives_for_the_whole(tmp_path):
+    import hashlib
+
+    path = tmp_path / "n.csv"
+    path.write_bytes(bytes(range(256)) * 1000)
+    assert sha256_of_file(path, block=999) == hashlib.sha256(path.read_bytes()).hexdigest()
