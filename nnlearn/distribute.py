@@ -246,8 +246,8 @@ def lost_workers_stop(strategy, run_dir: Path):
     except lost as error:
         if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
             raise
-        reason = (error.message or str(error)).strip().splitlines()[0][:200]
-        raise WorkerLost(f"another worker stopped answering ({reason}); training stopped. The checkpoint of "
+        raise WorkerLost(f"another worker stopped answering ({type(error).__name__} in a collective "
+                         "operation); training stopped. The checkpoint of "
                          f"the last complete epoch is kept in {run_dir}.",
                          hint=f"start every worker again with --resume: nnlearn train --resume {run_dir} "
                               "--workers N on one machine, or the same TF_CONFIG on each.") from None
@@ -363,7 +363,7 @@ def launch_local(launch: Launch, errors) -> int:
 
 def _wait_for_workers(processes, logs: Path, launch: Launch, errors) -> int:
     failed_at = None
-    while any(process.poll() is None for process in processes):
+    while [process.poll() for process in processes].count(None):
         failures = [(index, process.returncode) for index, process in enumerate(processes)
                     if process.returncode not in (None, 0)]
         if failures and failed_at is None:
@@ -382,7 +382,8 @@ def _wait_for_workers(processes, logs: Path, launch: Launch, errors) -> int:
             _show_log(logs, index, errors)
     if codes[0] != 0 or any(codes):
         if (launch.run_dir / "run.json").is_file():
-            errors.print(f"continue with: nnlearn train --resume {launch.run_dir} --workers {launch.workers}")
+            errors.print(f"continue with: nnlearn train --resume {launch.run_dir} --workers {launch.workers}",
+                         soft_wrap=True)  # one line, to copy
         return codes[0] if codes[0] not in (0, None) else next(code for code in codes if code)
     return 0
 

@@ -184,7 +184,7 @@ class TrainingSteps:
         self.per_epoch = -(-len(x) // config.fit.batch_size)
         self.size = 1  # steps in the next execution; grows to fill EXECUTION_SECONDS
         self.stopper = None  # multi-worker: the Stopper whose Ctrl-C every worker must agree on
-        self._twin = None
+        self._twin = self._agreement = None
         if strategy is None:
             build_for_steps(model, x, y)
         else:
@@ -280,13 +280,17 @@ class TrainingSteps:
     def _agree(self) -> None:
         """Workers must run the same steps: all take the chief's next execution size, and all stop when
         any of them was asked to (Ctrl-C on one machine)."""
+        if self._agreement is None:
+            def agreement(asked, size):  # compiled: an eager reduce would leave threads behind on failure
+                def share():  # replica 0 (the chief's) adds its size; every replica adds whether it was asked
+                    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+                    return tf.stack([asked, tf.cast(tf.equal(replica, 0), tf.int32) * size])
+
+                return self.strategy.reduce("SUM", self.strategy.run(share), axis=None)
+
+            self._agreement = tf.function(agreement)
         asked = int(bool(self.stopper and self.stopper.interrupt_requested))
-
-        def share():  # replica 0 (the chief's) adds its size; every replica adds whether it was asked
-            chief = tf.cast(tf.equal(tf.distribute.get_replica_context().replica_id_in_sync_group, 0), tf.int32)
-            return tf.stack([tf.constant(asked), chief * self.size])
-
-        agreed = self.strategy.reduce("SUM", self.strategy.run(share), axis=None).numpy()
+        agreed = self._agreement(tf.constant(asked), tf.constant(self.size)).numpy()
         self.size = int(agreed[1])
         if agreed[0] and self.stopper is not None:
             self.stopper.interrupt_requested = True

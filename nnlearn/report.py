@@ -111,6 +111,13 @@ def run_report_body(run_dir: Path) -> str:
              f"{html.escape(status.get('started', '?'))}, {metrics.get('epochs', '?')} epochs in "
              f"{metrics.get('seconds', '?')} s. Versions: "
              + html.escape(", ".join(f"{k} {v}" for k, v in status.get("versions", {}).items())) + "</p>"]
+    spread = status.get("distribute")
+    if isinstance(spread, dict):  # a data-parallel run: how each batch was shared
+        parts.append(f"<p>Data-parallel: {html.escape(str(spread.get('strategy')))}, "
+                     f"{html.escape(str(spread.get('replicas')))} replicas on "
+                     f"{html.escape(str(spread.get('workers')))} workers, "
+                     f"{html.escape(str(spread.get('per_replica_batch_size')))} rows each of every batch of "
+                     f"{html.escape(str(spread.get('batch_size')))}.</p>")
     for warning in warnings:
         parts.append(f'<p class="warning">{html.escape(warning)}</p>')
     splits = [split for split in ("train", "validation", "test") if metrics.get(split)]
