@@ -78,22 +78,14 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int 
                       warnings, results, worst, prepared.dataset.feature_names)
 
 
-def predicted_classes(logits: np.ndarray, loss: str) -> np.ndarray:
-    """Class indices from logits: argmax for K classes, z > 0 (probability > 0.5) for binary."""
-    if loss == "binary_crossentropy":
-        return (logits.reshape(-1) > 0).astype(np.int64)
-    return np.argmax(logits, axis=1)
-
-
 def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:
+    """Counts of (true class, predicted class) on the test split."""
     from nnlearn.model import evaluation_batches
+    from nnlearn.task import classes, task_of
 
-    x = prepared.x("test")
-    logits = model.predict(evaluation_batches(x, prepared.y("test")), verbose=0)
-    loss = prepared.config.compile.loss
-    if loss == "binary_crossentropy" and not prepared.config.compile.from_logits:
-        logits = logits - 0.5  # outputs are probabilities: threshold at 0.5
-    predicted = predicted_classes(logits, loss)
+    outputs = model.predict(evaluation_batches(prepared.x("test"), prepared.y("test")), verbose=0)
+    task = task_of(prepared.config, prepared.dataset.kind)
+    predicted = classes(outputs, task, prepared.config.compile.from_logits)
     size = prepared.dataset.n_classes
     matrix = np.zeros((size, size), dtype=np.int64)
     np.add.at(matrix, (prepared.splits.test.y, predicted), 1)

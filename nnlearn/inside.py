@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnlearn import task
 from nnlearn.prepare import Prepared
 
 MAX_UNITS_SHOWN = 16
@@ -169,14 +170,9 @@ def per_example_loss(outputs: np.ndarray, y: np.ndarray, prepared: Prepared) -> 
 
 
 def probabilities(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
-    """Outputs turned into probabilities: softmax for K classes, sigmoid per unit otherwise."""
-    config = prepared.config.compile
-    if not config.from_logits:
-        return outputs
-    if config.loss == "binary_crossentropy":
-        return 1 / (1 + np.exp(-outputs))
-    shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    """Outputs turned into probabilities (the task's own rule: nnlearn.task)."""
+    return task.probabilities(outputs, task.task_of(prepared.config, prepared.dataset.kind),
+                              prepared.config.compile.from_logits)
 
 
 def mistakes(model, prepared: Prepared, count: int = 8) -> list[Mistake]:

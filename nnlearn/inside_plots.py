@@ -298,9 +298,9 @@ def _regions(axis, classes: np.ndarray, xx: np.ndarray, yy: np.ndarray, alpha: f
 
 
 def _classes(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
-    if outputs.shape[1] == 1:
-        return (outputs[:, 0] > (0 if prepared.config.compile.from_logits else 0.5)).astype(int)
-    return outputs.argmax(axis=1)
+    from nnlearn.task import classes, task_of
+
+    return classes(outputs, task_of(prepared.config, prepared.dataset.kind), prepared.config.compile.from_logits)
 
 
 def draw_inside(model, prepared: Prepared, folder: Path, snapshots: dict | None = None,

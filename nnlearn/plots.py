@@ -20,6 +20,7 @@ from nnlearn.errors import RunError
 from nnlearn.evaluation import confusion_matrix
 from nnlearn.prepare import Prepared, prepare_saved_run
 from nnlearn.rundir import MODEL_FILE, read_history, write_atomic
+from nnlearn.task import classes, probabilities, task_of
 
 PLOTS_DIR = "plots"
 GRID_STEPS = 200
@@ -105,25 +106,16 @@ class Grid:
 
 def decision_grid(model, prepared: Prepared, steps: int = GRID_STEPS) -> Grid:
     """Predict every point of a steps×steps grid covering the training points (with a margin)."""
-    x = prepared.splits.train.x
-    low, high = x.min(axis=0), x.max(axis=0)
-    margin = 0.1 * (high - low + 1e-9)
-    xx, yy = np.meshgrid(np.linspace(low[0] - margin[0], high[0] + margin[0], steps),
-                         np.linspace(low[1] - margin[1], high[1] + margin[1], steps))
-    points = np.c_[xx.ravel(), yy.ravel()]
-    outputs = predict_raw(model, prepared, points)
-    loss = prepared.config.compile.loss
-    probability = None
-    if loss == "binary_crossentropy":
-        probability = (1 / (1 + np.exp(-outputs[:, 0])) if prepared.config.compile.from_logits
-                       else outputs[:, 0]).reshape(xx.shape)
-        classes = (probability > 0.5).astype(np.int64)
-        return Grid(xx, yy, classes, probability)
-    classes = np.argmax(outputs, axis=1).reshape(xx.shape)
-    if prepared.config.compile.from_logits:
-        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-        outputs = shifted / shifted.sum(axis=1, keepdims=True)
-    return Grid(xx, yy, classes, None, outputs.max(axis=1).reshape(xx.shape))
+    from nnlearn.inside import plane
+
+    xx, yy = plane(prepared, steps)
+    outputs = predict_raw(model, prepared, np.c_[xx.ravel(), yy.ravel()])
+    task, from_logits = task_of(prepared.config, prepared.dataset.kind), prepared.config.compile.from_logits
+    predicted = classes(outputs, task, from_logits).reshape(xx.shape)
+    chances = probabilities(outputs, task, from_logits)
+    if task == "binary":
+        return Grid(xx, yy, predicted, chances[:, 0].reshape(xx.shape))
+    return Grid(xx, yy, predicted, None, chances.max(axis=1).reshape(xx.shape))
 
 
 def predict_raw(model, prepared: Prepared, points: np.ndarray) -> np.ndarray:

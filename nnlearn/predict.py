@@ -230,31 +230,28 @@ def typed_rows(pairs: list[str], feature_names: list[str], folder: Path) -> Path
 
 
 def _describe(outputs: np.ndarray, config, state: dict) -> Predictions:
-    loss, from_logits = config.compile.loss, config.compile.from_logits
+    """The class (or labels, or value) of each row, with every class's probability."""
+    from nnlearn.task import classes, probabilities, task_of
+
     names = state.get("class_names") or []
-    kind = state.get("target_kind")
-    if loss == "mean_squared_error":
+    task = task_of(config, state.get("target_kind"))
+    if task == "regression":
         target = config.data.target or "prediction"
         return Predictions([target], [{target: float(row[0])} for row in outputs])
-    if loss == "binary_crossentropy":
-        probabilities = 1 / (1 + np.exp(-outputs)) if from_logits else outputs
-        if kind == "multilabel":
-            columns = ["labels"] + [f"p_{name}" for name in names]
-            rows = [{"labels": ";".join(n for n, p in zip(names, row) if p > 0.5),
-                     **{f"p_{n}": float(p) for n, p in zip(names, row)}} for row in probabilities]
-            return Predictions(columns, rows)
-        positive = names[1] if len(names) == 2 else "1"
-        negative = names[0] if len(names) == 2 else "0"
-        columns = ["class", f"p_{negative}", f"p_{positive}"]
-        rows = [{"class": positive if p > 0.5 else negative, f"p_{negative}": float(1 - p),
-                 f"p_{positive}": float(p)} for p in probabilities[:, 0]]
+    chances = probabilities(outputs, task, config.compile.from_logits)
+    chosen = classes(outputs, task, config.compile.from_logits)
+    if task == "multilabel":
+        columns = ["labels"] + [f"p_{name}" for name in names]
+        rows = [{"labels": ";".join(n for n, yes in zip(names, picks) if yes),
+                 **{f"p_{n}": float(p) for n, p in zip(names, row)}} for picks, row in zip(chosen, chances)]
         return Predictions(columns, rows)
-    if from_logits:
-        shifted = np.exp(outputs - outputs.max(axis=1, keepdims=True))
-        probabilities = shifted / shifted.sum(axis=1, keepdims=True)
-    else:
-        probabilities = outputs
+    if task == "binary":
+        negative, positive = (names[0], names[1]) if len(names) == 2 else ("0", "1")
+        columns = ["class", f"p_{negative}", f"p_{positive}"]
+        rows = [{"class": positive if label else negative, f"p_{negative}": float(1 - p),
+                 f"p_{positive}": float(p)} for label, p in zip(chosen, chances[:, 0])]
+        return Predictions(columns, rows)
     columns = ["class"] + [f"p_{name}" for name in names]
-    rows = [{"class": names[int(np.argmax(row))], **{f"p_{n}": float(p) for n, p in zip(names, row)}}
-            for row in probabilities]
+    rows = [{"class": names[int(label)], **{f"p_{n}": float(p) for n, p in zip(names, row)}}
+            for label, row in zip(chosen, chances)]
     return Predictions(columns, rows)
