@@ -28,7 +28,7 @@ def numbers_of(name: str) -> dict:
 def test_the_list_and_a_misspelt_name():
     result = runner.invoke(app, ["lesson", "--json"])
     assert [item["name"] for item in json.loads(result.stdout)["lessons"]] == [lesson.name for lesson in LESSONS]
-    assert len(LESSONS) == 12
+    assert len(LESSONS) == 13
     misspelt = runner.invoke(app, ["lesson", "sofmax"])
     assert misspelt.exit_code == 2 and "did you mean 'softmax'" in misspelt.output
 
@@ -231,3 +231,18 @@ def test_lessons_report_what_they_measure_while_they_run():
     assert heard[-1][2].startswith(f"epoch {result.numbers['adam_epochs_to_target']}: ")
     piped = runner.invoke(app, ["lesson", "derivative", "--quick"])  # not a terminal: one line per stage
     assert piped.exit_code == 0 and "  0%  importing TensorFlow" in piped.output
+
+
+@pytest.mark.tensorflow
+@pytest.mark.slow
+def test_two_workers_with_half_a_batch_take_the_same_steps_as_one():
+    import numpy as np
+
+    n = numbers_of("data-parallel")
+    assert n["gradient_of_64_rows"] == pytest.approx(n["mean_of_two_32_row_gradients"], abs=1e-12)
+    one, two = np.array(n["one_worker_loss_by_epoch"]), np.array(n["two_workers_loss_by_epoch"])
+    assert len(one) == len(two) == n["epochs"] and one[-1] < one[0]  # it learned
+    assert np.abs(one - two).max() == pytest.approx(n["max_abs_loss_difference"])  # recomputed here
+    assert np.abs(one - two).max() <= 1e-3 * one.max()  # float32 rounding, not another trajectory
+    assert abs(n["one_worker_test_accuracy"] - n["two_workers_test_accuracy"]) <= 1 / 80 + 1e-9  # 1 of 80
+    assert n["one_worker_training_seconds"] > 0 and n["two_workers_training_seconds"] > 0
