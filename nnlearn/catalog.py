@@ -11,6 +11,7 @@ import yaml
 
 from nnlearn.errors import RunError
 from nnlearn.files import UnreadableFile, read_bounded
+from nnlearn.jsonout import numbers_back
 from nnlearn.rundir import CONFIG_FILE, MAX_JSON_BYTES, METRICS_FILE, RUN_FILE, check_run_dir
 
 
@@ -36,7 +37,7 @@ def _read(path: Path) -> dict:
         value = json.loads(read_bounded(path, MAX_JSON_BYTES, "").decode("utf-8"))
     except (UnreadableFile, ValueError):
         return {}
-    return value if isinstance(value, dict) else {}
+    return numbers_back(value) if isinstance(value, dict) else {}
 
 
 def _config(run_dir: Path) -> dict:

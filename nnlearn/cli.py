@@ -5,8 +5,6 @@ Nothing here imports TensorFlow: only the commands that train or evaluate do, wh
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +16,7 @@ from rich.markup import escape as escape_markup
 
 from nnlearn import __version__
 from nnlearn.display import error_json, print_error
+from nnlearn.jsonout import json_text
 from nnlearn.errors import NnlearnError
 
 def _flags_take_no_value() -> None:
@@ -61,7 +60,7 @@ def handled(as_json: bool):
     except NnlearnError as error:
         print_error(errors, error)
         if as_json:
-            print(json.dumps(json_safe(error_json(error))))
+            print(json_text(error_json(error)))
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         errors.print("[yellow]interrupted[/]")
@@ -72,7 +71,7 @@ def handled(as_json: bool):
                                hint="check the path, its permissions and the free disk space.")
         print_error(errors, problem)
         if as_json:
-            print(json.dumps(json_safe(error_json(problem))))
+            print(json_text(error_json(problem)))
         raise typer.Exit(2) from None
 
 
@@ -214,7 +213,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
         verdicts = diagnose_run(run.run_dir)
     print_diagnosis(people, verdicts)
     if as_json:
-        print(json.dumps(json_safe({**run.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})))
+        print(json_text({**run.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]}))
     if not run.passed:
         raise typer.Exit(1)
 
@@ -244,7 +243,7 @@ def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
             if as_json:
                 from nnlearn.display import error_json
 
-                print(json.dumps(json_safe(error_json(failure))))
+                print(json_text(error_json(failure)))
             raise typer.Exit(1) from None
         raise
 
@@ -279,7 +278,7 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
         verdicts = diagnose_run(run_dir)
     print_diagnosis(people, verdicts)
     if as_json:
-        print(json.dumps(json_safe({**result.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})))
+        print(json_text({**result.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]}))
     if not result.passed:
         raise typer.Exit(1)
 
@@ -297,7 +296,7 @@ def validate(configs: Annotated[list[Path], typer.Argument(help="One or more YAM
             report.warnings = []
         report.print(people)
     if as_json:
-        print(json.dumps({"files": [report.to_json() for report in reports]}))
+        print(json_text({"files": [report.to_json() for report in reports]}))
     raise typer.Exit(0 if all(report.valid for report in reports) else 2)
 
 
@@ -335,8 +334,8 @@ def smoke(paths: Annotated[Optional[list[Path]], typer.Argument(help="Configs or
 
         write_atomic(junit, junit_xml(results))
     if as_json:
-        print(json.dumps(json_safe({"passed": code == 0, "exit_code": code,
-                                    "results": [result.to_json() for result in results]})))
+        print(json_text({"passed": code == 0, "exit_code": code,
+                         "results": [result.to_json() for result in results]}))
     raise typer.Exit(code)
 
 
@@ -391,7 +390,7 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     if output is not None:
         people.print(f"Wrote {len(result.rows)} predictions to {output}.")
     if as_json:
-        print(json.dumps({"run_dir": str(run_dir), "columns": result.columns, "predictions": result.rows,
+        print(json_text({"run_dir": str(run_dir), "columns": result.columns, "predictions": result.rows,
                           "warnings": result.warnings}))
 
 
@@ -407,7 +406,7 @@ def runs(folder: Annotated[Path, typer.Argument(help="The folder holding run dir
         summaries = list_runs(folder)
     people.print(runs_table(folder, summaries))
     if as_json:
-        print(json.dumps({"runs": [run.to_json() for run in summaries]}))
+        print(json_text({"runs": [run.to_json() for run in summaries]}))
 
 
 @app.command()
@@ -431,7 +430,7 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
             _write_new(html_file, comparison_report(run_dirs))
         people.print(f"Wrote {html_file}.")
     if as_json:
-        print(json.dumps(json_safe(result.to_json())))
+        print(json_text(result.to_json()))
 
 
 def _write_new(path: Path, text: str) -> None:
@@ -458,7 +457,7 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `
     for path in written:
         people.print(f"Wrote {path}")
     if as_json:
-        print(json.dumps({"run_dir": str(run_dir), "plots": [str(path) for path in written]}))
+        print(json_text({"run_dir": str(run_dir), "plots": [str(path) for path in written]}))
 
 
 @app.command()
@@ -483,7 +482,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
             _write_new(target, text)
     people.print(f"Wrote {target}")
     if as_json:
-        print(json.dumps({"run_dir": str(run_dir), "report": str(target)}))
+        print(json_text({"run_dir": str(run_dir), "report": str(target)}))
 
 
 @app.command()
@@ -500,7 +499,7 @@ def diagnose(run_dir: Annotated[Path, typer.Argument(help="A run directory made 
         verdicts = diagnose_run(run_dir)
     print_diagnosis(people, verdicts)
     if as_json:
-        print(json.dumps(json_safe({"run_dir": str(run_dir), "diagnosis": [v.to_json() for v in verdicts]})))
+        print(json_text({"run_dir": str(run_dir), "diagnosis": [v.to_json() for v in verdicts]}))
 
 
 @app.command()
@@ -534,7 +533,7 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     if worst:
         people.print(mistakes_table(worst, prepared.dataset.feature_names, prepared.dataset.kind == "continuous"))
     if as_json:
-        print(json.dumps(json_safe({"run_dir": str(run_dir), **numbers})))
+        print(json_text({"run_dir": str(run_dir), **numbers}))
 
 
 @app.command()
@@ -563,7 +562,7 @@ def explain(config: Annotated[Path, typer.Argument(help="The YAML config to expl
         result = explanation.to_json()
         if quiet:
             result["warnings"] = []
-        print(json.dumps(json_safe(result)))
+        print(json_text(result))
 
 
 @app.command()
@@ -586,7 +585,7 @@ def gradcheck(config: Annotated[Path, typer.Argument(help="The YAML config whose
                  f"parameter: {2 * result.total_params:,} for all of them; the {result.forward_evaluations:,} "
                  f"done here took {result.finite_difference_seconds:.2f} s.")
     if as_json:
-        print(json.dumps(json_safe(result.to_json())))
+        print(json_text(result.to_json()))
     if not result.passed:
         raise typer.Exit(1)
 
@@ -637,14 +636,14 @@ def lesson(name: Annotated[Optional[str], typer.Argument(help="The lesson to run
             people.print(f"{number:>2}. [bold]{item.name}[/]: {escape(item.title)}")
         people.print("Run one with: nnlearn lesson NAME")
         if as_json:
-            print(json.dumps({"lessons": [{"name": item.name, "title": item.title} for item in LESSONS]}))
+            print(json_text({"lessons": [{"name": item.name, "title": item.title} for item in LESSONS]}))
         return
     with handled(as_json), _lesson_progress(people) as progress:
         result = run_lesson(name, quick, progress)
     people.print(Panel(escape(result.explanation), title=f"[bold]{escape(result.title)}[/]"))
     people.print(lesson_table(result))
     if as_json:
-        print(json.dumps(json_safe(result.to_json())))
+        print(json_text(result.to_json()))
 
 
 @app.command()
@@ -681,7 +680,7 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
         people.print(f"{run.epochs} epochs in {run.seconds:.1f} s; saved in [bold]{escape(str(run.run_dir))}[/]")
         people.print(f"Watching {escape(str(config))}: save it to train again; Ctrl-C to stop.")
         if as_json:
-            print(json.dumps(json_safe(retrained.to_json())), flush=True)
+            print(json_text(retrained.to_json()), flush=True)
 
     def show_error(error) -> None:
         print_error(errors, error)
@@ -763,7 +762,7 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     people.print(f"Wrote {result.sweep_dir / 'sweep.csv'}; one HTML page of it all: "
                  f"`nnlearn report {result.sweep_dir}`.")
     if as_json:
-        print(json.dumps(json_safe(result.to_json())))
+        print(json_text(result.to_json()))
     if not any(member.status == "finished" for member in result.members):
         raise typer.Exit(1)
 
@@ -801,7 +800,7 @@ def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose m
                  f"lowest: large steps that still go downhill). Plot: {escape(str(folder / PLOT_FILE))}")
     people.print(f"Use it: nnlearn train {escape(str(config))} --set {result.override()}")
     if as_json:
-        print(json.dumps(json_safe(result.to_json())))
+        print(json_text(result.to_json()))
 
 
 @contextmanager
@@ -833,17 +832,6 @@ def _lesson_progress(console: Console):
         yield lambda stage, fraction, detail: bar.update(task, description=escape_markup(stage),
                                                          completed=fraction, detail=escape_markup(detail))
     console.print(f"[dim]measured in {time.monotonic() - clock:.1f} s[/]")
-
-
-def json_safe(value):
-    """JSON has no NaN or infinity: write them as the strings "nan", "inf" and "-inf"."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-    if isinstance(value, dict):
-        return {key: json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(item) for item in value]
-    return value
 
 
 config_app = typer.Typer(no_args_is_help=True, help="Inspect configs.")

@@ -214,12 +214,12 @@ def diagnose_run(run_dir: Path, prepared=None) -> list[Verdict]:
     """The verdicts of a saved run (finished, failed or interrupted), from its files."""
     from nnlearn.baselines import baseline_metrics
     from nnlearn.prepare import prepare_saved_run
-    from nnlearn.rundir import METRICS_FILE, RUN_FILE, read_history, read_json
+    from nnlearn.rundir import RUN_FILE, read_history, read_json, read_metrics
 
     run_dir = Path(run_dir)
     if prepared is None:
         prepared, _ = prepare_saved_run(run_dir)
-    metrics = read_json(run_dir, METRICS_FILE) if (run_dir / METRICS_FILE).is_file() else {}
+    metrics = read_metrics(run_dir)
     status = read_json(run_dir, RUN_FILE).get("status", "unknown") if (run_dir / RUN_FILE).is_file() else "unknown"
     baseline = (metrics.get("baseline") or {}).get("test") or baseline_metrics(prepared)
     config = prepared.config

@@ -11,7 +11,7 @@ from nnlearn.baselines import baseline_metrics
 from nnlearn.errors import RunError
 from nnlearn.prepare import Prepared, prepare_saved_run
 from nnlearn.gates import GateResult, check_gates, gates_for
-from nnlearn.rundir import METRICS_FILE, MODEL_FILE, read_json
+from nnlearn.rundir import MODEL_FILE, read_metrics
 
 
 @dataclass
@@ -66,7 +66,7 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int 
     matrix = None
     if prepared.dataset.kind == "classes":
         matrix = confusion_matrix(model, prepared)
-    saved = read_json(run_dir, METRICS_FILE) if (run_dir / METRICS_FILE).exists() else {}
+    saved = read_metrics(run_dir)
     results = check_gates(gates, {"train": saved.get("train"), "validation": saved.get("validation"),
                                   "test": test})
     worst = []

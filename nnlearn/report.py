@@ -11,7 +11,7 @@ from nnlearn.catalog import compare
 from nnlearn.explain import explain_prepared
 from nnlearn.plots import INSIDE_FILE, PLOTS_DIR, draw_plots
 from nnlearn.prepare import prepare_saved_run
-from nnlearn.rundir import CONFIG_FILE, METRICS_FILE, RUN_FILE, read_json
+from nnlearn.rundir import CONFIG_FILE, RUN_FILE, read_json, read_metrics
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -105,7 +105,7 @@ def run_report_body(run_dir: Path) -> str:
     prepared, warnings = prepare_saved_run(run_dir)
     explanation = explain_prepared(prepared)
     # a failed or interrupted run has no metrics.json: its report still shows its curves and diagnosis
-    metrics = read_json(run_dir, METRICS_FILE) if (run_dir / METRICS_FILE).is_file() else {}
+    metrics = read_metrics(run_dir)
     status = read_json(run_dir, RUN_FILE)
     parts = [f"<p>Status: <b>{html.escape(status.get('status', '?'))}</b>, started "
              f"{html.escape(status.get('started', '?'))}, {metrics.get('epochs', '?')} epochs in "

@@ -128,7 +128,17 @@ def write_atomic(path: Path, content: str | bytes) -> None:
 
 
 def write_json(path: Path, value) -> None:
-    write_atomic(path, json.dumps(value, indent=2, allow_nan=True) + "\n")
+    """value as strict JSON (non-finite numbers as "nan", "inf", "-inf": see jsonout), atomically."""
+    from nnlearn.jsonout import json_text
+
+    write_atomic(path, json_text(value, indent=2) + "\n")
+
+
+def read_metrics(run_dir: Path) -> dict:
+    """metrics.json with its numbers as floats ("nan" read back as NaN); {} for a run that never finished."""
+    from nnlearn.jsonout import numbers_back
+
+    return numbers_back(read_json(run_dir, METRICS_FILE)) if (run_dir / METRICS_FILE).is_file() else {}
 
 
 def write_yaml(path: Path, value, header: str = "") -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ import yaml
 from nnlearn.config import Config
 from nnlearn.config_file import load_config, parse_path
 from nnlearn.errors import ConfigError, NnlearnError, Problem, RunError, RunFailed
-from nnlearn.rundir import METRICS_FILE, RUN_FILE, create_run_dir, read_json, write_atomic, write_json
+from nnlearn.rundir import RUN_FILE, create_run_dir, read_json, read_metrics, write_atomic, write_json
 
 SWEEP_FILE = "sweep.json"
 BASE_CONFIG_FILE = "base_config.yaml"
@@ -269,7 +268,9 @@ def start_sweep(config_path: Path, overrides: list[str], grids: list[str], seeds
 
 
 def _json_text(value) -> str:
-    return json.dumps(value, indent=2, allow_nan=True) + "\n"
+    from nnlearn.jsonout import json_text
+
+    return json_text(value, indent=2) + "\n"
 
 
 def open_sweep(sweep_dir: Path) -> tuple[Sweep, Path | None]:
@@ -303,7 +304,7 @@ def _read_member(sweep_dir: Path, member: Member) -> None:
         return
     member.status = {"starting": "interrupted", "running": "interrupted"}.get(status, status)
     if member.status == "finished":
-        saved = read_json(run_dir, METRICS_FILE)
+        saved = read_metrics(run_dir)
         member.metrics = {split: saved.get(split) for split in SPLITS}
         member.epochs, member.seconds = int(saved.get("epochs", 0)), float(saved.get("seconds", 0.0))
 

@@ -32,6 +32,7 @@ from nnlearn.config import Config
 from nnlearn.config_file import load_config
 from nnlearn.errors import NnlearnError, RunError, RunFailed
 from nnlearn.gates import GateResult, check_gates, gates_for
+from nnlearn.jsonout import json_text
 from nnlearn.prepare import Prepared, config_changes, prepare, prepare_saved_run
 from nnlearn.rundir import (CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, PREPROCESSING_FILE,
                             RUN_FILE, TENSORBOARD_DIR, check_run_dir, create_run_dir, read_json, write_atomic,
@@ -541,8 +542,8 @@ def _starting_files(prepared: Prepared) -> dict[str, str]:
     record.update(_fingerprint(prepared))
     return {CONFIG_FILE: header + yaml.safe_dump(config.applying(), sort_keys=False,
                                                  allow_unicode=True),
-            PREPROCESSING_FILE: json.dumps(preprocessing, indent=2) + "\n",
-            RUN_FILE: json.dumps(record, indent=2, allow_nan=True) + "\n"}
+            PREPROCESSING_FILE: json_text(preprocessing, indent=2) + "\n",
+            RUN_FILE: json_text(record, indent=2) + "\n"}
 
 
 def _installed_versions() -> dict[str, str]:
