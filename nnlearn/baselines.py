@@ -1,9 +1,14 @@
-"""What a model with no learning would score on the test split: the bar every metric must clear."""
+"""What no learning gives: the scores of a model that learned nothing (the bar every metric must clear),
+and the loss an untrained model should start from."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from nnlearn.config import Config
+from nnlearn.data import Dataset
 from nnlearn.prepare import Prepared
 
 
@@ -29,3 +34,26 @@ def baseline_metrics(prepared: Prepared) -> dict[str, float]:
     scores = {"mae": float(np.mean(np.abs(error))), "mse": float(np.mean(error ** 2)),
               "r2": float(1 - np.sum(error ** 2) / total) if total > 0 else 0.0}
     return {name: scores[name] for name in wanted if name in scores}
+
+
+def expected_initial_loss(config: Config, dataset: Dataset, train_y: np.ndarray) -> tuple[float, str]:
+    """What the loss should be before any training, when the model's outputs are near zero."""
+    loss = config.compile.loss
+    if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        classes = dataset.n_classes
+        return math.log(classes), (f"ln {classes} = {math.log(classes):.3f}: an untrained model gives "
+                                   f"each of the {classes} classes about 1/{classes}")
+    if loss == "binary_crossentropy":
+        return math.log(2), "ln 2 = 0.693: an untrained model says about 0.5 for every example"
+    targets = train_y.astype(np.float64)
+    value = float(np.mean(targets ** 2))
+    return value, (f"mean(y²) = {value:.4g}: an untrained model predicts about 0, so the error is y "
+                   "itself")
+
+
+def initial_loss_gap(measured: float, expected: float) -> bool:
+    """True when the loss before training is far from what an untrained model should give."""
+    if not math.isfinite(measured):
+        return True
+    # freshly initialised weights already give logits of order 1, so only a large excess is a sign
+    return measured > 2 * expected + 1 or measured < 0.25 * expected

@@ -55,7 +55,7 @@ class EpochProgress:
             print_warnings(self.console, explain_prepared(prepared).warnings)
 
     def initial_loss(self, measured: float, expected: float, reason: str) -> None:
-        from nnlearn.explain import initial_loss_gap
+        from nnlearn.baselines import initial_loss_gap
 
         if initial_loss_gap(measured, expected):
             self.console.print(f"[yellow]warning[/]: the loss before training is {format_number(measured)}, "
@@ -160,6 +160,8 @@ def confusion_table(labels: list[str], matrix: list[list[int]]) -> Table:
 
 
 def print_error(console: Console, error: NnlearnError) -> None:
+    """The one way an error reaches a person: `error: where: what`, then `fix: how`; a config with
+    several problems lists them all under one heading."""
     label = "failed" if error.exit_code == 1 else "error"
     if isinstance(error, ConfigError):
         head = f"{error.source}: " if error.source else ""
@@ -168,16 +170,16 @@ def print_error(console: Console, error: NnlearnError) -> None:
                       f"{'s' if count != 1 else ''} in the config")
         print_problems(console, error.problems, indent="  ")
         return
-    where = f"{error.path}: " if error.path else ""
-    console.print(f"[bold red]{label}[/]: {escape(where)}{escape(error.message)}")
-    if error.hint:
-        console.print(f"  [green]fix[/]: {escape(error.hint)}")
+    for problem in error.problems:
+        where = f"{problem.path}: " if problem.path else ""
+        console.print(f"[bold red]{label}[/]: {escape(where)}{escape(problem.message)}")
+        if problem.hint:
+            console.print(f"  [green]fix[/]: {escape(problem.hint)}")
 
 
 def error_json(error: NnlearnError) -> dict:
-    problems = ([problem.as_dict() for problem in error.problems] if isinstance(error, ConfigError)
-                else [{"path": error.path, "line": error.line, "column": error.column,
-                       "message": error.message + (f" Fix: {error.hint}" if error.hint else "")}])
+    """The one JSON form of an error: its kind, exit code and problems."""
+    problems = [{**problem.as_dict(), "path": problem.path or None} for problem in error.problems]
     return {"error": {"kind": type(error).__name__, "exit_code": error.exit_code, "problems": problems}}
 
 

@@ -3,19 +3,48 @@
 from __future__ import annotations
 
 
-class NnlearnError(Exception):
-    """A mistake the user can fix: printed without a traceback, exit code 2."""
+class Problem:
+    """One problem: where it is (a config path such as model.layers[2].units, a file, an option; and the
+    line and column when known), what is wrong, how to fix it."""
 
-    exit_code = 2
-
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
+    def __init__(self, path: str, message: str, *, line: int | None = None,
                  column: int | None = None, hint: str | None = None):
-        super().__init__(message)
-        self.message = message
         self.path = path
+        self.message = message
         self.line = line
         self.column = column
         self.hint = hint
+
+    def __str__(self) -> str:
+        where = self.path or "(config)"
+        if self.line is not None:
+            where += f" (line {self.line}, column {self.column})"
+        text = f"{where}: {self.message}"
+        if self.hint:
+            text += f" Fix: {self.hint}"
+        return text
+
+    def as_dict(self) -> dict:
+        return {"path": self.path, "line": self.line, "column": self.column,
+                "message": self.message + (f" Fix: {self.hint}" if self.hint else "")}
+
+
+class NnlearnError(Exception):
+    """A mistake the user can fix: printed without a traceback, exit code 2.
+
+    Every error carries its problems (one, or all a config has): one shape, printed and turned into
+    JSON in one place each (display.print_error, display.error_json).
+    """
+
+    exit_code = 2
+
+    def __init__(self, message: str = "", *, path: str | None = None, line: int | None = None,
+                 column: int | None = None, hint: str | None = None, problems: list[Problem] | None = None):
+        self.problems = problems or [Problem(path or "", message, line=line, column=column, hint=hint)]
+        first = self.problems[0]
+        super().__init__(first.message)
+        self.message, self.path, self.line, self.column, self.hint = (first.message, first.path or None,
+                                                                      first.line, first.column, first.hint)
 
     def __str__(self) -> str:
         where = ""
@@ -35,12 +64,9 @@ class ConfigError(NnlearnError):
     Carries every problem found, so a learner sees them all at once.
     """
 
-    def __init__(self, problems: list["Problem"], source: str | None = None):
-        self.problems = problems
+    def __init__(self, problems: list[Problem], source: str | None = None):
+        super().__init__(problems=problems)
         self.source = source
-        first = problems[0]
-        super().__init__(first.message, path=first.path, line=first.line, column=first.column,
-                         hint=first.hint)
 
     def __str__(self) -> str:
         head = f"{self.source}: " if self.source else ""
@@ -65,26 +91,7 @@ class RunFailed(NnlearnError):
     run_dir = None
 
 
-class Problem:
-    """One problem found in a config: where it is, what is wrong, how to fix it."""
+class Interrupted(NnlearnError):
+    """Ctrl-C (or SIGTERM) stopped training after a batch; the last epoch's checkpoint is kept. Exit 130."""
 
-    def __init__(self, path: str, message: str, *, line: int | None = None,
-                 column: int | None = None, hint: str | None = None):
-        self.path = path
-        self.message = message
-        self.line = line
-        self.column = column
-        self.hint = hint
-
-    def __str__(self) -> str:
-        where = self.path or "(config)"
-        if self.line is not None:
-            where += f" (line {self.line}, column {self.column})"
-        text = f"{where}: {self.message}"
-        if self.hint:
-            text += f" Fix: {self.hint}"
-        return text
-
-    def as_dict(self) -> dict:
-        return {"path": self.path, "line": self.line, "column": self.column,
-                "message": self.message + (f" Fix: {self.hint}" if self.hint else "")}
+    exit_code = 130

@@ -58,7 +58,6 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int 
         raise RunError(f"{run_dir} has no {MODEL_FILE}: the run did not finish.",
                        hint="train it again, or resume it if it was interrupted.")
     from nnlearn.model import compile_model, load_saved_model
-    from nnlearn.training import measure
 
     model = load_saved_model(run_dir / MODEL_FILE)
     compile_model(model, prepared.config)
@@ -90,3 +89,28 @@ def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:
     matrix = np.zeros((size, size), dtype=np.int64)
     np.add.at(matrix, (prepared.splits.test.y, predicted), 1)
     return matrix.tolist()
+
+
+def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | None:
+    """Loss and metrics of one split, in inference mode (dropout off); None for an absent split."""
+    from nnlearn.model import evaluate_arrays
+
+    if getattr(prepared.splits, split_name) is None:
+        return None
+    results = evaluate_arrays(model, prepared.x(split_name), prepared.y(split_name))
+    if prepared.dataset.kind == "multilabel" and "accuracy" in results:
+        results.update(per_label_accuracy(model, prepared, split_name))
+    return results
+
+
+def per_label_accuracy(model, prepared: Prepared, split_name: str) -> dict[str, float]:
+    """Multi-label: the accuracy of each label's own yes/no decision."""
+    from nnlearn.model import evaluation_batches
+    from nnlearn.task import classes
+
+    x, y = prepared.x(split_name), prepared.y(split_name)
+    decided = classes(model.predict(evaluation_batches(x, y), verbose=0), "multilabel",
+                      prepared.config.compile.from_logits)
+    correct = decided == (y > 0.5)
+    return {f"accuracy_{name}": float(value)
+            for name, value in zip(prepared.dataset.class_names, correct.mean(axis=0))}

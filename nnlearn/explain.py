@@ -3,11 +3,11 @@ output layer and loss mean, all without TensorFlow."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnlearn.baselines import expected_initial_loss
 from nnlearn.config import Config, Conv1D, Conv2D, Dense
 from nnlearn.data import Dataset
 from nnlearn.errors import Problem
@@ -130,21 +130,6 @@ def describe_regularization(config: Config, train_rows: int) -> str:
     return text
 
 
-def expected_initial_loss(config: Config, dataset: Dataset, train_y: np.ndarray) -> tuple[float, str]:
-    """What the loss should be before any training, when the model's outputs are near zero."""
-    loss = config.compile.loss
-    if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        classes = dataset.n_classes
-        return math.log(classes), (f"ln {classes} = {math.log(classes):.3f}: an untrained model gives "
-                                   f"each of the {classes} classes about 1/{classes}")
-    if loss == "binary_crossentropy":
-        return math.log(2), "ln 2 = 0.693: an untrained model says about 0.5 for every example"
-    targets = train_y.astype(np.float64)
-    value = float(np.mean(targets ** 2))
-    return value, (f"mean(y²) = {value:.4g}: an untrained model predicts about 0, so the error is y "
-                   "itself")
-
-
 def describe_inputs(dataset: Dataset, input_shape: tuple[int, ...]) -> str:
     """What x is: its features by name (a CSV's one-hot and filled columns said), an image folder's
     images, or a signal's steps."""
@@ -196,11 +181,3 @@ def explain_prepared(prepared) -> Explanation:
     warnings = lint(prepared.config, prepared.dataset, total, len(train_y), train_y)
     return explain(prepared.config, prepared.dataset, prepared.layers, prepared.input_shape, train_y,
                    warnings)
-
-
-def initial_loss_gap(measured: float, expected: float) -> bool:
-    """True when the loss before training is far from what an untrained model should give."""
-    if not math.isfinite(measured):
-        return True
-    # freshly initialised weights already give logits of order 1, so only a large excess is a sign
-    return measured > 2 * expected + 1 or measured < 0.25 * expected

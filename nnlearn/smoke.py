@@ -76,7 +76,7 @@ def smoke_config(path: Path) -> SmokeResult:
 
 def _learn_a_little(prepared, path: Path) -> SmokeResult:
     from nnlearn import model as tf_model
-    from nnlearn.training import measure
+    from nnlearn.evaluation import measure
 
     config = prepared.config
     rng = np.random.default_rng(config.seed)

@@ -315,7 +315,8 @@ def run_sweep(sweep: Sweep, config_dir: Path | None, on_run=None) -> Sweep:
     on_run(position, total, member) is called after each run. A run whose loss becomes NaN is recorded
     as failed and the sweep goes on; Ctrl-C records what finished and raises Interrupted.
     """
-    from nnlearn.training import Interrupted, resume, train_config
+    from nnlearn.errors import Interrupted
+    from nnlearn.training import resume, train_config
 
     base_path = sweep.sweep_dir / BASE_CONFIG_FILE
     for position, member in enumerate(sweep.members, start=1):

@@ -30,7 +30,8 @@ from nnlearn.baselines import baseline_metrics
 from nnlearn.checkpoint import load_checkpoint, save_checkpoint
 from nnlearn.config import Config
 from nnlearn.config_file import load_config
-from nnlearn.errors import NnlearnError, RunError, RunFailed
+from nnlearn.errors import Interrupted, NnlearnError, RunError, RunFailed
+from nnlearn.evaluation import measure
 from nnlearn.gates import GateResult, check_gates, gates_for
 from nnlearn.jsonout import json_text
 from nnlearn.prepare import Prepared, config_changes, prepare, prepare_saved_run
@@ -39,13 +40,6 @@ from nnlearn.rundir import (CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE,
                             write_json)
 
 SPLITS = ("train", "validation", "test")
-INTERRUPTED_EXIT_CODE = 130
-
-
-class Interrupted(NnlearnError):
-    """Ctrl-C stopped training after a batch; the last epoch's checkpoint is kept."""
-
-    exit_code = INTERRUPTED_EXIT_CODE
 
 
 @dataclass
@@ -334,7 +328,7 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
     steps.stopper = stopper
 
     if not checkpoint and start is None:  # does the loss start where an untrained model's should?
-        from nnlearn.explain import expected_initial_loss
+        from nnlearn.baselines import expected_initial_loss
 
         expected, reason = expected_initial_loss(config, prepared.dataset, prepared.splits.train.y)
         measured = measure(steps.evaluation_model(), prepared, "train")["loss"]
@@ -495,28 +489,6 @@ class _interrupts_stop:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
         return False
-
-
-def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | None:
-    """Loss and metrics of one split, in inference mode (dropout off); None for an absent split."""
-    from nnlearn.model import evaluate_arrays, evaluation_batches
-
-    if getattr(prepared.splits, split_name) is None:
-        return None
-    results = evaluate_arrays(model, prepared.x(split_name), prepared.y(split_name))
-    if prepared.dataset.kind == "multilabel" and "accuracy" in results:
-        batches = evaluation_batches(prepared.x(split_name), prepared.y(split_name))
-        results.update(per_label_accuracy(model, prepared, split_name, batches))
-    return results
-
-
-def per_label_accuracy(model, prepared: Prepared, split_name: str, batches) -> dict[str, float]:
-    """Multi-label: the accuracy of each label's own yes/no decision (logit > 0)."""
-    outputs = np.asarray(model.predict(batches, verbose=0))
-    threshold = 0.0 if prepared.config.compile.from_logits else 0.5
-    correct = (outputs > threshold) == (prepared.y(split_name) > 0.5)
-    return {f"accuracy_{name}": float(value)
-            for name, value in zip(prepared.dataset.class_names, correct.mean(axis=0))}
 
 
 def _starting_files(prepared: Prepared) -> dict[str, str]:

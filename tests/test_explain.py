@@ -4,9 +4,10 @@ import math
 import pytest
 from typer.testing import CliRunner
 
+from nnlearn.baselines import initial_loss_gap
 from nnlearn.cli import app
 from nnlearn.config_file import config_from_text, load_config
-from nnlearn.explain import explain_prepared, initial_loss_gap
+from nnlearn.explain import explain_prepared
 from nnlearn.lint import lint
 from nnlearn.prepare import prepare
 from tests.conftest import CONFIGS, TINY, edited

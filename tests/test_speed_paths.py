@@ -80,7 +80,7 @@ def test_compiled_evaluation_agrees_with_keras_evaluate(write_config):
     from nnlearn.config_file import load_config
     from nnlearn.model import EVAL_BATCH_SIZE, build_model, compile_model
     from nnlearn.prepare import prepare
-    from nnlearn.training import measure
+    from nnlearn.evaluation import measure
 
     path = write_config(MOONS)
     prepared = prepare(load_config(path, ["data.n_samples=3000"]), path.parent)
