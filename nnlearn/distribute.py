@@ -55,6 +55,7 @@ class Cluster:
     workers: list[str]
     task_type: str
     index: int
+    address: str = ""  # this task's HOST:PORT
 
     @property
     def size(self) -> int:
@@ -110,7 +111,10 @@ def read_cluster(environ=os.environ) -> Cluster | None:
     if task_type == "worker" and index >= len(cluster["worker"]):
         raise NnlearnError(f"TF_CONFIG's task index {index} is not in its worker list of "
                            f"{len(cluster['worker'])}.", path="TF_CONFIG", hint=fix)
-    return Cluster(workers, task_type, index)
+    chiefs = cluster.get("chief", [])
+    address = chiefs[index] if task_type == "chief" and index < len(chiefs) else workers[len(chiefs) + index] \
+        if task_type == "worker" else ""
+    return Cluster(workers, task_type, index, str(address))
 
 
 def check_setup(config: Config) -> Cluster | None:
@@ -195,6 +199,12 @@ def make_strategy(config: Config):
             raise WorkerLost(f"the workers of TF_CONFIG did not all start within {STARTUP_SECONDS} s "
                              f"({error}).", hint="start nnlearn on every machine of the cluster, "
                                                  "each with its own task index.") from None
+        except tf.errors.OpError as error:
+            cluster = read_cluster()
+            raise WorkerLost(f"this worker could not start its server on {cluster.address} "
+                             f"({error.message}).", path="TF_CONFIG",
+                             hint="check that the port is free (another program may hold it) and that the "
+                                  "address is this machine's; with --workers, start it again.") from None
     check_batch_size(config, strategy.num_replicas_in_sync, f"{strategy.num_replicas_in_sync} replicas")
     return strategy
 
@@ -254,7 +264,8 @@ def lost_workers_stop(strategy, run_dir: Path):
 
 
 def free_ports(count: int) -> list[int]:
-    """Ports free on the loopback interface now (the system picks them: bind to port 0)."""
+    """Ports free on the loopback interface now (the system picks them: bind to port 0). TensorFlow's
+    server cannot share a port, so they are released before the workers bind them."""
     sockets = []
     try:
         for _ in range(count):

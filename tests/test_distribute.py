@@ -147,7 +147,8 @@ def test_a_dead_worker_stops_the_others_and_the_run_resumes(no_strays):
 
 def test_tf_config_is_read_and_checked(monkeypatch):
     two = '{"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 1}}'
-    assert read_cluster({"TF_CONFIG": two}) == Cluster(["127.0.0.1:1", "127.0.0.1:2"], "worker", 1)
+    assert read_cluster({"TF_CONFIG": two}) == Cluster(["127.0.0.1:1", "127.0.0.1:2"], "worker", 1,
+                                                          "127.0.0.1:2")
     assert not read_cluster({"TF_CONFIG": two}).is_chief
     assert read_cluster({"TF_CONFIG": two.replace('"index": 1', '"index": 0')}).is_chief
     assert read_cluster({}) is None
