@@ -62,7 +62,8 @@ def test_shapes_and_parameters_equal_keras(write_config):
     config = load_config(write_config(text))
     prepared = prepare(config)
     model = build_model(config, prepared.input_shape)
-    assert [tuple(layer.output.shape[1:]) for layer in model.layers] == [shape.output_shape for shape in prepared.layers]
+    walked = [shape.output_shape for shape in prepared.layers]
+    assert [tuple(layer.output.shape[1:]) for layer in model.layers] == walked
     assert [layer.count_params() for layer in model.layers] == [shape.params for shape in prepared.layers]
 
 
