@@ -48,11 +48,10 @@ class EpochProgress:
         self.progress: Progress | None = None
         self.task = None
 
-    def before_training(self, prepared) -> None:
+    def before_training(self, warnings) -> None:
+        """The config's warnings, before the first step (unless quiet)."""
         if not self.quiet:
-            from nnlearn.explain import explain_prepared
-
-            print_warnings(self.console, explain_prepared(prepared).warnings)
+            print_warnings(self.console, warnings)
 
     def initial_loss(self, measured: float, expected: float, reason: str) -> None:
         from nnlearn.baselines import initial_loss_gap

@@ -174,10 +174,5 @@ def explain(config: Config, dataset: Dataset, shapes: list[LayerShape], input_sh
 
 def explain_prepared(prepared) -> Explanation:
     """The explanation of a prepared config: layers, output, expected initial loss and warnings."""
-    from nnlearn.lint import lint
-
-    train_y = prepared.splits.train.y
-    total = sum(layer.params for layer in prepared.layers)
-    warnings = lint(prepared.config, prepared.dataset, total, len(train_y), train_y)
-    return explain(prepared.config, prepared.dataset, prepared.layers, prepared.input_shape, train_y,
-                   warnings)
+    return explain(prepared.config, prepared.dataset, prepared.layers, prepared.input_shape,
+                   prepared.splits.train.y, prepared.warnings)

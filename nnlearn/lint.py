@@ -12,9 +12,22 @@ ADAM_RANGE = (1e-5, 0.1)
 COLLAPSING_PENALTY = 0.1  # l1 or l2 from here on outweighs a loss of order 1: the weights shrink to about 0
 
 
-def lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
-         train_y: np.ndarray | None = None) -> list[Problem]:
-    """Every warning for a config whose model already fits its data."""
+def lint(prepared) -> list[Problem]:
+    """Every warning for a prepared config (one whose model already fits its data)."""
+    train_y = prepared.splits.train.y
+    warnings = _lint(prepared.config, prepared.dataset, sum(layer.params for layer in prepared.layers),
+                     len(train_y), train_y)
+    rows, batch = len(train_y), prepared.config.fit.batch_size
+    if batch > rows:
+        warnings.append(Problem("fit.batch_size", f"batch_size {batch} is larger than the {rows} training rows: "
+                                "every step sees the whole training set (batch gradient descent), so there "
+                                "is one step per epoch.", hint=f"use a batch_size below {rows}, e.g. 32, or "
+                                                               "more epochs."))
+    return warnings
+
+
+def _lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
+          train_y: np.ndarray | None = None) -> list[Problem]:
     warnings: list[Problem] = []
     layers = config.model.layers
     weighted = (Dense, Conv2D, Conv1D)

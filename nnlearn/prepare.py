@@ -33,6 +33,13 @@ class Prepared:
     layers: list[LayerShape]
     source_path: Path | None = None  # the data file, resolved, when the source is a file
 
+    @property
+    def warnings(self) -> list:
+        """The config's warnings (lint): concepts behind likely mistakes, never fatal."""
+        from nnlearn.lint import lint
+
+        return lint(self)
+
     def x(self, split_name: str) -> np.ndarray:
         """A split's features, normalised and shaped for the model's input."""
         split = getattr(self.splits, split_name)

@@ -62,12 +62,8 @@ def smoke_config(path: Path) -> SmokeResult:
     if not report.valid:
         return SmokeResult(path, "invalid", time.perf_counter() - clock,
                            message="; ".join(str(problem) for problem in report.errors))
-    from nnlearn.config_file import load_config
-    from nnlearn.prepare import prepare
-
     try:
-        prepared = prepare(load_config(path), path.parent)
-        result = _learn_a_little(prepared, path)
+        result = _learn_a_little(report.prepared, path)  # the data validate already loaded and split
     except NnlearnError as error:
         result = SmokeResult(path, "invalid", message=str(error))
     result.seconds = time.perf_counter() - clock

@@ -19,6 +19,7 @@ class Report:
     path: Path
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
+    prepared: object | None = field(default=None, repr=False)  # the data, split and ready, when valid
 
     @property
     def valid(self) -> bool:
@@ -124,9 +125,8 @@ def _validate_file(path: Path, overrides: list[str] | tuple) -> Report:
     except ConfigError as error:
         report.errors = error.problems
         return report
-    from nnlearn.config import CLASSIFICATION_LOSSES
-    from nnlearn.data import load_dataset, split_dataset
-    from nnlearn.prepare import check_model_against_data
+    from nnlearn.lint import lint
+    from nnlearn.prepare import prepare
 
     def locate(problem: Problem) -> Problem:
         if problem.line is None and problem.path:
@@ -144,25 +144,13 @@ def _validate_file(path: Path, overrides: list[str] | tuple) -> Report:
         return report
 
     try:
-        dataset = load_dataset(config.data, config.seed, Path(path).parent)
-        layers = check_model_against_data(config, dataset)
-        splits = split_dataset(dataset, config.data, config.seed, config.compile.loss in CLASSIFICATION_LOSSES)
+        prepared = prepare(config, Path(path).parent)
     except ConfigError as error:
         report.errors = [locate(problem) for problem in error.problems]
         return report
     except DataError as error:
         report.errors = [locate(Problem(error.path or "data", error.message, hint=error.hint))]
         return report
-    from nnlearn.lint import lint
-
-    train_rows = len(splits.train)
-    report.warnings = [locate(problem) for problem in
-                       lint(config, dataset, sum(layer.params for layer in layers), train_rows,
-                            splits.train.y)]
-    if config.fit.batch_size > train_rows:
-        report.warnings.append(locate(Problem(
-            "fit.batch_size", f"batch_size {config.fit.batch_size} is larger than the {train_rows} "
-                              "training rows: every step sees the whole training set (batch gradient "
-                              "descent), so there is one step per epoch.",
-            hint=f"use a batch_size below {train_rows}, e.g. 32, or more epochs.")))
+    report.warnings = [locate(problem) for problem in lint(prepared)]
+    report.prepared = prepared
     return report

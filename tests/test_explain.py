@@ -46,8 +46,7 @@ def test_binary_expected_loss_is_ln2():
 
 def lint_of(text):
     prepared = prepare(config_from_text(text))
-    return {w.path: w for w in lint(prepared.config, prepared.dataset, sum(layer.params for layer in prepared.layers),
-                                     len(prepared.splits.train), prepared.splits.train.y)}
+    return {w.path: w for w in lint(prepared)}
 
 
 @pytest.mark.parametrize("change, path, fragment", [
@@ -112,3 +111,14 @@ def test_train_reports_the_initial_loss_and_a_setup_mistake(write_config):
     assert result.exit_code == 0
     assert "expects probabilities" in result.output  # the lint warning
     assert "far from the expected ln 3" in result.output  # the measured initial loss
+
+
+def test_validate_explain_and_train_show_the_same_warnings(write_config):
+    """One prepared object, one lint: the batch-size warning is no longer validate's alone."""
+    from nnlearn.validation import validate_file
+
+    path = write_config()
+    validated = {problem.path for problem in validate_file(path, ["fit.batch_size=500"]).warnings}
+    explained = CliRunner().invoke(app, ["explain", str(path), "--set", "fit.batch_size=500", "--json"])
+    assert validated == {warning["path"] for warning in json.loads(explained.stdout)["warnings"]}
+    assert "fit.batch_size" in validated
