@@ -128,7 +128,7 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     prepared = prepare(config, config_dir)
     progress = progress if progress and distribute.is_chief(config) else Silent()
     out = distribute.run_dir_of_this_worker(config, out)  # only the chief writes the run directory
-    progress.before_training(prepared)
+    progress.before_training(prepared.warnings)
     # the run folder appears with its config, preprocessing and run.json ("starting") before
     # TensorFlow is imported, so a kill during start-up leaves a run that --resume can start again
     run_dir = create_run_dir(config.name, out, files=_starting_files(prepared))
