@@ -196,3 +196,31 @@ def test_mistakes_are_named_with_their_fix(write_config, monkeypatch):
     said = user_mistake(path, "--workers", "2", "--cluster", "127.0.0.1:1,127.0.0.1:2")
     assert "either --workers N, or --cluster" in said
     assert not Path("runs").exists()  # nothing was started
+
+
+@pytest.mark.tensorflow
+@pytest.mark.slow
+def test_mirrored_ctrl_c_then_resume_equals_an_uninterrupted_run(no_strays):
+    from nnlearn.checkpoint import load_checkpoint
+
+    settings = ["--set", "fit.distribute=mirrored", "--set", "fit.devices=2", "--set", "fit.epochs=400"]
+    whole = trained(IRIS, *settings, "--out", "runs/whole", cwd=no_strays)
+    run_dir = no_strays / "runs/cut"
+    process = subprocess.Popen([sys.executable, "-m", "nnlearn", "train", str(IRIS), *settings, "--out", str(run_dir),
+                                "--no-plots"], cwd=no_strays, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + LIMIT
+        while not ((state := load_checkpoint(run_dir) if (run_dir / "run.json").exists() else None)
+                   and state["epoch"] >= 2):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "no checkpoint in time"
+            time.sleep(0.02)
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130 and "nnlearn train --resume" in " ".join(errors.split())
+    resumed = trained("--resume", run_dir, cwd=no_strays)
+    assert (run_dir / "history.csv").read_bytes() == (no_strays / "runs/whole/history.csv").read_bytes()
+    assert resumed["metrics"] == whole["metrics"]
