@@ -9,7 +9,6 @@ import csv
 import difflib
 import hashlib
 import io
-import math
 import zipfile
 import zlib
 from dataclasses import dataclass
@@ -698,9 +697,3 @@ class Normalizer:
     def from_dict(cls, state: dict) -> "Normalizer":
         return cls(state["method"], np.asarray(state["offset"], dtype=np.float64),
                    np.asarray(state["scale"], dtype=np.float64))
-
-
-def majority_share(y: np.ndarray) -> float:
-    """Accuracy of always predicting the most common class: the no-learning baseline."""
-    counts = np.bincount(y.astype(np.int64))
-    return float(counts.max() / counts.sum()) if counts.size else math.nan

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from nnlearn.errors import NnlearnError
 
-SPLITS = ("train", "validation", "test")
 COMPARISONS = {">=": operator.ge, "<=": operator.le, ">": operator.gt, "<": operator.lt,
                "==": operator.eq}
 _GATE = re.compile(r"^\s*(?:(train|validation|test)[._])?([A-Za-z_][A-Za-z0-9_]*)\s*"
