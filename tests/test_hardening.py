@@ -510,6 +510,7 @@ def test_an_old_run_edited_to_another_architecture_is_a_short_error(stopped_run)
     assert len(result.output) < 1500
 
 
+@pytest.mark.tensorflow  # its subprocesses import TensorFlow
 @pytest.mark.slow
 def test_ctrl_c_during_start_up_a_double_ctrl_c_and_sigterm_leave_resumable_runs(write_config):
     path = write_config(TINY)
