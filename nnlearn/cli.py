@@ -185,7 +185,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
         if not no_plots:
             from nnlearn.plots import draw_plots
 
-            draw_plots(run.run_dir)
+            draw_plots(run.run_dir, run.prepared)
     if people.is_terminal and run.history:
         from nnlearn.plots import sparkline
 
@@ -210,7 +210,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     from nnlearn.diagnose import diagnose_run
 
     with handled(as_json):
-        verdicts = diagnose_run(run.run_dir)
+        verdicts = diagnose_run(run.run_dir, run.prepared)
     print_diagnosis(people, verdicts)
     if as_json:
         print(json_text({**run.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]}))

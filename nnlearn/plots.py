@@ -185,10 +185,12 @@ def predicted_vs_true(model, prepared: Prepared, path: Path) -> Path:
     return _save(figure, path)
 
 
-def draw_plots(run_dir: str | Path) -> list[Path]:
-    """(Re)draw every plot that fits the run into RUN_DIR/plots/; returns the files written."""
+def draw_plots(run_dir: str | Path, prepared: Prepared | None = None) -> list[Path]:
+    """(Re)draw every plot that fits the run into RUN_DIR/plots/; returns the files written.
+    prepared: the run's data when the caller has it (right after training), else it is rebuilt."""
     run_dir = Path(run_dir)
-    prepared, _ = prepare_saved_run(run_dir)
+    if prepared is None:
+        prepared, _ = prepare_saved_run(run_dir)
     history = read_history(run_dir)
     finished = (run_dir / MODEL_FILE).exists()
     if not finished and not history:

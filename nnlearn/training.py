@@ -53,6 +53,7 @@ class Run:
     baseline: dict[str, float] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
     gates: list[GateResult] = field(default_factory=list)
+    prepared: Prepared | None = field(default=None, repr=False)  # its data, so showing it needs no reload
 
     @property
     def passed(self) -> bool:
@@ -373,7 +374,7 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
                                         "expectations": [result.to_json() for result in results],
                                         "epochs": len(rows), "seconds": round(seconds, 3)})
     _save_status(run_dir, "finished", started, versions, epochs=len(rows))
-    return Run(run_dir, len(rows), seconds, metrics, baseline, rows, results)
+    return Run(run_dir, len(rows), seconds, metrics, baseline, rows, results, prepared)
 
 
 def _model_of_run(prepared: Prepared, run_dir: Path, checkpoint: dict | None, start: tuple | None):
