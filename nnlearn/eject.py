@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nnlearn.config import (BUNDLED_DATASETS, SYNTHETIC_DATASETS, Config, Conv1D, Conv2D, Dense, Dropout,
-                            Flatten, GlobalAveragePooling1D, GlobalAveragePooling2D, MaxPooling1D, MaxPooling2D)
+from nnlearn.config import (
+    BUNDLED_DATASETS,
+    SYNTHETIC_DATASETS,
+    Config,
+)
 from nnlearn.data import resolve_source
 from nnlearn.images import SUFFIXES, is_image_folder
+from nnlearn.keras_calls import layer_calls, loss_call, metric_calls, optimizer_call
 from nnlearn.tabular import MISSING_MARKERS
 
 HEADER = '''\
@@ -217,38 +221,6 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
             "labels = [row[target].strip() for row in table[1:]]\n" + labels)
 
 
-def _regularizer_code(layer) -> str:
-    settings = layer.kernel_regularizer
-    if settings is None:
-        return ""
-    return f", kernel_regularizer=keras.regularizers.L1L2(l1={settings.l1}, l2={settings.l2})"
-
-
-def _layer_code(layer, index: int) -> str:
-    if isinstance(layer, Dense):
-        return f"keras.layers.Dense({layer.units}, activation={layer.activation!r}{_regularizer_code(layer)})"
-    if isinstance(layer, Conv2D):
-        return (f"keras.layers.Conv2D({layer.filters}, {layer.kernel_size!r}, strides={layer.strides!r}, "
-                f"padding={layer.padding!r}, activation={layer.activation!r}{_regularizer_code(layer)})")
-    if isinstance(layer, MaxPooling2D):
-        return (f"keras.layers.MaxPooling2D({layer.pool_size!r}, strides={layer.strides!r}, "
-                f"padding={layer.padding!r})")
-    if isinstance(layer, Conv1D):
-        return (f"keras.layers.Conv1D({layer.filters}, {layer.kernel_size}, strides={layer.strides}, "
-                f"padding={layer.padding!r}, activation={layer.activation!r}{_regularizer_code(layer)})")
-    if isinstance(layer, MaxPooling1D):
-        return (f"keras.layers.MaxPooling1D({layer.pool_size}, strides={layer.strides!r}, "
-                f"padding={layer.padding!r})")
-    if isinstance(layer, GlobalAveragePooling1D):
-        return "keras.layers.GlobalAveragePooling1D()"
-    if isinstance(layer, GlobalAveragePooling2D):
-        return "keras.layers.GlobalAveragePooling2D()"
-    if isinstance(layer, Flatten):
-        return "keras.layers.Flatten()"
-    assert isinstance(layer, Dropout)
-    return f"keras.layers.Dropout({layer.rate})"
-
-
 def eject(config: Config, input_shape: tuple[int, ...], config_dir: Path | None = None,
           file_name: str = "model.py") -> str:
     """The standalone script's text."""
@@ -281,32 +253,11 @@ def eject(config: Config, input_shape: tuple[int, ...], config_dir: Path | None 
         rows.append("y = keras.utils.to_categorical(y)  # one-hot rows for categorical_crossentropy\n")
     elif compile_config.loss == "binary_crossentropy" or not classification:
         rows.append("y = y.reshape(len(y), -1).astype(np.float32)\n")
-    layers = ",\n".join(f"    {_layer_code(layer, index)}" for index, layer in enumerate(config.model.layers))
+    layers = ",\n".join(f"    {call.code()}" for call in layer_calls(config))
     rows.append(f"\n# Step 1: how the output is computed from x\nmodel = keras.Sequential([\n"
                 f"    keras.Input(shape={tuple(input_shape)!r}),\n{layers},\n])\nmodel.summary()\n")
-    loss_class = {"binary_crossentropy": "BinaryCrossentropy",
-                  "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-                  "categorical_crossentropy": "CategoricalCrossentropy",
-                  "mean_squared_error": "MeanSquaredError"}[compile_config.loss]
-    loss = (f"keras.losses.{loss_class}(from_logits={compile_config.from_logits})" if classification
-            else f"keras.losses.{loss_class}()")
-    optimizer = compile_config.optimizer
-    optimizer_code = (f"keras.optimizers.SGD(learning_rate={optimizer.learning_rate}, momentum={optimizer.momentum})"
-                      if optimizer.type == "sgd" else
-                      f"keras.optimizers.Adam(learning_rate={optimizer.learning_rate})")
-    metrics = []
-    for name in compile_config.resolved_metrics():
-        if name == "accuracy":
-            metrics.append({"binary_crossentropy": f"keras.metrics.BinaryAccuracy(name='accuracy', "
-                                                   f"threshold={0.0 if compile_config.from_logits else 0.5})",
-                            "sparse_categorical_crossentropy":
-                                "keras.metrics.SparseCategoricalAccuracy(name='accuracy')",
-                            "categorical_crossentropy": "keras.metrics.CategoricalAccuracy(name='accuracy')"}
-                           [compile_config.loss])
-        else:
-            metrics.append({"mae": "keras.metrics.MeanAbsoluteError(name='mae')",
-                            "mse": "keras.metrics.MeanSquaredError(name='mse')",
-                            "r2": "keras.metrics.R2Score(name='r2')"}[name])
+    loss, optimizer_code = loss_call(config).code(), optimizer_call(config).code()
+    metrics = [call.code() for call in metric_calls(config)]
     rows.append(f"\n# Step 2: the loss and the optimizer\nmodel.compile(\n    loss={loss},\n"
                 f"    optimizer={optimizer_code},\n    metrics=[{', '.join(metrics)}],\n)\n")
     validation = "validation_data=(x[validation], y[validation]), " if data.validation_split > 0 else ""

@@ -12,8 +12,8 @@ import weakref
 
 import numpy as np
 
-from nnlearn.config import (Config, Conv1D, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling1D,
-                            GlobalAveragePooling2D, MaxPooling1D, MaxPooling2D)
+from nnlearn.config import Config
+from nnlearn.keras_calls import layer_calls, loss_call, metric_calls, optimizer_call
 
 
 def _import_tensorflow_quietly():
@@ -56,85 +56,22 @@ EVAL_BATCH_SIZE = 1024
 def build_model(config: Config, input_shape: tuple[int, ...]) -> "keras.Sequential":
     """The layer list as a keras.Sequential with an Input of the data's shape; seeds the weights."""
     keras.utils.set_random_seed(config.seed)
-    layers = [keras.Input(shape=input_shape, name="x")]
-    for index, layer in enumerate(config.model.layers):
-        name = f"{layer.type}_{index}"
-        if isinstance(layer, Dense):
-            layers.append(keras.layers.Dense(layer.units, activation=layer.activation, name=name,
-                                             kernel_regularizer=kernel_regularizer(layer)))
-        elif isinstance(layer, Conv2D):
-            layers.append(keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.strides,
-                                              padding=layer.padding, activation=layer.activation,
-                                              kernel_regularizer=kernel_regularizer(layer), name=name))
-        elif isinstance(layer, MaxPooling2D):
-            layers.append(keras.layers.MaxPooling2D(layer.pool_size, strides=layer.strides,
-                                                    padding=layer.padding, name=name))
-        elif isinstance(layer, Flatten):
-            layers.append(keras.layers.Flatten(name=name))
-        elif isinstance(layer, Dropout):
-            layers.append(keras.layers.Dropout(layer.rate, seed=config.seed + index, name=name))
-        elif isinstance(layer, Conv1D):
-            layers.append(keras.layers.Conv1D(layer.filters, layer.kernel_size, strides=layer.strides,
-                                              padding=layer.padding, activation=layer.activation,
-                                              kernel_regularizer=kernel_regularizer(layer), name=name))
-        elif isinstance(layer, MaxPooling1D):
-            layers.append(keras.layers.MaxPooling1D(layer.pool_size, strides=layer.strides,
-                                                    padding=layer.padding, name=name))
-        elif isinstance(layer, GlobalAveragePooling1D):
-            layers.append(keras.layers.GlobalAveragePooling1D(name=name))
-        elif isinstance(layer, GlobalAveragePooling2D):
-            layers.append(keras.layers.GlobalAveragePooling2D(name=name))
+    layers = [keras.Input(shape=input_shape, name="x")] + [call.make(keras) for call in layer_calls(config)]
     return keras.Sequential(layers, name=config.name.replace(".", "_"))
-
-
-def kernel_regularizer(layer: Dense | Conv2D | Conv1D):
-    """Keras' own L1L2 penalty for the layer's kernel_regularizer, or None: adds l1·Σ|w| + l2·Σw² to J."""
-    settings = layer.kernel_regularizer
-    if settings is None:
-        return None
-    return keras.regularizers.L1L2(l1=settings.l1, l2=settings.l2)
 
 
 def make_loss(config: Config):
     """The loss of Step 2; from_logits lets TensorFlow apply sigmoid/softmax stably inside it."""
-    loss, from_logits = config.compile.loss, config.compile.from_logits
-    if loss == "binary_crossentropy":
-        return keras.losses.BinaryCrossentropy(from_logits=from_logits)
-    if loss == "sparse_categorical_crossentropy":
-        return keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
-    if loss == "categorical_crossentropy":
-        return keras.losses.CategoricalCrossentropy(from_logits=from_logits)
-    return keras.losses.MeanSquaredError()
+    return loss_call(config).make(keras)
 
 
 def make_metrics(config: Config) -> list:
     """Keras metric objects for the configured metric names; accuracy matches the loss and logits."""
-    loss = config.compile.loss
-    metrics = []
-    for name in config.compile.resolved_metrics():
-        if name == "accuracy":
-            if loss == "binary_crossentropy":
-                # a logit of 0 is probability 0.5
-                threshold = 0.0 if config.compile.from_logits else 0.5
-                metrics.append(keras.metrics.BinaryAccuracy(name="accuracy", threshold=threshold))
-            elif loss == "sparse_categorical_crossentropy":
-                metrics.append(keras.metrics.SparseCategoricalAccuracy(name="accuracy"))
-            else:
-                metrics.append(keras.metrics.CategoricalAccuracy(name="accuracy"))
-        elif name == "mae":
-            metrics.append(keras.metrics.MeanAbsoluteError(name="mae"))
-        elif name == "mse":
-            metrics.append(keras.metrics.MeanSquaredError(name="mse"))
-        elif name == "r2":
-            metrics.append(keras.metrics.R2Score(name="r2"))
-    return metrics
+    return [call.make(keras) for call in metric_calls(config)]
 
 
 def make_optimizer(config: Config):
-    optimizer = config.compile.optimizer
-    if optimizer.type == "sgd":
-        return keras.optimizers.SGD(learning_rate=optimizer.learning_rate, momentum=optimizer.momentum)
-    return keras.optimizers.Adam(learning_rate=optimizer.learning_rate)
+    return optimizer_call(config).make(keras)
 
 
 def compile_model(model, config: Config) -> None:
