@@ -880,7 +880,17 @@ def schema():
 
 
 def main() -> None:
+    # A process that stops because a peer died can leave a library's worker pool with a closed pipe;
+    # Python then reports "Exception ignored in Pool.__del__" with a traceback while shutting down.
+    # Nothing is lost by it and the user's message has been printed: keep the exit quiet.
+    sys.unraisablehook = _quiet_at_shutdown
     app(prog_name="nnlearn")
+
+
+def _quiet_at_shutdown(unraisable) -> None:
+    if isinstance(unraisable.exc_value, OSError):
+        return
+    sys.__unraisablehook__(unraisable)
 
 
 if __name__ == "__main__":
