@@ -1,8 +1,13 @@
+import os
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+# Wide output in tests: rich wraps at the terminal's width, and a long temporary path cut mid-word would
+# hide the fragment a test looks for. Tests about narrow terminals set COLUMNS themselves.
+os.environ["COLUMNS"] = "400"
 
 _TENSORFLOW_BEFORE = pytest.StashKey[bool]()
 ROOT = Path(__file__).resolve().parent.parent

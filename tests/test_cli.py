@@ -13,7 +13,8 @@ runner = CliRunner()
 
 
 def invoke(*args):
-    return runner.invoke(app, [str(arg) for arg in args])
+    # a wide terminal, so rich never wraps a long temporary path mid-word
+    return runner.invoke(app, [str(arg) for arg in args], env={"COLUMNS": "400"})
 
 
 def test_importing_the_cli_does_not_import_tensorflow():

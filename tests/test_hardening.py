@@ -23,7 +23,8 @@ runner = CliRunner()
 
 
 def invoke(*args):
-    return runner.invoke(app, [str(arg) for arg in args])
+    # a wide terminal: rich wraps a long path mid-word at 80 columns, and the temporary folders' names vary
+    return runner.invoke(app, [str(arg) for arg in args], env={"COLUMNS": "400"})
 
 
 def refused(result, *fragments):
