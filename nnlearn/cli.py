@@ -58,11 +58,14 @@ def handled(as_json: bool):
     try:
         yield
     except NnlearnError as error:
+        if error.exit_code in (130, 143):  # stopped by Ctrl-C or SIGTERM: a second press changes nothing now
+            _ignore_further_interrupts()
         print_error(errors, error)
         if as_json:
             print(json_text(error_json(error)))
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
+        _ignore_further_interrupts()
         errors.print("[yellow]interrupted[/]")
         raise typer.Exit(130) from None
     except OSError as error:  # a folder that cannot be written, a full disk: the user's to fix
@@ -884,7 +887,32 @@ def main() -> None:
     # Python then reports "Exception ignored in Pool.__del__" with a traceback while shutting down.
     # Nothing is lost by it and the user's message has been printed: keep the exit quiet.
     sys.unraisablehook = _quiet_at_shutdown
-    app(prog_name="nnlearn")
+    try:
+        app(prog_name="nnlearn")
+    except KeyboardInterrupt:  # a second Ctrl-C while the first one's message was being printed
+        _exit_interrupted(130)
+    except SystemExit as stop:
+        _ignore_further_interrupts()  # the exit status is decided: a late Ctrl-C must not turn it into a kill
+        if stop.code in (130, 143):
+            _exit_interrupted(stop.code)
+        raise
+
+
+def _exit_interrupted(code: int) -> None:
+    """Exit now with code. A Ctrl-C that landed inside a library's import can make Python re-raise SIGINT
+    at shutdown (exit status -2 instead of 130); the run's files are already written, so leave at once."""
+    import os
+
+    _ignore_further_interrupts()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _ignore_further_interrupts() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _quiet_at_shutdown(unraisable) -> None:

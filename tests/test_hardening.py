@@ -517,8 +517,8 @@ def test_ctrl_c_during_start_up_a_double_ctrl_c_and_sigterm_leave_resumable_runs
     path = write_config(TINY)
     # start-up: run.json appears before TensorFlow is imported; the double press comes mid-training
     for name, presses, ready, epochs, code in (("startup", [signal.SIGINT], "run.json", 3, 130),
-                                               ("double", [signal.SIGINT] * 2, "checkpoint/checkpoint.npz", 400, 130),
-                                               ("term", [signal.SIGTERM], "checkpoint/checkpoint.npz", 400, 143)):
+                                               ("double", [signal.SIGINT] * 2, "checkpoint/checkpoint.npz", 5000, 130),
+                                               ("term", [signal.SIGTERM], "checkpoint/checkpoint.npz", 5000, 143)):
         process = subprocess.Popen(_train_command(path, "--out", f"runs/{name}", "--set", f"fit.epochs={epochs}"),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                    env=_environment())

@@ -88,7 +88,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir):
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_ctrl_c_stops_keeps_a_checkpoint_and_exits_130(write_config, workdir):
-    path = moons(write_config, epochs=400)
+    path = moons(write_config, epochs=3000)  # far more than it will train before the Ctrl-C
     process = _cli("train", path, "--out", "runs/stopped", cwd=workdir)
     _wait_for_epoch(workdir / "runs/stopped", 2, process)
     process.send_signal(signal.SIGINT)
