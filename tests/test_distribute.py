@@ -216,7 +216,7 @@ def test_mirrored_ctrl_c_then_resume_equals_an_uninterrupted_run(no_strays):
             assert time.monotonic() < deadline, "no checkpoint in time"
             time.sleep(0.02)
         process.send_signal(signal.SIGINT)
-        _, errors = process.communicate(timeout=60)
+        _, errors = process.communicate(timeout=240)
     finally:
         if process.poll() is None:
             process.kill()

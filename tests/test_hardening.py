@@ -103,7 +103,7 @@ def test_a_pipe_or_device_as_the_config_is_refused_at_once(workdir, special):
         os.mkfifo(path)
     # a subprocess with a timeout: a read that blocked or never ended would fail the test, not hang it
     result = subprocess.run([sys.executable, "-m", "nnlearn", "validate", str(path)], capture_output=True,
-                            text=True, timeout=60, cwd=workdir, env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            text=True, timeout=240, cwd=workdir, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert result.returncode == 2 and "Traceback" not in result.stderr + result.stdout
     assert "not a regular file" in " ".join(result.stdout.split())
 

@@ -92,7 +92,7 @@ def test_ctrl_c_stops_keeps_a_checkpoint_and_exits_130(write_config, workdir):
     process = _cli("train", path, "--out", "runs/stopped", cwd=workdir)
     _wait_for_epoch(workdir / "runs/stopped", 2, process)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    _, stderr = process.communicate(timeout=240)
     assert process.returncode == 130, stderr
     assert "nnlearn train --resume runs/stopped" in stderr.replace("\n", " ")
     run_dir = workdir / "runs/stopped"
