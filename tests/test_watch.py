@@ -67,14 +67,17 @@ def test_cli_prints_one_json_line_per_run_and_ctrl_c_while_waiting_exits_0(write
     process = subprocess.Popen([sys.executable, "-m", "nnlearn", "watch", str(path), "--set", "fit.epochs=2",
                                 "--json"], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                text=True)
+    watchdog = threading.Timer(300, process.kill)  # a watcher that never answers fails the test, never hangs it
+    watchdog.start()
     try:
         first = json.loads(process.stdout.readline())
         path.write_text(edited(MOONS, ("learning_rate: 0.01", "learning_rate: 0.05")))
         second = json.loads(process.stdout.readline())
-        time.sleep(0.5)  # back to waiting for the next save
+        time.sleep(2)  # back to waiting for the next save (a busy machine takes a while to get there)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=240)  # generous: a busy machine is slow, never stuck
     finally:
+        watchdog.cancel()
         process.kill()
     assert process.returncode == 0, stderr
     assert first["previous_run_dir"] is None and first["changes"] == []
