@@ -64,9 +64,10 @@ def test_a_save_retrains_and_an_invalid_edit_is_reported(write_config):
 @pytest.mark.slow
 def test_cli_prints_one_json_line_per_run_and_ctrl_c_while_waiting_exits_0(write_config, workdir):
     path = write_config(MOONS)
+    # a test run started in the background inherits an ignored SIGINT: give the watcher a normal one
     process = subprocess.Popen([sys.executable, "-m", "nnlearn", "watch", str(path), "--set", "fit.epochs=2",
                                 "--json"], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     watchdog = threading.Timer(300, process.kill)  # a watcher that never answers fails the test, never hangs it
     watchdog.start()
     try:
