@@ -7,12 +7,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from nnlearn.errors import RunError
-from nnlearn.files import UnreadableFile, read_bounded
-from nnlearn.jsonout import numbers_back
-from nnlearn.rundir import CONFIG_FILE, MAX_JSON_BYTES, METRICS_FILE, RUN_FILE, check_run_dir
+from nnlearn.rundir import RunDir
 
 
 @dataclass
@@ -30,22 +26,6 @@ class RunSummary:
         return {"run_dir": str(self.run_dir), "name": self.name, "started": self.started,
                 "epochs": self.epochs, "configured_epochs": self.configured_epochs,
                 "metric": self.metric, "value": self.value, "status": self.status}
-
-
-def _read(path: Path) -> dict:
-    try:
-        value = json.loads(read_bounded(path, MAX_JSON_BYTES, "").decode("utf-8"))
-    except (UnreadableFile, ValueError):
-        return {}
-    return numbers_back(value) if isinstance(value, dict) else {}
-
-
-def _config(run_dir: Path) -> dict:
-    try:
-        value = yaml.safe_load(read_bounded(run_dir / CONFIG_FILE, MAX_JSON_BYTES, "").decode("utf-8"))
-    except (UnreadableFile, ValueError, yaml.YAMLError, RecursionError):
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def process_alive(pid) -> bool:
@@ -67,13 +47,13 @@ def process_alive(pid) -> bool:
 
 def summarize(run_dir: Path) -> RunSummary:
     """One run's line in `nnlearn runs`; a damaged or edited file shows as unknown, never a crash."""
-    status_file = _read(run_dir / RUN_FILE)
-    config = _config(run_dir)
+    run = RunDir(run_dir)
+    status_file, config = run.record(strict=False), run.config_mapping()
     status = _typed(status_file.get("status"), str, "unknown")
     if status in ("starting", "running") and not process_alive(status_file.get("pid")):
         # its process is gone: killed or crashed; `nnlearn train --resume` continues (or starts) it
         status = "never started" if status == "starting" else "interrupted"
-    metrics = _typed(_read(run_dir / METRICS_FILE).get("test"), dict, {})
+    metrics = _typed(run.metrics(strict=False).get("test"), dict, {})
     metric = next((name for name in ("accuracy", "r2") if name in metrics), "loss" if metrics else None)
     value = _typed(metrics.get(metric), float, None) if metric else None
     fit = _typed(config.get("fit"), dict, {})
@@ -98,7 +78,7 @@ def list_runs(root: Path) -> list[RunSummary]:
                                                            "that holds your runs.")
     # hidden folders are run folders still being set up (or left by a kill while being set up)
     runs = [summarize(path) for path in root.iterdir()
-            if not path.name.startswith(".") and (path / RUN_FILE).exists()]
+            if not path.name.startswith(".") and RunDir(path).has_record()]
     return sorted(runs, key=lambda run: (run.started, str(run.run_dir)))
 
 
@@ -130,14 +110,13 @@ class Comparison:
 
 def compare(run_dirs: list[Path]) -> Comparison:
     """The config keys whose values differ between runs, and their metrics side by side."""
-    for run_dir in run_dirs:
-        check_run_dir(run_dir)
-    flat = [flatten(_config(run_dir)) for run_dir in run_dirs]
+    runs = [RunDir.open(run_dir) for run_dir in run_dirs]
+    flat = [flatten(run.config_mapping()) for run in runs]
     keys = list(dict.fromkeys(key for config in flat for key in config))
     differences = {key: [config.get(key) for config in flat] for key in keys
                    if len({json.dumps(config.get(key), sort_keys=True) for config in flat}) > 1}
     saved = [{split: _typed(entry.get(split), dict, {}) for split in ("train", "validation", "test")}
-             for entry in (_read(run_dir / METRICS_FILE) for run_dir in run_dirs)]
+             for entry in (run.metrics(strict=False) for run in runs)]
     metrics: dict[str, dict[str, list]] = {}
     for split in ("train", "validation", "test"):
         names = list(dict.fromkeys(name for entry in saved for name in (entry.get(split) or {})))

@@ -16,18 +16,13 @@ import numpy as np
 
 from nnlearn.errors import RunError
 from nnlearn.files import UnreadableFile, check_regular_file
-from nnlearn.rundir import CHECKPOINT_DIR, write_atomic
+from nnlearn.rundir import RunDir
 
-CHECKPOINT_FILE = "checkpoint.npz"
 _STATE_KEY = "__state__"
 _BEST_PREFIX = "best_"
 
 
-def checkpoint_path(run_dir: Path) -> Path:
-    return run_dir / CHECKPOINT_DIR / CHECKPOINT_FILE
-
-
-def save_checkpoint(run_dir: Path, variables: dict[str, np.ndarray], history: list[dict],
+def save_checkpoint(run_dir: RunDir | Path, variables: dict[str, np.ndarray], history: list[dict],
                     early_stopping: dict | None = None, best_weights: list | None = None) -> None:
     """Write the checkpoint of the epochs in history (variables from model.snapshot)."""
     state = {"epoch": len(history), "history": history, "early_stopping": early_stopping}
@@ -36,16 +31,15 @@ def save_checkpoint(run_dir: Path, variables: dict[str, np.ndarray], history: li
     arrays[_STATE_KEY] = np.array(json.dumps(state))  # a unicode array: no pickle needed to read it
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    checkpoint_path(run_dir).parent.mkdir(exist_ok=True)
-    write_atomic(checkpoint_path(run_dir), buffer.getvalue())
+    RunDir(run_dir).write_checkpoint(buffer.getvalue())
 
 
-def load_checkpoint(run_dir: Path) -> dict | None:
+def load_checkpoint(run_dir: RunDir | Path) -> dict | None:
     """{"epoch", "history", "early_stopping", "variables", "best_weights"}, or None before epoch 1.
 
     A damaged file (truncated, emptied, altered, not an NPZ) is a RunError naming it.
     """
-    path = checkpoint_path(run_dir)
+    path = RunDir(run_dir).checkpoint_file
     if not path.exists():
         return None
     fix = ("the checkpoint is written by `nnlearn train` after each epoch and cannot be repaired: delete "

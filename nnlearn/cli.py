@@ -38,9 +38,9 @@ SetOption = Annotated[Optional[list[str]], typer.Option(
     help="Override a config value, e.g. --set fit.epochs=3 or --set model.layers[0].units=32 "
          "(repeatable; checked by the same schema).")]
 ExpectOption = Annotated[Optional[list[str]], typer.Option(
-    "--expect", metavar="GATE",
-    help='A metric gate such as "accuracy>=0.95" or "validation_loss<=0.3" (test split unless named; '
-         'repeatable). A gate not met exits 1.')]
+    "--expect", metavar="EXPECTATION",
+    help='An expectation such as "accuracy>=0.95" or "validation_loss<=0.3" (test split unless named; '
+         'repeatable), as in the config\'s expect: list. One not met exits 1.')]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Do not show the config's warnings.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout, for scripts and CI.")]
 
@@ -49,6 +49,13 @@ def _consoles(as_json: bool) -> tuple[Console, Console]:
     """(people, errors): with --json, everything for people goes to stderr."""
     errors = Console(stderr=True)
     return (errors if as_json else Console()), errors
+
+
+def _emit(as_json: bool, result) -> None:
+    """With --json, the command's result (a dict, or an object with to_json()) as one JSON object on
+    stdout; everything for people went to stderr (see _consoles)."""
+    if as_json:
+        print(json_text(result), flush=True)
 
 
 @contextmanager
@@ -61,8 +68,7 @@ def handled(as_json: bool):
         if error.exit_code in (130, 143):  # stopped by Ctrl-C or SIGTERM: a second press changes nothing now
             _ignore_further_interrupts()
         print_error(errors, error)
-        if as_json:
-            print(json_text(error_json(error)))
+        _emit(as_json, error_json(error))
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         _ignore_further_interrupts()
@@ -73,8 +79,7 @@ def handled(as_json: bool):
         problem = NnlearnError(f"cannot read or write{where}: {error.strerror or error}.",
                                hint="check the path, its permissions and the free disk space.")
         print_error(errors, problem)
-        if as_json:
-            print(json_text(error_json(problem)))
+        _emit(as_json, error_json(problem))
         raise typer.Exit(2) from None
 
 
@@ -126,7 +131,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     Ctrl-C stops after the current batch and keeps the last epoch's checkpoint (exit 130);
     `nnlearn train --resume RUN_DIR` continues it.
     """
-    from nnlearn.display import EpochProgress, format_number, gates_table, metrics_table, print_diagnosis
+    from nnlearn.display import EpochProgress, format_number, expectations_table, metrics_table, print_diagnosis
     from nnlearn.errors import NnlearnError
     from nnlearn.training import resume as resume_run
     from nnlearn.training import train as train_run
@@ -140,7 +145,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
                                    "are for workers on several machines.", path="--workers",
                                    hint="give either --workers N, or --cluster and --task-index on each machine.")
             launch = plan_local(config, resume, from_run, list(overrides or []), out, workers)
-        launch.arguments += ([f"--expect={gate}" for gate in expect or []] + (["--weights"] if weights else [])
+        launch.arguments += ([f"--expect={text}" for text in expect or []] + (["--weights"] if weights else [])
                              + (["--tensorboard"] if tensorboard else []))
         launch.chief_arguments = ((["--no-plots"] if no_plots else []) + (["--quiet"] if quiet else [])
                                   + (["--json"] if as_json else []))
@@ -201,22 +206,24 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     title = (f"{session} epochs in {run.seconds:.1f} s" if session == run.epochs else
              f"{session} more epochs in {run.seconds:.1f} s ({run.epochs} in all)")
     people.print(metrics_table(run.metrics, run.baseline, title=title))
-    if (run.run_dir / "tensorboard").is_dir():
-        people.print(f"TensorBoard logs: tensorboard --logdir {run.run_dir / 'tensorboard'}")
+    from nnlearn.rundir import RunDir
+
+    saved = RunDir(run.run_dir)
+    if saved.tensorboard_dir.is_dir():
+        people.print(f"TensorBoard logs: tensorboard --logdir {saved.tensorboard_dir}")
     if not no_plots:
-        people.print(f"Plots in {run.run_dir / 'plots'}; one HTML page of it all: "
+        people.print(f"Plots in {saved.plots_dir}; one HTML page of it all: "
                      f"`nnlearn report {run.run_dir}`.")
     people.print(f"Saved the run in [bold]{run.run_dir}[/]; evaluate it again with "
                  f"`nnlearn eval {run.run_dir}`.")
-    if run.gates:
-        people.print(gates_table(run.gates))
+    if run.expectations:
+        people.print(expectations_table(run.expectations))
     from nnlearn.diagnose import diagnose_run
 
     with handled(as_json):
         verdicts = diagnose_run(run.run_dir, run.prepared)
     print_diagnosis(people, verdicts)
-    if as_json:
-        print(json_text({**run.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]}))
+    _emit(as_json, {**run.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})
     if not run.passed:
         raise typer.Exit(1)
 
@@ -234,19 +241,17 @@ def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
             from nnlearn.display import print_diagnosis, print_error
 
             print_error(_consoles(as_json)[1], failure)
-            from nnlearn.rundir import read_history
+            from nnlearn.rundir import RunDir
 
-            if plots and read_history(failure.run_dir):  # at least one good epoch to draw
+            if plots and RunDir(failure.run_dir).history():  # at least one good epoch to draw
                 from nnlearn.plots import draw_plots
 
-                if draw_plots(failure.run_dir):
-                    people.print(f"The learning curves up to the last good epoch: "
-                                 f"{failure.run_dir / 'plots' / 'learning_curves.png'}")
+                for drawn in draw_plots(failure.run_dir):
+                    people.print(f"The learning curves up to the last good epoch: {drawn}")
             print_diagnosis(people, diagnose_run(failure.run_dir))
-            if as_json:
-                from nnlearn.display import error_json
+            from nnlearn.display import error_json
 
-                print(json_text(error_json(failure)))
+            _emit(as_json, error_json(failure))
             raise typer.Exit(1) from None
         raise
 
@@ -259,7 +264,7 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
                                                             "loss (regression: the largest errors).")] = 0,
                  as_json: JsonOption = False):
     """Evaluate a saved run on its test split again (same split, same preprocessing)."""
-    from nnlearn.display import confusion_table, gates_table, metrics_table, print_diagnosis
+    from nnlearn.display import confusion_table, expectations_table, metrics_table, print_diagnosis
     from nnlearn.evaluation import evaluate
     from nnlearn.tables import mistakes_table
 
@@ -273,15 +278,14 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
         people.print(confusion_table(result.class_names, result.confusion_matrix))
     if result.mistakes:
         people.print(mistakes_table(result.mistakes, result.feature_names, result.class_names is None))
-    if result.gates:
-        people.print(gates_table(result.gates))
+    if result.expectations:
+        people.print(expectations_table(result.expectations))
     from nnlearn.diagnose import diagnose_run
 
     with handled(as_json):
         verdicts = diagnose_run(run_dir)
     print_diagnosis(people, verdicts)
-    if as_json:
-        print(json_text({**result.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]}))
+    _emit(as_json, {**result.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})
     if not result.passed:
         raise typer.Exit(1)
 
@@ -298,8 +302,7 @@ def validate(configs: Annotated[list[Path], typer.Argument(help="One or more YAM
         if quiet:
             report.warnings = []
         report.print(people)
-    if as_json:
-        print(json_text({"files": [report.to_json() for report in reports]}))
+    _emit(as_json, {"files": [report.to_json() for report in reports]})
     raise typer.Exit(0 if all(report.valid for report in reports) else 2)
 
 
@@ -336,9 +339,8 @@ def smoke(paths: Annotated[Optional[list[Path]], typer.Argument(help="Configs or
         from nnlearn.rundir import write_atomic
 
         write_atomic(junit, junit_xml(results))
-    if as_json:
-        print(json_text({"passed": code == 0, "exit_code": code,
-                         "results": [result.to_json() for result in results]}))
+    _emit(as_json, {"passed": code == 0, "exit_code": code,
+                         "results": [result.to_json() for result in results]})
     raise typer.Exit(code)
 
 
@@ -392,9 +394,8 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     people.print(predictions_table(run_dir, result, top=None if every_class else 3))
     if output is not None:
         people.print(f"Wrote {len(result.rows)} predictions to {output}.")
-    if as_json:
-        print(json_text({"run_dir": str(run_dir), "columns": result.columns, "predictions": result.rows,
-                          "warnings": result.warnings}))
+    _emit(as_json, {"run_dir": str(run_dir), "columns": result.columns, "predictions": result.rows,
+                          "warnings": result.warnings})
 
 
 @app.command()
@@ -408,8 +409,7 @@ def runs(folder: Annotated[Path, typer.Argument(help="The folder holding run dir
     with handled(as_json):
         summaries = list_runs(folder)
     people.print(runs_table(folder, summaries))
-    if as_json:
-        print(json_text({"runs": [run.to_json() for run in summaries]}))
+    _emit(as_json, {"runs": [run.to_json() for run in summaries]})
 
 
 @app.command()
@@ -432,8 +432,7 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
 
             _write_new(html_file, comparison_report(run_dirs))
         people.print(f"Wrote {html_file}.")
-    if as_json:
-        print(json_text(result.to_json()))
+    _emit(as_json, result.to_json())
 
 
 def _write_new(path: Path, text: str) -> None:
@@ -459,8 +458,7 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `
         written = draw_plots(run_dir)
     for path in written:
         people.print(f"Wrote {path}")
-    if as_json:
-        print(json_text({"run_dir": str(run_dir), "plots": [str(path) for path in written]}))
+    _emit(as_json, {"run_dir": str(run_dir), "plots": [str(path) for path in written]})
 
 
 @app.command()
@@ -470,22 +468,23 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
            as_json: JsonOption = False):
     """Write one self-contained HTML report of a run (config, model, warnings, metrics, plots), or of a
     sweep folder made by `nnlearn sweep` (its ranking, plots and runs)."""
-    from nnlearn.report import run_report, sweep_report
-    from nnlearn.sweep import SWEEP_FILE
+    from nnlearn.report import REPORT_FILE, run_report, sweep_report
+    from nnlearn.rundir import RunDir
+    from nnlearn.sweep import is_sweep_dir, write_sweep_page
 
     people, _ = _consoles(as_json)
-    target = output or run_dir / "report.html"
+    target = output or run_dir / REPORT_FILE
     with handled(as_json):
-        text = sweep_report(run_dir) if (run_dir / SWEEP_FILE).is_file() else run_report(run_dir)
-        if output is None:
-            from nnlearn.rundir import write_atomic
-
-            write_atomic(target, text)  # inside the run: regenerated from the run's own files
-        else:
+        sweep = is_sweep_dir(run_dir)
+        text = sweep_report(run_dir) if sweep else run_report(run_dir)
+        if output is not None:
             _write_new(target, text)
+        elif sweep:  # inside the folder: regenerated from its own files
+            target = write_sweep_page(run_dir, REPORT_FILE, text)
+        else:
+            target = RunDir(run_dir).write_page(REPORT_FILE, text)
     people.print(f"Wrote {target}")
-    if as_json:
-        print(json_text({"run_dir": str(run_dir), "report": str(target)}))
+    _emit(as_json, {"run_dir": str(run_dir), "report": str(target)})
 
 
 @app.command()
@@ -501,8 +500,7 @@ def diagnose(run_dir: Annotated[Path, typer.Argument(help="A run directory made 
     with handled(as_json):
         verdicts = diagnose_run(run_dir)
     print_diagnosis(people, verdicts)
-    if as_json:
-        print(json_text({"run_dir": str(run_dir), "diagnosis": [v.to_json() for v in verdicts]}))
+    _emit(as_json, {"run_dir": str(run_dir), "diagnosis": [v.to_json() for v in verdicts]})
 
 
 @app.command()
@@ -513,20 +511,18 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     """Look inside a trained model: dead ReLU units, saturated sigmoid/tanh outputs, the first layer's
     weights and the test examples it gets most wrong (the numbers behind `plots/units.png` and
     `plots/mistakes.png`)."""
-    from nnlearn.errors import RunError
     from nnlearn.prepare import prepare_saved_run
+    from nnlearn.rundir import RunDir
     from nnlearn.tables import activity_table, mistakes_table
 
     people, errors = _consoles(as_json)
     with handled(as_json):
-        prepared, _ = prepare_saved_run(run_dir)
-        if not (run_dir / "model.keras").is_file():
-            raise RunError(f"{run_dir} has no model.keras: the run did not finish.",
-                           hint=f"resume it: nnlearn train --resume {run_dir}")
+        run = RunDir.open(run_dir)
+        prepared, _ = prepare_saved_run(run)
+        run.check_finished()
         from nnlearn import inside
-        from nnlearn.model import load_saved_model
 
-        model = load_saved_model(run_dir / "model.keras")
+        model = run.load_model()
         layers = inside.activity(model, prepared)
         worst = inside.mistakes(model, prepared, mistakes)
         numbers = inside.inside_numbers(model, prepared, mistakes)
@@ -535,8 +531,7 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
         errors.print(f"[yellow]warning[/]: {warning}")
     if worst:
         people.print(mistakes_table(worst, prepared.dataset.feature_names, prepared.dataset.kind == "continuous"))
-    if as_json:
-        print(json_text({"run_dir": str(run_dir), **numbers}))
+    _emit(as_json, {"run_dir": str(run_dir), **numbers})
 
 
 @app.command()
@@ -587,8 +582,7 @@ def gradcheck(config: Annotated[Path, typer.Argument(help="The YAML config whose
                  f"{result.total_params:,} parameters. Finite differences need 2 forward passes per "
                  f"parameter: {2 * result.total_params:,} for all of them; the {result.forward_evaluations:,} "
                  f"done here took {result.finite_difference_seconds:.2f} s.")
-    if as_json:
-        print(json_text(result.to_json()))
+    _emit(as_json, result.to_json())
     if not result.passed:
         raise typer.Exit(1)
 
@@ -638,15 +632,13 @@ def lesson(name: Annotated[Optional[str], typer.Argument(help="The lesson to run
         for number, item in enumerate(LESSONS, start=1):
             people.print(f"{number:>2}. [bold]{item.name}[/]: {escape(item.title)}")
         people.print("Run one with: nnlearn lesson NAME")
-        if as_json:
-            print(json_text({"lessons": [{"name": item.name, "title": item.title} for item in LESSONS]}))
+        _emit(as_json, {"lessons": [{"name": item.name, "title": item.title} for item in LESSONS]})
         return
     with handled(as_json), _lesson_progress(people) as progress:
         result = run_lesson(name, quick, progress)
     people.print(Panel(escape(result.explanation), title=f"[bold]{escape(result.title)}[/]"))
     people.print(lesson_table(result))
-    if as_json:
-        print(json_text(result.to_json()))
+    _emit(as_json, result.to_json())
 
 
 @app.command()
@@ -682,8 +674,7 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
         people.print(watch_table(retrained))
         people.print(f"{run.epochs} epochs in {run.seconds:.1f} s; saved in [bold]{escape(str(run.run_dir))}[/]")
         people.print(f"Watching {escape(str(config))}: save it to train again; Ctrl-C to stop.")
-        if as_json:
-            print(json_text(retrained.to_json()), flush=True)
+        _emit(as_json, retrained.to_json())  # one line per run, flushed: a script reads it at once
 
     def show_error(error) -> None:
         print_error(errors, error)
@@ -764,8 +755,7 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
                      f"stays an honest final measurement): {escape(chosen)}")
     people.print(f"Wrote {result.sweep_dir / 'sweep.csv'}; one HTML page of it all: "
                  f"`nnlearn report {result.sweep_dir}`.")
-    if as_json:
-        print(json_text(result.to_json()))
+    _emit(as_json, result.to_json())
     if not any(member.status == "finished" for member in result.members):
         raise typer.Exit(1)
 
@@ -802,8 +792,7 @@ def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose m
     people.print(f"Suggested learning rate: [bold]{result.suggested_rate:g}[/] (a tenth of where the loss was "
                  f"lowest: large steps that still go downhill). Plot: {escape(str(folder / PLOT_FILE))}")
     people.print(f"Use it: nnlearn train {escape(str(config))} --set {result.override()}")
-    if as_json:
-        print(json_text(result.to_json()))
+    _emit(as_json, result.to_json())
 
 
 @contextmanager

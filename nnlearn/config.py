@@ -305,20 +305,24 @@ class Config(Section):
     model: ModelConfig
     compile: CompileConfig
     fit: FitConfig = Field(default_factory=FitConfig)
-    expect: dict[str, str] = Field(default_factory=dict, description="Metric gates checked after "
-                                   "training, e.g. test_accuracy: \">=0.95\" (a miss exits 1).")
+    expect: list[str] = Field(default_factory=list, description="Expectations checked after training, in "
+                              "the grammar of --expect, e.g. [\"test_accuracy >= 0.95\"] (a miss exits 1).")
 
     @field_validator("expect", mode="before")
     @classmethod
-    def _gates_are_readable(cls, value):
-        from nnlearn.gates import parse_config_gate
+    def _expectations_are_readable(cls, value):
+        from nnlearn.errors import NnlearnError
+        from nnlearn.expectations import parse_expectation
 
-        if isinstance(value, dict):
-            value = {key: str(condition) if isinstance(condition, (int, float)) else condition
-                     for key, condition in value.items()}
-            for key, condition in value.items():
-                if isinstance(condition, str):
-                    parse_config_gate(str(key), condition)
+        if isinstance(value, dict):  # the mapping form, {test_accuracy: ">=0.95"}, is the same text in two parts
+            value = [f"{key}{condition}" for key, condition in value.items()]
+        if isinstance(value, list):
+            for text in value:
+                if isinstance(text, str):
+                    try:
+                        parse_expectation(text, "expect")
+                    except NnlearnError as error:
+                        raise ValueError(f"{error.message} Fix: {error.hint}") from None
         return value
 
     def applying(self) -> dict:

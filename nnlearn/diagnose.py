@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+from nnlearn.rundir import RunDir
+
 # a loss still falling by more than this share over the last tenth of the epochs: train longer
 STILL_IMPROVING = 0.02
 # validation loss this much above its best (after the best epoch): the model started to overfit
@@ -210,19 +212,17 @@ def curve_title(verdicts: list[Verdict]) -> str:
     return titles[kinds[0]] if kinds else titles["healthy"]
 
 
-def diagnose_run(run_dir: Path, prepared=None) -> list[Verdict]:
+def diagnose_run(run_dir: Path | RunDir, prepared=None) -> list[Verdict]:
     """The verdicts of a saved run (finished, failed or interrupted), from its files."""
     from nnlearn.baselines import baseline_metrics
     from nnlearn.prepare import prepare_saved_run
-    from nnlearn.rundir import RUN_FILE, read_history, read_json, read_metrics
-
-    run_dir = Path(run_dir)
+    run_dir = RunDir.open(run_dir)
     if prepared is None:
         prepared, _ = prepare_saved_run(run_dir)
-    metrics = read_metrics(run_dir)
-    status = read_json(run_dir, RUN_FILE).get("status", "unknown") if (run_dir / RUN_FILE).is_file() else "unknown"
+    metrics = run_dir.metrics()
+    status = run_dir.record().get("status", "unknown") if run_dir.has_record() else "unknown"
     baseline = (metrics.get("baseline") or {}).get("test") or baseline_metrics(prepared)
     config = prepared.config
-    return diagnose(RunNumbers(read_history(run_dir), metrics, baseline, config.fit.epochs,
+    return diagnose(RunNumbers(run_dir.history(), metrics, baseline, config.fit.epochs,
                                config.compile.optimizer.learning_rate, config.data.normalize,
                                len(prepared.splits.test), str(status), run_dir=str(run_dir)))

@@ -135,14 +135,14 @@ def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "Met
     return table
 
 
-def gates_table(results) -> Table:
+def expectations_table(results) -> Table:
     """Each expectation against what was measured."""
     table = Table(title="Expectations")
     for column in ("expected", "measured", "result"):
         table.add_column(column, justify="right" if column == "measured" else "left")
     for result in results:
         verdict = "[green]met[/]" if result.passed else "[bold red]NOT MET[/]"
-        table.add_row(escape(result.gate.text), format_number(result.measured), verdict)
+        table.add_row(escape(result.expectation.text), format_number(result.measured), verdict)
     return table
 
 

@@ -155,14 +155,13 @@ def run_dir_of_this_worker(config: Config, out):
 def resumable_copy(run_dir: Path) -> Path:
     """A worker other than the chief resumes from a copy of the chief's run directory (it reads the same
     checkpoint but never writes the chief's files)."""
-    from nnlearn.rundir import RUN_FILE, read_json, write_json
+    from nnlearn.rundir import RunDir
 
-    copy = _temporary_folder() / "run"
-    shutil.copytree(run_dir, copy)
-    record = read_json(copy, RUN_FILE)
+    copy = RunDir(run_dir).copy(_temporary_folder() / "run")
+    record = copy.record()
     record["pid"] = None  # the chief may already be resuming the original
-    write_json(copy / RUN_FILE, record)
-    return copy
+    copy.write_record(record)
+    return copy.path
 
 
 def _temporary_folder() -> Path:
@@ -294,11 +293,10 @@ def plan_local(config: Path | None, resume: Path | None, from_run: Path | None, 
     """What `nnlearn train ... --workers N` starts: checked here (config, batch shares, a free run
     directory) so that a mistake is reported once, before any worker starts."""
     from nnlearn.config_file import load_config
-    from nnlearn.rundir import CONFIG_FILE, RUNS_ROOT, check_run_dir
+    from nnlearn.rundir import RunDir, free_run_path
 
     if resume is not None:
-        check_run_dir(resume)
-        saved = load_config(resume / CONFIG_FILE)
+        saved = RunDir.open(resume).config()
         if saved.fit.distribute != "multi_worker":
             raise NnlearnError(f"{resume} was trained with fit.distribute: {saved.fit.distribute}; resuming it on "
                                "workers would change how it trains.", path="--workers",
@@ -306,8 +304,7 @@ def plan_local(config: Path | None, resume: Path | None, from_run: Path | None, 
         check_batch_size(saved, workers, f"{workers} workers")
         return Launch(["--resume", str(resume)], [], workers, resume)
     if from_run is not None:
-        check_run_dir(from_run)
-        source, path = ["--from", str(from_run)], from_run / CONFIG_FILE
+        source, path = ["--from", str(from_run)], RunDir.open(from_run).config_file
     elif config is None:
         raise NnlearnError("give a CONFIG to train on the workers, --from RUN_DIR, or --resume RUN_DIR.",
                            hint="e.g. nnlearn train configs/iris_softmax.yaml --workers 2")
@@ -323,10 +320,7 @@ def plan_local(config: Path | None, resume: Path | None, from_run: Path | None, 
     if out is not None:
         run_dir = Path(out)
     else:
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        run_dir = next(path for attempt in range(1, 1000)
-                       if not (path := RUNS_ROOT / (f"{loaded.name}-{stamp}" if attempt == 1
-                                                    else f"{loaded.name}-{stamp}-{attempt}")).exists())
+        run_dir = free_run_path(loaded.name)
     if run_dir.exists():
         raise RunError(f"{run_dir} already exists; nnlearn never overwrites a run.", path="--out",
                        hint="choose a new --out, or leave --out out for runs/<name>-<time>.")
@@ -392,7 +386,9 @@ def _wait_for_workers(processes, logs: Path, launch: Launch, errors) -> int:
         if code not in (0, None) and failed_at is None:
             _show_log(logs, index, errors)
     if codes[0] != 0 or any(codes):
-        if (launch.run_dir / "run.json").is_file():
+        from nnlearn.rundir import RunDir
+
+        if RunDir(launch.run_dir).has_record():
             errors.print(f"continue with: nnlearn train --resume {launch.run_dir} --workers {launch.workers}",
                          soft_wrap=True)  # one line, to copy
         return codes[0] if codes[0] not in (0, None) else next(code for code in codes if code)

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 
 from nnlearn.baselines import baseline_metrics
-from nnlearn.errors import RunError
 from nnlearn.prepare import Prepared, prepare_saved_run
-from nnlearn.gates import GateResult, check_gates, gates_for
-from nnlearn.rundir import MODEL_FILE, read_metrics
+from nnlearn.expectations import ExpectationResult, check_expectations, expectations_for
+from nnlearn.rundir import RunDir
 
 
 @dataclass
@@ -24,18 +23,18 @@ class Evaluation:
     class_names: list[str] | None = None
     confusion_matrix: list[list[int]] | None = None
     warnings: list[str] = field(default_factory=list)
-    gates: list[GateResult] = field(default_factory=list)
+    expectations: list[ExpectationResult] = field(default_factory=list)
     mistakes: list = field(default_factory=list)  # inside.Mistake, worst first, with --mistakes N
     feature_names: list[str] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
-        return all(result.passed for result in self.gates)
+        return all(result.passed for result in self.expectations)
 
     def to_json(self) -> dict:
         result = {"run_dir": str(self.run_dir), "metrics": {"test": self.test},
                   "baseline": {"test": self.baseline},
-                  "expectations": [gate.to_json() for gate in self.gates], "passed": self.passed}
+                  "expectations": [result.to_json() for result in self.expectations], "passed": self.passed}
         if self.confusion_matrix is not None:
             result["confusion_matrix"] = {"labels": self.class_names, "matrix": self.confusion_matrix}
         if self.mistakes:
@@ -48,32 +47,30 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int 
 
     mistakes: also find that many test examples with the highest loss (regression: largest |error|).
 
-    expect: metric gates such as "accuracy>=0.95", checked with the config's own `expect:` gates;
-    train and validation gates use the metrics saved by training.
+    expect: expectations such as "accuracy>=0.95", checked with the config's own `expect:` list;
+    train and validation ones use the metrics saved by training.
     """
-    run_dir = Path(run_dir)
-    prepared, warnings = prepare_saved_run(run_dir)
-    gates = gates_for(prepared.config, expect)
-    if not (run_dir / MODEL_FILE).exists():
-        raise RunError(f"{run_dir} has no {MODEL_FILE}: the run did not finish.",
-                       hint="train it again, or resume it if it was interrupted.")
-    from nnlearn.model import compile_model, load_saved_model
+    run = RunDir.open(run_dir)
+    prepared, warnings = prepare_saved_run(run)
+    expectations = expectations_for(prepared.config, expect)
+    run.check_finished()
+    from nnlearn.model import compile_model
 
-    model = load_saved_model(run_dir / MODEL_FILE)
+    model = run.load_model()
     compile_model(model, prepared.config)
     test = measure(model, prepared, "test")
     matrix = None
     if prepared.dataset.kind == "classes":
         matrix = confusion_matrix(model, prepared)
-    saved = read_metrics(run_dir)
-    results = check_gates(gates, {"train": saved.get("train"), "validation": saved.get("validation"),
+    saved = run.metrics()
+    results = check_expectations(expectations, {"train": saved.get("train"), "validation": saved.get("validation"),
                                   "test": test})
     worst = []
     if mistakes > 0:
         from nnlearn.inside import mistakes as find_mistakes
 
         worst = find_mistakes(model, prepared, mistakes)
-    return Evaluation(run_dir, test, baseline_metrics(prepared), prepared.dataset.class_names, matrix,
+    return Evaluation(run.path, test, baseline_metrics(prepared), prepared.dataset.class_names, matrix,
                       warnings, results, worst, prepared.dataset.feature_names)
 
 

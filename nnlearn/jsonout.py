@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import PurePath
 
 NOT_FINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 
 def json_safe(value):
-    """value with every non-finite float as the string "nan", "inf" or "-inf"."""
+    """value with every non-finite float as the string "nan", "inf" or "-inf"; a path as its text, and
+    a result object as its to_json()."""
+    if hasattr(value, "to_json"):
+        return json_safe(value.to_json())
+    if isinstance(value, PurePath):
+        return str(value)
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
     if isinstance(value, dict):

@@ -578,7 +578,7 @@ def data_parallel(quick: bool = False) -> LessonResult:
     from pathlib import Path
 
     from nnlearn.errors import RunError
-    from nnlearn.rundir import read_history
+    from nnlearn.rundir import RunDir
 
     rows, epochs = _size(quick, 2000, 400), _size(quick, 20, 5)
     # the identity behind it, in NumPy: the mean gradient over 64 rows is the mean of two halves' means
@@ -607,7 +607,7 @@ def data_parallel(quick: bool = False) -> LessonResult:
             numbers[f"{name}_process_seconds"] = time.perf_counter() - clock
             numbers[f"{name}_training_seconds"] = run["seconds"]
             numbers[f"{name}_test_accuracy"] = run["metrics"]["test"]["accuracy"]
-            numbers[f"{name}_loss_by_epoch"] = [row["loss"] for row in read_history(Path(folder) / name)]
+            numbers[f"{name}_loss_by_epoch"] = [row["loss"] for row in RunDir(Path(folder) / name).history()]
             _say("training with " + name.replace("_", " "), (index + 1) / 2,
                  f"loss {numbers[f'{name}_loss_by_epoch'][-1]:.4f} in {run['seconds']:.1f} s")
     numbers["max_abs_loss_difference"] = float(max(abs(a - b) for a, b in zip(

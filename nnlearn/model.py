@@ -293,21 +293,5 @@ def evaluation_batches(x: np.ndarray, y: np.ndarray) -> "tf.data.Dataset":
     return tf.data.Dataset.from_tensor_slices((x, y)).batch(EVAL_BATCH_SIZE).cache()
 
 
-def load_saved_model(path) -> "keras.Model":
-    """Load model.keras with safe_mode=True, so no code stored in the file is ever executed.
-
-    A file with a Lambda layer or custom objects is refused with a RunError naming what it holds.
-    """
-    from nnlearn.errors import RunError
-    from nnlearn.rundir import check_model_is_safe
-
-    check_model_is_safe(path)
-    try:
-        return keras.models.load_model(path, compile=False, safe_mode=True)
-    except (ValueError, TypeError, OSError) as error:
-        raise RunError(f"cannot load {path} safely: {error}",
-                       hint="only load models made by `nnlearn train`.") from None
-
-
 def versions() -> dict[str, str]:
     return {"tensorflow": tf.__version__, "keras": keras.__version__}

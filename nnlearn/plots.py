@@ -19,10 +19,9 @@ import numpy as np
 from nnlearn.errors import RunError
 from nnlearn.evaluation import confusion_matrix
 from nnlearn.prepare import Prepared, prepare_saved_run
-from nnlearn.rundir import MODEL_FILE, read_history, write_atomic
+from nnlearn.rundir import RunDir, write_atomic
 from nnlearn.task import classes, probabilities, task_of
 
-PLOTS_DIR = "plots"
 GRID_STEPS = 200
 
 
@@ -188,15 +187,15 @@ def predicted_vs_true(model, prepared: Prepared, path: Path) -> Path:
 def draw_plots(run_dir: str | Path, prepared: Prepared | None = None) -> list[Path]:
     """(Re)draw every plot that fits the run into RUN_DIR/plots/; returns the files written.
     prepared: the run's data when the caller has it (right after training), else it is rebuilt."""
-    run_dir = Path(run_dir)
+    run_dir = RunDir.open(run_dir)
     if prepared is None:
         prepared, _ = prepare_saved_run(run_dir)
-    history = read_history(run_dir)
-    finished = (run_dir / MODEL_FILE).exists()
+    history = run_dir.history()
+    finished = run_dir.is_finished()
     if not finished and not history:
-        raise RunError(f"{run_dir} has no {MODEL_FILE} and no epoch in its history: there is nothing to plot "
+        raise RunError(f"{run_dir} has no {RunDir.MODEL} and no epoch in its history: there is nothing to plot "
                        "yet.", hint=f"resume it: nnlearn train --resume {run_dir}")
-    folder = run_dir / PLOTS_DIR
+    folder = run_dir.plots_dir
     folder.mkdir(exist_ok=True)
     written = []
     if history:
@@ -206,9 +205,7 @@ def draw_plots(run_dir: str | Path, prepared: Prepared | None = None) -> list[Pa
                                        curve_title(diagnose_run(run_dir, prepared))))
     if not finished:  # a failed or interrupted run: its history is all there is to draw
         return written
-    from nnlearn.model import load_saved_model
-
-    model = load_saved_model(run_dir / MODEL_FILE)
+    model = run_dir.load_model()
     kind = prepared.dataset.kind
     if kind == "classes":
         written.append(confusion_matrix_plot(prepared.dataset.class_names, confusion_matrix(model, prepared),
@@ -221,20 +218,20 @@ def draw_plots(run_dir: str | Path, prepared: Prepared | None = None) -> list[Pa
     from nnlearn.snapshots import load_snapshots
 
     written += draw_inside(model, prepared, folder, load_snapshots(run_dir), len(history))
-    write_inside_numbers(model, prepared, folder / INSIDE_FILE)
+    write_inside_numbers(model, prepared, run_dir)
     return written
 
 
 INSIDE_FILE = "inside.json"
 
 
-def write_inside_numbers(model, prepared: Prepared, path: Path) -> None:
+def write_inside_numbers(model, prepared: Prepared, run_dir: RunDir) -> None:
     """The numbers behind the pictures of the inside (for the report and for teachers' checks)."""
     import json
 
     from nnlearn.inside import inside_numbers
 
-    write_atomic(path, json.dumps(inside_numbers(model, prepared), indent=1) + "\n")
+    run_dir.write_plot(INSIDE_FILE, json.dumps(inside_numbers(model, prepared), indent=1) + "\n")
 
 
 def sparkline(values: list[float]) -> str:

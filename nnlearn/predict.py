@@ -14,11 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlearn.config_file import load_config
 from nnlearn.data import path_exists, check_features, read_npz_arrays, read_table, read_text_file
-from nnlearn.errors import DataError, NnlearnError
+from nnlearn.errors import DataError
 from nnlearn.prepare import read_preprocessing
-from nnlearn.rundir import CONFIG_FILE, MODEL_FILE, check_run_dir
+from nnlearn.rundir import RunDir
 from nnlearn.tabular import Columns
 
 
@@ -130,13 +129,10 @@ def read_column_inputs(path: Path, columns: Columns, ignore: set[str]) -> np.nda
 
 def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
     """Predict the rows of input_path with the run's model and preprocessing."""
-    run_dir, input_path = Path(run_dir), Path(input_path)
-    check_run_dir(run_dir)
-    config = load_config(run_dir / CONFIG_FILE)
+    run_dir, input_path = RunDir.open(run_dir), Path(input_path)
+    config = run_dir.config()
     state, normalizer = read_preprocessing(run_dir)
-    if not (run_dir / MODEL_FILE).exists():
-        raise NnlearnError(f"{run_dir} has no {MODEL_FILE}: the run did not finish.",
-                           hint=f"resume it first: nnlearn train --resume {run_dir}")
+    run_dir.check_finished()
     ignore = ({config.data.target} if config.data.target else set()) | set(config.data.ignore)
     files = None
     if isinstance(state.get("images"), dict):
@@ -154,9 +150,7 @@ def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
         raise DataError(f"{input_path.name} has no rows to predict.", path="--input")
     warnings = [] if files is not None else outside_training_range(run_dir, x)
     x = normalizer.apply(x).reshape((len(x),) + tuple(state["input_shape"]))
-    from nnlearn.model import load_saved_model
-
-    outputs = np.asarray(load_saved_model(run_dir / MODEL_FILE).predict(x, verbose=0), dtype=np.float64)
+    outputs = np.asarray(run_dir.load_model().predict(x, verbose=0), dtype=np.float64)
     predictions = _describe(outputs, config, state)
     predictions.warnings = warnings
     if files is not None:  # which image each row is
@@ -166,7 +160,7 @@ def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
     return predictions
 
 
-def outside_training_range(run_dir: Path, x: np.ndarray, limit: int = 10) -> list[str]:
+def outside_training_range(run_dir: RunDir, x: np.ndarray, limit: int = 10) -> list[str]:
     """One warning per feature whose new values lie outside what the training split held: there the
     model extrapolates, and its answer is a guess."""
     from nnlearn.prepare import prepare_saved_run
@@ -187,8 +181,9 @@ def outside_training_range(run_dir: Path, x: np.ndarray, limit: int = 10) -> lis
     return warnings[:limit]
 
 
-def input_columns(run_dir: Path) -> list[str]:
+def input_columns(run_dir: RunDir | Path) -> list[str]:
     """The columns a row for this run must have: the training CSV's columns (before any encoding)."""
+    run_dir = RunDir(run_dir)
     state, _ = read_preprocessing(run_dir)
     if state.get("columns"):
         from nnlearn.prepare import saved_columns

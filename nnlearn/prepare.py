@@ -17,7 +17,7 @@ from nnlearn.data import (Dataset, Normalizer, Splits, is_file_source, load_data
 from nnlearn.errors import ConfigError, RunError
 from nnlearn.files import sha256_of_file
 from nnlearn.tabular import Columns
-from nnlearn.rundir import CONFIG_FILE, PREPROCESSING_FILE, RUN_FILE, check_run_dir, read_json
+from nnlearn.rundir import RunDir
 from nnlearn.shapes import LayerShape, Shape, infer_shapes, output_problems, uses_image_input, uses_signal_input
 
 
@@ -119,15 +119,15 @@ def prepare(config: Config, config_dir: Path | None = None,
                     source_path)
 
 
-def read_preprocessing(run_dir: Path) -> tuple[dict, Normalizer]:
+def read_preprocessing(run_dir: RunDir | Path) -> tuple[dict, Normalizer]:
     """A run's preprocessing.json, checked to be whole, and its normaliser. Raises RunError."""
-    state = read_json(run_dir, PREPROCESSING_FILE)
-    path = run_dir / PREPROCESSING_FILE
+    run_dir = RunDir(run_dir)
+    state = run_dir.preprocessing()
     problem = _preprocessing_problem(state)
     if problem:
-        raise RunError(f"{path} is damaged: {problem}",
+        raise RunError(f"{run_dir.preprocessing_file} is damaged: {problem}",
                        hint=f"it is written by `nnlearn train` and must not be edited: restore it, or train "
-                            f"again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR")
+                            f"again as a new run: nnlearn train {run_dir.config_file} --out NEW_DIR")
     return state, Normalizer.from_dict(state["normalizer"])
 
 
@@ -163,7 +163,7 @@ def _preprocessing_problem(state: dict) -> str | None:
     return None
 
 
-def config_changes(run_dir: Path, config: Config) -> list[str]:
+def config_changes(run_dir: RunDir | Path, config: Config) -> list[str]:
     """The fields of config that differ from the resolved config run.json recorded when the run
     started ("seed: 0 → 7"); none for a run saved before fingerprints were recorded."""
     import json
@@ -171,7 +171,7 @@ def config_changes(run_dir: Path, config: Config) -> list[str]:
     from nnlearn.catalog import flatten
 
     try:
-        started_with = read_json(run_dir, RUN_FILE).get("config")
+        started_with = RunDir(run_dir).record().get("config")
     except RunError:
         return []
     if not isinstance(started_with, dict):
@@ -188,14 +188,12 @@ def config_changes(run_dir: Path, config: Config) -> list[str]:
             for key in dict.fromkeys(list(before) + list(after)) if before.get(key) != after.get(key)]
 
 
-def prepare_saved_run(run_dir: Path) -> tuple[Prepared, list[str]]:
+def prepare_saved_run(run_dir: RunDir | Path) -> tuple[Prepared, list[str]]:
     """Rebuild a run's splits from its saved config and seed, with its saved normaliser.
 
     Returns the prepared data and warnings (such as a data file that changed since training).
     """
-    from nnlearn.config_file import load_config
-
-    check_run_dir(run_dir)
+    run_dir = RunDir.open(run_dir)
     state, normalizer = read_preprocessing(run_dir)
     warnings = []
     data_file = None
@@ -208,29 +206,30 @@ def prepare_saved_run(run_dir: Path) -> tuple[Prepared, list[str]]:
                 sha256_of_file(data_file) != state["data_sha256"]:
             warnings.append(f"{data_file} changed since this run was trained: the test split is not "
                             "the one training measured.")
-    config = load_config(run_dir / CONFIG_FILE)
+    config = run_dir.config()
     changes = config_changes(run_dir, config)
     if changes:
-        warnings.append(f"{run_dir / CONFIG_FILE} changed since the run was trained ({'; '.join(changes[:8])}): "
+        warnings.append(f"{run_dir.config_file} changed since the run was trained ({'; '.join(changes[:8])}): "
                         "the split and the numbers may not be the run's own.")
     if data_file is not None:
         config.data.source = str(data_file)  # the file the run was trained on, wherever eval runs
     columns = saved_columns(state, run_dir)
     prepared = prepare(config, None, normalizer=normalizer, columns=columns)
     if len(normalizer.offset) != prepared.dataset.n_features:
-        raise RunError(f"{run_dir / PREPROCESSING_FILE} is damaged: its normaliser has {len(normalizer.offset)} "
+        raise RunError(f"{run_dir.preprocessing_file} is damaged: its normaliser has {len(normalizer.offset)} "
                        f"values, but the data has {prepared.dataset.n_features} features.",
-                       hint=f"train again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR")
+                       hint=f"train again as a new run: nnlearn train {run_dir.config_file} --out NEW_DIR")
     return prepared, warnings
 
 
-def saved_columns(state: dict, run_dir: Path) -> Columns | None:
+def saved_columns(state: dict, run_dir: RunDir | Path) -> Columns | None:
     """A CSV run's fitted columns (fills, categories), as train saved them; None when there are none."""
     if not state.get("columns"):
         return None
     try:
         return Columns.from_dict(state["columns"])
     except (KeyError, TypeError, ValueError, AttributeError):
-        raise RunError(f"{run_dir / PREPROCESSING_FILE} is damaged: its columns cannot be read.",
-                       hint=f"train again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR"
+        run_dir = RunDir(run_dir)
+        raise RunError(f"{run_dir.preprocessing_file} is damaged: its columns cannot be read.",
+                       hint=f"train again as a new run: nnlearn train {run_dir.config_file} --out NEW_DIR"
                        ) from None

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from nnlearn.catalog import compare
 from nnlearn.explain import explain_prepared
-from nnlearn.plots import INSIDE_FILE, PLOTS_DIR, draw_plots
+from nnlearn.plots import INSIDE_FILE, draw_plots
 from nnlearn.prepare import prepare_saved_run
-from nnlearn.rundir import CONFIG_FILE, RUN_FILE, read_json, read_metrics
+from nnlearn.rundir import RunDir
 
+REPORT_FILE = "report.html"
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.2em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
@@ -41,8 +42,8 @@ def _table(headers: list[str], rows: list[list], numeric_from: int = 1) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _image(path: Path, alt: str) -> str:
-    data = base64.b64encode(path.read_bytes()).decode("ascii")
+def _image(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
     return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"></figure>'
 
 
@@ -50,15 +51,12 @@ PLOT_ORDER = ("learning_curves", "decision_boundary_epochs", "decision_boundary"
               "predicted_vs_true", "units", "filters", "feature_maps", "mistakes")
 
 
-def _plots(run_dir: Path) -> list[Path]:
-    from nnlearn.rundir import MODEL_FILE, read_history
-
-    folder = run_dir / PLOTS_DIR
-    if not (run_dir / MODEL_FILE).is_file() and not read_history(run_dir):
+def _plots(run_dir: RunDir) -> list[Path]:
+    if not run_dir.is_finished() and not run_dir.history():
         return []  # a run that stopped before its first epoch ended: nothing to draw
-    if not folder.is_dir() or not any(folder.glob("*.png")):
+    if not run_dir.plot_files():
         draw_plots(run_dir)
-    return sorted(folder.glob("*.png"),
+    return sorted(run_dir.plot_files(),
                   key=lambda path: PLOT_ORDER.index(path.stem) if path.stem in PLOT_ORDER else len(PLOT_ORDER))
 
 
@@ -75,16 +73,17 @@ def _share(value) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def _inside_section(path: Path) -> str:
+def _inside_section(run_dir: RunDir) -> str:
     """Dead and saturated units per layer, and the test examples the model gets most wrong."""
-    if not path.is_file():
+    saved = run_dir.read_plot(INSIDE_FILE)
+    if saved is None:
         return ""
     import json
 
     try:
-        numbers = json.loads(path.read_text(encoding="utf-8"))
+        numbers = json.loads(saved.decode("utf-8"))
         layers, mistakes = numbers["layers"], numbers["mistakes"]
-    except (OSError, ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError):
         return ""
     rows = [[f"{row['layer']}: {row['name']}", row["activation"], row["units"], _share(row["dead_share"]),
              _share(row["saturated_share"])] for row in layers]
@@ -101,12 +100,13 @@ def _inside_section(path: Path) -> str:
     return "".join(parts)
 
 
-def run_report_body(run_dir: Path) -> str:
+def run_report_body(run_dir: RunDir | Path) -> str:
+    run_dir = RunDir.open(run_dir)
     prepared, warnings = prepare_saved_run(run_dir)
     explanation = explain_prepared(prepared)
     # a failed or interrupted run has no metrics.json: its report still shows its curves and diagnosis
-    metrics = read_metrics(run_dir)
-    status = read_json(run_dir, RUN_FILE)
+    metrics = run_dir.metrics()
+    status = run_dir.record()
     parts = [f"<p>Status: <b>{html.escape(status.get('status', '?'))}</b>, started "
              f"{html.escape(status.get('started', '?'))}, {metrics.get('epochs', '?')} epochs in "
              f"{metrics.get('seconds', '?')} s. Versions: "
@@ -147,10 +147,10 @@ def run_report_body(run_dir: Path) -> str:
         items = "".join(f"<li class='warning'><b>{html.escape(w.path)}</b>: {html.escape(w.message)} "
                         f"<i>Fix: {html.escape(w.hint or '')}</i></li>" for w in explanation.warnings)
         parts.append(f"<h2>Warnings</h2><ul>{items}</ul>")
-    parts.append("<h2>Plots</h2>" + "".join(_image(path, path.stem.replace("_", " "))
-                                            for path in _plots(run_dir)))
-    parts.append(_inside_section(run_dir / PLOTS_DIR / INSIDE_FILE))
-    config_text = (run_dir / CONFIG_FILE).read_text(encoding="utf-8")
+    pictures = [(run_dir.read_plot(path.name), path.stem.replace("_", " ")) for path in _plots(run_dir)]
+    parts.append("<h2>Plots</h2>" + "".join(_image(png, alt) for png, alt in pictures if png is not None))
+    parts.append(_inside_section(run_dir))
+    config_text = run_dir.config_text()
     parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
     return "\n".join(parts)
 
@@ -206,7 +206,8 @@ def sweep_report(sweep_dir: str | Path) -> str:
                  + "</b></p>")
     body += "<h2>Ranking</h2>" + _table(["values", f"validation {metric} (mean)", "std over seeds",
                                          f"train {metric}", f"test {metric}", "finished"], rows)
-    body += "<h2>Plots</h2>" + "".join(_image(sweep_dir / name, name.removesuffix(".png").replace("_", " "))
+    body += "<h2>Plots</h2>" + "".join(_image((sweep_dir / name).read_bytes(),
+                                              name.removesuffix(".png").replace("_", " "))
                                        for name in (CURVES_PLOT, METRIC_PLOT) if (sweep_dir / name).exists())
     run_rows = [[member.name, member.seed, member.status]
                 + [(member.metrics.get(split) or {}).get(metric) for split in ("train", "validation", "test")]

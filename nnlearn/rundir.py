@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from nnlearn.errors import RunError
-from nnlearn.files import UnreadableFile, check_regular_file, read_bounded
+from nnlearn.files import UnreadableFile, read_bounded
 
 RUNS_ROOT = Path("runs")
 CONFIG_FILE = "config.yaml"
@@ -42,10 +42,7 @@ def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_R
                            hint="choose a new --out, or leave --out out for runs/<name>-<time>.")
         parent, candidates = path.parent, [path]
     else:
-        parent = root
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        candidates = [root / (f"{name}-{stamp}" if attempt == 1 else f"{name}-{stamp}-{attempt}")
-                      for attempt in range(1, 1000)]
+        parent, candidates = root, _candidates(name, root)
     try:
         parent.mkdir(parents=True, exist_ok=True)
         made = _publish(candidates, files) if files else _make_empty(candidates)
@@ -58,6 +55,17 @@ def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_R
                            hint="choose a new --out, or leave --out out for runs/<name>-<time>.")
         raise RunError(f"could not create a new run directory under {root}.")
     return made
+
+
+def _candidates(name: str, root: Path) -> list[Path]:
+    """root/NAME-TIME, then root/NAME-TIME-2, -3, ...: the names a new run may take."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return [root / (f"{name}-{stamp}" if attempt == 1 else f"{name}-{stamp}-{attempt}") for attempt in range(1, 1000)]
+
+
+def free_run_path(name: str, root: Path = RUNS_ROOT) -> Path:
+    """The name a new run would take now (for a launcher that hands it to its workers)."""
+    return next(path for path in _candidates(name, root) if not path.exists())
 
 
 def _make_empty(candidates: list[Path]) -> Path | None:
@@ -134,17 +142,6 @@ def write_json(path: Path, value) -> None:
     write_atomic(path, json_text(value, indent=2) + "\n")
 
 
-def read_metrics(run_dir: Path) -> dict:
-    """metrics.json with its numbers as floats ("nan" read back as NaN); {} for a run that never finished."""
-    from nnlearn.jsonout import numbers_back
-
-    return numbers_back(read_json(run_dir, METRICS_FILE)) if (run_dir / METRICS_FILE).is_file() else {}
-
-
-def write_yaml(path: Path, value, header: str = "") -> None:
-    write_atomic(path, header + yaml.safe_dump(value, sort_keys=False, allow_unicode=True))
-
-
 def read_json(run_dir: Path, name: str) -> dict:
     """A run file holding a JSON object; RunError if it is missing or damaged."""
     path = run_dir / name
@@ -164,7 +161,7 @@ def read_json(run_dir: Path, name: str) -> dict:
     return value
 
 
-def read_history(run_dir: Path) -> list[dict[str, float]]:
+def _read_history(run_dir: Path) -> list[dict[str, float]]:
     """history.csv as rows of numbers (empty before the first epoch); RunError if it is damaged."""
     import csv
     import io
@@ -182,7 +179,7 @@ def read_history(run_dir: Path) -> list[dict[str, float]]:
         raise RunError(f"{path} is damaged: {error}.", hint=fix) from None
 
 
-def check_run_dir(run_dir: Path) -> None:
+def _check_run_dir(run_dir: Path) -> None:
     if not run_dir.exists():
         raise RunError(f"there is no run directory {run_dir}.",
                        hint="list your runs with `nnlearn runs`; give the folder `nnlearn train` printed.")
@@ -194,50 +191,240 @@ def check_run_dir(run_dir: Path) -> None:
                        hint="give the folder that `nnlearn train` printed (runs/<name>-<time>).")
 
 
-def check_model_is_safe(path: Path) -> None:
-    """Refuse a model.keras holding a Lambda layer or a custom (non-Keras) object, before loading it.
+class RunDir:
+    """One run directory, and the only code that knows its layout: every read and write of a run's
+    files goes through it (writes atomically; reads bounded, with a RunError naming a damaged file).
 
-    Loading uses safe_mode=True as well; this check gives the learner a clear reason.
+        config.yaml                 the resolved config, versions in its header comment
+        preprocessing.json          normaliser, input shape, feature and class names, data file and hash
+        run.json                    status, pid, versions, the fingerprint a resume checks
+        history.csv                 one row per finished epoch
+        checkpoint/checkpoint.npz   the latest complete epoch (its format: checkpoint.py)
+        snapshots.npz               weights at a few epochs (its format: snapshots.py)
+        model.keras                 the trained model
+        metrics.json                each split's metrics, the baseline, the expectations
+        plots/                      PNGs and inside.json; report.html beside them
+        tensorboard/                TensorBoard's logs, when fit.tensorboard is on
     """
-    import json as json_module
-    import zipfile
-    import zlib
 
-    try:
-        check_regular_file(path)
-        with zipfile.ZipFile(path) as archive:
-            if archive.getinfo("config.json").file_size > MAX_JSON_BYTES:
-                raise ValueError("its config.json is far larger than any model's")
-            config = json_module.loads(archive.read("config.json"))
-    except UnreadableFile as error:
-        raise RunError(error.message, hint="give the folder that `nnlearn train` printed.") from None
-    except (OSError, KeyError, ValueError, EOFError, zipfile.BadZipFile, zlib.error, NotImplementedError,
-            RuntimeError) as error:
-        raise RunError(f"{path} is not a readable Keras model file ({error}).",
-                       hint="train the config again to get a fresh model.keras.") from None
-    for node in _walk(config):
-        class_name = node.get("class_name")
-        if class_name in ("Lambda", "__lambda__"):
-            kind = "a Lambda layer" if class_name == "Lambda" else "a lambda function"
-            raise RunError(f"{path} contains {kind}: arbitrary Python code that loading would "
-                           "execute. nnlearn refuses to load it.",
-                           hint="only load models made by `nnlearn train`; nnlearn never builds Lambda "
-                                "layers or lambda functions.")
-        if "class_name" not in node or "module" not in node:
-            continue
-        module = node["module"]
-        if not isinstance(module, str) or not (module == "keras" or module.startswith("keras.")):
-            named = f"{module}.{class_name}" if isinstance(module, str) else f"{class_name!s:.80} with no module"
-            raise RunError(f"{path} refers to custom code ({named:.200}) that loading would import and "
-                           "run. nnlearn refuses to load it.",
-                           hint="only load models made by `nnlearn train`.")
+    CONFIG = CONFIG_FILE
+    PREPROCESSING = PREPROCESSING_FILE
+    RECORD = RUN_FILE
+    HISTORY = HISTORY_FILE
+    METRICS = METRICS_FILE
+    MODEL = MODEL_FILE
+    SNAPSHOTS = "snapshots.npz"
+    PLOTS = "plots"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    @classmethod
+    def start(cls, name: str, out: str | Path | None, config_text: str, preprocessing: dict,
+              record: dict) -> RunDir:
+        """A new run directory that appears with its config, preprocessing and run.json, or not at all."""
+        from nnlearn.jsonout import json_text
+
+        return cls(create_run_dir(name, out, files={
+            CONFIG_FILE: config_text, PREPROCESSING_FILE: json_text(preprocessing, indent=2) + "\n",
+            RUN_FILE: json_text(record, indent=2) + "\n"}))
+
+    @classmethod
+    def open(cls, path: str | Path) -> RunDir:
+        """An existing run directory (one holding a config.yaml); RunError naming what is wrong."""
+        run = cls(path)
+        _check_run_dir(run.path)
+        return run
+
+    # where each file lives, for messages and for the modules that own a file's format
+    @property
+    def config_file(self) -> Path:
+        return self.path / CONFIG_FILE
+
+    @property
+    def preprocessing_file(self) -> Path:
+        return self.path / PREPROCESSING_FILE
+
+    @property
+    def record_file(self) -> Path:
+        return self.path / RUN_FILE
+
+    @property
+    def model_file(self) -> Path:
+        return self.path / MODEL_FILE
+
+    @property
+    def checkpoint_file(self) -> Path:
+        return self.path / CHECKPOINT_DIR / "checkpoint.npz"
+
+    @property
+    def snapshots_file(self) -> Path:
+        return self.path / self.SNAPSHOTS
+
+    @property
+    def plots_dir(self) -> Path:
+        return self.path / self.PLOTS
+
+    @property
+    def tensorboard_dir(self) -> Path:
+        return self.path / TENSORBOARD_DIR
+
+    def plot_file(self, name: str) -> Path:
+        return self.plots_dir / name
+
+    # the config
+    def config(self, overrides: list[str] | tuple = ()):
+        """config.yaml as a validated Config (with KEY=VALUE overrides); ConfigError if it was edited wrongly."""
+        from nnlearn.config_file import load_config
+
+        return load_config(self.config_file, overrides)
+
+    def config_text(self) -> str:
+        fix = f"{CONFIG_FILE} is written by `nnlearn train`: restore it, or train the config again."
+        try:
+            return read_bounded(self.config_file, MAX_JSON_BYTES, fix).decode("utf-8", errors="replace")
+        except UnreadableFile as error:
+            raise RunError(error.message, hint=error.hint) from None
+
+    def config_mapping(self) -> dict:
+        """config.yaml as plain data, {} when it is missing or unreadable (for listings: never fails)."""
+        try:
+            value = yaml.safe_load(read_bounded(self.config_file, MAX_JSON_BYTES, "").decode("utf-8"))
+        except (UnreadableFile, ValueError, yaml.YAMLError, RecursionError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    # run.json, preprocessing.json, metrics.json
+    def has_record(self) -> bool:
+        return self.record_file.is_file()
+
+    def record(self, strict: bool = True) -> dict:
+        """run.json; strict=False gives {} for a missing or damaged one."""
+        return read_json(self.path, RUN_FILE) if strict else self._lenient_json(RUN_FILE)
+
+    def write_record(self, record: dict) -> None:
+        write_json(self.record_file, record)
+
+    def preprocessing(self) -> dict:
+        return read_json(self.path, PREPROCESSING_FILE)
+
+    def is_finished(self) -> bool:
+        """Whether training saved its model (so it can be evaluated, plotted and used to predict)."""
+        return self.model_file.is_file()
+
+    def metrics(self, strict: bool = True) -> dict:
+        """metrics.json with its numbers as floats ("nan" read back as NaN); {} for a run that never
+        finished (strict=False: also for a damaged one)."""
+        from nnlearn.jsonout import numbers_back
+
+        if not (self.path / METRICS_FILE).is_file():
+            return {}
+        return numbers_back(read_json(self.path, METRICS_FILE) if strict else self._lenient_json(METRICS_FILE))
+
+    def write_metrics(self, metrics: dict) -> None:
+        write_json(self.path / METRICS_FILE, metrics)
+
+    def _lenient_json(self, name: str) -> dict:
+        try:
+            value = json.loads(read_bounded(self.path / name, MAX_JSON_BYTES, "").decode("utf-8"))
+        except (UnreadableFile, ValueError):
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    # history.csv
+    def has_history(self) -> bool:
+        return (self.path / HISTORY_FILE).is_file()
+
+    def history(self) -> list[dict[str, float]]:
+        """history.csv as rows of numbers (empty before the first epoch); RunError if it is damaged."""
+        return _read_history(self.path)
+
+    def write_history(self, rows: list[dict[str, float]]) -> None:
+        write_atomic(self.path / HISTORY_FILE, history_csv(rows))
+
+    # the model, checkpoint and snapshots
+    def load_model(self):
+        """model.keras, checked and loaded in Keras' safe mode (imports TensorFlow); RunError if the run
+        did not finish or the file is not a safe Keras model."""
+        from nnlearn.model_file import load_saved_model
+
+        self.check_finished()
+        return load_saved_model(self.model_file)
+
+    def check_finished(self) -> None:
+        """RunError unless training saved the model."""
+        if not self.is_finished():
+            raise RunError(f"{self.path} has no {MODEL_FILE}: the run did not finish.",
+                           hint=f"resume it with `nnlearn train --resume {self.path}`, or train it again.")
+
+    def save_model(self, model) -> None:
+        """model.keras, written beside under a temporary name and renamed: never half a model."""
+        temporary = self.path / f".{Path(MODEL_FILE).stem}.tmp.keras"
+        try:
+            model.save(temporary)
+            temporary.replace(self.model_file)
+        finally:
+            temporary.unlink(missing_ok=True)
+
+    def write_checkpoint(self, content: bytes) -> None:
+        self.checkpoint_file.parent.mkdir(exist_ok=True)
+        write_atomic(self.checkpoint_file, content)
+
+    def write_snapshots(self, content: bytes) -> None:
+        write_atomic(self.snapshots_file, content)
+
+    # pictures and pages made from the run
+    def write_plot(self, name: str, content: str | bytes) -> Path:
+        self.plots_dir.mkdir(exist_ok=True)
+        write_atomic(self.plot_file(name), content)
+        return self.plot_file(name)
+
+    def plot_files(self) -> list[Path]:
+        """The PNGs in plots/, by name."""
+        return sorted(self.plots_dir.glob("*.png")) if self.plots_dir.is_dir() else []
+
+    def read_plot(self, name: str) -> bytes | None:
+        """A file in plots/ (a PNG, inside.json); None when it is missing or unreadable."""
+        try:
+            return read_bounded(self.plot_file(name), MAX_JSON_BYTES, "")
+        except UnreadableFile:
+            return None
+
+    def copy(self, to: Path) -> RunDir:
+        """A copy of the whole run directory at to (a worker resumes from a copy of the chief's)."""
+        shutil.copytree(self.path, to)
+        return RunDir(to)
+
+    def write_page(self, name: str, content: str) -> Path:
+        """A page made from the run's own files (report.html), written into the run directory."""
+        write_atomic(self.path / name, content)
+        return self.path / name
 
 
-def _walk(node):
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
+def history_csv(rows: list[dict[str, float]]) -> str:
+    """Rows as CSV text, floats written exactly (repr), so reading them back gives the same numbers."""
+    import csv
+    import io
+    import math
+
+    buffer = io.StringIO()
+    if rows:
+        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (repr(v) if isinstance(v, float) and not math.isnan(v) else v)
+                             for k, v in row.items()})
+    return buffer.getvalue()

@@ -11,9 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlearn.rundir import write_atomic
+from nnlearn.rundir import RunDir
 
-SNAPSHOTS_FILE = "snapshots.npz"
 KEPT = 6
 
 
@@ -29,7 +28,7 @@ def wanted(prepared) -> bool:
     return prepared.input_shape == (2,) and prepared.dataset.kind == "classes"
 
 
-def save_snapshot(run_dir: Path, epoch: int, weights: list[np.ndarray]) -> None:
+def save_snapshot(run_dir: RunDir | Path, epoch: int, weights: list[np.ndarray]) -> None:
     """Add (or replace) epoch's weights in RUN_DIR/snapshots.npz."""
     kept = load_snapshots(run_dir)
     kept[epoch] = weights
@@ -37,12 +36,12 @@ def save_snapshot(run_dir: Path, epoch: int, weights: list[np.ndarray]) -> None:
               for index, array in enumerate(layers)}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    write_atomic(run_dir / SNAPSHOTS_FILE, buffer.getvalue())
+    RunDir(run_dir).write_snapshots(buffer.getvalue())
 
 
-def load_snapshots(run_dir: Path) -> dict[int, list[np.ndarray]]:
+def load_snapshots(run_dir: RunDir | Path) -> dict[int, list[np.ndarray]]:
     """{epoch: weights}; empty when the run kept none or the file cannot be read."""
-    path = run_dir / SNAPSHOTS_FILE
+    path = RunDir(run_dir).snapshots_file
     if not path.is_file():
         return {}
     try:
@@ -56,7 +55,7 @@ def load_snapshots(run_dir: Path) -> dict[int, list[np.ndarray]]:
     return {epoch: [layers[index] for index in sorted(layers)] for epoch, layers in sorted(found.items())}
 
 
-def snapshot_callback(run_dir: Path, epochs: int, stopper):
+def snapshot_callback(run_dir: RunDir | Path, epochs: int, stopper):
     """A Keras callback that keeps the weights after each of kept_epochs(epochs) that ended well."""
     from nnlearn.model import keras
 

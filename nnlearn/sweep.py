@@ -25,7 +25,7 @@ import yaml
 from nnlearn.config import Config
 from nnlearn.config_file import load_config, parse_path
 from nnlearn.errors import ConfigError, NnlearnError, Problem, RunError, RunFailed
-from nnlearn.rundir import RUN_FILE, create_run_dir, read_json, read_metrics, write_atomic, write_json
+from nnlearn.rundir import RunDir, create_run_dir, read_json, write_atomic, write_json
 
 SWEEP_FILE = "sweep.json"
 BASE_CONFIG_FILE = "base_config.yaml"
@@ -273,6 +273,17 @@ def _json_text(value) -> str:
     return json_text(value, indent=2) + "\n"
 
 
+def is_sweep_dir(path: Path) -> bool:
+    """Whether path is a folder made by `nnlearn sweep` (it holds sweep.json)."""
+    return (Path(path) / SWEEP_FILE).is_file()
+
+
+def write_sweep_page(sweep_dir: Path, name: str, text: str) -> Path:
+    """A page made from the sweep's own files (report.html), written into its folder."""
+    write_atomic(Path(sweep_dir) / name, text)
+    return Path(sweep_dir) / name
+
+
 def open_sweep(sweep_dir: Path) -> tuple[Sweep, Path | None]:
     """A sweep folder made by `nnlearn sweep`, with each run's status read from its own run.json."""
     if not (sweep_dir / SWEEP_FILE).is_file():
@@ -295,16 +306,16 @@ def open_sweep(sweep_dir: Path) -> tuple[Sweep, Path | None]:
 
 def _read_member(sweep_dir: Path, member: Member) -> None:
     """Fill a member's status and metrics from its run directory, if it has one."""
-    run_dir = sweep_dir / member.name
-    if not (run_dir / RUN_FILE).exists():
+    run_dir = RunDir(sweep_dir / member.name)
+    if not run_dir.has_record():
         return
     try:
-        status = read_json(run_dir, RUN_FILE).get("status", "unknown")
+        status = run_dir.record().get("status", "unknown")
     except RunError:
         return
     member.status = {"starting": "interrupted", "running": "interrupted"}.get(status, status)
     if member.status == "finished":
-        saved = read_metrics(run_dir)
+        saved = run_dir.metrics()
         member.metrics = {split: saved.get(split) for split in SPLITS}
         member.epochs, member.seconds = int(saved.get("epochs", 0)), float(saved.get("seconds", 0.0))
 
@@ -372,8 +383,6 @@ def sweep_csv(sweep: Sweep) -> str:
 
 def draw_sweep_plots(sweep: Sweep) -> list[Path]:
     """sweep_curves.png always (when a run finished); sweep_metric.png for a single numeric key."""
-    from nnlearn.rundir import read_history
-
     finished = [member for member in sweep.members if member.status == "finished"]
     if not finished:
         return []
@@ -386,7 +395,7 @@ def draw_sweep_plots(sweep: Sweep) -> list[Path]:
         colour = colours(number / max(1, len(groups) - 1)) if len(groups) > 10 else colours(number)
         label = ", ".join(f"{parse_path(key)[-1]}={value}" for key, value in group.values.items())
         for seed_number, member in enumerate(m for m in group.members if m.status == "finished"):
-            history = read_history(sweep.sweep_dir / member.name)
+            history = RunDir(sweep.sweep_dir / member.name).history()
             if not history:
                 continue
             epochs = [row["epoch"] for row in history]

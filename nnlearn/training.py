@@ -8,9 +8,7 @@ whenever training ends or stops), so an interrupted or killed run can be resumed
 from __future__ import annotations
 
 import contextlib
-import csv
 import hashlib
-import io
 import json
 import math
 import os
@@ -32,12 +30,9 @@ from nnlearn.config import Config
 from nnlearn.config_file import load_config
 from nnlearn.errors import Interrupted, NnlearnError, RunError, RunFailed
 from nnlearn.evaluation import measure
-from nnlearn.gates import GateResult, check_gates, gates_for
-from nnlearn.jsonout import json_text
+from nnlearn.expectations import ExpectationResult, check_expectations, expectations_for
 from nnlearn.prepare import Prepared, config_changes, prepare, prepare_saved_run
-from nnlearn.rundir import (CONFIG_FILE, HISTORY_FILE, METRICS_FILE, MODEL_FILE, PREPROCESSING_FILE,
-                            RUN_FILE, TENSORBOARD_DIR, check_run_dir, create_run_dir, read_json, write_atomic,
-                            write_json)
+from nnlearn.rundir import RunDir
 
 SPLITS = ("train", "validation", "test")
 
@@ -52,18 +47,18 @@ class Run:
     metrics: dict[str, dict[str, float] | None]
     baseline: dict[str, float] = field(default_factory=dict)
     history: list[dict[str, float]] = field(default_factory=list)
-    gates: list[GateResult] = field(default_factory=list)
+    expectations: list[ExpectationResult] = field(default_factory=list)
     prepared: Prepared | None = field(default=None, repr=False)  # its data, so showing it needs no reload
 
     @property
     def passed(self) -> bool:
-        """True when every metric gate (`expect`) is met."""
-        return all(result.passed for result in self.gates)
+        """True when every expectation (`expect`) is met."""
+        return all(result.passed for result in self.expectations)
 
     def to_json(self) -> dict:
         return {"run_dir": str(self.run_dir), "epochs": self.epochs, "seconds": round(self.seconds, 3),
                 "metrics": self.metrics, "baseline": {"test": self.baseline},
-                "expectations": [result.to_json() for result in self.gates], "passed": self.passed}
+                "expectations": [result.to_json() for result in self.expectations], "passed": self.passed}
 
 
 class Silent:
@@ -84,7 +79,7 @@ def train(config_path: str | Path, overrides: list[str] | tuple = (), out: str |
           progress=None, expect: list[str] | tuple = ()) -> Run:
     """Train the config at config_path (with `KEY=VALUE` overrides) and save a new run directory.
 
-    expect adds metric gates such as "accuracy>=0.95" to the config's own; see Run.passed.
+    expect adds expectations such as "accuracy>=0.95" to the config's own; see Run.passed.
     Raises RunFailed when the loss becomes NaN, Interrupted on Ctrl-C.
     """
     config = load_config(config_path, overrides)
@@ -97,22 +92,19 @@ def train_from(run_dir: str | Path, overrides: list[str] | tuple = (), out: str 
     weights, also from the saved run's last good weights (its last checkpoint), so "lower the learning
     rate and try again" is one command. The saved run is never changed.
     """
-    from nnlearn.checkpoint import load_checkpoint
-
-    run_dir = Path(run_dir)
-    check_run_dir(run_dir)
-    config = load_config(run_dir / CONFIG_FILE, overrides)
-    data_file = read_json(run_dir, PREPROCESSING_FILE).get("data_file")
+    saved = RunDir.open(run_dir)
+    config = saved.config(overrides)
+    data_file = saved.preprocessing().get("data_file")
     if data_file and not any(override.startswith("data.source=") for override in overrides):
         config.data.source = str(data_file)  # the file the saved run was trained on
     start = None
     if weights:
-        checkpoint = load_checkpoint(run_dir)
+        checkpoint = load_checkpoint(saved)
         if not checkpoint:
-            raise RunError(f"{run_dir} has no checkpoint: no epoch ended, so there are no weights to start "
-                           "from.", hint=f"leave out --weights: nnlearn train --from {run_dir}")
-        start = (run_dir, checkpoint["variables"])
-    return train_config(config, run_dir, out=out, progress=progress, expect=expect, start=start)
+            raise RunError(f"{saved} has no checkpoint: no epoch ended, so there are no weights to start "
+                           "from.", hint=f"leave out --weights: nnlearn train --from {saved}")
+        start = (saved, checkpoint["variables"])
+    return train_config(config, saved.path, out=out, progress=progress, expect=expect, start=start)
 
 
 def train_config(config: Config, config_dir: Path | None = None, out: str | Path | None = None,
@@ -123,7 +115,7 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     """
     from nnlearn import distribute
 
-    gates = gates_for(config, expect)
+    expectations = expectations_for(config, expect)
     _check_tensorboard(config)
     distribute.check_setup(config)
     prepared = prepare(config, config_dir)
@@ -132,8 +124,8 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     progress.before_training(prepared.warnings)
     # the run folder appears with its config, preprocessing and run.json ("starting") before
     # TensorFlow is imported, so a kill during start-up leaves a run that --resume can start again
-    run_dir = create_run_dir(config.name, out, files=_starting_files(prepared))
-    return _fit_recorded(prepared, run_dir, gates, progress, checkpoint=None, start=start)
+    run = start_run_dir(prepared, out)
+    return _fit_recorded(prepared, run, expectations, progress, checkpoint=None, start=start)
 
 
 def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -> Run:
@@ -142,35 +134,34 @@ def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -
     Refuses a run whose config.yaml or data changed since it started: its checkpoint, split and
     normaliser belong to the original settings.
     """
-    run_dir = Path(run_dir)
-    check_run_dir(run_dir)
-    record = read_json(run_dir, RUN_FILE)
+    run = RunDir.open(run_dir)
+    record = run.record()
     status = record.get("status")
     if status == "finished":
-        raise RunError(f"{run_dir} has already finished; there is nothing to resume.",
-                       hint=f"evaluate it with `nnlearn eval {run_dir}`, or train a new run.")
+        raise RunError(f"{run} has already finished; there is nothing to resume.",
+                       hint=f"evaluate it with `nnlearn eval {run}`, or train a new run.")
     if status in ("starting", "running") and record.get("pid") != os.getpid() and _alive(record.get("pid")):
-        raise RunError(f"{run_dir} is being trained right now (process {record['pid']}).",
+        raise RunError(f"{run} is being trained right now (process {record['pid']}).",
                        hint="wait for it to finish, or stop that process first.")
-    _check_config_unchanged(run_dir)
-    prepared, _ = prepare_saved_run(run_dir)
-    _check_data_unchanged(run_dir, record, prepared)
-    gates = gates_for(prepared.config, expect)
-    checkpoint = load_checkpoint(run_dir)
+    _check_config_unchanged(run)
+    prepared, _ = prepare_saved_run(run)
+    _check_data_unchanged(run, record, prepared)
+    expectations = expectations_for(prepared.config, expect)
+    checkpoint = load_checkpoint(run)
     from nnlearn import distribute
 
     distribute.check_setup(prepared.config)
     if not distribute.is_chief(prepared.config):  # reads the chief's checkpoint, never writes its files
-        run_dir, progress = distribute.resumable_copy(run_dir), None
-    return _fit_recorded(prepared, run_dir, gates, progress or Silent(), checkpoint)
+        run, progress = RunDir(distribute.resumable_copy(run.path)), None
+    return _fit_recorded(prepared, run, expectations, progress or Silent(), checkpoint)
 
 
-def _fit_recorded(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None,
+def _fit_recorded(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint: dict | None,
                   start: tuple | None = None) -> Run:
     """_fit, with run.json saying how the run ended whatever ends it (a second Ctrl-C, a full disk, a bug)."""
     try:
         with _terminate_stops():
-            return _fit(prepared, run_dir, gates, progress, checkpoint, start)
+            return _fit(prepared, run_dir, expectations, progress, checkpoint, start)
     except (RunFailed, Interrupted):
         raise  # _fit recorded these itself
     except (KeyboardInterrupt, _Terminated) as stop:
@@ -213,17 +204,17 @@ class _terminate_stops:
         return False
 
 
-def _record_ending(run_dir: Path, status: str) -> str:
+def _record_ending(run_dir: RunDir, status: str) -> str:
     """Write status into run.json; '' or, when that fails too, a sentence naming the file."""
     try:
         _save_status(run_dir, status, _started(run_dir), None, epochs=_checkpoint_epoch(run_dir))
     except (OSError, NnlearnError) as error:
         reason = getattr(error, "strerror", None) or error
-        return f" {run_dir / RUN_FILE} could not be updated ({reason}); it may still say running."
+        return f" {run_dir.record_file} could not be updated ({reason}); it may still say running."
     return ""
 
 
-def _checkpoint_epoch(run_dir: Path) -> int:
+def _checkpoint_epoch(run_dir: RunDir) -> int:
     try:
         checkpoint = load_checkpoint(run_dir)
     except RunError:
@@ -248,25 +239,25 @@ def _json_sha256(value) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()
 
 
-def _check_config_unchanged(run_dir: Path) -> None:
+def _check_config_unchanged(run_dir: RunDir) -> None:
     """Refuse a config.yaml edited since the run started, naming each changed field."""
-    changed = config_changes(run_dir, load_config(run_dir / CONFIG_FILE))
+    changed = config_changes(run_dir, run_dir.config())
     if changed:
-        raise RunError(f"{run_dir / CONFIG_FILE} changed since the run started ({'; '.join(changed[:8])}"
+        raise RunError(f"{run_dir.config_file} changed since the run started ({'; '.join(changed[:8])}"
                        f"{'; ...' if len(changed) > 8 else ''}). Its checkpoint, split and normaliser belong "
                        "to the original settings, so resuming would mix two runs.",
                        hint=f"put the original values back to resume, or start a new run with the new "
-                            f"settings: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR")
+                            f"settings: nnlearn train {run_dir.config_file} --out NEW_DIR")
 
 
-def _check_data_unchanged(run_dir: Path, record: dict, prepared: Prepared) -> None:
+def _check_data_unchanged(run_dir: RunDir, record: dict, prepared: Prepared) -> None:
     expected = record.get("data_sha256")
     if expected and _fingerprint(prepared)["data_sha256"] != expected:
         where = prepared.source_path or f"data.source {prepared.config.data.source}"
         raise RunError(f"the data ({where}) changed since {run_dir} started: resuming would train and test "
                        "on other rows than the run began with.",
                        hint=f"put the original data back to resume, or start a new run: nnlearn train "
-                            f"{run_dir / CONFIG_FILE} --out NEW_DIR")
+                            f"{run_dir.config_file} --out NEW_DIR")
 
 
 def _check_tensorboard(config: Config) -> None:
@@ -278,7 +269,7 @@ def _check_tensorboard(config: Config) -> None:
                            hint="pip install 'nnlearn[tensorboard]', or set fit.tensorboard: false.")
 
 
-def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | None,
+def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint: dict | None,
          start: tuple | None = None) -> Run:
     from nnlearn import distribute, snapshots
     from nnlearn import model as tf_model  # TensorFlow is imported here, only when training
@@ -315,7 +306,7 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
 
         def write():
             save_checkpoint(run_dir, variables, history_rows, state, best)
-            write_atomic(run_dir / HISTORY_FILE, _history_csv(history_rows))  # derived: rewritten on resume
+            run_dir.write_history(history_rows)  # derived: rewritten on resume
 
         return write
 
@@ -324,7 +315,7 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
     if snapshots.wanted(prepared):  # a few epochs' weights, to draw how the decision boundary moved
         callbacks.append(snapshots.snapshot_callback(run_dir, config.fit.epochs, stopper))
     if config.fit.tensorboard:
-        callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir / TENSORBOARD_DIR)))
+        callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir.tensorboard_dir)))
     steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config, strategy)
     steps.stopper = stopper
 
@@ -355,7 +346,7 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
                             f"stopped. The last good checkpoint (epoch {len(rows)}) is in {run_dir}.",
                             hint=f"start again with a lower learning rate (now {rate:g}): nnlearn train --from "
                                  f"{run_dir} --set compile.optimizer.learning_rate={rate / 10:g}")
-        failure.run_dir = run_dir
+        failure.run_dir = run_dir.path
         raise failure
     if stopper.reason == "interrupted":
         epoch, batch = stopper.stopped_at
@@ -364,20 +355,20 @@ def _fit(prepared: Prepared, run_dir: Path, gates, progress, checkpoint: dict | 
                           f"{len(rows)} is kept in {run_dir}.",
                           hint=f"continue with: nnlearn train --resume {run_dir}")
     model = steps.evaluation_model()  # under a strategy: a plain copy of the trained weights
-    _save_model(model, run_dir / MODEL_FILE)
+    run_dir.save_model(model)
     metrics = {name: measure(model, prepared, name) for name in SPLITS}
     baseline = baseline_metrics(prepared)
-    results = check_gates(gates, metrics)
-    if not (run_dir / HISTORY_FILE).exists():
-        write_atomic(run_dir / HISTORY_FILE, _history_csv(rows))
-    write_json(run_dir / METRICS_FILE, {**metrics, "baseline": {"test": baseline},
+    results = check_expectations(expectations, metrics)
+    if not run_dir.has_history():
+        run_dir.write_history(rows)
+    run_dir.write_metrics({**metrics, "baseline": {"test": baseline},
                                         "expectations": [result.to_json() for result in results],
                                         "epochs": len(rows), "seconds": round(seconds, 3)})
     _save_status(run_dir, "finished", started, versions, epochs=len(rows))
-    return Run(run_dir, len(rows), seconds, metrics, baseline, rows, results, prepared)
+    return Run(run_dir.path, len(rows), seconds, metrics, baseline, rows, results, prepared)
 
 
-def _model_of_run(prepared: Prepared, run_dir: Path, checkpoint: dict | None, start: tuple | None):
+def _model_of_run(prepared: Prepared, run_dir: RunDir, checkpoint: dict | None, start: tuple | None):
     """The compiled model, with its checkpoint's weights (resume) or a saved run's (--from --weights):
     (model, history rows so far, first epoch to train)."""
     from nnlearn import model as tf_model
@@ -392,7 +383,7 @@ def _model_of_run(prepared: Prepared, run_dir: Path, checkpoint: dict | None, st
         except (ValueError, TypeError) as error:  # a checkpoint of another architecture or optimizer
             raise RunError(f"the checkpoint in {run_dir} does not fit the model of its config.yaml: "
                            f"{str(error).splitlines()[0][:160]}",
-                           hint=f"train again as a new run: nnlearn train {run_dir / CONFIG_FILE} --out NEW_DIR"
+                           hint=f"train again as a new run: nnlearn train {run_dir.config_file} --out NEW_DIR"
                            ) from None
         rows = checkpoint["history"]
         initial_epoch = checkpoint["epoch"]
@@ -449,7 +440,7 @@ def _why_above(model, prepared: Prepared) -> str:
             "only a loss above 2 × expected + 1 points to a setup mistake")
 
 
-def _start_from(model, saved_run: Path, arrays: dict) -> None:
+def _start_from(model, saved_run: RunDir, arrays: dict) -> None:
     """Load a saved run's model weights (not its optimizer's state) into a freshly built model."""
     saved = sorted((key for key in arrays if key.startswith("model_")), key=lambda key: int(key.rsplit("_", 1)[1]))
     variables = model.variables
@@ -492,8 +483,8 @@ class _interrupts_stop:
         return False
 
 
-def _starting_files(prepared: Prepared) -> dict[str, str]:
-    """config.yaml, preprocessing.json and run.json of a new run, made without TensorFlow."""
+def start_run_dir(prepared: Prepared, out: str | Path | None) -> RunDir:
+    """A new run directory holding config.yaml, preprocessing.json and run.json, made without TensorFlow."""
     config = prepared.config
     versions = _installed_versions()
     header = (f"# The resolved config of this run: every default filled in.\n"
@@ -513,10 +504,8 @@ def _starting_files(prepared: Prepared) -> dict[str, str]:
     }
     record = _status_record({}, "starting", _now(), versions, epochs=0)
     record.update(_fingerprint(prepared))
-    return {CONFIG_FILE: header + yaml.safe_dump(config.applying(), sort_keys=False,
-                                                 allow_unicode=True),
-            PREPROCESSING_FILE: json_text(preprocessing, indent=2) + "\n",
-            RUN_FILE: json_text(record, indent=2) + "\n"}
+    config_text = header + yaml.safe_dump(config.applying(), sort_keys=False, allow_unicode=True)
+    return RunDir.start(config.name, out, config_text, preprocessing, record)
 
 
 def _installed_versions() -> dict[str, str]:
@@ -543,9 +532,9 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _started(run_dir: Path) -> str:
+def _started(run_dir: RunDir) -> str:
     try:
-        return read_json(run_dir, RUN_FILE).get("started") or _now()
+        return run_dir.record().get("started") or _now()
     except RunError:
         return _now()
 
@@ -563,37 +552,17 @@ def _status_record(record: dict, status: str, started: str, versions: dict | Non
     return record
 
 
-def _save_status(run_dir: Path, status: str, started: str, versions: dict | None, epochs: int) -> None:
+def _save_status(run_dir: RunDir, status: str, started: str, versions: dict | None, epochs: int) -> None:
     """Update run.json's status, keeping what else it records (the run's fingerprint)."""
     try:
-        record = read_json(run_dir, RUN_FILE)
+        record = run_dir.record()
     except RunError:
         record = {}
-    write_json(run_dir / RUN_FILE, _status_record(record, status, started, versions, epochs))
+    run_dir.write_record(_status_record(record, status, started, versions, epochs))
 
 
-def _record_distribution(run_dir: Path, distribution: dict) -> None:
+def _record_distribution(run_dir: RunDir, distribution: dict) -> None:
     """run.json says how a data-parallel run was spread: strategy, replicas, workers, batch shares."""
-    record = read_json(run_dir, RUN_FILE)
+    record = run_dir.record()
     record["distribute"] = distribution
-    write_json(run_dir / RUN_FILE, record)
-
-
-def _save_model(model, path: Path) -> None:
-    temporary = path.with_name(f".{path.stem}.tmp.keras")
-    try:
-        model.save(temporary)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
-
-
-def _history_csv(rows: list[dict[str, float]]) -> str:
-    buffer = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: (repr(v) if isinstance(v, float) and not math.isnan(v) else v)
-                             for k, v in row.items()})
-    return buffer.getvalue()
+    run_dir.write_record(record)

@@ -161,12 +161,11 @@ def stopped_run(folder: Path, name: str) -> Path:
     from nnlearn.checkpoint import save_checkpoint
     from nnlearn.config_file import load_config
     from nnlearn.prepare import prepare
-    from nnlearn.rundir import create_run_dir
-    from nnlearn.training import _starting_files
+    from nnlearn.training import start_run_dir
 
     config = folder / "config.yaml"
     prepared = prepare(load_config(config), folder)
-    run_dir = create_run_dir("tiny", folder / "runs" / name, files=_starting_files(prepared))
+    run_dir = start_run_dir(prepared, folder / "runs" / name).path
     save_checkpoint(run_dir, {"model_0": np.zeros((4, 8), np.float32)}, [{"loss": 1.0}])
     record = json.loads((run_dir / "run.json").read_text())
     (run_dir / "run.json").write_text(json.dumps({**record, "status": "interrupted", "epochs": 1}))

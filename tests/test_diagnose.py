@@ -116,7 +116,7 @@ def test_a_failed_run_is_diagnosed_reported_and_started_again_with_a_lower_rate(
 @pytest.mark.tensorflow
 def test_from_with_weights_starts_where_the_saved_run_stopped(write_config, workdir):
     from nnlearn.checkpoint import load_checkpoint
-    from nnlearn.model import load_saved_model
+    from nnlearn.model_file import load_saved_model
 
     first = runner.invoke(app, ["train", str(write_config(TINY)), "--out", "runs/first", "--no-plots"])
     assert first.exit_code == 0, first.output

@@ -300,7 +300,7 @@ def _model_file(path: Path, node: dict) -> Path:
 ])
 def test_unsafe_model_files_are_named_in_a_short_message(tmp_path, node, fragment):
     from nnlearn.errors import RunError
-    from nnlearn.rundir import check_model_is_safe
+    from nnlearn.model_file import check_model_is_safe
 
     with pytest.raises(RunError) as caught:
         check_model_is_safe(_model_file(tmp_path / "model.keras", node))
@@ -317,12 +317,11 @@ def stopped_run(write_config):
     from nnlearn.checkpoint import save_checkpoint
     from nnlearn.config_file import load_config
     from nnlearn.prepare import prepare
-    from nnlearn.rundir import create_run_dir
-    from nnlearn.training import _starting_files
+    from nnlearn.training import start_run_dir
 
     path = write_config(TINY)
     prepared = prepare(load_config(path), path.parent)
-    run_dir = create_run_dir("tiny", "runs/stopped", files=_starting_files(prepared))
+    run_dir = start_run_dir(prepared, "runs/stopped").path
     save_checkpoint(run_dir, {"model_0": np.zeros((4, 8), np.float32)}, [{"loss": 1.0}])
     record = json.loads((run_dir / "run.json").read_text())
     (run_dir / "run.json").write_text(json.dumps({**record, "status": "interrupted", "epochs": 1}))
@@ -422,13 +421,12 @@ def test_eval_warns_when_the_config_was_edited_after_training(stopped_run):
 def test_changed_data_is_not_resumed(write_config):
     from nnlearn.config_file import load_config
     from nnlearn.prepare import prepare
-    from nnlearn.rundir import create_run_dir
-    from nnlearn.training import _starting_files
+    from nnlearn.training import start_run_dir
 
     path = write_config(LINEAR_REGRESSION)
     (path.parent / "table.csv").write_text("a,y\n" + "".join(f"{i},{i * 1.5}\n" for i in range(30)))
     prepared = prepare(load_config(path, ["data.source=table.csv", "data.target=y"]), path.parent)
-    run_dir = create_run_dir("reg", "runs/reg", files=_starting_files(prepared))
+    run_dir = start_run_dir(prepared, "runs/reg").path
     (path.parent / "table.csv").write_text("a,y\n" + "".join(f"{i},{i * 2.5}\n" for i in range(30)))
     result = invoke("train", "--resume", run_dir)
     refused(result, "table.csv")
@@ -490,12 +488,12 @@ def _environment() -> dict:
 
 @pytest.mark.tensorflow
 def test_a_full_disk_leaves_run_json_saying_failed_and_names_the_file(write_config, monkeypatch):
-    import nnlearn.checkpoint
+    from nnlearn.rundir import RunDir
 
-    def full_disk(path, content):
-        raise OSError(28, "No space left on device", str(path))
+    def full_disk(run_dir, content):
+        raise OSError(28, "No space left on device", str(run_dir.checkpoint_file))
 
-    monkeypatch.setattr(nnlearn.checkpoint, "write_atomic", full_disk)
+    monkeypatch.setattr(RunDir, "write_checkpoint", full_disk)
     result = invoke("train", write_config(TINY), "--out", "runs/full", "--no-plots", "--set", "fit.epochs=1")
     refused(result, "checkpoint.npz", "No space left on device")
     assert json.loads(Path("runs/full/run.json").read_text())["status"] == "failed"

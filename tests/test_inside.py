@@ -57,7 +57,7 @@ def coffee_run(tmp_path_factory):
 @pytest.mark.tensorflow
 def test_unit_planes_equal_numpy_from_the_saved_weights(coffee_run):
     from nnlearn import inside
-    from nnlearn.model import load_saved_model
+    from nnlearn.model_file import load_saved_model
     from nnlearn.prepare import prepare_saved_run
 
     prepared, _ = prepare_saved_run(coffee_run)
@@ -80,7 +80,8 @@ def test_unit_planes_equal_numpy_from_the_saved_weights(coffee_run):
 @pytest.mark.tensorflow
 def test_mistakes_are_the_top_losses_recomputed_by_keras(coffee_run):
     from nnlearn import inside
-    from nnlearn.model import keras, load_saved_model
+    from nnlearn.model import keras
+    from nnlearn.model_file import load_saved_model
     from nnlearn.prepare import prepare_saved_run
 
     prepared, _ = prepare_saved_run(coffee_run)
@@ -102,7 +103,7 @@ def test_mistakes_are_the_top_losses_recomputed_by_keras(coffee_run):
 @pytest.mark.tensorflow
 def test_dead_and_saturated_shares_equal_numpy(coffee_run, workdir, write_config):
     from nnlearn import inside
-    from nnlearn.model import load_saved_model
+    from nnlearn.model_file import load_saved_model
     from nnlearn.prepare import prepare_saved_run
     from nnlearn.training import train
 
@@ -169,7 +170,7 @@ def test_eval_mistakes_and_inspect_json(write_config):
     assert result.exit_code == 0, result.output
     mistakes = json.loads(result.stdout)["mistakes"]
     assert len(mistakes) == 4
-    from nnlearn.model import load_saved_model
+    from nnlearn.model_file import load_saved_model
     from nnlearn.prepare import prepare_saved_run
 
     prepared, _ = prepare_saved_run(run.run_dir)

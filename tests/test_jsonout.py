@@ -6,7 +6,7 @@ import math
 import pytest
 
 from nnlearn.jsonout import json_text, numbers_back
-from nnlearn.rundir import read_metrics, write_json
+from nnlearn.rundir import RunDir, write_json
 
 
 def strict(text: str):
@@ -22,9 +22,9 @@ def test_files_and_output_share_the_policy(tmp_path):
     written = strict((tmp_path / "metrics.json").read_text())
     assert written["test"] == {"loss": "nan", "r2": "-inf", "mae": 1.5}
     assert strict(json_text(value)) == written  # --json prints exactly what the file holds
-    back = read_metrics(tmp_path)
+    back = RunDir(tmp_path).metrics()
     assert math.isnan(back["test"]["loss"]) and back["test"]["r2"] == -math.inf and back["epochs"] == 3
-    assert read_metrics(tmp_path / "nowhere") == {}
+    assert RunDir(tmp_path / "nowhere").metrics() == {}
 
 
 def test_numbers_back_inverts_json_safe_for_numbers():

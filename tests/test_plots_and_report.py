@@ -48,7 +48,7 @@ def test_classifier_with_two_features_gets_its_plots(moons_run):
 
 @pytest.mark.tensorflow
 def test_decision_boundary_agrees_with_predict(moons_run, tmp_path):
-    from nnlearn.model import load_saved_model
+    from nnlearn.model_file import load_saved_model
 
     prepared, _ = prepare_saved_run(moons_run)
     grid = decision_grid(load_saved_model(moons_run / "model.keras"), prepared, steps=40)

@@ -71,7 +71,8 @@ def test_the_l2_term_in_the_loss_equals_lambda_times_the_sum_of_squared_weights(
     """metrics.json's test loss = cross-entropy (NumPy, from the saved model's logits) + l2·Σw²."""
     import numpy as np
 
-    from nnlearn.model import keras, load_saved_model
+    from nnlearn.model import keras
+    from nnlearn.model_file import load_saved_model
     from nnlearn.prepare import prepare_saved_run
     from nnlearn.training import train
 

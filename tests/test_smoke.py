@@ -49,7 +49,7 @@ def test_an_invalid_config_exits_2(write_config):
 
 
 @pytest.mark.tensorflow
-def test_train_and_eval_gates(write_config):
+def test_train_and_eval_expectations(write_config):
     path = write_config()
     passed = runner.invoke(app, ["train", str(path), "--expect", "accuracy>=0", "--json"])
     assert passed.exit_code == 0, passed.output
