@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnlearn.errors import RunError
-from nnlearn.rundir import RunDir
+from nnlearn.rundir import SPLITS, RunDir
 
 
 @dataclass
@@ -115,10 +115,10 @@ def compare(run_dirs: list[Path]) -> Comparison:
     keys = list(dict.fromkeys(key for config in flat for key in config))
     differences = {key: [config.get(key) for config in flat] for key in keys
                    if len({json.dumps(config.get(key), sort_keys=True) for config in flat}) > 1}
-    saved = [{split: _typed(entry.get(split), dict, {}) for split in ("train", "validation", "test")}
+    saved = [{split: _typed(entry.get(split), dict, {}) for split in SPLITS}
              for entry in (run.metrics(strict=False) for run in runs)]
     metrics: dict[str, dict[str, list]] = {}
-    for split in ("train", "validation", "test"):
+    for split in SPLITS:
         names = list(dict.fromkeys(name for entry in saved for name in (entry.get(split) or {})))
         if names:
             metrics[split] = {name: [(entry.get(split) or {}).get(name) for entry in saved] for name in names}

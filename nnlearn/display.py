@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Column, Table
 
 from nnlearn.errors import ConfigError, NnlearnError
+from nnlearn.rundir import SPLITS
 
 
 def format_number(value) -> str:
@@ -115,7 +116,7 @@ def epoch_logs(logs: dict) -> str:
 
 def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "Metrics") -> Table:
     """Rows are loss and metrics; columns are the splits, then what no learning would score."""
-    splits = [name for name in ("train", "validation", "test") if metrics.get(name)]
+    splits = [name for name in SPLITS if metrics.get(name)]
     names: list[str] = []
     for split in splits:
         for name in metrics[split]:

@@ -17,6 +17,7 @@ from nnlearn.data import resolve_source
 from nnlearn.images import SUFFIXES, is_image_folder
 from nnlearn.keras_calls import layer_calls, loss_call, metric_calls, optimizer_call
 from nnlearn.tabular import MISSING_MARKERS
+from nnlearn.task import is_classifier, task_of
 
 HEADER = '''\
 """{name}: a plain tf.keras script made by `nnlearn eject`.
@@ -203,7 +204,7 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
         return (f"with np.load({str(path)!r}, allow_pickle=False) as archive:\n"
                 "    x, y = archive['x'].reshape(len(archive['x']), -1).astype(np.float64), archive['y']\n"
                 "if y.ndim == 1:\n    y = np.unique(y, return_inverse=True)[1]\n")
-    regression = config.compile.loss == "mean_squared_error"
+    regression = task_of(config) == "regression"
     labels = ("y = np.array(labels, dtype=np.float64)\n" if regression else
               "try:  # class labels: numbers sorted as numbers, text sorted as text\n"
               "    y = np.unique(np.array(labels, dtype=np.float64), return_inverse=True)[1]\n"
@@ -225,8 +226,9 @@ def eject(config: Config, input_shape: tuple[int, ...], config_dir: Path | None 
           file_name: str = "model.py") -> str:
     """The standalone script's text."""
     data, compile_config, fit = config.data, config.compile, config.fit
-    classification = compile_config.loss != "mean_squared_error"
-    stratify = classification and data.source != "multilabel"
+    task = task_of(config)
+    classification = is_classifier(task)
+    stratify = task in ("binary", "multiclass")
     rows = ["\n# What x and y are\n", _data_code(config, config_dir)]
     n_validation = (f"max(1, round(rows * {data.validation_split}))" if data.validation_split > 0 else "0")
     rows.append(SPLIT.format(test_split=data.test_split, validation_split=data.validation_split,

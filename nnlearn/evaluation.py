@@ -77,10 +77,10 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int 
 def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:
     """Counts of (true class, predicted class) on the test split."""
     from nnlearn.model import evaluation_batches
-    from nnlearn.task import classes, task_of
+    from nnlearn.task import classes
 
     outputs = model.predict(evaluation_batches(prepared.x("test"), prepared.y("test")), verbose=0)
-    task = task_of(prepared.config, prepared.dataset.kind)
+    task = prepared.task
     predicted = classes(outputs, task, prepared.config.compile.from_logits)
     size = prepared.dataset.n_classes
     matrix = np.zeros((size, size), dtype=np.int64)

@@ -12,6 +12,7 @@ from nnlearn.config import Config, Conv1D, Conv2D, Dense
 from nnlearn.data import Dataset
 from nnlearn.errors import Problem
 from nnlearn.shapes import LayerShape
+from nnlearn.task import task_of
 
 ACTIVATIONS = {
     "relu": "max(0, z)",
@@ -79,7 +80,7 @@ def layer_rows(config: Config, shapes: list[LayerShape]) -> list[LayerRow]:
         activation = getattr(layer, "activation", None)
         meaning = ACTIVATIONS[activation] if activation else LAYER_ROLES.get(layer.type, "")
         if shape.index == last and activation == "linear":
-            meaning += " (the prediction)" if config.compile.loss == "mean_squared_error" else " (logits)"
+            meaning += " (the prediction)" if task_of(config) == "regression" else " (logits)"
         if isinstance(layer, Dense):
             meaning = f"z = w·a + b, then {meaning}"
         elif isinstance(layer, Conv2D):

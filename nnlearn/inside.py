@@ -171,7 +171,7 @@ def per_example_loss(outputs: np.ndarray, y: np.ndarray, prepared: Prepared) -> 
 
 def probabilities(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
     """Outputs turned into probabilities (the task's own rule: nnlearn.task)."""
-    return task.probabilities(outputs, task.task_of(prepared.config, prepared.dataset.kind),
+    return task.probabilities(outputs, prepared.task,
                               prepared.config.compile.from_logits)
 
 

@@ -298,9 +298,9 @@ def _regions(axis, classes: np.ndarray, xx: np.ndarray, yy: np.ndarray, alpha: f
 
 
 def _classes(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
-    from nnlearn.task import classes, task_of
+    from nnlearn.task import classes
 
-    return classes(outputs, task_of(prepared.config, prepared.dataset.kind), prepared.config.compile.from_logits)
+    return classes(outputs, prepared.task, prepared.config.compile.from_logits)
 
 
 def draw_inside(model, prepared: Prepared, folder: Path, snapshots: dict | None = None,

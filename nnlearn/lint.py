@@ -7,6 +7,7 @@ import numpy as np
 from nnlearn.config import Config, Conv1D, Conv2D, Dense
 from nnlearn.data import Dataset
 from nnlearn.errors import Problem
+from nnlearn.task import task_of
 
 ADAM_RANGE = (1e-5, 0.1)
 COLLAPSING_PENALTY = 0.1  # l1 or l2 from here on outweighs a loss of order 1: the weights shrink to about 0
@@ -51,8 +52,8 @@ def _lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
                                           "throwing information away.", hint="use activation: relu."))
     output = layers[last]
     output_path = f"model.layers[{last}].activation"
-    loss, from_logits = config.compile.loss, config.compile.from_logits
-    if output.activation in ("softmax", "sigmoid") and loss != "mean_squared_error":
+    regression, from_logits = task_of(config) == "regression", config.compile.from_logits
+    if output.activation in ("softmax", "sigmoid") and not regression:
         if from_logits:
             warnings.append(Problem(output_path, f"the output layer applies {output.activation} and the "
                                                  "loss has from_logits: true, which applies it again: the "
@@ -63,11 +64,11 @@ def _lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
                                                  "from_logits: false works, but the log of a rounded "
                                                  "probability is numerically unstable (log 0 = -inf).",
                                     hint="prefer activation: linear with from_logits: true."))
-    elif output.activation == "linear" and loss != "mean_squared_error" and not from_logits:
+    elif output.activation == "linear" and not regression and not from_logits:
         warnings.append(Problem("compile.from_logits", "the output layer emits logits (linear) but the loss "
                                                       "expects probabilities (from_logits: false).",
                                 hint="set from_logits: true."))
-    if loss == "mean_squared_error" and train_y is not None and len(train_y):
+    if regression and train_y is not None and len(train_y):
         if output.activation == "relu" and float(np.min(train_y)) < 0:
             warnings.append(Problem(output_path, "a relu output can never be negative, but some targets "
                                                  f"are (the smallest is {float(np.min(train_y)):.4g}).",

@@ -20,7 +20,7 @@ from nnlearn.errors import RunError
 from nnlearn.evaluation import confusion_matrix
 from nnlearn.prepare import Prepared, prepare_saved_run
 from nnlearn.rundir import RunDir, write_atomic
-from nnlearn.task import classes, probabilities, task_of
+from nnlearn.task import classes, probabilities
 
 GRID_STEPS = 200
 
@@ -109,7 +109,7 @@ def decision_grid(model, prepared: Prepared, steps: int = GRID_STEPS) -> Grid:
 
     xx, yy = plane(prepared, steps)
     outputs = predict_raw(model, prepared, np.c_[xx.ravel(), yy.ravel()])
-    task, from_logits = task_of(prepared.config, prepared.dataset.kind), prepared.config.compile.from_logits
+    task, from_logits = prepared.task, prepared.config.compile.from_logits
     predicted = classes(outputs, task, from_logits).reshape(xx.shape)
     chances = probabilities(outputs, task, from_logits)
     if task == "binary":

@@ -11,12 +11,13 @@ from pathlib import Path
 import numpy as np
 from pydantic import ValidationError
 
-from nnlearn.config import CLASSIFICATION_LOSSES, Config
+from nnlearn.config import Config
 from nnlearn.data import (Dataset, Normalizer, Splits, is_file_source, load_dataset, resolve_source,
                           split_dataset)
 from nnlearn.errors import ConfigError, RunError
 from nnlearn.files import sha256_of_file
 from nnlearn.tabular import Columns
+from nnlearn.task import Task, is_classifier, task_of
 from nnlearn.rundir import RunDir
 from nnlearn.shapes import LayerShape, Shape, infer_shapes, output_problems, uses_image_input, uses_signal_input
 
@@ -32,6 +33,11 @@ class Prepared:
     input_shape: Shape
     layers: list[LayerShape]
     source_path: Path | None = None  # the data file, resolved, when the source is a file
+
+    @property
+    def task(self) -> Task:
+        """regression, binary, multiclass or multilabel: from the loss and the data."""
+        return task_of(self.config, self.dataset.kind)
 
     @property
     def warnings(self) -> list:
@@ -107,7 +113,7 @@ def prepare(config: Config, config_dir: Path | None = None,
     CSV's fitted columns."""
     dataset = load_dataset(config.data, config.seed, config_dir, columns)
     layers = check_model_against_data(config, dataset)
-    stratify = config.compile.loss in CLASSIFICATION_LOSSES
+    stratify = is_classifier(task_of(config))
     splits = split_dataset(dataset, config.data, config.seed, stratify)
     if normalizer is None and dataset.images is not None:
         normalizer = Normalizer.for_pixels(config.data.normalize, dataset.n_features)

@@ -11,7 +11,7 @@ from nnlearn.catalog import compare
 from nnlearn.explain import explain_prepared
 from nnlearn.plots import INSIDE_FILE, draw_plots
 from nnlearn.prepare import prepare_saved_run
-from nnlearn.rundir import RunDir
+from nnlearn.rundir import SPLITS, RunDir
 
 REPORT_FILE = "report.html"
 STYLE = """
@@ -120,7 +120,7 @@ def run_report_body(run_dir: RunDir | Path) -> str:
                      f"{html.escape(str(spread.get('batch_size')))}.</p>")
     for warning in warnings:
         parts.append(f'<p class="warning">{html.escape(warning)}</p>')
-    splits = [split for split in ("train", "validation", "test") if metrics.get(split)]
+    splits = [split for split in SPLITS if metrics.get(split)]
     names = list(dict.fromkeys(name for split in splits for name in metrics[split]))
     baseline = (metrics.get("baseline") or {}).get("test", {})
     rows = [[name] + [metrics[split].get(name) for split in splits] + [baseline.get(name)] for name in names]
@@ -210,7 +210,7 @@ def sweep_report(sweep_dir: str | Path) -> str:
                                               name.removesuffix(".png").replace("_", " "))
                                        for name in (CURVES_PLOT, METRIC_PLOT) if (sweep_dir / name).exists())
     run_rows = [[member.name, member.seed, member.status]
-                + [(member.metrics.get(split) or {}).get(metric) for split in ("train", "validation", "test")]
+                + [(member.metrics.get(split) or {}).get(metric) for split in SPLITS]
                 for member in sweep.members]
     body += "<h2>Runs</h2>" + _table(["run directory", "seed", "status", f"train {metric}",
                                       f"validation {metric}", f"test {metric}"], run_rows, numeric_from=3)

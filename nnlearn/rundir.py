@@ -25,6 +25,7 @@ RUN_FILE = "run.json"
 CHECKPOINT_DIR = "checkpoint"
 TENSORBOARD_DIR = "tensorboard"
 MAX_JSON_BYTES = 64 * 1024**2
+SPLITS = ("train", "validation", "test")  # the splits metrics.json measures, in order
 
 
 def create_run_dir(name: str, out: str | Path | None = None, root: Path = RUNS_ROOT,

@@ -25,14 +25,13 @@ import yaml
 from nnlearn.config import Config
 from nnlearn.config_file import load_config, parse_path
 from nnlearn.errors import ConfigError, NnlearnError, Problem, RunError, RunFailed
-from nnlearn.rundir import RunDir, create_run_dir, read_json, write_atomic, write_json
+from nnlearn.rundir import SPLITS, RunDir, create_run_dir, read_json, write_atomic, write_json
 
 SWEEP_FILE = "sweep.json"
 BASE_CONFIG_FILE = "base_config.yaml"
 CSV_FILE = "sweep.csv"
 CURVES_PLOT = "sweep_curves.png"
 METRIC_PLOT = "sweep_metric.png"
-SPLITS = ("train", "validation", "test")
 
 
 @dataclass

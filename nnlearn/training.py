@@ -32,9 +32,8 @@ from nnlearn.errors import Interrupted, NnlearnError, RunError, RunFailed
 from nnlearn.evaluation import measure
 from nnlearn.expectations import ExpectationResult, check_expectations, expectations_for
 from nnlearn.prepare import Prepared, config_changes, prepare, prepare_saved_run
-from nnlearn.rundir import RunDir
+from nnlearn.rundir import SPLITS, RunDir
 
-SPLITS = ("train", "validation", "test")
 
 
 @dataclass
