@@ -92,7 +92,38 @@ class Stream:
 
     def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
         """(first row, features as float32 (rows, features)) of each block, in file order. Every cell is
-        checked: a cell that is not a finite number, or a row of another length, is a DataError."""
+        checked: a cell that is not a finite number, or a row of another length, is a DataError.
+
+        The first complete pass also writes the float32 features to an unnamed temporary file (freed when
+        the process ends, however it ends); later passes read that, with the same blocks, instead of
+        parsing the CSV again."""
+        if getattr(self, "_cache", None) is not None:
+            yield from self._cached_blocks()
+            return
+        writer = _temporary_file()
+        sizes = []
+        for start, x in self._parsed_blocks():
+            if writer is not None:
+                try:
+                    writer.write(x.tobytes())
+                except OSError:  # a full disk: this pass and the next ones parse the CSV
+                    writer = None
+            sizes.append(len(x))
+            yield start, x
+        if writer is not None:
+            writer.flush()
+            self._cache, self._block_rows = writer, sizes
+
+    def _cached_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        import os
+
+        start, offset, width = 0, 0, 4 * len(self.features)
+        for count in self._block_rows:
+            data = os.pread(self._cache.fileno(), count * width, offset)
+            yield start, np.frombuffer(data, dtype=np.float32).reshape(count, len(self.features))
+            start, offset = start + count, offset + count * width
+
+    def _parsed_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
         import pyarrow as pa
         from pyarrow import csv as arrow_csv
 
@@ -139,6 +170,16 @@ class Stream:
         if not hasattr(self, "_sha256"):
             self._sha256 = sha256_of_file(self.path)
         return self._sha256
+
+
+def _temporary_file():
+    """An unnamed file on disk (deleted by the system when closed or when the process dies), or None."""
+    import tempfile
+
+    try:
+        return tempfile.TemporaryFile(prefix="nnlearn-stream-")
+    except OSError:
+        return None
 
 
 def _unreadable(name: str, reason: str) -> DataError:
