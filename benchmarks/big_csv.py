@@ -1,11 +1,15 @@
 """Time and memory of `nnlearn validate` and one epoch of `nnlearn train` on a big numeric CSV.
 
     python benchmarks/big_csv.py [--rows 1500000] [--features 20] [--repeats 1] [--keep FOLDER]
+    python benchmarks/big_csv.py --rows 6000000     # about 910 MB
 
 Writes a seeded CSV (1.5 M rows of 20 features and a 0/1 target: about 230 MB) and a logistic-regression
 config for it in a temporary folder, then runs, each under `/usr/bin/time -v`:
   validate  nnlearn validate CONFIG
-  train     nnlearn train CONFIG --set fit.epochs=1 --set fit.batch_size=4096 -q --no-plots
+  baseline  TensorFlow and Keras alone: a one-unit model fitted on 10 rows (what no data can go below)
+  validate  nnlearn validate CONFIG
+  train     nnlearn train CONFIG --set fit.epochs=1 --set fit.batch_size=4096 -q --no-plots --set data.stream=false
+  streamed  the same with --set data.stream=true: batches read from disk, never the whole file
 and prints the median wall time and peak memory (maximum resident set size) of each, and the peak
 memory as a multiple of the file's size. The folder is deleted afterwards unless --keep names one.
 """
@@ -76,6 +80,16 @@ def timed(command: list[str], folder: Path) -> tuple[float, int, int]:
     return int(hours or 0) * 3600 + int(minutes) * 60 + float(seconds), int(peak.group(1)) * 1024, result.returncode
 
 
+BASELINE = """\
+import numpy as np
+from nnlearn import model
+keras = model.keras
+m = keras.Sequential([keras.Input(shape=(20,)), keras.layers.Dense(1)])
+m.compile(loss="mse", optimizer="adam")
+m.fit(np.zeros((10, 20), "float32"), np.zeros((10, 1), "float32"), epochs=1, verbose=0)
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_500_000)
@@ -92,10 +106,13 @@ def main() -> None:
         (folder / "big.yaml").write_text(CONFIG, encoding="utf-8")
         size = csv_path.stat().st_size
         print(f"{csv_path.name}: {args.rows:,} rows × {args.features} features + target, {size / 1e6:.0f} MB")
+        train = [str(NNLEARN), "train", "big.yaml", "--set", "fit.epochs=1", "--set", "fit.batch_size=4096",
+                 "-q", "--no-plots", "--out", "RUN"]
         commands = {
+            "baseline": [sys.executable, "-c", BASELINE],
             "validate": [str(NNLEARN), "validate", "big.yaml"],
-            "train": [str(NNLEARN), "train", "big.yaml", "--set", "fit.epochs=1", "--set", "fit.batch_size=4096",
-                      "-q", "--no-plots", "--out", "RUN"],
+            "train": train + ["--set", "data.stream=false"],
+            "streamed": train + ["--set", "data.stream=true"],
         }
         for name, command in commands.items():
             walls, peaks = [], []

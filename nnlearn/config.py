@@ -70,6 +70,11 @@ class DataConfig(Section):
                                              "columns, e.g. {city: {text: one_hot}, age: {missing: median}}.")
     ignore: list[str] = Field(default_factory=list, description="CSV: columns that are not features "
                                                                 "(an id, free-text notes).")
+    stream: Literal["auto"] | Flag = Field(
+        "auto", description="CSV of numbers: read the features from disk a batch at a time instead of holding "
+                            "them in memory. auto: when they would take more than a quarter of the free "
+                            "memory; true or false to choose. A streamed split is seeded but not stratified, "
+                            "and each epoch shuffles within windows of 32 MiB of rows, not all rows.")
     image_size: tuple[Positive, Positive] | None = Field(
         None, description="Image folders: every image is resized to [height, width], e.g. [28, 28].")
     color: Literal["grayscale", "rgb"] = Field("rgb", description="Image folders: grayscale (1 channel) or "
@@ -340,7 +345,7 @@ class Config(Section):
         named = source in BUNDLED_DATASETS + SYNTHETIC_DATASETS
         kind = "named" if named else source.lower().rsplit(".", 1)[-1] if "." in Path(source).name else "folder"
         if kind != "csv":
-            for name in ("target", "missing", "text", "columns", "ignore"):
+            for name in ("target", "missing", "text", "columns", "ignore", "stream"):
                 data.pop(name, None)
         if kind != "folder":
             data.pop("image_size", None)

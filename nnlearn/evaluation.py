@@ -79,7 +79,12 @@ def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:
     from nnlearn.model import evaluation_batches
     from nnlearn.task import classes
 
-    outputs = model.predict(evaluation_batches(prepared.x("test"), prepared.y("test")), verbose=0)
+    if prepared.stream is not None:
+        from nnlearn.streaming import predict
+
+        outputs = predict(model, prepared, "test")
+    else:
+        outputs = model.predict(evaluation_batches(prepared.x("test"), prepared.y("test")), verbose=0)
     task = prepared.task
     predicted = classes(outputs, task, prepared.config.compile.from_logits)
     size = prepared.dataset.n_classes
@@ -94,6 +99,10 @@ def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | No
 
     if getattr(prepared.splits, split_name) is None:
         return None
+    if prepared.stream is not None:  # read from disk a block at a time
+        from nnlearn.streaming import measure as measure_streamed
+
+        return measure_streamed(model, prepared, split_name)
     results = evaluate_arrays(model, prepared.x(split_name), prepared.y(split_name))
     if prepared.dataset.kind == "multilabel" and "accuracy" in results:
         results.update(per_label_accuracy(model, prepared, split_name))

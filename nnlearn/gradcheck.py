@@ -101,7 +101,7 @@ def _check(tf_model, prepared: Prepared, max_checked: int) -> GradCheck:
     for index, layer in enumerate(model.layers):
         if layer.get_config().get("activation") == "relu":
             watched.append(layer.output)
-        if layer.__class__.__name__ == "MaxPooling2D":
+        if layer.__class__.__name__ in ("MaxPooling1D", "MaxPooling2D"):
             watched.append(model.layers[index - 1].output if index else model.inputs[0])
             pools.append((len(watched) - 1, layer))
     probe = tf_model.keras.Model(model.inputs, [model.outputs[0], *watched])
@@ -110,8 +110,10 @@ def _check(tf_model, prepared: Prepared, max_checked: int) -> GradCheck:
         for position, layer in pools:
             if position == index:
                 config_ = layer.get_config()
-                window = [1, *config_["pool_size"], 1]
-                _, argmax = tf.nn.max_pool_with_argmax(value, window, [1, *config_["strides"], 1],
+                pool_size, strides = list(config_["pool_size"]), list(config_["strides"])
+                if len(pool_size) == 1:  # a sequence (rows, steps, channels) is pooled as an image 1 wide
+                    value, pool_size, strides = tf.expand_dims(value, 2), pool_size + [1], strides + [1]
+                _, argmax = tf.nn.max_pool_with_argmax(value, [1, *pool_size, 1], [1, *strides, 1],
                                                        config_["padding"].upper())
                 return np.asarray(argmax)
         return np.asarray(value) > 0

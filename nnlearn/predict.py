@@ -166,10 +166,15 @@ def outside_training_range(run_dir: RunDir, x: np.ndarray, limit: int = 10) -> l
     from nnlearn.prepare import prepare_saved_run
 
     prepared, _ = prepare_saved_run(run_dir)
-    seen = prepared.splits.train.x.reshape(len(prepared.splits.train.x), -1)
-    if seen.shape[1] != x.shape[1]:
+    if prepared.stream is not None:  # one pass over the file, not the training split in memory
+        from nnlearn.streaming import training_range
+
+        low, high = training_range(prepared)
+    else:
+        seen = prepared.splits.train.x.reshape(len(prepared.splits.train.x), -1)
+        low, high = seen.min(axis=0), seen.max(axis=0)
+    if len(low) != x.shape[1]:
         return []
-    low, high = seen.min(axis=0), seen.max(axis=0)
     warnings = []
     for column, name in enumerate(prepared.dataset.feature_names[:x.shape[1]]):
         outside = np.flatnonzero((x[:, column] < low[column]) | (x[:, column] > high[column]))

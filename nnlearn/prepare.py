@@ -33,6 +33,7 @@ class Prepared:
     input_shape: Shape
     layers: list[LayerShape]
     source_path: Path | None = None  # the data file, resolved, when the source is a file
+    stream: object | None = None  # streaming.Stream when the features are read from disk, never held
 
     @property
     def task(self) -> Task:
@@ -53,7 +54,10 @@ class Prepared:
 
     def y(self, split_name: str) -> np.ndarray:
         """A split's targets as the loss expects them (one-hot for categorical_crossentropy)."""
-        y = getattr(self.splits, split_name).y
+        return self.targets(getattr(self.splits, split_name).y)
+
+    def targets(self, y: np.ndarray) -> np.ndarray:
+        """Targets (class indices, 0/1 labels or values) as the loss expects them."""
         loss = self.config.compile.loss
         if loss == "categorical_crossentropy":
             return np.eye(self.dataset.n_classes, dtype=np.float32)[y]
@@ -111,6 +115,10 @@ def prepare(config: Config, config_dir: Path | None = None,
             normalizer: Normalizer | None = None, columns: Columns | None = None) -> Prepared:
     """Load and check the data, split it with the config's seed, and fit (or reuse) the normaliser and a
     CSV's fitted columns."""
+    from nnlearn import streaming
+
+    if streaming.streamed(config, config_dir):  # read from disk a block at a time, never held whole
+        return streaming.prepare_streamed(config, config_dir, normalizer)
     dataset = load_dataset(config.data, config.seed, config_dir, columns)
     layers = check_model_against_data(config, dataset)
     stratify = is_classifier(task_of(config))
@@ -219,6 +227,7 @@ def prepare_saved_run(run_dir: RunDir | Path) -> tuple[Prepared, list[str]]:
                         "the split and the numbers may not be the run's own.")
     if data_file is not None:
         config.data.source = str(data_file)  # the file the run was trained on, wherever eval runs
+    config.data.stream = bool(state.get("streamed"))  # its split is the one training made, whatever auto says now
     columns = saved_columns(state, run_dir)
     prepared = prepare(config, None, normalizer=normalizer, columns=columns)
     if len(normalizer.offset) != prepared.dataset.n_features:

@@ -315,7 +315,12 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
         callbacks.append(snapshots.snapshot_callback(run_dir, config.fit.epochs, stopper))
     if config.fit.tensorboard:
         callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir.tensorboard_dir)))
-    steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config, strategy)
+    if prepared.stream is not None:  # batches read from disk through tf.data
+        from nnlearn.streaming import StreamedSteps
+
+        steps = StreamedSteps(model, prepared)
+    else:
+        steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config, strategy)
     steps.stopper = stopper
 
     if not checkpoint and start is None:  # does the loss start where an untrained model's should?
@@ -399,7 +404,7 @@ def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> Non
 
     model = steps.model
     validation = None
-    if prepared.splits.validation is not None:
+    if prepared.splits.validation is not None and prepared.stream is None:
         validation = prepared.x("validation"), prepared.y("validation")
     model.stop_training = False
     callbacks.on_train_begin()
@@ -416,9 +421,10 @@ def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> Non
                 break
         if model.stop_training:
             break
-        if validation is not None:
+        if prepared.splits.validation is not None:
             callbacks.on_test_begin()
-            results = evaluate_arrays(steps.evaluation_model(), *validation)
+            results = (evaluate_arrays(steps.evaluation_model(), *validation) if validation is not None
+                       else measure(steps.evaluation_model(), prepared, "validation"))
             callbacks.on_test_end(results)
             logs = {**logs, **{f"val_{name}": value for name, value in results.items()}}
         callbacks.on_epoch_end(epoch, logs)
@@ -430,7 +436,12 @@ def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> Non
 
 def _why_above(model, prepared: Prepared) -> str:
     """Why a fresh classifier's loss starts above ln K: its random weights already give logits far from 0."""
-    rows = prepared.x("train")[:2048]
+    if prepared.stream is not None:
+        from nnlearn.streaming import first_rows
+
+        rows = first_rows(prepared, "train", 2048)
+    else:
+        rows = prepared.x("train")[:2048]
     logits = np.asarray(model(rows, training=False), dtype=np.float64)
     spread = float(logits.std())
     return (f"; this one starts higher because its random initial weights already give logits spread around "

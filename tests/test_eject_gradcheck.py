@@ -96,3 +96,31 @@ def test_gradcheck_exits_1_when_an_error_exceeds_the_tolerance(write_config, mon
     result = runner.invoke(app, ["gradcheck", str(write_config()), "--json"])
     assert result.exit_code == 1, result.output
     assert json.loads(result.stdout)["passed"] is False
+
+
+POOLED_SIGNAL = """\
+name: pooled
+seed: 0
+data: {source: linear, n_samples: 60, n_features: 16}
+model:
+  layers:
+    - {type: conv1d, filters: 4, kernel_size: 3, activation: linear}
+    - {type: max_pooling1d, pool_size: 2}
+    - {type: flatten}
+    - {type: dense, units: 1}
+compile: {loss: mean_squared_error}
+"""
+
+
+@pytest.mark.tensorflow
+def test_gradcheck_skips_the_kinks_of_1d_max_pooling(write_config, monkeypatch):
+    import nnlearn.gradcheck as module
+
+    # Linear layers and a squared error make J quadratic in each weight between two kinks, where central
+    # differences are exact even with a large step; a step of 0.01 makes many nudges change which step a
+    # pooling window picks, and each of those must be skipped, not compared.
+    monkeypatch.setattr(module, "EPSILON", 0.01)
+    result = gradcheck(prepare(load_config(write_config(POOLED_SIGNAL))), max_checked=40)
+    kernel = next(check for check in result.tensors if check.layer.startswith("conv1d") and check.tensor == "kernel")
+    assert kernel.kinks_skipped > 0 and kernel.checked > 0
+    assert result.passed, [check.to_json() for check in result.tensors]

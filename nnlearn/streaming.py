@@ -1,0 +1,521 @@
+"""Data bigger than memory: a CSV of numbers read from disk a block at a time, never held whole.
+
+When data.stream applies (`streamed`), `prepare_streamed` keeps in memory only the target column and one
+byte per row naming its split. The features are read again, one block of pyarrow's CSV reader at a time:
+once for the normalising statistics (of the training rows), once per epoch for the batches (through
+tf.data), and once per split whose metrics are measured. TensorFlow is imported only by the functions
+that train or evaluate.
+
+How a streamed run differs from one whose data is held in memory:
+- the split is seeded but not stratified: each split's share of a class is not kept exactly, because a
+  row's split is decided before any pass over the file;
+- each epoch's order is a seeded shuffle (of seed and epoch) within windows of about WINDOW_BYTES of
+  training rows, not of all rows: rows far apart in the file never share a batch, so a file sorted by its
+  target should be shuffled once first;
+- `eval`, `inspect`, `predict` and the pictures rebuild the split from the file; what needs a split's
+  features at once (the pictures of the inside, `inspect`, `--mistakes`) reads that split into memory.
+Same config, seed and file give the same run, and a resumed run continues from its last complete epoch
+exactly as an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from nnlearn.config import Config
+from nnlearn.data import (COPIES_IN_MEMORY, NUMBERS_CSV_BYTES, Dataset, Normalizer, Split, Splits,
+                          _arrow_reason, _feature_columns, _with_target, check_fits_in_memory, check_target,
+                          is_file_source, path_exists, read_header, resolve_source)
+from nnlearn.errors import DataError
+from nnlearn.files import UnreadableFile, available_memory, check_regular_file, count_lines
+from nnlearn.tabular import MISSING_MARKERS, Column, Columns
+
+# auto streams when x, its split copies and its normalised copies would take more than this share of
+# the memory free when the run starts
+STREAM_MEMORY_FRACTION = 0.25
+BLOCK_BYTES = 1 << 20  # CSV bytes parsed at a time
+WINDOW_BYTES = 32 * 1024**2  # training rows (as float32 features) shuffled together in an epoch
+TRAIN, VALIDATION, TEST = 0, 1, 2
+SPLIT_CODES = {"train": TRAIN, "validation": VALIDATION, "test": TEST}
+
+
+def streamed(config: Config, config_dir: Path | None) -> bool:
+    """Whether this config's data is read from disk a block at a time (data.stream; auto: when holding it
+    would take more than STREAM_MEMORY_FRACTION of the free memory). Raises DataError for data.stream:
+    true on data that cannot stream."""
+    data, setting = config.data, config.data.stream
+    if setting is False:
+        return False
+    path = resolve_source(data.source, config_dir) if is_file_source(data.source) else None
+    if path is None or path.suffix.lower() != ".csv":
+        if setting is True:
+            raise DataError(f"data.stream: true reads a CSV file from disk; data.source {data.source!r} is not "
+                            "a CSV file.", path="data.stream", hint="remove data.stream (auto), or set it to false.")
+        return False
+    if setting == "auto":
+        try:
+            size = check_regular_file(path).st_size if path_exists(path, "data.source") else 0
+            if size < NUMBERS_CSV_BYTES:
+                return False
+            header = read_header(path)
+            needed = count_lines(path) * max(len(header or []) - 1, 1) * 4 * COPIES_IN_MEMORY
+        except UnreadableFile:
+            return False  # the in-memory reader says why
+        free = available_memory()
+        if free is None or needed <= STREAM_MEMORY_FRACTION * free:
+            return False
+    if config.fit.distribute != "none":
+        raise DataError(f"streamed data (data.stream: {setting}) trains on one device; fit.distribute is "
+                        f"{config.fit.distribute}.", path="data.stream",
+                        hint="set fit.distribute: none, or data.stream: false for data that fits in memory.")
+    return True
+
+
+@dataclass
+class Stream:
+    """A CSV of numbers on disk: its feature columns, read a block at a time, and each row's split."""
+
+    path: Path
+    header: list[str]
+    features: list[str]
+    split: np.ndarray  # uint8 per data row: TRAIN, VALIDATION or TEST
+
+    @property
+    def rows(self) -> int:
+        return len(self.split)
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """(first row, features as float32 (rows, features)) of each block, in file order. Every cell is
+        checked: a cell that is not a finite number, or a row of another length, is a DataError.
+
+        The first complete pass also writes the float32 features to an unnamed temporary file (freed when
+        the process ends, however it ends); later passes read that, with the same blocks, instead of
+        parsing the CSV again."""
+        if getattr(self, "_cache", None) is not None:
+            yield from self._cached_blocks()
+            return
+        writer = _temporary_file()
+        sizes = []
+        for start, x in self._parsed_blocks():
+            if writer is not None:
+                try:
+                    writer.write(x.tobytes())
+                except OSError:  # a full disk: this pass and the next ones parse the CSV
+                    writer = None
+            sizes.append(len(x))
+            yield start, x
+        if writer is not None:
+            writer.flush()
+            self._cache, self._block_rows = writer, sizes
+
+    def _cached_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        import os
+
+        start, offset, width = 0, 0, 4 * len(self.features)
+        for count in self._block_rows:
+            data = os.pread(self._cache.fileno(), count * width, offset)
+            yield start, np.frombuffer(data, dtype=np.float32).reshape(count, len(self.features))
+            start, offset = start + count, offset + count * width
+
+    def _parsed_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        import pyarrow as pa
+        from pyarrow import csv as arrow_csv
+
+        convert = arrow_csv.ConvertOptions(column_types={name: pa.float64() for name in self.features},
+                                           include_columns=self.features, null_values=[],
+                                           strings_can_be_null=False, quoted_strings_can_be_null=False)
+        read = arrow_csv.ReadOptions(column_names=self.header, skip_rows=1, block_size=BLOCK_BYTES)
+        done = 0
+        try:
+            with arrow_csv.open_csv(self.path, read_options=read, convert_options=convert) as reader:
+                for batch in reader:
+                    x = np.empty((batch.num_rows, len(self.features)), dtype=np.float32)
+                    for index in range(len(self.features)):
+                        x[:, index] = batch.column(index).to_numpy()
+                    _check_finite(x, done, self.features, self.path.name)
+                    if done + len(x) > self.rows:
+                        break
+                    yield done, x
+                    done += len(x)
+        except (pa.ArrowException, OSError, ValueError) as error:
+            raise _unreadable(self.path.name, _arrow_reason(str(error), self.features)) from None
+        if done != self.rows:
+            raise DataError(f"{self.path.name} changed while it was being read: it held {self.rows:,} data rows "
+                            "when the run started.", path="data.source",
+                            hint="leave the data file alone while a run reads it, or start a new run.")
+
+    def read(self, rows: np.ndarray) -> np.ndarray:
+        """The features of the given rows (ascending), in memory: for what needs a whole split at once."""
+        check_fits_in_memory(len(rows) * len(self.features) * 4 * COPIES_IN_MEMORY,
+                             f"{len(rows):,} rows of {self.path.name}", "data.stream",
+                             "train with --no-plots, or use fewer rows.",
+                             why="one split of streamed data, read into memory for a picture or an inspection")
+        x = np.empty((len(rows), len(self.features)), dtype=np.float32)
+        filled = 0
+        for start, block in self.blocks():
+            wanted = rows[filled:np.searchsorted(rows, start + len(block))]
+            x[filled:filled + len(wanted)] = block[wanted - start]
+            filled += len(wanted)
+        return x
+
+    def sha256(self) -> str:
+        from nnlearn.files import sha256_of_file
+
+        if not hasattr(self, "_sha256"):
+            self._sha256 = sha256_of_file(self.path)
+        return self._sha256
+
+
+def _temporary_file():
+    """An unnamed file on disk (deleted by the system when closed or when the process dies), or None."""
+    import tempfile
+
+    try:
+        return tempfile.TemporaryFile(prefix="nnlearn-stream-")
+    except OSError:
+        return None
+
+
+def _unreadable(name: str, reason: str) -> DataError:
+    return DataError(f"{name}: {reason}.", path="data.source",
+                     hint="streamed data must hold one finite number in every feature and target cell of "
+                          "every row: fix or remove that row, or leave the column out (data.ignore).")
+
+
+def _check_finite(x: np.ndarray, first_row: int, features: list[str], name: str) -> None:
+    finite = np.isfinite(x)
+    if not finite.all():
+        row, column = (int(i) for i in np.argwhere(~finite)[0])
+        raise _unreadable(name, f"data row {first_row + row + 1:,}, column {features[column]!r}: "
+                                f"{x[row, column]} is not a finite number")
+
+
+@dataclass
+class StreamedDataset(Dataset):
+    """A Dataset whose features stay on disk: y is in memory, x is read by `stream`."""
+
+    stream: Stream | None = None
+
+    @property
+    def x(self) -> np.ndarray:
+        return self.stream.read(np.arange(self.rows))
+
+    def saved_state(self) -> dict:
+        return {"streamed": True}
+
+    def fingerprint(self) -> str:
+        """sha256 of the file's bytes and of y (the features are never held)."""
+        digest = hashlib.sha256(self.stream.sha256().encode("ascii"))
+        digest.update(np.ascontiguousarray(self.y))
+        return digest.hexdigest()
+
+
+def split_of_rows(rows: int, config: Config) -> np.ndarray:
+    """Each row's split, seeded and not stratified; the same sizes as an in-memory split."""
+    data = config.data
+    n_test = max(1, round(rows * data.test_split))
+    n_validation = round(rows * data.validation_split)
+    if data.validation_split > 0:
+        n_validation = max(1, n_validation)
+    n_train = rows - n_test - n_validation
+    if n_train < 2:
+        raise DataError(f"the data has {rows} row{'s' if rows != 1 else ''}; holding out {n_test} for testing and "
+                        f"{n_validation} for validation would leave {max(n_train, 0)} to train on, and at least 2 "
+                        "are needed.", path="data", hint="use more data, or smaller splits.")
+    order = np.random.default_rng(config.seed).permutation(rows)
+    split = np.full(rows, TRAIN, dtype=np.uint8)
+    split[order[:n_test]] = TEST
+    split[order[n_test:n_test + n_validation]] = VALIDATION
+    return split
+
+
+def _read_target(path: Path, header: list[str], target: str) -> np.ndarray:
+    """The target column: float64 when every cell is a number, else its text. A missing target is an error."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as arrow_csv
+
+    convert = arrow_csv.ConvertOptions(column_types={target: pa.string()}, include_columns=[target],
+                                       strings_can_be_null=False, quoted_strings_can_be_null=False)
+    read = arrow_csv.ReadOptions(column_names=header, skip_rows=1, block_size=BLOCK_BYTES)
+    try:
+        with arrow_csv.open_csv(path, read_options=read, convert_options=convert) as reader:
+            cells = pc.utf8_trim_whitespace(pa.chunked_array([batch.column(0) for batch in reader], pa.string()))
+    except (pa.ArrowException, OSError, ValueError) as error:
+        raise _unreadable(path.name, _arrow_reason(str(error), [target])) from None
+    if len(cells) == 0:
+        raise DataError(f"{path.name} has no data rows.", path="data.source",
+                        hint="the first line names the columns; each later line is one example.")
+    missing = pc.is_in(cells, value_set=pa.array(sorted(MISSING_MARKERS)))
+    if pc.any(missing).as_py():
+        row = int(pc.index(missing, True).as_py())
+        raise DataError(f"{path.name} data row {row + 1:,}: the target {target!r} is missing "
+                        f"({cells[row].as_py()!r}).", path="data.target",
+                        hint="streamed data must have every target: drop those rows first, or read the file in "
+                             "memory (data.stream: false) with data.columns.<target>.missing: drop.")
+    try:
+        return pc.cast(cells, pa.float64()).to_numpy()
+    except pa.ArrowException:
+        return np.asarray(cells.to_pylist(), dtype=object)
+
+
+def prepare_streamed(config: Config, config_dir: Path | None, normalizer: Normalizer | None = None):
+    """prepare() for streamed data: the target and each row's split in memory; the normaliser fitted in one
+    pass over the training rows (or a saved run's)."""
+    from nnlearn.prepare import Prepared, check_model_against_data, input_shape_for
+
+    data = config.data
+    path = resolve_source(data.source, config_dir)
+    if not path_exists(path, "data.source"):
+        raise DataError(f"the data file {data.source!r} does not exist (looked for {path}).", path="data.source",
+                        hint="check the path; it is read relative to the config's folder, then to the current "
+                             "folder.")
+    try:
+        check_regular_file(path)
+    except UnreadableFile as error:
+        raise DataError(error.message, path="data.source", hint=error.hint) from None
+    header = read_header(path)
+    if header is None:
+        raise DataError(f"the first line of {path.name} is not a plain header: streamed data needs the column "
+                        "names unquoted, once each, in UTF-8.", path="data.source",
+                        hint="rename the columns, or read the file in memory: data.stream: false.")
+    check_target(header, data.target)
+    features = _feature_columns(data, header, path.name)
+    settings = [Column(name, False, data.columns[name].missing if name in data.columns and
+                       data.columns[name].missing else data.missing) for name in features]
+    text = [name for name, column in data.columns.items() if column.text == "one_hot"]
+    if Columns(settings).changes_anything or text or data.text == "one_hot":
+        raise DataError("streamed data is read as numbers only: filling missing cells (missing: mean, median, "
+                        "most_frequent) and one_hot text need the whole training split in memory.",
+                        path="data.stream", hint="set data.stream: false, or fill and encode the file first.")
+    labels = _read_target(path, header, data.target)
+    dataset = _with_target(features, None, labels)
+    if dataset.kind == "continuous" and not np.isfinite(dataset.y).all():
+        row = int(np.argmin(np.isfinite(dataset.y)))
+        raise DataError(f"{path.name} data row {row + 1:,}: the target {data.target!r} is {dataset.y[row]}.",
+                        path="data.target", hint="drop the rows whose target is missing.")
+    stream = Stream(path, header, features, split_of_rows(len(dataset.y), config))
+    dataset = StreamedDataset(None, dataset.y, features, dataset.kind, dataset.class_names, stream=stream)
+    layers = check_model_against_data(config, dataset)
+
+    def split(name: str) -> Split | None:
+        rows = np.flatnonzero(stream.split == SPLIT_CODES[name])
+        return Split(None, dataset.y[rows], lambda: stream.read(rows)) if len(rows) else None
+
+    splits = Splits(split("train"), split("validation"), split("test"))
+    if normalizer is None:
+        normalizer = fit_normalizer(data.normalize, stream)
+    return Prepared(config, dataset, splits, normalizer, input_shape_for(config, dataset), layers, path,
+                    stream=stream)
+
+
+def training_statistics(stream: Stream) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, mean, sum of squared deviations, min, max) of the training rows' features, in float64, in one
+    pass (blocks merged as Chan et al.); reading every block also checks every cell of the file."""
+    features = len(stream.features)
+    count, mean, squares = 0, np.zeros(features), np.zeros(features)
+    low, high = np.full(features, np.inf), np.full(features, -np.inf)
+    for start, x in stream.blocks():
+        x = x[stream.split[start:start + len(x)] == TRAIN]
+        if not len(x):
+            continue
+        block_mean = np.add.reduce(x, axis=0, dtype=np.float64) / len(x)
+        block_squares = np.add.reduce(np.square(x - block_mean), axis=0)
+        total = count + len(x)
+        delta = block_mean - mean
+        mean = mean + delta * len(x) / total
+        squares = squares + block_squares + np.square(delta) * count * len(x) / total
+        count = total
+        low, high = np.minimum(low, x.min(axis=0)), np.maximum(high, x.max(axis=0))
+    return count, mean, squares, low, high
+
+
+def fit_normalizer(method: str, stream: Stream) -> Normalizer:
+    """The normaliser of the training rows, from one streaming pass."""
+    count, mean, squares, low, high = training_statistics(stream)
+    if method == "standard":
+        offset, scale = mean, np.sqrt(squares / count)
+    elif method == "minmax":
+        offset, scale = low, high - low
+    else:
+        offset, scale = np.zeros(len(mean)), np.ones(len(mean))
+    return Normalizer(method, offset, np.where(scale > 0, scale, 1.0))
+
+
+def training_range(prepared) -> tuple[np.ndarray, np.ndarray]:
+    """Each feature's smallest and largest value in the training rows, from one pass."""
+    _, _, _, low, high = training_statistics(prepared.stream)
+    return low, high
+
+
+def window_rows(prepared) -> int:
+    """Training rows shuffled together: WINDOW_BYTES of float32 features, and at least 4 batches."""
+    return max(WINDOW_BYTES // (4 * len(prepared.stream.features)), 4 * prepared.config.fit.batch_size)
+
+
+def _model_input(prepared, x: np.ndarray) -> np.ndarray:
+    return prepared.normalizer.apply(x).reshape((len(x),) + prepared.input_shape)
+
+
+def epoch_batches(prepared, epoch: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The training batches of one epoch, normalised: a function of (seed, epoch) and the file only.
+
+    Training rows are gathered in file order into windows of window_rows(); each window (with the rows
+    left over from the one before) is shuffled with a generator seeded by (seed, epoch, window), and cut
+    into batches. Every batch but the last is full, so an epoch has ceil(rows / batch_size) batches.
+    """
+    config = prepared.config
+    seed = (config.seed, epoch) if config.fit.shuffle else None
+    return _batches(prepared, TRAIN, config.fit.batch_size, window_rows(prepared), seed)
+
+
+def split_batches(prepared, split_name: str, batch_size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """One split's rows in file order, normalised, in batches of batch_size."""
+    return _batches(prepared, SPLIT_CODES[split_name], batch_size, batch_size, None)
+
+
+def _batches(prepared, code: int, batch_size: int, window: int, seed: tuple | None):
+    stream = prepared.stream
+    parts, rows_of_parts, held, number = [], [], 0, 0
+
+    def cut(last: bool):
+        nonlocal parts, rows_of_parts, held, number
+        x, rows = np.concatenate(parts), np.concatenate(rows_of_parts)
+        if seed is not None:
+            order = np.random.default_rng([*seed, number]).permutation(len(rows))
+            x, rows = x[order], rows[order]
+        number += 1
+        end = len(rows) if last else len(rows) // batch_size * batch_size
+        for first in range(0, end, batch_size):
+            yield (_model_input(prepared, x[first:first + batch_size]),
+                   prepared.targets(prepared.dataset.y[rows[first:first + batch_size]]))
+        parts, rows_of_parts, held = [x[end:]], [rows[end:]], len(rows) - end
+
+    for start, x in stream.blocks():
+        keep = stream.split[start:start + len(x)] == code
+        parts.append(x[keep])
+        rows_of_parts.append(np.flatnonzero(keep) + start)
+        held += int(keep.sum())
+        if held >= window:
+            yield from cut(last=False)
+    if held:
+        yield from cut(last=True)
+
+
+def first_rows(prepared, split_name: str, count: int) -> np.ndarray:
+    """The first count rows of a split, normalised, for a quick look at the model's outputs."""
+    taken = []
+    for x, _ in split_batches(prepared, split_name, count):
+        taken.append(x)
+        break
+    return taken[0] if taken else np.empty((0,) + prepared.input_shape, dtype=np.float32)
+
+
+def _through_tf_data(prepared, batches) -> Iterator:
+    """Batches from a generator of arrays, read ahead by tf.data while TensorFlow computes. A DataError
+    raised while reading comes out as itself, not as TensorFlow's error."""
+    from nnlearn.model import tf
+
+    failures = []
+
+    def generate():
+        try:
+            yield from batches
+        except Exception as error:
+            failures.append(error)
+            raise
+
+    data = tf.data.Dataset.from_generator(generate, output_signature=tuple(_signature(prepared))).prefetch(2)
+    try:
+        yield from data
+    except tf.errors.OpError:
+        if failures:
+            raise failures[0] from None
+        raise
+
+
+def _build(model, prepared) -> None:
+    from nnlearn.model import build_for_steps
+
+    x = np.zeros((1,) + tuple(prepared.input_shape), dtype=np.float32)
+    build_for_steps(model, x, prepared.targets(prepared.dataset.y[:1]))
+
+
+def _signature(prepared):
+    from nnlearn.model import tf
+
+    example_y = prepared.targets(prepared.dataset.y[:1])
+    return [tf.TensorSpec((None,) + tuple(prepared.input_shape), tf.float32),
+            tf.TensorSpec((None,) + example_y.shape[1:], tf.as_dtype(example_y.dtype))]
+
+
+class StreamedSteps:
+    """TrainingSteps for streamed data: the model's own train_step on each batch of epoch_batches, read
+    through tf.data. run() returns after about EXECUTION_SECONDS so Ctrl-C is answered quickly, and stops
+    after the first batch whose loss is not finite."""
+
+    EXECUTION_SECONDS = 0.1
+
+    def __init__(self, model, prepared):
+        from nnlearn.model import tf
+
+        self.model, self.prepared = model, prepared
+        self.per_epoch = -(-len(prepared.splits.train) // prepared.config.fit.batch_size)
+        self.stopper = None
+        self._epoch, self._batches = None, None
+        _build(model, prepared)
+        self._step = tf.function(lambda x, y: model.train_step((x, y)),
+                                 input_signature=_signature(prepared)).get_concrete_function()
+
+    def evaluation_model(self):
+        return self.model
+
+    def run(self, epoch: int, first: int) -> tuple[dict[str, float], int]:
+        """Train from batch `first` of `epoch` on; returns the epoch's running logs and the steps taken."""
+        import time
+
+        if self._epoch != epoch or first == 0:
+            self._epoch, self._batches = epoch, _through_tf_data(self.prepared, epoch_batches(self.prepared, epoch))
+            for _ in range(first):  # an epoch is always begun at its first batch; this keeps run()'s contract
+                next(self._batches)
+        clock, done = time.perf_counter(), 0
+        while first + done < self.per_epoch:
+            x, y = next(self._batches)
+            loss = float(self._step(x, y)["loss"])
+            done += 1
+            if not np.isfinite(loss) or time.perf_counter() - clock >= self.EXECUTION_SECONDS:
+                break
+        return {name: float(value) for name, value in self.model.get_metrics_result().items()}, done
+
+
+_EVALUATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def measure(model, prepared, split_name: str) -> dict[str, float]:
+    """Loss and metrics of one split, read from disk in batches of EVAL_BATCH_SIZE (as evaluate_arrays)."""
+    from nnlearn.model import EVAL_BATCH_SIZE, tf
+
+    step = _EVALUATIONS.get(model)
+    if step is None:
+        _build(model, prepared)
+        step = tf.function(lambda x, y: model.test_step((x, y)), input_signature=_signature(prepared))
+        step = _EVALUATIONS[model] = step.get_concrete_function()
+    model.reset_metrics()
+    for x, y in _through_tf_data(prepared, split_batches(prepared, split_name, EVAL_BATCH_SIZE)):
+        step(x, y)
+    return {name: float(value) for name, value in model.get_metrics_result().items()}
+
+
+def predict(model, prepared, split_name: str) -> np.ndarray:
+    """The model's outputs for one split's rows, in file order (the order of the split's y)."""
+    from nnlearn.model import EVAL_BATCH_SIZE
+
+    outputs = [np.asarray(model(x, training=False))
+               for x, _ in _through_tf_data(prepared, split_batches(prepared, split_name, EVAL_BATCH_SIZE))]
+    return np.concatenate(outputs) if outputs else np.empty((0,))
