@@ -595,16 +595,12 @@ def eject(config: Annotated[Path, typer.Argument(help="The YAML config to turn i
     """Write a standalone plain tf.keras script equivalent to CONFIG: same data, split, normalisation and
     seed, with the three steps visible as Sequential([...]), compile(...) and fit(...)."""
     from nnlearn.config_file import load_config
-    from nnlearn.data import load_dataset
     from nnlearn.eject import eject as eject_script
-    from nnlearn.prepare import check_model_against_data, input_shape_for
+    from nnlearn.prepare import prepare
 
     with handled(False):
-        loaded = load_config(config, overrides or [])
-        dataset = load_dataset(loaded.data, loaded.seed, config.parent)
-        check_model_against_data(loaded, dataset)
-        text = eject_script(loaded, input_shape_for(loaded, dataset), config.parent,
-                            output.name if output else "model.py")
+        prepared = prepare(load_config(config, overrides or []), config.parent)
+        text = eject_script(prepared, config.parent, output.name if output else "model.py")
         if output is None:
             print(text, end="")
             return

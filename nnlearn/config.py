@@ -36,8 +36,6 @@ BUNDLED_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "blobs", "xor", "linear", "multilabel", "signals")
 Missing = Literal["error", "drop", "mean", "median", "most_frequent"]
 Text = Literal["error", "one_hot"]
-CLASSIFICATION_LOSSES = ("binary_crossentropy", "sparse_categorical_crossentropy",
-                         "categorical_crossentropy")
 
 
 class Section(BaseModel):

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnlearn.config import Config
-from nnlearn.errors import NnlearnError, RunError
+from nnlearn.errors import NnlearnError, RunError, WorkerLost
 
 HOST = "127.0.0.1"
 # A peer that stops answering is declared lost after about HEALTH_SECONDS * (1 + 3 tries).
@@ -40,12 +40,6 @@ HEALTH_SECONDS = 2
 STARTUP_SECONDS = 300
 # After a worker dies, how long the launcher lets the others notice and stop by themselves.
 GRACE_SECONDS = 20
-
-
-class WorkerLost(RunError):
-    """Another worker stopped answering while training; the last checkpoint is kept."""
-
-    exit_code = 1
 
 
 @dataclass

@@ -222,9 +222,9 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
             "labels = [row[target].strip() for row in table[1:]]\n" + labels)
 
 
-def eject(config: Config, input_shape: tuple[int, ...], config_dir: Path | None = None,
-          file_name: str = "model.py") -> str:
-    """The standalone script's text."""
+def eject(prepared, config_dir: Path | None = None, file_name: str = "model.py") -> str:
+    """The standalone script's text, for a prepared config (its data already loaded and checked)."""
+    config, input_shape = prepared.config, prepared.input_shape
     data, compile_config, fit = config.data, config.compile, config.fit
     task = task_of(config)
     classification = is_classifier(task)
@@ -238,9 +238,7 @@ def eject(config: Config, input_shape: tuple[int, ...], config_dir: Path | None 
         rows.append("rest, validation = train_test_split(rest, test_size=n_validation, random_state=SEED, "
                     f"stratify={'y[rest]' if stratify else 'None'})\n")
     if _uses_columns(config):
-        from nnlearn.data import load_dataset
-
-        dataset = load_dataset(data, config.seed, config_dir)
+        dataset = prepared.dataset
         fitted = dataset.columns.columns if dataset.columns else []
         text_columns = {column.name for column in fitted if column.text}
         rows.append(_columns_code(config, config_dir, text_columns))

@@ -85,7 +85,7 @@ class RunError(NnlearnError):
 
 
 class RunFailed(NnlearnError):
-    """Training ran but failed (a NaN loss, a metric gate): exit code 1. run_dir: the failed run, if saved."""
+    """Training ran but failed (a NaN loss, an expectation not met): exit code 1. run_dir: the failed run, if saved."""
 
     exit_code = 1
     run_dir = None
@@ -95,3 +95,18 @@ class Interrupted(NnlearnError):
     """Ctrl-C (or SIGTERM) stopped training after a batch; the last epoch's checkpoint is kept. Exit 130."""
 
     exit_code = 130
+
+
+class WorkerLost(RunError):
+    """Another worker stopped answering while training; the last checkpoint is kept."""
+
+    exit_code = 1
+
+
+class UnreadableFile(Exception):
+    """Why a file cannot be read, in the user's terms; callers turn it into their own error."""
+
+    def __init__(self, message: str, hint: str):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint

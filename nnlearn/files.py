@@ -10,14 +10,7 @@ import os
 import stat
 from pathlib import Path
 
-
-class UnreadableFile(Exception):
-    """Why a file cannot be read, in the user's terms; callers turn it into their own error."""
-
-    def __init__(self, message: str, hint: str):
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+from nnlearn.errors import UnreadableFile  # noqa: F401 (raised here, caught by callers)
 
 
 def check_regular_file(path: Path) -> os.stat_result:

@@ -208,11 +208,6 @@ class RunDir:
         tensorboard/                TensorBoard's logs, when fit.tensorboard is on
     """
 
-    CONFIG = CONFIG_FILE
-    PREPROCESSING = PREPROCESSING_FILE
-    RECORD = RUN_FILE
-    HISTORY = HISTORY_FILE
-    METRICS = METRICS_FILE
     MODEL = MODEL_FILE
     SNAPSHOTS = "snapshots.npz"
     PLOTS = "plots"
