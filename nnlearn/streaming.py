@@ -398,15 +398,16 @@ def _batches(prepared, code: int, batch_size: int, window: int, seed: tuple | No
     def cut(last: bool):
         nonlocal parts, rows_of_parts, held, number
         x, rows = np.concatenate(parts), np.concatenate(rows_of_parts)
+        parts, rows_of_parts = [], []  # the window is held once, not twice, while its batches are made
+        order = np.arange(len(rows))
         if seed is not None:
             order = np.random.default_rng([*seed, number]).permutation(len(rows))
-            x, rows = x[order], rows[order]
         number += 1
         end = len(rows) if last else len(rows) // batch_size * batch_size
         for first in range(0, end, batch_size):
-            yield (_model_input(prepared, x[first:first + batch_size]),
-                   prepared.targets(prepared.dataset.y[rows[first:first + batch_size]]))
-        parts, rows_of_parts, held = [x[end:]], [rows[end:]], len(rows) - end
+            batch = order[first:first + batch_size]  # gathered batch by batch: no shuffled copy of the window
+            yield _model_input(prepared, x[batch]), prepared.targets(prepared.dataset.y[rows[batch]])
+        parts, rows_of_parts, held = [x[order[end:]]], [rows[order[end:]]], len(rows) - end
 
     for start, x in stream.blocks():
         keep = stream.split[start:start + len(x)] == code
