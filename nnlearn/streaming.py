@@ -3,9 +3,9 @@
 When data.stream applies (`streamed`), `prepare_streamed` keeps in memory only the target column and one
 byte per row naming its split. The features are read again, one block of pyarrow's CSV reader at a time:
 once for the normalising statistics (of the training rows), once per epoch for the batches, once per
-validation, and once for the three splits' final metrics (each row belongs to one split,
-so one pass measures them all). The loss before training is a sanity check, measured on the first
-INITIAL_LOSS_ROWS training rows only. TensorFlow is imported only by the functions that train or evaluate.
+epoch for the validation metrics, and once for the final metrics of all three splits (each row belongs to
+one split). The loss before training, a sanity check, is measured on the first INITIAL_LOSS_ROWS training
+rows only. TensorFlow is imported only by the functions that train or evaluate.
 
 How a streamed run differs from one whose data is held in memory:
 - the split is seeded but not stratified: each split's share of a class is not kept exactly, because a
@@ -446,9 +446,9 @@ def _signature(prepared):
 
 class StreamedSteps:
     """TrainingSteps for streamed data: the model's own train_step, compiled once, on each batch of
-    epoch_batches (handed over as arrays: a tf.data generator in between made an epoch twice as slow, all
-    in handing batches across). run() returns after about EXECUTION_SECONDS so Ctrl-C is answered quickly, and stops
-    after the first batch whose loss is not finite."""
+    epoch_batches, handed over as arrays (a tf.data generator in between made an epoch about twice as slow).
+    run() returns after about EXECUTION_SECONDS so Ctrl-C is answered quickly, and stops after the first
+    batch whose loss is not finite."""
 
     EXECUTION_SECONDS = 0.1
 
