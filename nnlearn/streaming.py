@@ -551,7 +551,8 @@ def measure_splits(model, prepared, split_names, rows: int | None = None) -> dic
     evaluate = _evaluator(model, prepared)
     model.reset_metrics()
     variables = model.metrics_variables
-    states = dict.fromkeys((SPLIT_CODES[name] for name in split_names), [v.numpy() for v in variables])
+    fresh = [v.numpy() for v in variables]
+    states = {SPLIT_CODES[name]: fresh for name in split_names}  # each split's metric state, swapped in
     current = None
     for code, x, y in _chunks(prepared, list(states), EVAL_CHUNK_BATCHES * EVAL_BATCH_SIZE, rows):
         if code != current:
