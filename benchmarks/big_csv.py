@@ -1,22 +1,26 @@
 """Time and memory of `nnlearn validate` and one epoch of `nnlearn train` on a big numeric CSV.
 
-    python benchmarks/big_csv.py [--rows 1500000] [--features 20] [--repeats 1] [--keep FOLDER]
-    python benchmarks/big_csv.py --rows 6000000     # about 910 MB
+    python benchmarks/big_csv.py [--rows 1500000] [--features 20] [--repeats 1] [--keep FOLDER] [--skip NAME]
+    python benchmarks/big_csv.py --rows 3000000     # about 456 MB
+    python benchmarks/big_csv.py --rows 6000000     # about 912 MB
 
-Writes a seeded CSV (1.5 M rows of 20 features and a 0/1 target: about 230 MB) and a logistic-regression
-config for it in a temporary folder, then runs, each under `/usr/bin/time -v`:
-  validate  nnlearn validate CONFIG
+Writes a seeded CSV (1.5 M rows of 20 features and a 0/1 target: about 228 MB) and a logistic-regression
+config for it in a temporary folder, then runs, each under `/usr/bin/time -v`, with the nnlearn of this
+checkout:
   baseline  TensorFlow and Keras alone: a one-unit model fitted on 10 rows (what no data can go below)
   validate  nnlearn validate CONFIG
   train     nnlearn train CONFIG --set fit.epochs=1 --set fit.batch_size=4096 -q --no-plots --set data.stream=false
   streamed  the same with --set data.stream=true: batches read from disk, never the whole file
 and prints the median wall time and peak memory (maximum resident set size) of each, and the peak
-memory as a multiple of the file's size. The folder is deleted afterwards unless --keep names one.
+memory as a multiple of the file's size, with the machine's load average before and after (the times
+depend on it). --skip leaves a command out (it can be given more than once). The folder is deleted
+afterwards unless --keep names one.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shutil
 import statistics
@@ -27,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-NNLEARN = Path(sys.executable).parent / "nnlearn"
+NNLEARN = [sys.executable, "-m", "nnlearn"]
+CHECKOUT = Path(__file__).resolve().parents[1]  # measured, whatever nnlearn is installed
 CONFIG = """\
 # A logistic regression on a generated CSV: one unit, f(x) = sigmoid(w·x + b)
 name: big-csv
@@ -68,8 +73,10 @@ def write_csv(path: Path, rows: int, features: int, seed: int = 0) -> None:
 
 def timed(command: list[str], folder: Path) -> tuple[float, int, int]:
     """(wall seconds, peak resident memory in bytes, exit status) of one command under /usr/bin/time -v."""
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(CHECKOUT),
+                                                                          os.environ.get("PYTHONPATH")]))}
     result = subprocess.run(["/usr/bin/time", "-v", *command], cwd=folder, capture_output=True, text=True,
-                            check=False)
+                            check=False, env=environment)
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", result.stderr)
     peak = re.search(r"Maximum resident set size \(kbytes\): (\d+)", result.stderr)
     if wall is None or peak is None:
@@ -96,6 +103,8 @@ def main() -> None:
     parser.add_argument("--features", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="write the CSV and config here and keep them")
+    parser.add_argument("--skip", action="append", default=[], choices=["baseline", "validate", "train", "streamed"],
+                        help="leave this command out")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="nnlearn-big-csv-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -106,15 +115,18 @@ def main() -> None:
         (folder / "big.yaml").write_text(CONFIG, encoding="utf-8")
         size = csv_path.stat().st_size
         print(f"{csv_path.name}: {args.rows:,} rows × {args.features} features + target, {size / 1e6:.0f} MB")
-        train = [str(NNLEARN), "train", "big.yaml", "--set", "fit.epochs=1", "--set", "fit.batch_size=4096",
+        print("load average (1, 5, 15 min): " + ", ".join(f"{load:.2f}" for load in os.getloadavg()))
+        train = [*NNLEARN, "train", "big.yaml", "--set", "fit.epochs=1", "--set", "fit.batch_size=4096",
                  "-q", "--no-plots", "--out", "RUN"]
         commands = {
             "baseline": [sys.executable, "-c", BASELINE],
-            "validate": [str(NNLEARN), "validate", "big.yaml"],
+            "validate": [*NNLEARN, "validate", "big.yaml"],
             "train": train + ["--set", "data.stream=false"],
             "streamed": train + ["--set", "data.stream=true"],
         }
         for name, command in commands.items():
+            if name in args.skip:
+                continue
             walls, peaks = [], []
             for repeat in range(args.repeats):
                 shutil.rmtree(folder / "RUN", ignore_errors=True)
@@ -126,6 +138,7 @@ def main() -> None:
             wall, peak = statistics.median(walls), statistics.median(peaks)
             print(f"{name:9} {wall:6.1f} s   peak {peak / 1e9:5.2f} GB   {peak / size:4.1f}× the file"
                   + (f"   (each: {', '.join(f'{w:.1f} s' for w in walls)})" if args.repeats > 1 else ""))
+        print("load average (1, 5, 15 min): " + ", ".join(f"{load:.2f}" for load in os.getloadavg()))
     finally:
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)

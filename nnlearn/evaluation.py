@@ -109,6 +109,17 @@ def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | No
     return results
 
 
+def measure_splits(model, prepared: Prepared, split_names) -> dict[str, dict[str, float] | None]:
+    """measure() of each named split; streamed data is read once for all of them."""
+    if prepared.stream is not None:
+        from nnlearn.streaming import measure_splits as measure_streamed
+
+        present = [name for name in split_names if getattr(prepared.splits, name) is not None]
+        measured = measure_streamed(model, prepared, present)
+        return {name: measured.get(name) for name in split_names}
+    return {name: measure(model, prepared, name) for name in split_names}
+
+
 def per_label_accuracy(model, prepared: Prepared, split_name: str) -> dict[str, float]:
     """Multi-label: the accuracy of each label's own yes/no decision."""
     from nnlearn.model import evaluation_batches

@@ -2,9 +2,10 @@
 
 When data.stream applies (`streamed`), `prepare_streamed` keeps in memory only the target column and one
 byte per row naming its split. The features are read again, one block of pyarrow's CSV reader at a time:
-once for the normalising statistics (of the training rows), once per epoch for the batches (through
-tf.data), and once per split whose metrics are measured. TensorFlow is imported only by the functions
-that train or evaluate.
+once for the normalising statistics (of the training rows), once per epoch for the batches, once per
+epoch for the validation metrics, and once for the final metrics of all three splits (each row belongs to
+one split). The loss before training, a sanity check, is measured on the first INITIAL_LOSS_ROWS training
+rows only. TensorFlow is imported only by the functions that train or evaluate.
 
 How a streamed run differs from one whose data is held in memory:
 - the split is seeded but not stratified: each split's share of a class is not kept exactly, because a
@@ -41,6 +42,8 @@ from nnlearn.tabular import MISSING_MARKERS, Column, Columns
 STREAM_MEMORY_FRACTION = 0.25
 BLOCK_BYTES = 1 << 20  # CSV bytes parsed at a time
 WINDOW_BYTES = 32 * 1024**2  # training rows (as float32 features) shuffled together in an epoch
+INITIAL_LOSS_ROWS = 65_536  # the loss before training, a sanity check, is measured on this many training rows
+EVAL_CHUNK_BATCHES = 64  # evaluation batches handed to TensorFlow in one call (one call per batch costs more)
 TRAIN, VALIDATION, TEST = 0, 1, 2
 SPLIT_CODES = {"train": TRAIN, "validation": VALIDATION, "test": TEST}
 
@@ -311,8 +314,16 @@ def prepare_streamed(config: Config, config_dir: Path | None, normalizer: Normal
     splits = Splits(split("train"), split("validation"), split("test"))
     if normalizer is None:
         normalizer = fit_normalizer(data.normalize, stream)
+    _release_parsing_memory()
     return Prepared(config, dataset, splits, normalizer, input_shape_for(config, dataset), layers, path,
                     stream=stream)
+
+
+def _release_parsing_memory() -> None:
+    """Hand back what pyarrow's memory pool kept from parsing (tens of MB it would hold through training)."""
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 def training_statistics(stream: Stream) -> tuple[int, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -387,15 +398,16 @@ def _batches(prepared, code: int, batch_size: int, window: int, seed: tuple | No
     def cut(last: bool):
         nonlocal parts, rows_of_parts, held, number
         x, rows = np.concatenate(parts), np.concatenate(rows_of_parts)
+        parts, rows_of_parts = [], []  # the window is held once, not twice, while its batches are made
+        order = np.arange(len(rows))
         if seed is not None:
             order = np.random.default_rng([*seed, number]).permutation(len(rows))
-            x, rows = x[order], rows[order]
         number += 1
         end = len(rows) if last else len(rows) // batch_size * batch_size
         for first in range(0, end, batch_size):
-            yield (_model_input(prepared, x[first:first + batch_size]),
-                   prepared.targets(prepared.dataset.y[rows[first:first + batch_size]]))
-        parts, rows_of_parts, held = [x[end:]], [rows[end:]], len(rows) - end
+            batch = order[first:first + batch_size]  # gathered batch by batch: no shuffled copy of the window
+            yield _model_input(prepared, x[batch]), prepared.targets(prepared.dataset.y[rows[batch]])
+        parts, rows_of_parts, held = [x[order[end:]]], [rows[order[end:]]], len(rows) - end
 
     for start, x in stream.blocks():
         keep = stream.split[start:start + len(x)] == code
@@ -417,29 +429,6 @@ def first_rows(prepared, split_name: str, count: int) -> np.ndarray:
     return taken[0] if taken else np.empty((0,) + prepared.input_shape, dtype=np.float32)
 
 
-def _through_tf_data(prepared, batches) -> Iterator:
-    """Batches from a generator of arrays, read ahead by tf.data while TensorFlow computes. A DataError
-    raised while reading comes out as itself, not as TensorFlow's error."""
-    from nnlearn.model import tf
-
-    failures = []
-
-    def generate():
-        try:
-            yield from batches
-        except Exception as error:
-            failures.append(error)
-            raise
-
-    data = tf.data.Dataset.from_generator(generate, output_signature=tuple(_signature(prepared))).prefetch(2)
-    try:
-        yield from data
-    except tf.errors.OpError:
-        if failures:
-            raise failures[0] from None
-        raise
-
-
 def _build(model, prepared) -> None:
     from nnlearn.model import build_for_steps
 
@@ -456,9 +445,10 @@ def _signature(prepared):
 
 
 class StreamedSteps:
-    """TrainingSteps for streamed data: the model's own train_step on each batch of epoch_batches, read
-    through tf.data. run() returns after about EXECUTION_SECONDS so Ctrl-C is answered quickly, and stops
-    after the first batch whose loss is not finite."""
+    """TrainingSteps for streamed data: the model's own train_step, compiled once, on each batch of
+    epoch_batches, handed over as arrays (a tf.data generator in between made an epoch about twice as slow).
+    run() returns after about EXECUTION_SECONDS so Ctrl-C is answered quickly, and stops after the first
+    batch whose loss is not finite."""
 
     EXECUTION_SECONDS = 0.1
 
@@ -480,14 +470,16 @@ class StreamedSteps:
         """Train from batch `first` of `epoch` on; returns the epoch's running logs and the steps taken."""
         import time
 
+        from nnlearn.model import tf
+
         if self._epoch != epoch or first == 0:
-            self._epoch, self._batches = epoch, _through_tf_data(self.prepared, epoch_batches(self.prepared, epoch))
+            self._epoch, self._batches = epoch, epoch_batches(self.prepared, epoch)
             for _ in range(first):  # an epoch is always begun at its first batch; this keeps run()'s contract
                 next(self._batches)
         clock, done = time.perf_counter(), 0
         while first + done < self.per_epoch:
             x, y = next(self._batches)
-            loss = float(self._step(x, y)["loss"])
+            loss = float(self._step(tf.constant(x), tf.constant(y))["loss"])
             done += 1
             if not np.isfinite(loss) or time.perf_counter() - clock >= self.EXECUTION_SECONDS:
                 break
@@ -497,25 +489,109 @@ class StreamedSteps:
 _EVALUATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def measure(model, prepared, split_name: str) -> dict[str, float]:
-    """Loss and metrics of one split, read from disk in batches of EVAL_BATCH_SIZE (as evaluate_arrays)."""
+def _chunks(prepared, codes: list[int], chunk_rows: int, limit: int | None = None):
+    """(split code, x normalised, targets) of the given splits in one pass over the file: each split's rows
+    in file order, in chunks of chunk_rows (its last one shorter). limit: only each split's first `limit`
+    rows, and the reading stops once every split has them."""
+    stream = prepared.stream
+    parts = {code: [] for code in codes}  # (features, row numbers) read but not yet handed out
+    held, taken = dict.fromkeys(codes, 0), dict.fromkeys(codes, 0)
+
+    def cut(code: int, count: int):
+        x, rows = (np.concatenate(part) for part in zip(*parts[code]))
+        parts[code] = [(x[count:], rows[count:])]
+        held[code] -= count
+        return code, _model_input(prepared, x[:count]), prepared.targets(prepared.dataset.y[rows[:count]])
+
+    for start, x in stream.blocks():
+        split = stream.split[start:start + len(x)]
+        for code in codes:
+            rows = np.flatnonzero(split == code)
+            if limit is not None:
+                rows = rows[:limit - taken[code]]
+            if not len(rows):
+                continue
+            parts[code].append((x[rows], rows + start))
+            held[code] += len(rows)
+            taken[code] += len(rows)
+            while held[code] >= chunk_rows:
+                yield cut(code, chunk_rows)
+        if limit is not None and all(count >= limit for count in taken.values()):
+            break
+    for code in codes:
+        if held[code]:
+            yield cut(code, held[code])
+
+
+def _evaluator(model, prepared):
+    """A compiled function adding (x, y) to the model's metrics in batches of EVAL_BATCH_SIZE, as
+    evaluate_arrays does, without resetting them first."""
     from nnlearn.model import EVAL_BATCH_SIZE, tf
 
-    step = _EVALUATIONS.get(model)
-    if step is None:
+    function = _EVALUATIONS.get(model)
+    if function is None:
         _build(model, prepared)
-        step = tf.function(lambda x, y: model.test_step((x, y)), input_signature=_signature(prepared))
-        step = _EVALUATIONS[model] = step.get_concrete_function()
+
+        def evaluate(x, y):
+            for start in tf.range(0, tf.shape(x)[0], EVAL_BATCH_SIZE):
+                model.test_step((x[start:start + EVAL_BATCH_SIZE], y[start:start + EVAL_BATCH_SIZE]))
+
+        function = tf.function(evaluate, input_signature=_signature(prepared)).get_concrete_function()
+        _EVALUATIONS[model] = function
+    return function
+
+
+def measure_splits(model, prepared, split_names, rows: int | None = None) -> dict[str, dict[str, float]]:
+    """Loss and metrics of each named split, all in one pass over the file; each split's numbers are those
+    of evaluate_arrays on its rows (the same batches of EVAL_BATCH_SIZE, in file order). Each split keeps
+    its own metric state, put into the model's metric variables while its rows are measured.
+    rows: measure only each split's first `rows` rows."""
+    from nnlearn.model import EVAL_BATCH_SIZE, tf
+
+    evaluate = _evaluator(model, prepared)
     model.reset_metrics()
-    for x, y in _through_tf_data(prepared, split_batches(prepared, split_name, EVAL_BATCH_SIZE)):
-        step(x, y)
-    return {name: float(value) for name, value in model.get_metrics_result().items()}
+    variables = model.metrics_variables
+    fresh = [v.numpy() for v in variables]
+    states = {SPLIT_CODES[name]: fresh for name in split_names}  # each split's metric state, swapped in
+    current = None
+    for code, x, y in _chunks(prepared, list(states), EVAL_CHUNK_BATCHES * EVAL_BATCH_SIZE, rows):
+        if code != current:
+            if current is not None:
+                states[current] = [v.numpy() for v in variables]
+            for variable, value in zip(variables, states[code]):
+                variable.assign(value)
+            current = code
+        evaluate(tf.constant(x), tf.constant(y))
+    if current is not None:
+        states[current] = [v.numpy() for v in variables]
+    results = {}
+    for name in split_names:
+        for variable, value in zip(variables, states[SPLIT_CODES[name]]):
+            variable.assign(value)
+        results[name] = {key: float(value) for key, value in model.get_metrics_result().items()}
+    return results
+
+
+def measure(model, prepared, split_name: str) -> dict[str, float]:
+    """Loss and metrics of one split, read from disk (as evaluate_arrays)."""
+    return measure_splits(model, prepared, [split_name])[split_name]
+
+
+def loss_before_training(model, prepared) -> tuple[float, str]:
+    """The loss on the first INITIAL_LOSS_ROWS training rows (a sanity check needs no whole pass over the
+    file), and the words saying so ('' when that is every training row)."""
+    loss = measure_splits(model, prepared, ["train"], INITIAL_LOSS_ROWS)["train"]["loss"]
+    if len(prepared.splits.train) <= INITIAL_LOSS_ROWS:
+        return loss, ""
+    return loss, f"; measured on the first {INITIAL_LOSS_ROWS:,} training rows"
 
 
 def predict(model, prepared, split_name: str) -> np.ndarray:
-    """The model's outputs for one split's rows, in file order (the order of the split's y)."""
+    """The model's outputs for one split's rows, in file order (the order of the split's y), computed in
+    batches of EVAL_BATCH_SIZE."""
     from nnlearn.model import EVAL_BATCH_SIZE
 
-    outputs = [np.asarray(model(x, training=False))
-               for x, _ in _through_tf_data(prepared, split_batches(prepared, split_name, EVAL_BATCH_SIZE))]
+    outputs = [np.asarray(model(x[first:first + EVAL_BATCH_SIZE], training=False))
+               for _, x, _ in _chunks(prepared, [SPLIT_CODES[split_name]], EVAL_CHUNK_BATCHES * EVAL_BATCH_SIZE)
+               for first in range(0, len(x), EVAL_BATCH_SIZE)]
     return np.concatenate(outputs) if outputs else np.empty((0,))

@@ -29,7 +29,7 @@ from nnlearn.checkpoint import load_checkpoint, save_checkpoint
 from nnlearn.config import Config
 from nnlearn.config_file import load_config
 from nnlearn.errors import Interrupted, NnlearnError, RunError, RunFailed
-from nnlearn.evaluation import measure
+from nnlearn.evaluation import measure, measure_splits
 from nnlearn.expectations import ExpectationResult, check_expectations, expectations_for
 from nnlearn.prepare import Prepared, config_changes, prepare, prepare_saved_run
 from nnlearn.rundir import SPLITS, RunDir
@@ -315,7 +315,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
         callbacks.append(snapshots.snapshot_callback(run_dir, config.fit.epochs, stopper))
     if config.fit.tensorboard:
         callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir.tensorboard_dir)))
-    if prepared.stream is not None:  # batches read from disk through tf.data
+    if prepared.stream is not None:  # batches read from disk
         from nnlearn.streaming import StreamedSteps
 
         steps = StreamedSteps(model, prepared)
@@ -327,7 +327,13 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
         from nnlearn.baselines import expected_initial_loss
 
         expected, reason = expected_initial_loss(config, prepared.dataset, prepared.splits.train.y)
-        measured = measure(steps.evaluation_model(), prepared, "train")["loss"]
+        if prepared.stream is not None:  # a prefix of the training rows: a check needs no pass over the file
+            from nnlearn.streaming import loss_before_training
+
+            measured, where = loss_before_training(steps.evaluation_model(), prepared)
+            reason += where
+        else:
+            measured = measure(steps.evaluation_model(), prepared, "train")["loss"]
         if config.compile.loss != "mean_squared_error" and math.isfinite(measured) and measured > 1.2 * expected:
             reason += _why_above(steps.evaluation_model(), prepared)
         progress.initial_loss(measured, expected, reason)
@@ -360,7 +366,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
                           hint=f"continue with: nnlearn train --resume {run_dir}")
     model = steps.evaluation_model()  # under a strategy: a plain copy of the trained weights
     run_dir.save_model(model)
-    metrics = {name: measure(model, prepared, name) for name in SPLITS}
+    metrics = measure_splits(model, prepared, SPLITS)
     baseline = baseline_metrics(prepared)
     results = check_expectations(expectations, metrics)
     if not run_dir.has_history():
@@ -508,8 +514,8 @@ def start_run_dir(prepared: Prepared, out: str | Path | None) -> RunDir:
         "class_names": dataset.class_names,
         "target_kind": dataset.kind,
         "data_file": str(prepared.source_path) if prepared.source_path else None,
-        "data_sha256": _sha256(prepared.source_path) if prepared.source_path and prepared.source_path.is_file()
-        else None,
+        "data_sha256": prepared.stream.sha256() if prepared.stream is not None  # the file is read once for both
+        else _sha256(prepared.source_path) if prepared.source_path and prepared.source_path.is_file() else None,
         **dataset.saved_state(),
     }
     record = _status_record({}, "starting", _now(), versions, epochs=0)

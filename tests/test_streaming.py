@@ -95,13 +95,44 @@ def test_streamed_metrics_are_the_in_memory_evaluation_of_the_same_rows(write_co
 
 
 @pytest.mark.tensorflow
-def test_a_streamed_run_learns_reruns_identically_and_eval_and_predict_work(write_config, small_blocks):
-    from nnlearn.training import train
+def test_one_pass_measures_each_split_as_the_in_memory_evaluation_of_its_rows(write_config, small_blocks,
+                                                                              monkeypatch):
+    from nnlearn import model as tf_model
 
+    monkeypatch.setattr(tf_model, "EVAL_BATCH_SIZE", 16)
+    monkeypatch.setattr(streaming, "EVAL_CHUNK_BATCHES", 2)  # chunks of 32 rows: the splits take turns
+    write_rows(write_config().parent)
+    prepared = prepare(load_config(write_config(STREAMED)))
+    model = tf_model.build_model(prepared.config, prepared.input_shape)
+    tf_model.compile_model(model, prepared.config)
+    names = ["train", "validation", "test"]
+    together = streaming.measure_splits(model, prepared, names)
+    for name in names:
+        in_memory = tf_model.evaluate_arrays(model, prepared.x(name), prepared.y(name))
+        assert together[name] == pytest.approx(in_memory, rel=1e-6)
+        assert together[name] == streaming.measure(model, prepared, name)  # one pass or three: the same
+    first = streaming.measure_splits(model, prepared, ["train"], rows=50)["train"]
+    assert first == pytest.approx(tf_model.evaluate_arrays(model, prepared.x("train")[:50],
+                                                           prepared.y("train")[:50]), rel=1e-6)
+    assert first["loss"] != pytest.approx(together["train"]["loss"], rel=1e-3)  # a prefix, not every row
+
+
+@pytest.mark.tensorflow
+def test_a_streamed_run_learns_reruns_identically_and_eval_and_predict_work(write_config, small_blocks,
+                                                                           monkeypatch):
+    from nnlearn.training import Silent, train
+
+    class Said(Silent):
+        def initial_loss(self, measured, expected, reason):
+            self.reason = reason
+
+    monkeypatch.setattr(streaming, "INITIAL_LOSS_ROWS", 50)
     folder = write_config().parent
     write_rows(folder)
     path = write_config(STREAMED)
-    first, second = train(path, out="runs/first"), train(path, out="runs/second")
+    said = Said()
+    first, second = train(path, out="runs/first", progress=said), train(path, out="runs/second")
+    assert "; measured on the first 50 training rows" in said.reason
     assert first.metrics["test"]["accuracy"] > 0.9 and first.metrics["train"]["accuracy"] > 0.9
     assert (first.run_dir / "history.csv").read_bytes() == (second.run_dir / "history.csv").read_bytes()
     assert first.metrics == second.metrics
