@@ -165,26 +165,26 @@ class TrainingSteps:
             self._call(0, 0, 0)  # time (which sizes the next) is the steps' own; 0 steps change nothing
 
     def _compiled_epochs(self, x, y, epoch, first, steps):
+        # tf.logical_and, not `and`: AutoGraph makes `and` of tensors a branch, which costs tracing time
         batch_size, per_epoch = self.config.fit.batch_size, self.per_epoch
         width = [len(self.model.get_metrics_result())]
         ended_train = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width)
         ended_validation = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width)
         ended, done, finite = tf.constant(0), tf.constant(0), tf.constant(True)
-        while done < steps and finite:  # an epoch, or its part from batch `first` on
-            if first == 0:
-                self.model.reset_metrics()
+        while tf.logical_and(done < steps, finite):  # an epoch, or its part from batch `first` on
             order = epoch_order(tf.shape(x)[0], self.config, epoch)
             batch, last = first, tf.minimum(per_epoch, first + steps - done)
-            while batch < last and finite:  # no branch in here: a step is all that runs
+            while tf.logical_and(batch < last, finite):  # no branch in here: a step is all that runs
                 index = order[batch * batch_size:(batch + 1) * batch_size]
                 loss = self.model.train_step((tf.gather(x, index), tf.gather(y, index)))["loss"]
                 finite = tf.math.is_finite(loss)
                 batch += 1
             done += batch - first
-            if finite and batch == per_epoch:
+            if tf.logical_and(finite, batch == per_epoch):
                 ended_train = ended_train.write(ended, self._results("train"))
                 if self.validation is not None:
                     ended_validation = ended_validation.write(ended, self._validate(*self._validation_rows))
+                self.model.reset_metrics()  # for the next epoch
                 ended += 1
                 epoch += 1
             first = tf.constant(0)
@@ -295,6 +295,8 @@ class TrainingSteps:
         return execution
 
     def _call(self, epoch: int, first: int, steps: int) -> Execution:
+        if first == 0:  # an epoch starts (inside the call, each epoch's end resets them for the next)
+            self.model.reset_metrics()
         train, validation, running, done = self._steps(self.x, self.y, tf.constant(epoch, tf.int64),
                                                        tf.constant(first), tf.constant(steps))
         ended = [dict(zip(self._names["train"], row)) for row in train.numpy().tolist()]
