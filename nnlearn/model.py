@@ -149,7 +149,9 @@ class TrainingSteps:
         scalar = [tf.TensorSpec((), tf.int64), tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)]
         if strategy is None:
             build_for_steps(model, x, y)
-            self._validation_rows = None if validation is None else tuple(map(tf.constant, validation))
+            rows = validation if validation is not None else (x[:0], y[:0])
+            self._rows = tuple(map(tf.constant, rows))  # measured at each epoch's end
+            scalar = [tf.TensorSpec((None,) + part.shape[1:], part.dtype) for part in self._rows] + scalar
             compiled = self._compiled_epochs
         else:
             with strategy.scope():
@@ -163,32 +165,34 @@ class TrainingSteps:
         self._steps = tf.function(compiled).get_concrete_function(self.x, self.y, *scalar)
         if strategy is None:  # its first call optimizes the graph: do it now, so the first execution's
             self._call(0, 0, 0)  # time (which sizes the next) is the steps' own; 0 steps change nothing
+            _EVALUATIONS[model] = _measuring(self._steps, self.x, self.y, self.per_epoch, self._names)
 
-    def _compiled_epochs(self, x, y, epoch, first, steps):
-        # tf.logical_and, not `and`: AutoGraph makes `and` of tensors a branch, which costs tracing time
+    def _compiled_epochs(self, x, y, rows_x, rows_y, epoch, first, steps):
+        # At each epoch's end the rows (rows_x, rows_y) are measured, as evaluate_arrays does; called
+        # with first = per_epoch and no steps, it only measures them (see _measuring). tf.logical_and,
+        # not `and`: AutoGraph makes `and` of tensors a branch, which costs tracing time.
         batch_size, per_epoch = self.config.fit.batch_size, self.per_epoch
         width = [len(self.model.get_metrics_result())]
         ended_train = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width)
-        ended_validation = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width)
-        ended, done, finite = tf.constant(0), tf.constant(0), tf.constant(True)
-        while tf.logical_and(done < steps, finite):  # an epoch, or its part from batch `first` on
+        ended_rows = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width)
+        ended, done, finite, batch = tf.constant(0), tf.constant(0), tf.constant(True), first
+        while tf.logical_and(finite, tf.logical_or(done < steps, batch == per_epoch)):
+            if batch == per_epoch:  # an epoch ended
+                ended_train = ended_train.write(ended, self._results("train"))
+                ended_rows = ended_rows.write(ended, self._measure(rows_x, rows_y))
+                self.model.reset_metrics()  # for the next epoch
+                ended += 1
+                epoch += 1
+                batch = tf.constant(0)
             order = epoch_order(tf.shape(x)[0], self.config, epoch)
-            batch, last = first, tf.minimum(per_epoch, first + steps - done)
+            start, last = batch, tf.minimum(per_epoch, batch + steps - done)
             while tf.logical_and(batch < last, finite):  # no branch in here: a step is all that runs
                 index = order[batch * batch_size:(batch + 1) * batch_size]
                 loss = self.model.train_step((tf.gather(x, index), tf.gather(y, index)))["loss"]
                 finite = tf.math.is_finite(loss)
                 batch += 1
-            done += batch - first
-            if tf.logical_and(finite, batch == per_epoch):
-                ended_train = ended_train.write(ended, self._results("train"))
-                if self.validation is not None:
-                    ended_validation = ended_validation.write(ended, self._validate(*self._validation_rows))
-                self.model.reset_metrics()  # for the next epoch
-                ended += 1
-                epoch += 1
-            first = tf.constant(0)
-        return ended_train.stack(), ended_validation.stack(), self._results("running"), done
+            done += batch - start
+        return ended_train.stack(), ended_rows.stack(), self._results("running"), done
 
     def _results(self, name: str):
         """The metrics' current results as one float64 vector (float32 values convert exactly)."""
@@ -196,12 +200,12 @@ class TrainingSteps:
         self._names[name] = list(results)
         return tf.stack([tf.cast(value, tf.float64) for value in results.values()])
 
-    def _validate(self, x, y):
+    def _measure(self, x, y):
         """What evaluate_arrays measures, inside the training execution."""
         self.model.reset_metrics()
         for start in tf.range(0, tf.shape(x)[0], EVAL_BATCH_SIZE):
             self.model.test_step((x[start:start + EVAL_BATCH_SIZE], y[start:start + EVAL_BATCH_SIZE]))
-        return self._results("validation")
+        return self._results("measured")
 
     def _compiled_steps(self, x, y, epoch, first, steps):
         batch_size = self.config.fit.batch_size
@@ -297,11 +301,11 @@ class TrainingSteps:
     def _call(self, epoch: int, first: int, steps: int) -> Execution:
         if first == 0:  # an epoch starts (inside the call, each epoch's end resets them for the next)
             self.model.reset_metrics()
-        train, validation, running, done = self._steps(self.x, self.y, tf.constant(epoch, tf.int64),
+        train, validation, running, done = self._steps(self.x, self.y, *self._rows, tf.constant(epoch, tf.int64),
                                                        tf.constant(first), tf.constant(steps))
         ended = [dict(zip(self._names["train"], row)) for row in train.numpy().tolist()]
         if self.validation is not None:
-            names = [f"val_{name}" for name in self._names["validation"]]
+            names = [f"val_{name}" for name in self._names["measured"]]
             for logs, row in zip(ended, validation.numpy().tolist()):
                 logs.update(zip(names, row))
         return Execution(ended, dict(zip(self._names["running"], running.numpy().tolist())), int(done))
@@ -345,6 +349,18 @@ def build_for_steps(model, x: np.ndarray, y: np.ndarray) -> None:
 
 
 _EVALUATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _measuring(steps, x, y, per_epoch: int, names: dict):
+    """evaluate_arrays' function for a model being trained: its compiled training steps, told to only
+    measure the rows (one graph to trace and optimize instead of two). Holds no reference to the model."""
+
+    def measure(rows_x, rows_y):
+        _, measured, _, _ = steps(x, y, rows_x, rows_y, tf.constant(0, tf.int64), tf.constant(per_epoch),
+                                  tf.constant(0))
+        return dict(zip(names["measured"], tf.unstack(measured[0])))
+
+    return measure
 
 
 def evaluate_arrays(model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
