@@ -146,12 +146,12 @@ class TrainingSteps:
         self.stopper = None  # multi-worker: the Stopper whose Ctrl-C every worker must agree on
         self._twin = self._agreement = None
         self._names: dict[str, list[str]] = {}  # the metric names of each stacked result, set when traced
-        scalar = [tf.TensorSpec((), tf.int64), tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)]
+        specs = [tf.TensorSpec((), tf.int64), tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)]
         if strategy is None:
             build_for_steps(model, x, y)
             rows = validation if validation is not None else (x[:0], y[:0])
             self._rows = tuple(map(tf.constant, rows))  # measured at each epoch's end
-            scalar = [tf.TensorSpec((None,) + part.shape[1:], part.dtype) for part in self._rows] + scalar
+            specs = [tf.TensorSpec((None,) + part.shape[1:], part.dtype) for part in self._rows] + specs
             compiled = self._compiled_epochs
         else:
             with strategy.scope():
@@ -162,7 +162,7 @@ class TrainingSteps:
             self._loss_tracker = next(metric for metric in model.metrics if metric.name == "loss")
             compiled = self._compiled_steps
         # traced once; calling the concrete function skips tf.function's per-call dispatch
-        self._steps = tf.function(compiled).get_concrete_function(self.x, self.y, *scalar)
+        self._steps = tf.function(compiled).get_concrete_function(self.x, self.y, *specs)
         if strategy is None:  # its first call optimizes the graph: do it now, so the first execution's
             self._call(0, 0, 0)  # time (which sizes the next) is the steps' own; 0 steps change nothing
             _EVALUATIONS[model] = _measuring(self._steps, self.x, self.y, self.per_epoch, self._names)
