@@ -7,6 +7,8 @@ For each config, with the same model, data, epochs and batch size:
   nnlearn  nnlearn's whole training step: many steps per call into TensorFlow, validation every
            epoch, checkpoints, op determinism, evaluation of train/validation/test, the run directory
   hand loop  a hand-written tf.function over each epoch's steps: the floor nnlearn's fit is held to
+Both fits are timed after their graphs are traced and optimized (TensorFlow optimizes a graph on its
+first call); the whole training step includes that.
 Prints the median seconds of each and the ratios. Run once with --no-determinism to see what
 TensorFlow's op determinism costs (it cannot be switched off again inside one process).
 """
@@ -53,7 +55,7 @@ def nnlearn_train(prepared, folder: Path, determinism: bool) -> tuple[float, flo
 
 def hand_written_loop(prepared) -> float:
     """The floor: a tf.function running each epoch's steps (same batches, same model and optimizer),
-    without metrics, validation or checkpoints; compiled before the clock starts."""
+    without metrics, validation or checkpoints; compiled and called once before the clock starts."""
     from nnlearn import model as tf_model
 
     tf, config = tf_model.tf, prepared.config
@@ -75,6 +77,7 @@ def hand_written_loop(prepared) -> float:
         return cost
 
     compiled = epoch.get_concrete_function(tf.TensorSpec((), tf.int64))
+    compiled(tf.constant(0, tf.int64)).numpy()  # the first call optimizes the graph, as nnlearn's does before its clock
     start = time.perf_counter()
     for number in range(config.fit.epochs):
         compiled(tf.constant(number, tf.int64)).numpy()

@@ -8,6 +8,44 @@ import time
 from nnlearn.model import keras
 
 
+class InOrder:
+    """The run's Keras callbacks, each hook called on every callback in order: what
+    keras.callbacks.CallbackList does for logs of Python floats (each callback gets them sorted by
+    name, as there), without its conversion of every value, which costs more than a small model's epoch.
+    """
+
+    def __init__(self, callbacks: list, model):
+        self.callbacks = callbacks
+        for callback in callbacks:
+            callback.set_model(model)
+
+    def _each(self, hook: str, *arguments, logs: dict | None) -> None:
+        logs = dict(sorted((logs or {}).items()))
+        for callback in self.callbacks:
+            getattr(callback, hook)(*arguments, logs)
+
+    def on_train_begin(self, logs=None):
+        self._each("on_train_begin", logs=logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._each("on_epoch_begin", epoch, logs=logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._each("on_train_batch_end", batch, logs=logs)
+
+    def on_test_begin(self, logs=None):
+        self._each("on_test_begin", logs=logs)
+
+    def on_test_end(self, logs=None):
+        self._each("on_test_end", logs=logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._each("on_epoch_end", epoch, logs=logs)
+
+    def on_train_end(self, logs=None):
+        self._each("on_train_end", logs=logs)
+
+
 class EpochReporter(keras.callbacks.Callback):
     """Calls progress.epoch(number, logs) after each epoch."""
 
@@ -66,9 +104,11 @@ class ResumableEarlyStopping(keras.callbacks.EarlyStopping):
 
 
 class Checkpointer(keras.callbacks.Callback):
-    """After every complete epoch: append its row to the history and take a snapshot of the weights.
-    The latest snapshot is written to disk at once when the last write is WRITE_EVERY_SECONDS old, and
-    always when training ends or stops (write()), so fast epochs do not wait for the disk.
+    """After every complete epoch, append its row to the history; when the training loop says the
+    model's weights are those of the last recorded epoch (weights_after), take a snapshot of them.
+    The latest snapshot is written to disk when training began or the last write was at least
+    WRITE_EVERY_SECONDS ago, and always when training ends or stops (write()), so fast epochs do not
+    wait for the disk.
 
     An epoch cut short by NaN or Ctrl-C is not recorded, so the last checkpoint is always a good one.
     snapshot(epoch_rows) is the caller's function: it copies the weights now and returns a function
@@ -89,9 +129,19 @@ class Checkpointer(keras.callbacks.Callback):
         if self.stopper.reason:
             return
         self.rows.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+
+    def weights_after(self, epochs: int) -> None:
+        """The model's weights are now those after `epochs` epochs: snapshot them when that is the last
+        recorded epoch (several epochs may end in one call into TensorFlow; only the last one's weights
+        are still there)."""
+        if epochs != len(self.rows) or not self.rows:
+            return
         self.pending = self.snapshot(list(self.rows))
         if time.monotonic() - self.written_at >= self.WRITE_EVERY_SECONDS:
             self.write()
+
+    def on_train_begin(self, logs=None):
+        self.written_at = time.monotonic()
 
     def on_train_end(self, logs=None):
         self.write()

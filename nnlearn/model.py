@@ -5,10 +5,12 @@ Import this module only where a model is built or loaded: it imports TensorFlow 
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
 import weakref
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -103,27 +105,54 @@ def training_batches(x: np.ndarray, y: np.ndarray, config: Config,
     return data.prefetch(tf.data.AUTOTUNE), -(-rows // batch_size)
 
 
+@dataclass
+class Execution:
+    """What one call into TensorFlow did: the logs of each epoch that ended in it (validation rows
+    measured at each end, as `val_*`), the running logs of the epoch it stopped in, and its steps."""
+
+    ended: list[dict[str, float]]
+    logs: dict[str, float]
+    steps: int
+
+
 class TrainingSteps:
     """Many training steps per call into TensorFlow: the model's own train_step (what fit runs) in one
-    compiled loop over a slice of an epoch's batches (in epoch_order), stopping after the first batch
-    whose loss is not finite. Python sees only the end of each execution, which is sized to take
-    about EXECUTION_SECONDS, so Ctrl-C is still answered within a fraction of a second.
+    compiled loop over the batches (in epoch_order), stopping after the first batch whose loss is not
+    finite. Python sees only the end of each execution, which is sized to take about EXECUTION_SECONDS,
+    so Ctrl-C is still answered within a fraction of a second.
 
-    The numbers do not depend on how an epoch is cut into executions: each step is the same graph on
-    the same batch.
+    When an epoch ends inside an execution, the same call measures the validation rows (inference
+    mode, as model.evaluate does) and resets the metrics; when epochs are short, one execution runs
+    several whole epochs and returns each one's logs. An execution that starts an epoch either stays
+    inside it or runs whole epochs, so the weights after it are those of an epoch's end or of a step
+    inside the last epoch. When the loss stops being finite after an epoch ended in the same
+    execution, the weights are put back to that epoch's end (by running its epochs again from the
+    state before the execution: the same steps give the same numbers), so they can be checkpointed.
+
+    The numbers do not depend on how the epochs are cut into executions: each step is the same graph
+    on the same batch. Under a distribution strategy an execution stays inside one epoch, and the
+    validation rows are measured after it on a plain copy of the weights.
     """
 
     EXECUTION_SECONDS = 0.1
 
-    def __init__(self, model, x: np.ndarray, y: np.ndarray, config: Config, strategy=None):
+    def __init__(self, model, x: np.ndarray, y: np.ndarray, config: Config, strategy=None,
+                 validation: tuple[np.ndarray, np.ndarray] | None = None):
         self.model, self.config, self.strategy = model, config, strategy
         self.x, self.y = tf.constant(x), tf.constant(y)
+        self.validation = validation  # (x, y) of the validation rows, or None
         self.per_epoch = -(-len(x) // config.fit.batch_size)
         self.size = 1  # steps in the next execution; grows to fill EXECUTION_SECONDS
         self.stopper = None  # multi-worker: the Stopper whose Ctrl-C every worker must agree on
         self._twin = self._agreement = None
+        self._names: dict[str, list[str]] = {}  # the metric names of each stacked result, set when traced
+        specs = [tf.TensorSpec((), tf.int64), tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)]
         if strategy is None:
             build_for_steps(model, x, y)
+            rows = validation if validation is not None else (x[:0], y[:0])
+            self._rows = tuple(map(tf.constant, rows))  # measured at each epoch's end
+            specs = [tf.TensorSpec((None,) + part.shape[1:], part.dtype) for part in self._rows] + specs
+            compiled = self._compiled_epochs
         else:
             with strategy.scope():
                 build_for_steps(model, x, y)
@@ -131,9 +160,52 @@ class TrainingSteps:
             self._twin = build_model(config, x.shape[1:])
             compile_model(self._twin, config)
             self._loss_tracker = next(metric for metric in model.metrics if metric.name == "loss")
-        scalar = [tf.TensorSpec((), tf.int64), tf.TensorSpec((), tf.int32), tf.TensorSpec((), tf.int32)]
+            compiled = self._compiled_steps
         # traced once; calling the concrete function skips tf.function's per-call dispatch
-        self._steps = tf.function(self._compiled_steps).get_concrete_function(self.x, self.y, *scalar)
+        self._steps = tf.function(compiled).get_concrete_function(self.x, self.y, *specs)
+        if strategy is None:  # its first call optimizes the graph: do it now, so the first execution's
+            self._call(0, 0, 0)  # time (which sizes the next) is the steps' own; 0 steps change nothing
+            _EVALUATIONS[model] = _measuring(self._steps, self.x, self.y, self.per_epoch, self._names)
+
+    def _compiled_epochs(self, x, y, rows_x, rows_y, epoch, first, steps):
+        # At each epoch's end the rows (rows_x, rows_y) are measured, as evaluate_arrays does; called
+        # with first = per_epoch and no steps, it only measures them (see _measuring). tf.logical_and,
+        # not `and`: AutoGraph makes `and` of tensors a branch, which costs tracing time.
+        batch_size, per_epoch = self.config.fit.batch_size, self.per_epoch
+        width = [len(self.model.get_metrics_result())]
+        ended_train = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width)
+        ended_rows = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width)
+        ended, done, finite, batch = tf.constant(0), tf.constant(0), tf.constant(True), first
+        while tf.logical_and(finite, tf.logical_or(done < steps, batch == per_epoch)):
+            if batch == per_epoch:  # an epoch ended
+                ended_train = ended_train.write(ended, self._results("train"))
+                ended_rows = ended_rows.write(ended, self._measure(rows_x, rows_y))
+                self.model.reset_metrics()  # for the next epoch
+                ended += 1
+                epoch += 1
+                batch = tf.constant(0)
+            order = epoch_order(tf.shape(x)[0], self.config, epoch)
+            start, last = batch, tf.minimum(per_epoch, batch + steps - done)
+            while tf.logical_and(batch < last, finite):  # no branch in here: a step is all that runs
+                index = order[batch * batch_size:(batch + 1) * batch_size]
+                loss = self.model.train_step((tf.gather(x, index), tf.gather(y, index)))["loss"]
+                finite = tf.math.is_finite(loss)
+                batch += 1
+            done += batch - start
+        return ended_train.stack(), ended_rows.stack(), self._results("running"), done
+
+    def _results(self, name: str):
+        """The metrics' current results as one float64 vector (float32 values convert exactly)."""
+        results = self.model.get_metrics_result()
+        self._names[name] = list(results)
+        return tf.stack([tf.cast(value, tf.float64) for value in results.values()])
+
+    def _measure(self, x, y):
+        """What evaluate_arrays measures, inside the training execution."""
+        self.model.reset_metrics()
+        for start in tf.range(0, tf.shape(x)[0], EVAL_BATCH_SIZE):
+            self.model.test_step((x[start:start + EVAL_BATCH_SIZE], y[start:start + EVAL_BATCH_SIZE]))
+        return self._results("measured")
 
     def _compiled_steps(self, x, y, epoch, first, steps):
         batch_size = self.config.fit.batch_size
@@ -141,10 +213,7 @@ class TrainingSteps:
         done = tf.constant(0)
         for step in tf.range(first, first + steps):
             index = order[step * batch_size:(step + 1) * batch_size]
-            if self.strategy is None:
-                loss = self.model.train_step((tf.gather(x, index), tf.gather(y, index)))["loss"]
-            else:
-                loss = self._distributed_step(x, y, index)
+            loss = self._distributed_step(x, y, index)
             done += 1
             if not tf.math.is_finite(loss):
                 break
@@ -200,19 +269,60 @@ class TrainingSteps:
         self._twin.set_weights(self.model.get_weights())
         return self._twin
 
-    def run(self, epoch: int, first: int) -> tuple[dict[str, float], int]:
-        """Train from batch `first` of `epoch` on; returns the epoch's running logs and the number of
-        steps taken (fewer than asked when the loss stopped being finite)."""
-        steps = min(self.size, self.per_epoch - first)
+    def run(self, epoch: int, first: int, last: int) -> Execution:
+        """Train from batch `first` of `epoch` (counted from 0) on, ending at the latest at the end of
+        epoch number `last` (counted from 1)."""
+        if first > 0 or self.size < self.per_epoch or self.strategy is not None:
+            steps = min(self.size, self.per_epoch - first)
+        else:  # whole epochs
+            steps = self.per_epoch * max(1, min(self.size // self.per_epoch, last - epoch))
         clock = time.perf_counter()
+        if self.strategy is None:
+            execution = self._execute(epoch, first, steps)
+        else:
+            execution = self._execute_distributed(epoch, first, steps)
+        per_step = (time.perf_counter() - clock) / max(execution.steps, 1)
+        longest = self.per_epoch if self.strategy is not None else self.per_epoch * self.config.fit.epochs
+        self.size = max(1, min(4 * self.size, longest, int(self.EXECUTION_SECONDS / per_step)))
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            self._agree()
+        return execution
+
+    def _execute(self, epoch: int, first: int, steps: int) -> Execution:
+        state = self.model.variables + self.model.optimizer.variables
+        before = [variable.numpy() for variable in state] if steps > self.per_epoch - first else None
+        execution = self._call(epoch, first, steps)
+        if execution.steps < steps and execution.ended:  # not finite after an epoch end: back to that end
+            for variable, value in zip(state, before):
+                variable.assign(value)
+            self._call(epoch, first, len(execution.ended) * self.per_epoch)
+        return execution
+
+    def _call(self, epoch: int, first: int, steps: int) -> Execution:
+        if first == 0:  # an epoch starts (inside the call, each epoch's end resets them for the next)
+            self.model.reset_metrics()
+        train, validation, running, done = self._steps(self.x, self.y, *self._rows, tf.constant(epoch, tf.int64),
+                                                       tf.constant(first), tf.constant(steps))
+        ended = [dict(zip(self._names["train"], row)) for row in train.numpy().tolist()]
+        if self.validation is not None:
+            names = [f"val_{name}" for name in self._names["measured"]]
+            for logs, row in zip(ended, validation.numpy().tolist()):
+                logs.update(zip(names, row))
+        return Execution(ended, dict(zip(self._names["running"], running.numpy().tolist())), int(done))
+
+    def _execute_distributed(self, epoch: int, first: int, steps: int) -> Execution:
+        if first == 0:
+            self.model.reset_metrics()
         logs, done = self._steps(self.x, self.y, tf.constant(epoch, tf.int64), tf.constant(first),
                                  tf.constant(steps))
         logs = {name: float(value) for name, value in logs.items()}
-        per_step = (time.perf_counter() - clock) / max(int(done), 1)
-        self.size = max(1, min(4 * self.size, self.per_epoch, int(self.EXECUTION_SECONDS / per_step)))
-        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
-            self._agree()
-        return logs, int(done)
+        ended = []
+        if first + int(done) == self.per_epoch and math.isfinite(logs["loss"]):
+            ended = [dict(logs)]
+            if self.validation is not None:
+                results = evaluate_arrays(self.evaluation_model(), *self.validation)
+                ended[0].update({f"val_{name}": value for name, value in results.items()})
+        return Execution(ended, logs, int(done))
 
     def _agree(self) -> None:
         """Workers must run the same steps: all take the chief's next execution size, and all stop when
@@ -239,6 +349,18 @@ def build_for_steps(model, x: np.ndarray, y: np.ndarray) -> None:
 
 
 _EVALUATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _measuring(steps, x, y, per_epoch: int, names: dict):
+    """evaluate_arrays' function for a model being trained: its compiled training steps, told to only
+    measure the rows (one graph to trace and optimize instead of two). Holds no reference to the model."""
+
+    def measure(rows_x, rows_y):
+        _, measured, _, _ = steps(x, y, rows_x, rows_y, tf.constant(0, tf.int64), tf.constant(per_epoch),
+                                  tf.constant(0))
+        return dict(zip(names["measured"], tf.unstack(measured[0])))
+
+    return measure
 
 
 def evaluate_arrays(model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:

@@ -458,6 +458,7 @@ class StreamedSteps:
         self.model, self.prepared = model, prepared
         self.per_epoch = -(-len(prepared.splits.train) // prepared.config.fit.batch_size)
         self.stopper = None
+        self.validation = True if prepared.splits.validation is not None else None  # measured at each epoch's end
         self._epoch, self._batches = None, None
         _build(model, prepared)
         self._step = tf.function(lambda x, y: model.train_step((x, y)),
@@ -466,24 +467,35 @@ class StreamedSteps:
     def evaluation_model(self):
         return self.model
 
-    def run(self, epoch: int, first: int) -> tuple[dict[str, float], int]:
-        """Train from batch `first` of `epoch` on; returns the epoch's running logs and the steps taken."""
+    def run(self, epoch: int, first: int, last: int):
+        """Train from batch `first` of `epoch` on, within that epoch (last, the latest epoch a call may end
+        in, is always reached: streamed epochs are long). An execution that ends the epoch measures the
+        validation rows in one more pass and returns the epoch's logs, as TrainingSteps does."""
         import time
 
-        from nnlearn.model import tf
+        from nnlearn.evaluation import measure
+        from nnlearn.model import Execution, tf
 
         if self._epoch != epoch or first == 0:
             self._epoch, self._batches = epoch, epoch_batches(self.prepared, epoch)
             for _ in range(first):  # an epoch is always begun at its first batch; this keeps run()'s contract
                 next(self._batches)
-        clock, done = time.perf_counter(), 0
+        if first == 0:
+            self.model.reset_metrics()
+        clock, done, finite = time.perf_counter(), 0, True
         while first + done < self.per_epoch:
             x, y = next(self._batches)
-            loss = float(self._step(tf.constant(x), tf.constant(y))["loss"])
+            finite = np.isfinite(float(self._step(tf.constant(x), tf.constant(y))["loss"]))
             done += 1
-            if not np.isfinite(loss) or time.perf_counter() - clock >= self.EXECUTION_SECONDS:
+            if not finite or time.perf_counter() - clock >= self.EXECUTION_SECONDS:
                 break
-        return {name: float(value) for name, value in self.model.get_metrics_result().items()}, done
+        logs = {name: float(value) for name, value in self.model.get_metrics_result().items()}
+        if not finite or first + done < self.per_epoch:
+            return Execution([], logs, done)
+        if self.validation is not None:
+            logs.update({f"val_{name}": value for name, value in measure(self.model, self.prepared,
+                                                                          "validation").items()})
+        return Execution([logs], logs, done)
 
 
 _EVALUATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()

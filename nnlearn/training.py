@@ -272,7 +272,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
          start: tuple | None = None) -> Run:
     from nnlearn import distribute, snapshots
     from nnlearn import model as tf_model  # TensorFlow is imported here, only when training
-    from nnlearn.callbacks import Checkpointer, EpochReporter, ResumableEarlyStopping, Stopper
+    from nnlearn.callbacks import Checkpointer, EpochReporter, InOrder, ResumableEarlyStopping, Stopper
 
     config = prepared.config
     versions = {"nnlearn": __version__, **tf_model.versions()}
@@ -320,7 +320,10 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
 
         steps = StreamedSteps(model, prepared)
     else:
-        steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config, strategy)
+        validation = None if prepared.splits.validation is None else (prepared.x("validation"),
+                                                                       prepared.y("validation"))
+        steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config, strategy,
+                                       validation)
     steps.stopper = stopper
 
     if not checkpoint and start is None:  # does the loss start where an untrained model's should?
@@ -334,7 +337,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
             reason += where
         else:
             measured = measure(steps.evaluation_model(), prepared, "train")["loss"]
-        if config.compile.loss != "mean_squared_error" and math.isfinite(measured) and measured > 1.2 * expected:
+        if prepared.task != "regression" and math.isfinite(measured) and measured > 1.2 * expected:
             reason += _why_above(steps.evaluation_model(), prepared)
         progress.initial_loss(measured, expected, reason)
     clock = time.perf_counter()
@@ -342,8 +345,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
         progress.start(config.fit.epochs, run_dir, initial_epoch)
         try:
             with _interrupts_stop(stopper), distribute.lost_workers_stop(strategy, run_dir):
-                _run_epochs(steps, prepared, tf_model.keras.callbacks.CallbackList(callbacks, model=model),
-                            initial_epoch)
+                _run_epochs(steps, prepared, InOrder(callbacks, model), checkpointer, initial_epoch)
         finally:
             checkpointer.write()
             progress.finish()
@@ -372,8 +374,8 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     if not run_dir.has_history():
         run_dir.write_history(rows)
     run_dir.write_metrics({**metrics, "baseline": {"test": baseline},
-                                        "expectations": [result.to_json() for result in results],
-                                        "epochs": len(rows), "seconds": round(seconds, 3)})
+                           "expectations": [result.to_json() for result in results],
+                           "epochs": len(rows), "seconds": round(seconds, 3)})
     _save_status(run_dir, "finished", started, versions, epochs=len(rows))
     return Run(run_dir.path, len(rows), seconds, metrics, baseline, rows, results, prepared)
 
@@ -402,42 +404,62 @@ def _model_of_run(prepared: Prepared, run_dir: RunDir, checkpoint: dict | None, 
     return model, rows, initial_epoch
 
 
-def _run_epochs(steps, prepared: Prepared, callbacks, initial_epoch: int) -> None:
+def _run_epochs(steps, prepared: Prepared, callbacks, checkpointer, initial_epoch: int) -> None:
     """What model.fit does, with many steps per call into TensorFlow: callbacks see the end of each
-    execution (on_train_batch_end, with the last batch's index) and of each epoch. An epoch cut short
-    by a callback (NaN, Ctrl-C) is not ended: it never reaches on_epoch_end."""
-    from nnlearn.model import evaluate_arrays
-
-    model = steps.model
-    validation = None
-    if prepared.splits.validation is not None and prepared.stream is None:
-        validation = prepared.x("validation"), prepared.y("validation")
+    execution (on_train_batch_end, with the last batch's index) and of each epoch, after the execution
+    that ended it; the checkpointer is told when the weights are those of an epoch's end. An epoch cut
+    short by a callback (NaN, Ctrl-C) is not ended: it never reaches on_epoch_end."""
+    model, epochs = steps.model, prepared.config.fit.epochs
+    call_ends = _call_ends(prepared)
     model.stop_training = False
     callbacks.on_train_begin()
     logs: dict = {}
-    for epoch in range(initial_epoch, prepared.config.fit.epochs):
-        model.reset_metrics()
-        callbacks.on_epoch_begin(epoch)
-        done = 0
-        while done < steps.per_epoch and not model.stop_training:
-            logs, taken = steps.run(epoch, done)
-            done += taken
-            callbacks.on_train_batch_end(done - 1, logs)
-            if taken == 0:
+    epoch, batch = initial_epoch, 0
+    while epoch < epochs and not model.stop_training:
+        if batch == 0:
+            callbacks.on_epoch_begin(epoch)
+        execution = steps.run(epoch, batch, next(end for end in call_ends if end > epoch))
+        ended_at = epoch + len(execution.ended)  # the weights are those after ended_at epochs, if any ended
+        for number, logs in enumerate(execution.ended, start=epoch):
+            if number > epoch:
+                callbacks.on_epoch_begin(number)
+            callbacks.on_train_batch_end(steps.per_epoch - 1, {k: v for k, v in logs.items()
+                                                               if not k.startswith("val_")})
+            if model.stop_training:
                 break
-        if model.stop_training:
-            break
-        if prepared.splits.validation is not None:
-            callbacks.on_test_begin()
-            results = (evaluate_arrays(steps.evaluation_model(), *validation) if validation is not None
-                       else measure(steps.evaluation_model(), prepared, "validation"))
-            callbacks.on_test_end(results)
-            logs = {**logs, **{f"val_{name}": value for name, value in results.items()}}
-        callbacks.on_epoch_end(epoch, logs)
-        if model.stop_training:
+            if steps.validation is not None:
+                callbacks.on_test_begin()
+                callbacks.on_test_end({k[4:]: v for k, v in logs.items() if k.startswith("val_")})
+            callbacks.on_epoch_end(number, logs)
+            if model.stop_training:
+                break
+        else:
+            batch += execution.steps - len(execution.ended) * steps.per_epoch
+            epoch = ended_at
+            if batch > 0:  # stopped inside an epoch: its batches so far
+                if execution.ended:
+                    callbacks.on_epoch_begin(epoch)
+                logs = execution.logs
+                callbacks.on_train_batch_end(batch - 1, logs)
+        if execution.ended:  # (after a NaN, TrainingSteps put them back to that epoch's end)
+            checkpointer.weights_after(ended_at)
+        if execution.steps == 0:
             break
     model.optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs)
+
+
+def _call_ends(prepared: Prepared) -> list[int]:
+    """The epochs (counted from 1) at which a call into TensorFlow must end, so that callbacks reading
+    the weights see that epoch's: every epoch for early stopping, TensorBoard and distributed training,
+    the kept snapshots' epochs, and the last."""
+    from nnlearn import snapshots
+
+    fit = prepared.config.fit
+    if fit.early_stopping or fit.tensorboard or fit.distribute != "none":
+        return list(range(1, fit.epochs + 1))
+    kept = snapshots.kept_epochs(fit.epochs) if snapshots.wanted(prepared) else []
+    return sorted({*kept, fit.epochs})
 
 
 def _why_above(model, prepared: Prepared) -> str:

@@ -141,10 +141,13 @@ def test_piped_training_prints_a_line_per_epoch_and_a_resume_counts_new_epochs(w
     lines = [line for line in result.output.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
     assert all("loss" in line and "val_accuracy" in line for line in lines)
+    from nnlearn.checkpoint import load_checkpoint
     from nnlearn.training import train
 
     with pytest.raises(SystemError):
         train(write_config(), ["fit.epochs=5"], out="runs/crashed", progress=CrashAt(3))
+    kept = load_checkpoint(workdir / "runs/crashed")["epoch"]  # short epochs: the end of an earlier call
+    assert 0 < kept < 3
     resumed = invoke("train", "--resume", "runs/crashed", "--no-plots")
     assert resumed.exit_code == 0, resumed.output
-    assert "3 more epochs in" in resumed.output and "(5 in all)" in resumed.output
+    assert f"{5 - kept} more epochs in" in resumed.output and "(5 in all)" in resumed.output

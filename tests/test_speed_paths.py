@@ -1,12 +1,16 @@
 """The fast training path gives the numbers the step-by-step path gives: many steps per call into
-TensorFlow, a compiled evaluation, and checkpoints written at most every WRITE_EVERY_SECONDS."""
+TensorFlow (several whole epochs, validation included, when epochs are short), a compiled evaluation,
+and checkpoints written at most every WRITE_EVERY_SECONDS."""
 
+import math
+
+import numpy as np
 import pytest
 
 from nnlearn.checkpoint import load_checkpoint
 from nnlearn.errors import RunFailed
 from nnlearn.training import train
-from tests.conftest import DIVERGES, MOONS
+from tests.conftest import DIVERGES, MOONS, TINY
 
 
 def one_step_per_call(monkeypatch):
@@ -14,6 +18,29 @@ def one_step_per_call(monkeypatch):
     from nnlearn.model import TrainingSteps
 
     monkeypatch.setattr(TrainingSteps, "EXECUTION_SECONDS", 0.0)
+
+
+def whole_epochs_per_call(monkeypatch) -> list:
+    """Let executions grow four times a call whatever they take, so from the fourth call on each runs
+    several whole epochs; returns the list that collects every call's Execution."""
+    from nnlearn.model import TrainingSteps
+
+    monkeypatch.setattr(TrainingSteps, "EXECUTION_SECONDS", 1e9)
+    executions = []
+    run = TrainingSteps.run
+
+    def recorded(self, *arguments):
+        executions.append(run(self, *arguments))
+        return executions[-1]
+
+    monkeypatch.setattr(TrainingSteps, "run", recorded)
+    return executions
+
+
+def same_checkpoints(first, second) -> bool:
+    one, other = load_checkpoint(first), load_checkpoint(second)
+    return (one["history"] == other["history"] and one["variables"].keys() == other["variables"].keys()
+            and all(np.array_equal(one["variables"][key], other["variables"][key]) for key in one["variables"]))
 
 
 @pytest.mark.tensorflow
@@ -62,7 +89,7 @@ def test_a_crash_between_checkpoint_writes_keeps_the_last_complete_epoch(write_c
     from nnlearn.callbacks import Checkpointer
     from nnlearn.training import resume
 
-    monkeypatch.setattr(Checkpointer, "WRITE_EVERY_SECONDS", 1e9)  # only epoch 1, then on stopping
+    monkeypatch.setattr(Checkpointer, "WRITE_EVERY_SECONDS", 1e9)  # written only when training stops
     path = write_config(MOONS)
     whole = train(path, ["fit.epochs=6"], out="runs/whole")
     assert load_checkpoint(whole.run_dir)["epoch"] == 6  # written when training ended
@@ -93,3 +120,54 @@ def test_compiled_evaluation_agrees_with_keras_evaluate(write_config):
     assert set(ours) == set(keras)
     for name, value in keras.items():
         assert ours[name] == pytest.approx(float(value), rel=1e-5)
+
+
+@pytest.mark.tensorflow
+def test_several_epochs_per_call_give_the_same_numbers_as_one_step(write_config, monkeypatch):
+    """Iris has four features (no snapshots to keep), so calls run whole epochs, validation included."""
+    path = write_config(TINY)
+    executions = whole_epochs_per_call(monkeypatch)
+    many = train(path, ["fit.epochs=40"], out="runs/many")
+    assert max(len(execution.ended) for execution in executions) > 1
+    one_step_per_call(monkeypatch)
+    one = train(path, ["fit.epochs=40"], out="runs/one")
+    assert (many.run_dir / "history.csv").read_bytes() == (one.run_dir / "history.csv").read_bytes()
+    assert many.metrics == one.metrics
+    assert same_checkpoints(many.run_dir, one.run_dir)
+
+
+@pytest.mark.tensorflow
+def test_nan_after_an_epoch_ended_in_the_same_call_keeps_that_epochs_weights(write_config, monkeypatch):
+    path = write_config(DIVERGES)
+    settings = ["compile.optimizer.learning_rate=3", "fit.epochs=30"]  # finite for two epochs, then NaN
+    executions = whole_epochs_per_call(monkeypatch)
+    with pytest.raises(RunFailed) as many:
+        train(path, settings, out="runs/many")
+    assert any(execution.ended and not math.isfinite(execution.logs["loss"]) for execution in executions)
+    one_step_per_call(monkeypatch)
+    with pytest.raises(RunFailed) as one:
+        train(path, settings, out="runs/one")
+    assert many.value.message.split(";")[0] == one.value.message.split(";")[0]
+    assert load_checkpoint(path.parent / "runs/many")["epoch"] == 2
+    assert same_checkpoints(path.parent / "runs/many", path.parent / "runs/one")
+
+
+@pytest.mark.tensorflow
+def test_a_crash_while_a_calls_epochs_are_recorded_keeps_weights_and_history_together(write_config, monkeypatch):
+    from nnlearn.callbacks import Checkpointer
+    from nnlearn.training import resume
+
+    monkeypatch.setattr(Checkpointer, "WRITE_EVERY_SECONDS", 1e9)  # written only when training stops
+    path = write_config(TINY)
+    executions = whole_epochs_per_call(monkeypatch)
+    whole = train(path, ["fit.epochs=30"], out="runs/whole")
+    executions.clear()
+    with pytest.raises(SystemError):
+        train(path, ["fit.epochs=30"], out="runs/crashed", progress=CrashAfter(10))
+    assert len(executions[-1].ended) > 1  # epoch 10 was one of several that ended in the last call
+    kept = load_checkpoint(path.parent / "runs/crashed")["epoch"]
+    assert 0 < kept < 10
+    resumed = resume("runs/crashed")
+    assert (resumed.run_dir / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
+    assert resumed.metrics == whole.metrics
+    assert same_checkpoints(resumed.run_dir, whole.run_dir)
