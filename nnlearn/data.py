@@ -21,6 +21,7 @@ from nnlearn.errors import DataError
 from nnlearn.images import PIXEL_RANGE, ImageFolder, is_image_folder, list_folder
 from nnlearn.files import (UnreadableFile, available_memory, check_regular_file, count_lines, format_bytes,
                            read_bounded)
+from nnlearn.splits import train_test_split
 from nnlearn.tabular import Column, Columns, Table, check_column_names, plan_columns, target_rows
 
 MAX_CLASSES = 1000
@@ -603,9 +604,8 @@ def _check_finite(dataset: Dataset, source: str) -> None:
 
 def split_indices(dataset: Dataset, data: DataConfig, seed: int,
                   stratify: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Seeded train / validation / test row indices; stratified by class for classifiers."""
-    from sklearn.model_selection import train_test_split
-
+    """Seeded train / validation / test row indices; stratified by class for classifiers. The same rows as
+    scikit-learn's train_test_split, without importing it (see nnlearn/splits.py)."""
     rows = dataset.rows
     n_test = max(1, round(rows * data.test_split))
     n_validation = round(rows * data.validation_split)
@@ -623,12 +623,11 @@ def split_indices(dataset: Dataset, data: DataConfig, seed: int,
     labels = dataset.y if stratify and dataset.kind == "classes" else None
     indices = np.arange(rows)
     try:
-        rest, test = train_test_split(indices, test_size=n_test, random_state=seed,
-                                      stratify=labels)
+        rest, test = train_test_split(indices, n_test, seed, labels)
         validation = None
         if n_validation:
-            rest, validation = train_test_split(rest, test_size=n_validation, random_state=seed,
-                                                stratify=labels[rest] if labels is not None else None)
+            rest, validation = train_test_split(rest, n_validation, seed,
+                                                labels[rest] if labels is not None else None)
     except ValueError as error:
         raise DataError(f"cannot split the data: {error}", path="data",
                         hint="every class needs a few rows in each split: use more data or "
