@@ -1,6 +1,7 @@
 """What x and y are: load a bundled, synthetic or file dataset, split it, and normalise it.
 
-NumPy and scikit-learn only: nothing here imports TensorFlow.
+NumPy only: nothing here imports TensorFlow, and scikit-learn only to make a synthetic dataset or load
+diabetes (the other bundled datasets are read from its files, see nnlearn/bundled.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlearn.bundled import read_bundled
 from nnlearn.config import BUNDLED_DATASETS, SYNTHETIC_DATASETS, DataConfig
 from nnlearn.errors import DataError
 from nnlearn.images import PIXEL_RANGE, ImageFolder, is_image_folder, list_folder
@@ -263,10 +265,7 @@ def check_features(x: np.ndarray, source: str, field: str) -> None:
 
 
 def _bundled(name: str) -> Dataset:
-    from sklearn import datasets
-
-    loader = getattr(datasets, f"load_{name}")
-    bunch = loader()
+    bunch = read_bundled(name) or _sklearn_bundled(name)  # the files read directly, else sklearn's loader
     x = np.asarray(bunch.data, dtype=np.float64)
     feature_names = [str(n) for n in getattr(bunch, "feature_names", [f"x{i}" for i in range(x.shape[1])])]
     if name == "diabetes":
@@ -275,6 +274,12 @@ def _bundled(name: str) -> Dataset:
     image_shape = (8, 8, 1) if name == "digits" else None
     return Dataset(x, np.asarray(bunch.target, dtype=np.int64), feature_names, "classes", class_names,
                    image_shape)
+
+
+def _sklearn_bundled(name: str):
+    from sklearn import datasets
+
+    return getattr(datasets, f"load_{name}")()
 
 
 def _synthetic(data: DataConfig, seed: int) -> Dataset:
