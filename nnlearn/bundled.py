@@ -76,7 +76,7 @@ def data_folder() -> Path | None:
         return None
     if spec is None or not spec.submodule_search_locations:
         return None
-    return Path(list(spec.submodule_search_locations)[0]) / "datasets" / "data"
+    return Path(next(iter(spec.submodule_search_locations))) / "datasets" / "data"
 
 
 def _read_csv(path: Path) -> tuple[np.ndarray, np.ndarray, list[str]]:
