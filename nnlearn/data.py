@@ -1,6 +1,7 @@
 """What x and y are: load a bundled, synthetic or file dataset, split it, and normalise it.
 
-NumPy and scikit-learn only: nothing here imports TensorFlow.
+NumPy only: nothing here imports TensorFlow, and scikit-learn only to make a synthetic dataset or load
+diabetes (the other bundled datasets are read from its files, see nnlearn/bundled.py).
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlearn.bundled import read_bundled
 from nnlearn.config import BUNDLED_DATASETS, SYNTHETIC_DATASETS, DataConfig
 from nnlearn.errors import DataError
 from nnlearn.images import PIXEL_RANGE, ImageFolder, is_image_folder, list_folder
 from nnlearn.files import (UnreadableFile, available_memory, check_regular_file, count_lines, format_bytes,
                            read_bounded)
+from nnlearn.splits import train_test_split
 from nnlearn.tabular import Column, Columns, Table, check_column_names, plan_columns, target_rows
 
 MAX_CLASSES = 1000
@@ -262,10 +265,7 @@ def check_features(x: np.ndarray, source: str, field: str) -> None:
 
 
 def _bundled(name: str) -> Dataset:
-    from sklearn import datasets
-
-    loader = getattr(datasets, f"load_{name}")
-    bunch = loader()
+    bunch = read_bundled(name) or _sklearn_bundled(name)  # the files read directly, else sklearn's loader
     x = np.asarray(bunch.data, dtype=np.float64)
     feature_names = [str(n) for n in getattr(bunch, "feature_names", [f"x{i}" for i in range(x.shape[1])])]
     if name == "diabetes":
@@ -274,6 +274,12 @@ def _bundled(name: str) -> Dataset:
     image_shape = (8, 8, 1) if name == "digits" else None
     return Dataset(x, np.asarray(bunch.target, dtype=np.int64), feature_names, "classes", class_names,
                    image_shape)
+
+
+def _sklearn_bundled(name: str):
+    from sklearn import datasets
+
+    return getattr(datasets, f"load_{name}")()
 
 
 def _synthetic(data: DataConfig, seed: int) -> Dataset:
@@ -603,9 +609,8 @@ def _check_finite(dataset: Dataset, source: str) -> None:
 
 def split_indices(dataset: Dataset, data: DataConfig, seed: int,
                   stratify: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Seeded train / validation / test row indices; stratified by class for classifiers."""
-    from sklearn.model_selection import train_test_split
-
+    """Seeded train / validation / test row indices; stratified by class for classifiers. The same rows as
+    scikit-learn's train_test_split, without importing it (see nnlearn/splits.py)."""
     rows = dataset.rows
     n_test = max(1, round(rows * data.test_split))
     n_validation = round(rows * data.validation_split)
@@ -623,12 +628,11 @@ def split_indices(dataset: Dataset, data: DataConfig, seed: int,
     labels = dataset.y if stratify and dataset.kind == "classes" else None
     indices = np.arange(rows)
     try:
-        rest, test = train_test_split(indices, test_size=n_test, random_state=seed,
-                                      stratify=labels)
+        rest, test = train_test_split(indices, n_test, seed, labels)
         validation = None
         if n_validation:
-            rest, validation = train_test_split(rest, test_size=n_validation, random_state=seed,
-                                                stratify=labels[rest] if labels is not None else None)
+            rest, validation = train_test_split(rest, n_validation, seed,
+                                                labels[rest] if labels is not None else None)
     except ValueError as error:
         raise DataError(f"cannot split the data: {error}", path="data",
                         hint="every class needs a few rows in each split: use more data or "

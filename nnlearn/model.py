@@ -25,7 +25,7 @@ def _import_tensorflow_quietly():
         return sys.modules["tensorflow"]
     sys.stderr.flush()
     saved = os.dup(2)
-    skipped = _SkipPyplot()
+    skipped = _SkipUnused()
     sys.meta_path.insert(0, skipped)
     try:
         with open(os.devnull, "w") as devnull:
@@ -38,12 +38,16 @@ def _import_tensorflow_quietly():
     return tensorflow
 
 
-class _SkipPyplot:
-    """Keras imports matplotlib.pyplot (~0.4 s) only for an image-gallery helper nnlearn never uses, and
-    works without it; plots.py imports it with the Agg backend when a plot is drawn."""
+class _SkipUnused:
+    """Keras imports matplotlib.pyplot (~0.4 s) only for an image-gallery helper, and scikit-learn (~0.6 s,
+    with scipy.stats) only for its scikit-learn wrappers; nnlearn uses neither, and Keras works without
+    them. Only while TensorFlow is imported: plots.py imports pyplot with the Agg backend when a plot is
+    drawn, data.py scikit-learn for a synthetic dataset."""
+
+    SKIPPED = ("matplotlib.pyplot", "sklearn")
 
     def find_spec(self, name, path=None, target=None):
-        if name == "matplotlib.pyplot" and name not in sys.modules:
+        if name in self.SKIPPED and name not in sys.modules:
             raise ModuleNotFoundError(name)
         return None
 

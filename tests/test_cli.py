@@ -34,6 +34,15 @@ def test_help_validate_explain_and_runs_work_without_tensorflow():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
+@pytest.mark.tensorflow
+def test_training_a_bundled_dataset_never_imports_scikit_learn(tmp_path):
+    code = ("import sys; from typer.testing import CliRunner; from nnlearn.cli import app; "
+            f"r = CliRunner().invoke(app, ['train', {str(CONFIGS / 'cnn_digits.yaml')!r}, '-q', '--no-plots', "
+            "'--set', 'fit.epochs=1']); assert r.exit_code == 0, r.output; "
+            "assert 'sklearn' not in sys.modules, sorted(sys.modules)")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=tmp_path)
+
+
 def test_python_dash_m_works():
     result = subprocess.run([sys.executable, "-m", "nnlearn", "--version"], capture_output=True, text=True,
                             cwd=ROOT, check=True)
