@@ -175,5 +175,9 @@ def explain(config: Config, dataset: Dataset, shapes: list[LayerShape], input_sh
 
 def explain_prepared(prepared) -> Explanation:
     """The explanation of a prepared config: layers, output, expected initial loss and warnings."""
-    return explain(prepared.config, prepared.dataset, prepared.layers, prepared.input_shape,
-                   prepared.splits.train.y, prepared.warnings)
+    explanation = explain(prepared.config, prepared.dataset, prepared.layers, prepared.input_shape,
+                          prepared.splits.train.y, prepared.warnings)
+    if prepared.stream is not None:  # data.stream: say how the rows will reach the model
+        explanation.inputs += ("; streamed from disk a block at a time (data.stream): only the target and "
+                               "each row's split stay in memory, and the split is seeded but not stratified")
+    return explanation

@@ -203,3 +203,13 @@ def test_auto_streams_only_what_would_take_too_much_of_the_free_memory(write_con
     assert not streaming.streamed(config, None)
     monkeypatch.setattr(streaming, "available_memory", lambda: 1000)  # 300 rows × 3 features × 4 × 3 > 250
     assert streaming.streamed(config, None)
+
+
+def test_explain_says_the_rows_will_be_streamed(write_config):
+    write_rows(write_config().parent)
+    streamed = runner.invoke(app, ["explain", str(write_config(STREAMED))])
+    in_memory = runner.invoke(app, ["explain", str(write_config(STREAMED, name="memory.yaml")),
+                                    "--set", "data.stream=false"])
+    assert streamed.exit_code == 0 and in_memory.exit_code == 0
+    assert "streamed from disk" in " ".join(streamed.output.split())
+    assert "streamed from disk" not in " ".join(in_memory.output.split())
