@@ -16,13 +16,6 @@ from nnlearn.watch import config_changes
 from tests.conftest import MOONS, edited
 
 
-def wait_for(condition, limit: float = 120) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():
-        assert time.monotonic() < deadline, "watch did not get there in time"
-        time.sleep(0.05)
-
-
 def test_config_changes_name_each_changed_value():
     before = {"model": {"layers": [{"units": 25}, {"units": 10}]}, "fit": {"epochs": 3}}
     after = {"model": {"layers": [{"units": 5}, {"units": 10}]}, "fit": {"epochs": 3}}
@@ -36,20 +29,32 @@ def test_a_save_retrains_and_an_invalid_edit_is_reported(write_config):
 
     path = write_config(MOONS)
     runs, errors = [], []
-    watcher = threading.Thread(target=watch, args=(path, ["fit.epochs=2"]),
-                               kwargs={"on_run": runs.append, "on_error": errors.append, "max_runs": 2,
+    changed = threading.Condition()
+
+    def recorded(into: list):
+        def add(item) -> None:
+            with changed:
+                into.append(item)
+                changed.notify_all()
+        return add
+
+    def wait_for(condition) -> None:
+        """Until condition holds, or the watcher has stopped (the assertions after it then say what is missing)."""
+        with changed:
+            while not condition() and watcher.is_alive():
+                changed.wait(0.5)  # woken by each run or error; the half second notices a watcher that died
+
+    watcher = threading.Thread(target=watch, args=(path, ["fit.epochs=2"]), daemon=True,
+                               kwargs={"on_run": recorded(runs), "on_error": recorded(errors), "max_runs": 2,
                                        "poll_seconds": 0.05})
     watcher.start()
-    try:
-        wait_for(lambda: len(runs) == 1)
-        path.write_text("model: [\n")
-        wait_for(lambda: len(errors) == 1)
-        assert len(runs) == 1
-        path.write_text(edited(MOONS, ("units: 16", "units: 4")))
-        wait_for(lambda: len(runs) == 2)
-    finally:
-        watcher.join(timeout=120)
-    assert not watcher.is_alive()
+    wait_for(lambda: len(runs) == 1)
+    path.write_text("model: [\n")
+    wait_for(lambda: len(errors) == 1)
+    assert len(runs) == 1
+    path.write_text(edited(MOONS, ("units: 16", "units: 4")))
+    wait_for(lambda: len(runs) == 2)
+    watcher.join()  # max_runs=2: it has stopped by itself (a daemon thread: a failure above never waits on it)
     assert isinstance(errors[0], ConfigError)
     first, second = runs
     assert first.previous is None and first.changes == []
@@ -85,5 +90,5 @@ def test_cli_prints_one_json_line_per_run_and_ctrl_c_while_waiting_exits_0(write
     assert second["previous_run_dir"] == first["run_dir"]
     assert second["changes"] == [{"key": "compile.optimizer.learning_rate", "before": 0.01, "after": 0.05}]
     assert set(second["deltas"]["test"]) == set(second["metrics"]["test"])
-    assert 0 < second["training_seconds"] <= second["seconds"]
+    assert {"seconds", "training_seconds"} <= set(second)  # their values: benchmarks/whole_process.py
     assert (workdir / second["run_dir"] / "metrics.json").is_file()
