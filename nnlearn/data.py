@@ -607,17 +607,14 @@ def _check_finite(dataset: Dataset, source: str) -> None:
                         hint="drop the rows whose target is missing.")
 
 
-def split_indices(dataset: Dataset, data: DataConfig, seed: int,
-                  stratify: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """Seeded train / validation / test row indices; stratified by class for classifiers. The same rows as
-    scikit-learn's train_test_split, without importing it (see nnlearn/splits.py)."""
-    rows = dataset.rows
+def split_sizes(rows: int, data: DataConfig, needed: int = 2) -> tuple[int, int, int]:
+    """(train, validation, test) row counts of data's split fractions; DataError when fewer than needed
+    rows would be left to train on."""
     n_test = max(1, round(rows * data.test_split))
     n_validation = round(rows * data.validation_split)
     if data.validation_split > 0:
         n_validation = max(1, n_validation)
     n_train = rows - n_test - n_validation
-    needed = max(2, dataset.n_classes if stratify else 1)
     if n_train < needed:
         held_out = f"{n_test} for testing" + (f" and {n_validation} for validation" if n_validation else "")
         least = needed + n_test + n_validation
@@ -625,6 +622,15 @@ def split_indices(dataset: Dataset, data: DataConfig, seed: int,
                         f"(test_split={data.test_split}, validation_split={data.validation_split}) would "
                         f"leave {max(n_train, 0)} to train on, and at least {needed} are needed.", path="data",
                         hint=f"use more data (at least {least} rows), or smaller splits.")
+    return n_train, n_validation, n_test
+
+
+def split_indices(dataset: Dataset, data: DataConfig, seed: int,
+                  stratify: bool) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """Seeded train / validation / test row indices; stratified by class for classifiers. The same rows as
+    scikit-learn's train_test_split, without importing it (see nnlearn/splits.py)."""
+    rows = dataset.rows
+    _, n_validation, n_test = split_sizes(rows, data, needed=max(2, dataset.n_classes if stratify else 1))
     labels = dataset.y if stratify and dataset.kind == "classes" else None
     indices = np.arange(rows)
     try:

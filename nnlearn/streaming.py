@@ -30,7 +30,7 @@ from typing import Iterator
 import numpy as np
 
 from nnlearn.config import Config
-from nnlearn.data import (COPIES_IN_MEMORY, NUMBERS_CSV_BYTES, Dataset, Normalizer, Split, Splits,
+from nnlearn.data import (COPIES_IN_MEMORY, NUMBERS_CSV_BYTES, Dataset, Normalizer, Split, Splits, split_sizes,
                           _arrow_reason, _feature_columns, _with_target, check_fits_in_memory, check_target,
                           is_file_source, path_exists, read_header, resolve_source)
 from nnlearn.errors import DataError
@@ -221,16 +221,7 @@ class StreamedDataset(Dataset):
 
 def split_of_rows(rows: int, config: Config) -> np.ndarray:
     """Each row's split, seeded and not stratified; the same sizes as an in-memory split."""
-    data = config.data
-    n_test = max(1, round(rows * data.test_split))
-    n_validation = round(rows * data.validation_split)
-    if data.validation_split > 0:
-        n_validation = max(1, n_validation)
-    n_train = rows - n_test - n_validation
-    if n_train < 2:
-        raise DataError(f"the data has {rows} row{'s' if rows != 1 else ''}; holding out {n_test} for testing and "
-                        f"{n_validation} for validation would leave {max(n_train, 0)} to train on, and at least 2 "
-                        "are needed.", path="data", hint="use more data, or smaller splits.")
+    _, n_validation, n_test = split_sizes(rows, config.data)
     order = np.random.default_rng(config.seed).permutation(rows)
     split = np.full(rows, TRAIN, dtype=np.uint8)
     split[order[:n_test]] = TEST
