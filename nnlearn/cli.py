@@ -519,10 +519,9 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     with handled(as_json):
         run = RunDir.open(run_dir)
         prepared, _ = prepare_saved_run(run)
-        run.check_finished()
+        model = run.load_model()  # a RunError before TensorFlow is imported when the run did not finish
         from nnlearn import inside
 
-        model = run.load_model()
         layers = inside.activity(model, prepared)
         worst = inside.mistakes(model, prepared, mistakes)
         numbers = inside.inside_numbers(model, prepared, mistakes)

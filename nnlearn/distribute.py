@@ -32,6 +32,7 @@ from pathlib import Path
 
 from nnlearn.config import Config
 from nnlearn.errors import NnlearnError, RunError, WorkerLost
+from nnlearn.rundir import RunDir, free_run_path
 
 HOST = "127.0.0.1"
 # A peer that stops answering is declared lost after about HEALTH_SECONDS * (1 + 3 tries).
@@ -146,16 +147,14 @@ def run_dir_of_this_worker(config: Config, out):
     return _temporary_folder() / "run"
 
 
-def resumable_copy(run_dir: Path) -> Path:
+def resumable_copy(run_dir: RunDir) -> RunDir:
     """A worker other than the chief resumes from a copy of the chief's run directory (it reads the same
     checkpoint but never writes the chief's files)."""
-    from nnlearn.rundir import RunDir
-
     copy = RunDir(run_dir).copy(_temporary_folder() / "run")
     record = copy.record()
     record["pid"] = None  # the chief may already be resuming the original
     copy.write_record(record)
-    return copy.path
+    return copy
 
 
 def _temporary_folder() -> Path:
@@ -287,8 +286,6 @@ def plan_local(config: Path | None, resume: Path | None, from_run: Path | None, 
     """What `nnlearn train ... --workers N` starts: checked here (config, batch shares, a free run
     directory) so that a mistake is reported once, before any worker starts."""
     from nnlearn.config_file import load_config
-    from nnlearn.rundir import RunDir, free_run_path
-
     if resume is not None:
         saved = RunDir.open(resume).config()
         if saved.fit.distribute != "multi_worker":
@@ -380,8 +377,6 @@ def _wait_for_workers(processes, logs: Path, launch: Launch, errors) -> int:
         if code not in (0, None) and failed_at is None:
             _show_log(logs, index, errors)
     if codes[0] != 0 or any(codes):
-        from nnlearn.rundir import RunDir
-
         if RunDir(launch.run_dir).has_record():
             errors.print(f"continue with: nnlearn train --resume {launch.run_dir} --workers {launch.workers}",
                          soft_wrap=True)  # one line, to copy

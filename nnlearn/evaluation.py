@@ -53,10 +53,9 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int 
     run = RunDir.open(run_dir)
     prepared, warnings = prepare_saved_run(run)
     expectations = expectations_for(prepared.config, expect)
-    run.check_finished()
+    model = run.load_model()  # a RunError before TensorFlow is imported when the run did not finish
     from nnlearn.model import compile_model
 
-    model = run.load_model()
     compile_model(model, prepared.config)
     test = measure(model, prepared, "test")
     matrix = None

@@ -151,7 +151,7 @@ def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -
 
     distribute.check_setup(prepared.config)
     if not distribute.is_chief(prepared.config):  # reads the chief's checkpoint, never writes its files
-        run, progress = RunDir(distribute.resumable_copy(run.path)), None
+        run, progress = distribute.resumable_copy(run), None
     return _fit_recorded(prepared, run, expectations, progress or Silent(), checkpoint)
 
 
