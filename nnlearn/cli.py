@@ -473,12 +473,12 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
     from nnlearn.sweep import is_sweep_dir, write_sweep_page
 
     people, _ = _consoles(as_json)
-    target = output or run_dir / REPORT_FILE
     with handled(as_json):
         sweep = is_sweep_dir(run_dir)
         text = sweep_report(run_dir) if sweep else run_report(run_dir)
         if output is not None:
-            _write_new(target, text)
+            target = output
+            _write_new(output, text)
         elif sweep:  # inside the folder: regenerated from its own files
             target = write_sweep_page(run_dir, REPORT_FILE, text)
         else:
