@@ -380,7 +380,8 @@ def check_target(header: list[str], target: str | None) -> None:
                         "use one of the column names above.")
 
 
-def _feature_columns(data: DataConfig, header: list[str], source: str) -> list[str]:
+def feature_columns(data: DataConfig, header: list[str], source: str) -> list[str]:
+    """The CSV's columns that make x: all but the target and data.ignore's. Raises DataError when none."""
     check_column_names(data, header, source)
     features = [name for name in header if name != data.target and name not in data.ignore]
     if not features:
@@ -388,6 +389,13 @@ def _feature_columns(data: DataConfig, header: list[str], source: str) -> list[s
                         path="data.ignore" if data.ignore else "data.source",
                         hint="x needs at least one column.")
     return features
+
+
+def fills_missing_cells(data: DataConfig, features: list[str]) -> bool:
+    """Whether a feature column's missing cells are filled (mean, median, most_frequent): a fill is
+    learnt from the training rows, so a reader of numbers only cannot apply it."""
+    return Columns([Column(name, False, data.columns[name].missing if name in data.columns and
+                           data.columns[name].missing else data.missing) for name in features]).changes_anything
 
 
 def read_header(path: Path) -> list[str] | None:
@@ -447,13 +455,13 @@ def read_numbers(path: Path, header: list[str], features: list[str],
                         x[done:done + count, index] = values
                 done += count
     except (pa.ArrowException, OSError, ValueError) as error:
-        return _arrow_reason(str(error), wanted)
+        return arrow_reason(str(error), wanted)
     if not done:
         return "no data rows"
     return x[:done], y[:done]
 
 
-def _arrow_reason(message: str, wanted: list[str]) -> str:
+def arrow_reason(message: str, wanted: list[str]) -> str:
     """pyarrow's error in the CSV's terms: `In CSV column #3: ...` names the column."""
     first = message.splitlines()[0] if message else "unreadable"
     if first.startswith("In CSV column #"):
@@ -470,10 +478,8 @@ def _read_numbers_csv(path: Path, data: DataConfig, columns: Columns | None) -> 
     if header is None or columns is not None:
         return None
     check_target(header, data.target)
-    features = _feature_columns(data, header, path.name)
-    plans = [Column(name, False, data.columns[name].missing if name in data.columns and
-                    data.columns[name].missing else data.missing) for name in features]
-    if Columns(plans).changes_anything:
+    features = feature_columns(data, header, path.name)
+    if fills_missing_cells(data, features):
         return None
     arrays = read_numbers(path, header, features, data.target)
     if isinstance(arrays, str):
@@ -484,7 +490,7 @@ def _read_numbers_csv(path: Path, data: DataConfig, columns: Columns | None) -> 
                              "and target columns is a number: fill in or drop the other rows first, or save "
                              "the arrays with np.savez as NPZ.")
     x, y = arrays
-    return _with_target(features, x, y)
+    return with_target(features, x, y)
 
 
 def _read_csv(path: Path, data: DataConfig, seed: int, columns: Columns | None) -> Dataset:
@@ -500,7 +506,7 @@ def _read_csv(path: Path, data: DataConfig, seed: int, columns: Columns | None) 
     if dataset is not None:
         return dataset
     table = read_table(path, data.target)
-    features = _feature_columns(data, table.header, path.name)
+    features = feature_columns(data, table.header, path.name)
     plans, keep = plan_columns(data, table, features)
     keep &= target_rows(data, table)
     if not keep.any():
@@ -508,7 +514,7 @@ def _read_csv(path: Path, data: DataConfig, seed: int, columns: Columns | None) 
                         path="data.missing", hint="fill in the cells, or fill them with mean, median or "
                                                   "most_frequent instead of dropping the rows.")
     table = table.take(np.flatnonzero(keep))
-    dataset = _with_target(features, np.empty((len(table), 0)), table.cells[data.target])
+    dataset = with_target(features, np.empty((len(table), 0)), table.cells[data.target])
     if columns is None:
         columns = Columns(plans)
         if Columns(plans).changes_anything:  # fills and categories come from the training rows only
@@ -538,7 +544,7 @@ def _read_npz(path: Path) -> Dataset:
         dataset = Dataset(flat, y.astype(np.int64 if kind == "multilabel" else np.float64), names, kind,
                           class_names)
     else:
-        dataset = _with_target(names, flat, y.reshape(-1))
+        dataset = with_target(names, flat, y.reshape(-1))
     dataset.image_shape = image_shape
     if x.ndim == 3:  # (rows, steps, channels) is a signal to conv1d; (rows, height, width) an image to conv2d
         dataset.signal_shape = x.shape[1:]
@@ -569,7 +575,7 @@ def _check_targets(y: np.ndarray, rows: int, source: str) -> None:
                         hint="save one target per row.")
 
 
-def _with_target(feature_names: list[str], x: np.ndarray, labels: np.ndarray) -> Dataset:
+def with_target(feature_names: list[str], x: np.ndarray, labels: np.ndarray) -> Dataset:
     """Decide whether y holds classes (text or few whole numbers) or continuous values."""
     numeric = _as_numbers(labels)
     if numeric is not None:

@@ -30,12 +30,12 @@ from typing import Iterator
 import numpy as np
 
 from nnlearn.config import Config
-from nnlearn.data import (COPIES_IN_MEMORY, NUMBERS_CSV_BYTES, Dataset, Normalizer, Split, Splits, split_sizes,
-                          _arrow_reason, _feature_columns, _with_target, check_fits_in_memory, check_target,
-                          is_file_source, path_exists, read_header, resolve_source)
+from nnlearn.data import (COPIES_IN_MEMORY, NUMBERS_CSV_BYTES, Dataset, Normalizer, Split, Splits, arrow_reason,
+                          check_fits_in_memory, check_target, feature_columns, fills_missing_cells, is_file_source,
+                          path_exists, read_header, resolve_source, split_sizes, with_target)
 from nnlearn.errors import DataError
 from nnlearn.files import UnreadableFile, available_memory, check_regular_file, count_lines
-from nnlearn.tabular import MISSING_MARKERS, Column, Columns
+from nnlearn.tabular import MISSING_MARKERS
 
 # auto streams when x, its split copies and its normalised copies would take more than this share of
 # the memory free when the run starts
@@ -147,7 +147,7 @@ class Stream:
                     yield done, x
                     done += len(x)
         except (pa.ArrowException, OSError, ValueError) as error:
-            raise _unreadable(self.path.name, _arrow_reason(str(error), self.features)) from None
+            raise _unreadable(self.path.name, arrow_reason(str(error), self.features)) from None
         if done != self.rows:
             raise DataError(f"{self.path.name} changed while it was being read: it held {self.rows:,} data rows "
                             "when the run started.", path="data.source",
@@ -242,7 +242,7 @@ def _read_target(path: Path, header: list[str], target: str) -> np.ndarray:
         with arrow_csv.open_csv(path, read_options=read, convert_options=convert) as reader:
             cells = pc.utf8_trim_whitespace(pa.chunked_array([batch.column(0) for batch in reader], pa.string()))
     except (pa.ArrowException, OSError, ValueError) as error:
-        raise _unreadable(path.name, _arrow_reason(str(error), [target])) from None
+        raise _unreadable(path.name, arrow_reason(str(error), [target])) from None
     if len(cells) == 0:
         raise DataError(f"{path.name} has no data rows.", path="data.source",
                         hint="the first line names the columns; each later line is one example.")
@@ -280,16 +280,14 @@ def prepare_streamed(config: Config, config_dir: Path | None, normalizer: Normal
                         "names unquoted, once each, in UTF-8.", path="data.source",
                         hint="rename the columns, or read the file in memory: data.stream: false.")
     check_target(header, data.target)
-    features = _feature_columns(data, header, path.name)
-    settings = [Column(name, False, data.columns[name].missing if name in data.columns and
-                       data.columns[name].missing else data.missing) for name in features]
+    features = feature_columns(data, header, path.name)
     text = [name for name, column in data.columns.items() if column.text == "one_hot"]
-    if Columns(settings).changes_anything or text or data.text == "one_hot":
+    if fills_missing_cells(data, features) or text or data.text == "one_hot":
         raise DataError("streamed data is read as numbers only: filling missing cells (missing: mean, median, "
                         "most_frequent) and one_hot text need the whole training split in memory.",
                         path="data.stream", hint="set data.stream: false, or fill and encode the file first.")
     labels = _read_target(path, header, data.target)
-    dataset = _with_target(features, None, labels)
+    dataset = with_target(features, None, labels)
     if dataset.kind == "continuous" and not np.isfinite(dataset.y).all():
         row = int(np.argmin(np.isfinite(dataset.y)))
         raise DataError(f"{path.name} data row {row + 1:,}: the target {data.target!r} is {dataset.y[row]}.",
