@@ -44,6 +44,18 @@ indices = np.arange(rows)
 rest, test = train_test_split(indices, test_size=n_test, random_state=SEED, stratify={stratify_all})
 '''
 
+STREAMED_SPLIT = '''
+# The split: {test_split} of the rows for testing, {validation_split} for validation, seeded but not
+# stratified: nnlearn streamed this file from disk (data.stream), deciding each row's split before any
+# row was read. (This script holds the whole file in memory, as a plain script does.)
+rows = len(x)
+n_test = max(1, round(rows * {test_split}))
+n_validation = {n_validation}
+order = np.random.default_rng(SEED).permutation(rows)
+test, validation = np.sort(order[:n_test]), np.sort(order[n_test:n_test + n_validation])
+rest = np.sort(order[n_test + n_validation:])
+'''
+
 NORMALIZE = {
     "standard": "offset, scale = x[rest].mean(axis=0), x[rest].std(axis=0)  # training rows only",
     "minmax": "offset, scale = x[rest].min(axis=0), x[rest].max(axis=0) - x[rest].min(axis=0)  # training rows",
@@ -231,10 +243,14 @@ def eject(prepared, config_dir: Path | None = None, file_name: str = "model.py")
     stratify = task in ("binary", "multiclass")
     rows = ["\n# What x and y are\n", _data_code(config, config_dir)]
     n_validation = (f"max(1, round(rows * {data.validation_split}))" if data.validation_split > 0 else "0")
-    rows.append(SPLIT.format(test_split=data.test_split, validation_split=data.validation_split,
-                             stratified=" and stratified by class" if stratify else "",
-                             n_validation=n_validation, stratify_all="y" if stratify else "None"))
-    if data.validation_split > 0:
+    if prepared.stream is not None:
+        rows.append(STREAMED_SPLIT.format(test_split=data.test_split, validation_split=data.validation_split,
+                                          n_validation=n_validation))
+    else:
+        rows.append(SPLIT.format(test_split=data.test_split, validation_split=data.validation_split,
+                                 stratified=" and stratified by class" if stratify else "",
+                                 n_validation=n_validation, stratify_all="y" if stratify else "None"))
+    if data.validation_split > 0 and prepared.stream is None:
         rows.append("rest, validation = train_test_split(rest, test_size=n_validation, random_state=SEED, "
                     f"stratify={'y[rest]' if stratify else 'None'})\n")
     if _uses_columns(config):

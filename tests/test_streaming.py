@@ -213,3 +213,19 @@ def test_explain_says_the_rows_will_be_streamed(write_config):
     assert streamed.exit_code == 0 and in_memory.exit_code == 0
     assert "streamed from disk" in " ".join(streamed.output.split())
     assert "streamed from disk" not in " ".join(in_memory.output.split())
+
+
+def test_eject_of_a_streamed_config_makes_the_streamed_split(write_config):
+    # the ejected script's data and split code, run here, picks the rows the streamed run picks
+    write_rows(write_config().parent)
+    path = write_config(STREAMED)
+    result = runner.invoke(app, ["eject", str(path)])
+    assert result.exit_code == 0, result.output
+    script = result.stdout
+    start, end = script.index("# What x and y are"), script.index("# Normalise")
+    names = {"np": np, "SEED": 3}
+    exec(script[start:end], names)
+    split = prepare(load_config(path)).stream.split
+    assert np.array_equal(names["test"], np.flatnonzero(split == streaming.TEST))
+    assert np.array_equal(names["validation"], np.flatnonzero(split == streaming.VALIDATION))
+    assert np.array_equal(names["rest"], np.flatnonzero(split == streaming.TRAIN))
