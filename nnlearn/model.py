@@ -207,8 +207,7 @@ class TrainingSteps:
     def _measure(self, x, y):
         """What evaluate_arrays measures, inside the training execution."""
         self.model.reset_metrics()
-        for start in tf.range(0, tf.shape(x)[0], EVAL_BATCH_SIZE):
-            self.model.test_step((x[start:start + EVAL_BATCH_SIZE], y[start:start + EVAL_BATCH_SIZE]))
+        evaluation_steps(self.model, x, y)
         return self._results("measured")
 
     def _compiled_steps(self, x, y, epoch, first, steps):
@@ -352,6 +351,13 @@ def build_for_steps(model, x: np.ndarray, y: np.ndarray) -> None:
     model._symbolic_build(data_batch=(x[:1], y[:1]))  # what fit and evaluate call first, too
 
 
+def evaluation_steps(model, x, y) -> None:
+    """Inside a compiled function: model.test_step (what evaluate runs) on each batch of EVAL_BATCH_SIZE
+    rows, adding them to the model's metrics."""
+    for start in tf.range(0, tf.shape(x)[0], EVAL_BATCH_SIZE):
+        model.test_step((x[start:start + EVAL_BATCH_SIZE], y[start:start + EVAL_BATCH_SIZE]))
+
+
 _EVALUATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -378,8 +384,7 @@ def evaluate_arrays(model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
 
         def evaluate(x, y):
             model.reset_metrics()
-            for start in tf.range(0, tf.shape(x)[0], EVAL_BATCH_SIZE):
-                model.test_step((x[start:start + EVAL_BATCH_SIZE], y[start:start + EVAL_BATCH_SIZE]))
+            evaluation_steps(model, x, y)
             return model.get_metrics_result()
 
         function = tf.function(evaluate, input_signature=signature).get_concrete_function()

@@ -527,17 +527,13 @@ def _chunks(prepared, codes: list[int], chunk_rows: int, limit: int | None = Non
 def _evaluator(model, prepared):
     """A compiled function adding (x, y) to the model's metrics in batches of EVAL_BATCH_SIZE, as
     evaluate_arrays does, without resetting them first."""
-    from nnlearn.model import EVAL_BATCH_SIZE, tf
+    from nnlearn.model import evaluation_steps, tf
 
     function = _EVALUATIONS.get(model)
     if function is None:
         _build(model, prepared)
-
-        def evaluate(x, y):
-            for start in tf.range(0, tf.shape(x)[0], EVAL_BATCH_SIZE):
-                model.test_step((x[start:start + EVAL_BATCH_SIZE], y[start:start + EVAL_BATCH_SIZE]))
-
-        function = tf.function(evaluate, input_signature=_signature(prepared)).get_concrete_function()
+        function = tf.function(lambda x, y: evaluation_steps(model, x, y),
+                               input_signature=_signature(prepared)).get_concrete_function()
         _EVALUATIONS[model] = function
     return function
 
