@@ -462,7 +462,6 @@ class StreamedSteps:
         validation rows in one more pass and returns the epoch's logs, as TrainingSteps does."""
         import time
 
-        from nnlearn.evaluation import measure
         from nnlearn.model import Execution, tf
 
         if self._epoch != epoch or first == 0:
