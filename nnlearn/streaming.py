@@ -22,8 +22,9 @@ exactly as an uninterrupted one would.
 from __future__ import annotations
 
 import hashlib
+import os
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -34,7 +35,7 @@ from nnlearn.data import (COPIES_IN_MEMORY, NUMBERS_CSV_BYTES, Dataset, Normaliz
                           check_fits_in_memory, check_target, feature_columns, fills_missing_cells, is_file_source,
                           path_exists, read_header, resolve_source, split_sizes, with_target)
 from nnlearn.errors import DataError
-from nnlearn.files import UnreadableFile, available_memory, check_regular_file, count_lines
+from nnlearn.files import UnreadableFile, available_memory, check_regular_file, count_lines, sha256_of_file
 from nnlearn.tabular import MISSING_MARKERS
 
 # auto streams when x, its split copies and its normalised copies would take more than this share of
@@ -88,6 +89,10 @@ class Stream:
     header: list[str]
     features: list[str]
     split: np.ndarray  # uint8 per data row: TRAIN, VALIDATION or TEST
+    # after the first complete pass: the float32 features on disk, and the rows of each block
+    _cache: object = field(default=None, init=False, repr=False, compare=False)
+    _block_rows: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+    _sha256: str | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def rows(self) -> int:
@@ -100,7 +105,7 @@ class Stream:
         The first complete pass also writes the float32 features to an unnamed temporary file (freed when
         the process ends, however it ends); later passes read that, with the same blocks, instead of
         parsing the CSV again."""
-        if getattr(self, "_cache", None) is not None:
+        if self._cache is not None:
             yield from self._cached_blocks()
             return
         writer = _temporary_file()
@@ -118,8 +123,6 @@ class Stream:
             self._cache, self._block_rows = writer, sizes
 
     def _cached_blocks(self) -> Iterator[tuple[int, np.ndarray]]:
-        import os
-
         start, offset, width = 0, 0, 4 * len(self.features)
         for count in self._block_rows:
             data = os.pread(self._cache.fileno(), count * width, offset)
@@ -168,9 +171,8 @@ class Stream:
         return x
 
     def sha256(self) -> str:
-        from nnlearn.files import sha256_of_file
-
-        if not hasattr(self, "_sha256"):
+        """The file's sha256, read once however often it is asked for."""
+        if self._sha256 is None:
             self._sha256 = sha256_of_file(self.path)
         return self._sha256
 
@@ -411,11 +413,9 @@ def _batches(prepared, code: int, batch_size: int, window: int, seed: tuple | No
 
 def first_rows(prepared, split_name: str, count: int) -> np.ndarray:
     """The first count rows of a split, normalised, for a quick look at the model's outputs."""
-    taken = []
     for x, _ in split_batches(prepared, split_name, count):
-        taken.append(x)
-        break
-    return taken[0] if taken else np.empty((0,) + prepared.input_shape, dtype=np.float32)
+        return x
+    return np.empty((0,) + prepared.input_shape, dtype=np.float32)
 
 
 def _build(model, prepared) -> None:
