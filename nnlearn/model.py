@@ -164,7 +164,7 @@ class TrainingSteps:
             self._twin = build_model(config, x.shape[1:])
             compile_model(self._twin, config)
             self._loss_tracker = next(metric for metric in model.metrics if metric.name == "loss")
-            compiled = self._compiled_steps
+            compiled = self._compiled_distributed_steps
         # traced once; calling the concrete function skips tf.function's per-call dispatch
         self._steps = tf.function(compiled).get_concrete_function(self.x, self.y, *specs)
         if strategy is None:  # its first call optimizes the graph: do it now, so the first execution's
@@ -210,7 +210,8 @@ class TrainingSteps:
         evaluation_steps(self.model, x, y)
         return self._results("measured")
 
-    def _compiled_steps(self, x, y, epoch, first, steps):
+    def _compiled_distributed_steps(self, x, y, epoch, first, steps):
+        # under a strategy: steps inside one epoch only; the validation rows are measured after the call
         batch_size = self.config.fit.batch_size
         order = epoch_order(tf.shape(x)[0], self.config, epoch)
         done = tf.constant(0)
