@@ -56,16 +56,25 @@ def read_bounded(path: Path, limit: int, advice: str) -> bytes:
 
 def count_lines(path: Path, block: int = 1 << 20) -> int:
     """How many newline bytes a file holds, counted in blocks: an upper bound on a CSV's rows, found
-    without parsing them."""
-    check_regular_file(path)
-    lines = 0
-    try:
-        with open(path, "rb") as stream:
-            for chunk in iter(lambda: stream.read(block), b""):
-                lines += chunk.count(b"\n")
-    except OSError as error:
-        raise UnreadableFile(f"{path} cannot be read: {error.strerror}.", "check the file and the disk.") from None
-    return lines
+    without parsing them. Counted once per version of the file (deciding whether to stream a CSV and
+    then reading it both ask)."""
+    info = check_regular_file(path)
+    key = (str(Path(path).resolve()), info.st_size, info.st_mtime_ns, info.st_ino)
+    if key not in _LINE_COUNTS:
+        lines = 0
+        try:
+            with open(path, "rb") as stream:
+                for chunk in iter(lambda: stream.read(block), b""):
+                    lines += chunk.count(b"\n")
+        except OSError as error:
+            raise UnreadableFile(f"{path} cannot be read: {error.strerror}.",
+                                 "check the file and the disk.") from None
+        _LINE_COUNTS.clear()  # only the latest file: a watch or sweep process never grows it
+        _LINE_COUNTS[key] = lines
+    return _LINE_COUNTS[key]
+
+
+_LINE_COUNTS: dict[tuple, int] = {}
 
 
 def sha256_of_file(path: Path, block: int = 1 << 20) -> str:
