@@ -128,7 +128,7 @@ def main() -> None:
             if name in args.skip:
                 continue
             walls, peaks = [], []
-            for repeat in range(args.repeats):
+            for _ in range(args.repeats):
                 shutil.rmtree(folder / "RUN", ignore_errors=True)
                 wall, peak, status = timed(command, folder)
                 if status != 0:

@@ -1,7 +1,7 @@
 """The plain Keras script a learner writes from the course: the reference that nnlearn is timed against.
 
-    python benchmarks/plain_script.py logistic_regression EPOCHS BATCH_SIZE
-    python benchmarks/plain_script.py cnn_digits EPOCHS BATCH_SIZE
+    python benchmarks/plain_script.py logistic_regression EPOCHS BATCH_SIZE [SEED]
+    python benchmarks/plain_script.py cnn_digits EPOCHS BATCH_SIZE [SEED]
 
 Load with scikit-learn, hold out a test split, standardise, `model.fit(x, y, validation_split=0.1)` on
 NumPy arrays, evaluate on the test split. The models are those of configs/logistic_regression.yaml and
@@ -16,7 +16,8 @@ from sklearn.model_selection import train_test_split
 
 keras = tf.keras
 job, epochs, batch_size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-keras.utils.set_random_seed(0)
+seed = int(sys.argv[4]) if len(sys.argv) > 4 else 0
+keras.utils.set_random_seed(seed)
 
 if job == "logistic_regression":
     x, y = load_breast_cancer(return_X_y=True)
@@ -40,7 +41,7 @@ else:
     accuracy = "accuracy"
     learning_rate = 0.001
 
-x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=0, stratify=y)
+x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, random_state=seed, stratify=y)
 mean, std = x_train.mean(axis=0), x_train.std(axis=0)
 std[std == 0] = 1.0
 x_train, x_test = (x_train - mean) / std, (x_test - mean) / std

@@ -33,12 +33,12 @@ def main(names: list[str]) -> None:
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
             run = train(ROOT / "configs" / f"{name}.yaml", out=Path(folder) / name)
-            with_inside = median_seconds(lambda: plots.draw_plots(run.run_dir))
+            with_inside = median_seconds(lambda run=run: plots.draw_plots(run.run_dir))
             drawn, numbers = inside_plots.draw_inside, plots.write_inside_numbers
             inside_plots.draw_inside = lambda *args, **kwargs: []
             plots.write_inside_numbers = lambda *args, **kwargs: None
             try:
-                without = median_seconds(lambda: plots.draw_plots(run.run_dir))
+                without = median_seconds(lambda run=run: plots.draw_plots(run.run_dir))
             finally:
                 inside_plots.draw_inside, plots.write_inside_numbers = drawn, numbers
             extra = with_inside - without

@@ -6,6 +6,7 @@ Nothing here imports TensorFlow: only the commands that train or evaluate do, wh
 from __future__ import annotations
 
 import sys
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -879,17 +880,39 @@ def main() -> None:
         _ignore_further_interrupts()  # the exit status is decided: a late Ctrl-C must not turn it into a kill
         if stop.code in (130, 143):
             _exit_interrupted(stop.code)
+        if "tensorflow" in sys.modules and threading.active_count() == 1:
+            _exit_without_teardown(stop.code)
         raise
 
 
 def _exit_interrupted(code: int) -> None:
     """Exit now with code. A Ctrl-C that landed inside a library's import can make Python re-raise SIGINT
     at shutdown (exit status -2 instead of 130); the run's files are already written, so leave at once."""
+    _ignore_further_interrupts()
+    _leave(code)
+
+
+def _exit_without_teardown(code) -> None:
+    """The command is done and every file it wrote is closed: run the exit handlers and leave, without
+    Python's module teardown, which takes about a second once TensorFlow is loaded (a second the
+    learner would wait for the prompt, for nothing)."""
+    import atexit
+
+    if code is not None and not isinstance(code, int):  # SystemExit("message"), as Python prints it
+        print(code, file=sys.stderr)
+        code = 1
+    atexit._run_exitfuncs()
+    _leave(code or 0)
+
+
+def _leave(code: int) -> None:
     import os
 
-    _ignore_further_interrupts()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (`| head`): nothing more can reach it
+            pass
     os._exit(code)
 
 

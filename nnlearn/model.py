@@ -166,36 +166,53 @@ class TrainingSteps:
             self._loss_tracker = next(metric for metric in model.metrics if metric.name == "loss")
             compiled = self._compiled_distributed_steps
         # traced once; calling the concrete function skips tf.function's per-call dispatch
-        self._steps = tf.function(compiled).get_concrete_function(self.x, self.y, *specs)
+        self._steps = tf.function(compiled, autograph=strategy is not None).get_concrete_function(
+            self.x, self.y, *specs)
         if strategy is None:  # its first call optimizes the graph: do it now, so the first execution's
             self._call(0, 0, 0)  # time (which sizes the next) is the steps' own; 0 steps change nothing
             _EVALUATIONS[model] = _measuring(self._steps, self.x, self.y, self.per_epoch, self._names)
 
     def _compiled_epochs(self, x, y, rows_x, rows_y, epoch, first, steps):
         # At each epoch's end the rows (rows_x, rows_y) are measured, as evaluate_arrays does; called
-        # with first = per_epoch and no steps, it only measures them (see _measuring). tf.logical_and,
-        # not `and`: AutoGraph makes `and` of tensors a branch, which costs tracing time.
+        # with first = per_epoch and no steps, it only measures them (see _measuring). The loops are
+        # TensorFlow's own (traced without AutoGraph: converting this code would take longer than
+        # tracing it).
         batch_size, per_epoch = self.config.fit.batch_size, self.per_epoch
         width = [len(self.model.get_metrics_result())]
-        ended_train = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width)
-        ended_rows = tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width)
-        ended, done, finite, batch = tf.constant(0), tf.constant(0), tf.constant(True), first
-        while tf.logical_and(finite, tf.logical_or(done < steps, batch == per_epoch)):
-            if batch == per_epoch:  # an epoch ended
-                ended_train = ended_train.write(ended, self._results("train"))
-                ended_rows = ended_rows.write(ended, self._measure(rows_x, rows_y))
-                self.model.reset_metrics()  # for the next epoch
-                ended += 1
-                epoch += 1
-                batch = tf.constant(0)
+
+        def end_epoch(ended_train, ended_rows, ended, epoch, batch):
+            ended_train = ended_train.write(ended, self._results("train"))
+            ended_rows = ended_rows.write(ended, self._measure(rows_x, rows_y))
+            self.model.reset_metrics()  # for the next epoch (after the reads above: TensorFlow keeps
+            return ended_train, ended_rows, ended + 1, epoch + 1, tf.constant(0)  # a variable's order)
+
+        def run_steps(batch, done, finite, epoch):
             order = epoch_order(tf.shape(x)[0], self.config, epoch)
             start, last = batch, tf.minimum(per_epoch, batch + steps - done)
-            while tf.logical_and(batch < last, finite):  # no branch in here: a step is all that runs
+
+            def step(batch, finite):  # no branch in here: a step is all that runs
                 index = order[batch * batch_size:(batch + 1) * batch_size]
                 loss = self.model.train_step((tf.gather(x, index), tf.gather(y, index)))["loss"]
-                finite = tf.math.is_finite(loss)
-                batch += 1
-            done += batch - start
+                return batch + 1, tf.math.is_finite(loss)
+
+            batch, finite = tf.while_loop(lambda batch, finite: tf.logical_and(batch < last, finite), step,
+                                          [batch, finite])
+            return batch, done + batch - start, finite
+
+        def epochs(ended_train, ended_rows, ended, done, finite, batch, epoch):
+            ended_train, ended_rows, ended, epoch, batch = tf.cond(
+                tf.equal(batch, per_epoch), lambda: end_epoch(ended_train, ended_rows, ended, epoch, batch),
+                lambda: (ended_train, ended_rows, ended, epoch, batch))
+            batch, done, finite = run_steps(batch, done, finite, epoch)
+            return ended_train, ended_rows, ended, done, finite, batch, epoch
+
+        def more(ended_train, ended_rows, ended, done, finite, batch, epoch):
+            return tf.logical_and(finite, tf.logical_or(done < steps, tf.equal(batch, per_epoch)))
+
+        ended_train, ended_rows, _, done, _, _, _ = tf.while_loop(more, epochs, [
+            tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width),
+            tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width),
+            tf.constant(0), tf.constant(0), tf.constant(True), first, epoch])
         return ended_train.stack(), ended_rows.stack(), self._results("running"), done
 
     def _results(self, name: str):
@@ -353,10 +370,15 @@ def build_for_steps(model, x: np.ndarray, y: np.ndarray) -> None:
 
 
 def evaluation_steps(model, x, y) -> None:
-    """Inside a compiled function: model.test_step (what evaluate runs) on each batch of EVAL_BATCH_SIZE
-    rows, adding them to the model's metrics."""
-    for start in tf.range(0, tf.shape(x)[0], EVAL_BATCH_SIZE):
+    """Inside a compiled function (with or without AutoGraph): model.test_step (what evaluate runs) on
+    each batch of EVAL_BATCH_SIZE rows, adding them to the model's metrics."""
+    rows = tf.shape(x)[0]
+
+    def step(start):
         model.test_step((x[start:start + EVAL_BATCH_SIZE], y[start:start + EVAL_BATCH_SIZE]))
+        return start + EVAL_BATCH_SIZE
+
+    tf.while_loop(lambda start: start < rows, step, [tf.constant(0)])
 
 
 _EVALUATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -388,7 +410,7 @@ def evaluate_arrays(model, x: np.ndarray, y: np.ndarray) -> dict[str, float]:
             evaluation_steps(model, x, y)
             return model.get_metrics_result()
 
-        function = tf.function(evaluate, input_signature=signature).get_concrete_function()
+        function = tf.function(evaluate, input_signature=signature, autograph=False).get_concrete_function()
         _EVALUATIONS[model] = function
     return {name: float(value) for name, value in function(tf.constant(x), tf.constant(y)).items()}
 

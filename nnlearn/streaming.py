@@ -450,8 +450,8 @@ class StreamedSteps:
         self.validation = True if prepared.splits.validation is not None else None  # measured at each epoch's end
         self._epoch, self._batches = None, None
         _build(model, prepared)
-        self._step = tf.function(lambda x, y: model.train_step((x, y)),
-                                 input_signature=_signature(prepared)).get_concrete_function()
+        self._step = tf.function(lambda x, y: model.train_step((x, y)), input_signature=_signature(prepared),
+                                 autograph=False).get_concrete_function()
 
     def evaluation_model(self):
         return self.model
@@ -531,8 +531,8 @@ def _evaluator(model, prepared):
     function = _EVALUATIONS.get(model)
     if function is None:
         _build(model, prepared)
-        function = tf.function(lambda x, y: evaluation_steps(model, x, y),
-                               input_signature=_signature(prepared)).get_concrete_function()
+        function = tf.function(lambda x, y: evaluation_steps(model, x, y), input_signature=_signature(prepared),
+                               autograph=False).get_concrete_function()
         _EVALUATIONS[model] = function
     return function
 
