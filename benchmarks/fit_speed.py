@@ -114,7 +114,7 @@ def main() -> None:
             fit = statistics.median(fit for _, fit in ours)
             hand = statistics.median(loop)
             print(f"{Path(path).name:28} {plain_s:14.2f} {whole:16.2f} {plain_s / whole:8.2f}× "
-                  f"{fit:14.2f} {hand:12.2f} {fit / hand:10.2f}×")
+                  f"{fit:14.3f} {hand:12.3f} {fit / hand:10.2f}×")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from nnlearn.errors import NnlearnError
 
-POLL_SECONDS = 0.2  # how often the file is looked at: cheap (one small read), quick enough to feel instant
+POLL_SECONDS = 0.1  # how often the file is looked at: cheap (one small read), quick enough to feel instant
 
 
 @dataclass
