@@ -2,6 +2,7 @@
 uninterrupted run.
 
     python scripts/kill_resume_check.py --kills 12 --seed 0
+    python scripts/kill_resume_check.py --kills 8 --stream    # the same for a run that streams its CSV
 
 Each kill is a SIGKILL after a random delay between 0 and the uninterrupted run's own duration. A run
 folder that exists is resumed with `nnlearn train --resume` (until it finishes); a kill before the
@@ -34,6 +35,21 @@ model:
 compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.01}}
 fit: {epochs: 40, batch_size: 8}
 """
+# --stream: a CSV of numbers read from disk a block at a time (data.stream: true), written by
+# streamed_csv with a fixed seed
+STREAMED_CONFIG = CONFIG.replace("data: {source: moons, n_samples: 400, noise: 0.2}",
+                                 "data: {source: rows.csv, target: y, stream: true}").replace(
+    "fit: {epochs: 40, batch_size: 8}", "fit: {epochs: 10, batch_size: 32}")
+
+
+def streamed_csv(path: Path, rows: int = 40_000) -> None:
+    """Two noisy features and a label that depends on both (seeded)."""
+    chance = random.Random(0)
+    lines = ["x1,x2,y"]
+    for _ in range(rows):
+        x1, x2 = chance.gauss(0, 1), chance.gauss(0, 1)
+        lines.append(f"{x1:.6f},{x2:.6f},{int(x1 * x2 + chance.gauss(0, 0.3) > 0)}")
+    path.write_text("\n".join(lines) + "\n")
 
 
 def train(*args: str) -> subprocess.CompletedProcess:
@@ -63,11 +79,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stream", action="store_true", help="train on a CSV streamed from disk")
     options = parser.parse_args()
     chance = random.Random(options.seed)
     folder = Path(tempfile.mkdtemp(prefix="nnlearn-kill-"))
     config = folder / "config.yaml"
-    config.write_text(CONFIG)
+    config.write_text(STREAMED_CONFIG if options.stream else CONFIG)
+    if options.stream:
+        streamed_csv(folder / "rows.csv")
     clock = time.perf_counter()
     reference = train(str(config), "--out", str(folder / "reference"))
     duration = time.perf_counter() - clock
