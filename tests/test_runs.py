@@ -64,10 +64,32 @@ def _wait_for_epoch(run_dir: Path, epoch: int, process, limit: float = 120) -> N
     raise AssertionError("training did not reach the epoch in time")
 
 
+STREAMED = """\
+name: streamed
+seed: 1
+data: {source: rows.csv, target: y, stream: true}
+model: {layers: [{type: dense, units: 8, activation: relu}, {type: dropout, rate: 0.2}, {type: dense, units: 1}]}
+compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.01}}
+fit: {epochs: 400, batch_size: 8}
+"""
+
+
+def streamed(write_config, workdir):
+    """A config whose CSV of numbers is read from disk a block at a time (data.stream: true)."""
+    import numpy as np
+
+    rows = np.random.default_rng(0).normal(size=(300, 2))
+    lines = ["a,b,y"] + [f"{a:.5f},{b:.5f},{int(a * b > 0)}" for a, b in rows]
+    (workdir / "rows.csv").write_text("\n".join(lines) + "\n")
+    return write_config(STREAMED, "streamed.yaml")
+
+
 @pytest.mark.tensorflow
 @pytest.mark.slow
-def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir):
-    path = moons(write_config, epochs=400)  # long enough to outlast the wait for a checkpoint
+@pytest.mark.parametrize("data", ["in memory", "streamed"])
+def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir, data):
+    # 400 epochs: long enough to outlast the wait for a checkpoint
+    path = moons(write_config, epochs=400) if data == "in memory" else streamed(write_config, workdir)
     whole = train(path, out="runs/whole")
     process = _cli("train", path, "--out", "runs/killed", cwd=workdir)
     _wait_for_epoch(workdir / "runs/killed", 3, process)
@@ -83,6 +105,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir):
     assert epochs == [str(number) for number in range(1, 401)]
     assert (killed / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
     assert json.loads(resumed.stdout)["metrics"]["test"] == whole.metrics["test"]
+    assert json.loads((killed / "preprocessing.json").read_text()).get("streamed", False) == (data == "streamed")
 
 
 @pytest.mark.tensorflow
