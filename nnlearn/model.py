@@ -180,15 +180,19 @@ class TrainingSteps:
         batch_size, per_epoch = self.config.fit.batch_size, self.per_epoch
         width = [len(self.model.get_metrics_result())]
 
-        def end_epoch(ended_train, ended_rows, ended, epoch, batch):
-            ended_train = ended_train.write(ended, self._results("train"))
-            ended_rows = ended_rows.write(ended, self._measure(rows_x, rows_y))
-            self.model.reset_metrics()  # for the next epoch (after the reads above: TensorFlow keeps
-            return ended_train, ended_rows, ended + 1, epoch + 1, tf.constant(0)  # a variable's order)
+        def end_epoch(state):  # record the epoch's training metrics, measure the rows, start the next
+            ended = state["ended"]
+            train = state["train"].write(ended, self._results("train"))
+            rows = state["rows"].write(ended, self._measure(rows_x, rows_y))
+            # for the next epoch; after the reads above, as TensorFlow runs a variable's ops in program order
+            self.model.reset_metrics()
+            return {**state, "train": train, "rows": rows, "ended": ended + 1, "epoch": state["epoch"] + 1,
+                    "batch": tf.constant(0)}
 
-        def run_steps(batch, done, finite, epoch):
-            order = epoch_order(tf.shape(x)[0], self.config, epoch)
-            start, last = batch, tf.minimum(per_epoch, batch + steps - done)
+        def run_steps(state):  # up to the epoch's end or the call's last step, while the loss is finite
+            order = epoch_order(tf.shape(x)[0], self.config, state["epoch"])
+            start = state["batch"]
+            last = tf.minimum(per_epoch, start + steps - state["done"])
 
             def step(batch, finite):  # no branch in here: a step is all that runs
                 index = order[batch * batch_size:(batch + 1) * batch_size]
@@ -196,24 +200,23 @@ class TrainingSteps:
                 return batch + 1, tf.math.is_finite(loss)
 
             batch, finite = tf.while_loop(lambda batch, finite: tf.logical_and(batch < last, finite), step,
-                                          [batch, finite])
-            return batch, done + batch - start, finite
+                                          [start, state["finite"]])
+            return {**state, "batch": batch, "finite": finite, "done": state["done"] + batch - start}
 
-        def epochs(ended_train, ended_rows, ended, done, finite, batch, epoch):
-            ended_train, ended_rows, ended, epoch, batch = tf.cond(
-                tf.equal(batch, per_epoch), lambda: end_epoch(ended_train, ended_rows, ended, epoch, batch),
-                lambda: (ended_train, ended_rows, ended, epoch, batch))
-            batch, done, finite = run_steps(batch, done, finite, epoch)
-            return ended_train, ended_rows, ended, done, finite, batch, epoch
+        def more(state):
+            return tf.logical_and(state["finite"],
+                                  tf.logical_or(state["done"] < steps, tf.equal(state["batch"], per_epoch)))
 
-        def more(ended_train, ended_rows, ended, done, finite, batch, epoch):
-            return tf.logical_and(finite, tf.logical_or(done < steps, tf.equal(batch, per_epoch)))
+        def epochs(state):
+            state = tf.cond(tf.equal(state["batch"], per_epoch), lambda: end_epoch(state), lambda: state)
+            return [run_steps(state)]
 
-        ended_train, ended_rows, _, done, _, _, _ = tf.while_loop(more, epochs, [
-            tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width),
-            tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width),
-            tf.constant(0), tf.constant(0), tf.constant(True), first, epoch])
-        return ended_train.stack(), ended_rows.stack(), self._results("running"), done
+        [state] = tf.while_loop(more, epochs, [{
+            "train": tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width),
+            "rows": tf.TensorArray(tf.float64, size=0, dynamic_size=True, element_shape=width),
+            "ended": tf.constant(0), "done": tf.constant(0), "finite": tf.constant(True), "batch": first,
+            "epoch": epoch}])
+        return state["train"].stack(), state["rows"].stack(), self._results("running"), state["done"]
 
     def _results(self, name: str):
         """The metrics' current results as one float64 vector (float32 values convert exactly)."""
