@@ -6,7 +6,6 @@ Nothing here imports TensorFlow: only the commands that train or evaluate do, wh
 from __future__ import annotations
 
 import sys
-import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Optional
@@ -18,6 +17,7 @@ from rich.markup import escape as escape_markup
 from nnlearn import __version__
 from nnlearn.display import error_json, print_error
 from nnlearn.jsonout import json_text
+from nnlearn.process import exit_after, exit_interrupted, guard_output, ignore_further_interrupts, quiet_at_shutdown
 from nnlearn.errors import NnlearnError
 
 def _flags_take_no_value() -> None:
@@ -67,12 +67,12 @@ def handled(as_json: bool):
         yield
     except NnlearnError as error:
         if error.exit_code in (130, 143):  # stopped by Ctrl-C or SIGTERM: a second press changes nothing now
-            _ignore_further_interrupts()
+            ignore_further_interrupts()
         print_error(errors, error)
         _emit(as_json, error_json(error))
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
-        _ignore_further_interrupts()
+        ignore_further_interrupts()
         errors.print("[yellow]interrupted[/]")
         raise typer.Exit(130) from None
     except OSError as error:  # a folder that cannot be written, a full disk: the user's to fix
@@ -868,64 +868,15 @@ def schema():
 
 
 def main() -> None:
-    # A process that stops because a peer died can leave a library's worker pool with a closed pipe;
-    # Python then reports "Exception ignored in Pool.__del__" with a traceback while shutting down.
-    # Nothing is lost by it and the user's message has been printed: keep the exit quiet.
-    sys.unraisablehook = _quiet_at_shutdown
+    sys.unraisablehook = quiet_at_shutdown
+    guard_output()
     try:
         app(prog_name="nnlearn")
     except KeyboardInterrupt:  # a second Ctrl-C while the first one's message was being printed
-        _exit_interrupted(130)
+        exit_interrupted(130)
     except SystemExit as stop:
-        _ignore_further_interrupts()  # the exit status is decided: a late Ctrl-C must not turn it into a kill
-        if stop.code in (130, 143):
-            _exit_interrupted(stop.code)
-        if "tensorflow" in sys.modules and threading.active_count() == 1:
-            _exit_without_teardown(stop.code)
+        exit_after(stop.code)
         raise
-
-
-def _exit_interrupted(code: int) -> None:
-    """Exit now with code. A Ctrl-C that landed inside a library's import can make Python re-raise SIGINT
-    at shutdown (exit status -2 instead of 130); the run's files are already written, so leave at once."""
-    _ignore_further_interrupts()
-    _leave(code)
-
-
-def _exit_without_teardown(code) -> None:
-    """The command is done and every file it wrote is closed: run the exit handlers and leave, without
-    Python's module teardown, which takes about a second once TensorFlow is loaded (a second the
-    learner would wait for the prompt, for nothing)."""
-    import atexit
-
-    if code is not None and not isinstance(code, int):  # SystemExit("message"), as Python prints it
-        print(code, file=sys.stderr)
-        code = 1
-    atexit._run_exitfuncs()
-    _leave(code or 0)
-
-
-def _leave(code: int) -> None:
-    import os
-
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (`| head`): nothing more can reach it
-            pass
-    os._exit(code)
-
-
-def _ignore_further_interrupts() -> None:
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
-def _quiet_at_shutdown(unraisable) -> None:
-    if isinstance(unraisable.exc_value, OSError):
-        return
-    sys.__unraisablehook__(unraisable)
 
 
 if __name__ == "__main__":

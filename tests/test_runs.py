@@ -109,6 +109,19 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir, 
 
 
 @pytest.mark.tensorflow
+def test_a_reader_that_leaves_early_does_not_stop_the_run(write_config, workdir):
+    # `nnlearn train CONFIG | head -1`: the rest of the output has nowhere to go, the run goes on
+    process = _cli("train", moons(write_config), "--out", "runs/piped", "--no-plots", cwd=workdir)
+    first_line = process.stdout.readline()
+    process.stdout.close()
+    _, stderr = process.communicate(timeout=240)
+    assert first_line.startswith("Loss before training")
+    assert process.returncode == 0, stderr
+    assert json.loads((workdir / "runs/piped/run.json").read_text())["status"] == "finished"
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.tensorflow
 @pytest.mark.slow
 def test_ctrl_c_stops_keeps_a_checkpoint_and_exits_130(write_config, workdir):
     path = moons(write_config, epochs=3000)  # far more than it will train before the Ctrl-C
