@@ -192,9 +192,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
             overrides = list(overrides or []) + (["fit.tensorboard=true"] if tensorboard else [])
             run = train_run(config, overrides, out=out, progress=progress, expect=expect or [])
         if not no_plots:
-            from nnlearn.plots import draw_plots
-
-            draw_plots(run.run_dir, run.prepared)
+            _draw_plots_of_a_finished_run(run)
     if people.is_terminal and run.history:
         from nnlearn.plots import sparkline
 
@@ -227,6 +225,18 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     _emit(as_json, {**run.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})
     if not run.passed:
         raise typer.Exit(1)
+
+
+def _draw_plots_of_a_finished_run(run) -> None:
+    """The run is saved before its pictures are drawn: a Ctrl-C now stops the drawing, not the run."""
+    from nnlearn.errors import Interrupted
+    from nnlearn.plots import draw_plots
+
+    try:
+        draw_plots(run.run_dir, run.prepared)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while drawing the plots; the run itself is finished and saved in "
+                          f"{run.run_dir}.", hint=f"draw them with: nnlearn plot {run.run_dir}") from None
 
 
 @contextmanager

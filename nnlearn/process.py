@@ -91,9 +91,16 @@ def ignore_further_interrupts() -> None:
 
 
 def quiet_at_shutdown(unraisable) -> None:
-    """A process that stops because a peer died can leave a library's worker pool with a closed pipe;
-    Python then reports "Exception ignored in Pool.__del__" with a traceback while shutting down. Nothing
-    is lost by it and the user's message has been printed: keep the exit quiet."""
+    """An exception Python cannot raise (in a finalizer, a weakref callback) would be printed with a
+    traceback. A Ctrl-C that lands there is handed to the main thread, where it stops the command as any
+    Ctrl-C does, instead of being printed and lost. A process that stops because a peer died can leave a
+    library's worker pool with a closed pipe ("Exception ignored in Pool.__del__" at shutdown): nothing
+    is lost by it and the user's message has been printed, so that one is kept quiet."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        import _thread
+
+        _thread.interrupt_main()  # does nothing once Ctrl-C is ignored (the exit status is decided)
+        return
     if isinstance(unraisable.exc_value, OSError):
         return
     sys.__unraisablehook__(unraisable)

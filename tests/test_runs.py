@@ -109,6 +109,23 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir, 
 
 
 @pytest.mark.tensorflow
+def test_ctrl_c_while_the_plots_are_drawn_keeps_the_finished_run(write_config, monkeypatch):
+    from typer.testing import CliRunner
+
+    from nnlearn import plots
+    from nnlearn.cli import app
+
+    def interrupted(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(plots, "draw_plots", interrupted)
+    result = CliRunner().invoke(app, ["train", str(moons(write_config)), "--out", "runs/drawn"])
+    assert result.exit_code == 130, result.output
+    assert "nnlearn plot runs/drawn" in " ".join(result.output.split())
+    assert json.loads(Path("runs/drawn/run.json").read_text())["status"] == "finished"
+
+
+@pytest.mark.tensorflow
 def test_a_reader_that_leaves_early_does_not_stop_the_run(write_config, workdir):
     # `nnlearn train CONFIG | head -1`: the rest of the output has nowhere to go, the run goes on
     process = _cli("train", moons(write_config), "--out", "runs/piped", "--no-plots", cwd=workdir)
