@@ -15,8 +15,12 @@ from nnlearn.rundir import RunDir
 
 # a loss still falling by more than this share over the last tenth of the epochs: train longer
 STILL_IMPROVING = 0.02
-# validation loss this much above its best (after the best epoch): the model started to overfit
+# validation loss (averaged over a stretch) this much above its best stretch: the model started to overfit
 OVERFIT_RISE = 0.10
+# fewer epochs than this cannot hold two 3-epoch stretches: judge the trend from the last epoch alone
+FEW_EPOCHS = 6
+# the early-stopping patiences tried on a run's own history, smallest first
+PATIENCES = (5, 10, 20, 50, 100, 200, 500, 1000)
 
 
 @dataclass
@@ -47,10 +51,29 @@ class RunNumbers:
     test_rows: int
     status: str = "finished"  # or failed (NaN), interrupted, running
     run_dir: str = "RUN_DIR"
+    patience: int | None = None  # fit.early_stopping.patience, None when early stopping is off
+    validation_rows: int = 0
+
+
+@dataclass
+class Trend:
+    """Whether the watched loss (validation when every epoch has one, else training) was still falling."""
+
+    name: str  # validation or training
+    falling: bool
+    evidence: str  # the numbers, in words, either way
 
 
 def _finite(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _window(count: int) -> int:
+    return max(3, count // 10)
 
 
 def _key_metric(metrics: dict) -> str | None:
@@ -62,24 +85,29 @@ def _retrain(numbers: RunNumbers, *settings: str) -> str:
     return f"nnlearn train --from {numbers.run_dir} " + " ".join(f"--set {setting}" for setting in settings)
 
 
+def _train_longer(numbers: RunNumbers) -> str:
+    """Twice the epochs the run was given or went through, whichever is more: never fewer than it had."""
+    return _retrain(numbers, f"fit.epochs={2 * max(numbers.epochs_planned, len(numbers.history))}")
+
+
 def diagnose(numbers: RunNumbers) -> list[Verdict]:
-    """Every verdict that applies, most urgent first; 'healthy' when none does."""
-    verdicts = []
-    for check in (_diverged, _learned_nothing, _high_bias, _high_variance, _still_improving):
+    """The one verdict that best tells the run's story, in a list (as JSON keeps it); 'healthy' when none does.
+
+    The checks go from most to least urgent and the first that applies wins, so a run never gets two
+    pieces of advice that pull apart (a lower learning rate and a larger one, stop earlier and train longer).
+    """
+    for check in (_diverged, _learned_nothing, _high_variance, _high_bias, _still_improving):
         verdict = check(numbers)
         if verdict:
-            verdicts.append(verdict)
-    if verdicts and verdicts[0].kind in ("diverged", "learned_nothing"):
-        verdicts = [verdict for verdict in verdicts if verdict.kind != "high_bias"]  # the same story, told once
-    if not verdicts:
-        metric = _key_metric(numbers.metrics)
-        test = (numbers.metrics.get("test") or {}).get(metric)
-        shown = f"test {metric} {test:.4f} against {numbers.baseline.get(metric, float('nan')):.4f} with no " \
-                "learning" if metric and _finite(test) else "the loss fell and settled"
-        verdicts.append(Verdict("healthy", "Looks healthy", f"{shown}; training and validation agree, and the "
-                                "loss has settled.", "compare a variation with `nnlearn sweep`, or look inside "
-                                "with `nnlearn plot`.", None))
-    return verdicts
+            return [verdict]
+    metric = _key_metric(numbers.metrics)
+    test = (numbers.metrics.get("test") or {}).get(metric)
+    shown = (f"test {metric} {test:.4f} against {numbers.baseline.get(metric, float('nan')):.4f} with no learning"
+             if metric and _finite(test) else "the loss fell")
+    trend = _trend(numbers)
+    settled = f"; {trend.evidence}" if trend else ""
+    return [Verdict("healthy", "Looks healthy", f"{shown}; no sign of overfitting or underfitting{settled}.",
+                    "compare a variation with `nnlearn sweep`, or look inside with `nnlearn plot`.", None)]
 
 
 def _diverged(numbers: RunNumbers) -> Verdict | None:
@@ -101,6 +129,11 @@ def _diverged(numbers: RunNumbers) -> Verdict | None:
                    _retrain(numbers, f"compile.optimizer.learning_rate={rate / 10:g}"))
 
 
+def _accuracy_noise(baseline: float, rows: int) -> float:
+    """Two standard errors of an accuracy near the baseline on this many examples (at least 0.01)."""
+    return max(2 * math.sqrt(max(baseline * (1 - baseline), 1e-4) / max(rows, 1)), 0.01)
+
+
 def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
     metric = _key_metric(numbers.metrics)
     test = (numbers.metrics.get("test") or {}).get(metric) if metric else None
@@ -108,7 +141,7 @@ def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
     if not (_finite(test) and _finite(baseline)):
         return None
     if metric == "accuracy":
-        noise = max(2 * math.sqrt(max(baseline * (1 - baseline), 1e-4) / max(numbers.test_rows, 1)), 0.01)
+        noise = _accuracy_noise(baseline, numbers.test_rows)
         if test - baseline > noise:
             return None
         evidence = (f"test accuracy {test:.4f} against {baseline:.4f} for always answering the most common class"
@@ -119,6 +152,13 @@ def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
         evidence = f"test r2 {test:.4f}: no better than predicting the training mean (r2 ≈ 0)."
     losses = [row["loss"] for row in numbers.history if _finite(row.get("loss"))]
     rate = numbers.learning_rate
+    # an epoch whose validation score beat no learning shows the features do carry the answer
+    scored = [row for row in numbers.history if _finite(row.get(f"val_{metric}"))]
+    best = max(scored, key=lambda row: row[f"val_{metric}"], default=None)
+    margin = noise if metric == "accuracy" else 0.05
+    learned = best is not None and best[f"val_{metric}"] - baseline > margin
+    stopped = numbers.patience is not None and len(numbers.history) < numbers.epochs_planned
+    command = None
     if losses and max(losses[:3]) > 10 * min(losses):
         cause = (f"the loss blew up early (epoch {losses.index(max(losses[:3])) + 1}: {max(losses[:3]):.4g}, "
                  f"against {min(losses):.4g} at best): steps that large can kill every ReLU unit, leaving a "
@@ -128,14 +168,25 @@ def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
         cause = ("the features are not scaled (data.normalize: none): features of very different sizes make "
                  "gradient descent crawl along some directions. Standardise them")
         command = _retrain(numbers, "data.normalize=standard")
+    elif stopped:
+        cause = (f"early stopping ended it at epoch {len(numbers.history)} of {numbers.epochs_planned}, on a "
+                 f"plateau it might have left"
+                 + (f" (validation {metric} already reached {best[f'val_{metric}']:.4f} at epoch "
+                    f"{best['epoch']:g})" if learned else "")
+                 + f". Give it more patience (now {numbers.patience})")
+        command = _retrain(numbers, f"fit.early_stopping.patience={max(20, 4 * numbers.patience)}")
     elif losses and losses[-1] > 0.9 * losses[0]:
         cause = (f"the loss barely moved ({losses[0]:.4g} → {losses[-1]:.4g}): the learning rate (now {rate:g}) "
                  "may be too small, or the training too short")
         command = _retrain(numbers, f"compile.optimizer.learning_rate={rate * 10:g}")
+    elif learned:
+        cause = (f"validation {metric} reached {best[f'val_{metric}']:.4f} at epoch {best['epoch']:g}, so the "
+                 "features do carry the answer, but the model lost it by the end: try a smaller learning rate "
+                 f"(now {rate:g}) or early stopping on val_loss")
     else:
-        cause = ("the loss fell but the predictions did not get better than no learning: check that the labels "
-                 "follow from the features, and try `nnlearn lr-find` on the config")
-        command = None
+        cause = ("the loss fell but the predictions got no better than no learning. Possibly the model settled "
+                 "in a poor minimum (try another seed, or `nnlearn lr-find` on the config), or the labels may "
+                 "not follow from these features")
     return Verdict("learned_nothing", "Learned nothing", evidence, f"likely cause: {cause}.", command)
 
 
@@ -155,49 +206,135 @@ def _high_bias(numbers: RunNumbers) -> Verdict | None:
         if train >= 0.5:
             return None
         evidence = f"training r2 {train:.4f}: even on its own training examples the fit is poor."
-    return Verdict("high_bias", "High bias: underfitting",
-                   evidence, "the model is too simple or stopped too early: more units or layers, more epochs, "
-                   "less regularization.", _retrain(numbers, f"fit.epochs={numbers.epochs_planned * 2}"))
+    trend = _trend(numbers)
+    if trend and trend.falling:  # underfitting with a loss still falling: more epochs come first
+        return Verdict("high_bias", "High bias: underfitting", f"{evidence[:-1]}; {trend.evidence}.",
+                       "train longer first; if the training error stays high, the model is too simple: more "
+                       "units or layers, less regularization.", _train_longer(numbers))
+    return Verdict("high_bias", "High bias: underfitting", evidence + (f" And {trend.evidence}." if trend else ""),
+                   "the model is too simple for the task: more units or layers, less regularization (more "
+                   "epochs alone will not help a settled loss).", None)
+
+
+def _stopping_point(losses: list[float], patience: int) -> tuple[int, int] | None:
+    """Where Keras' EarlyStopping on these validation losses stops and whose weights it keeps (indices).
+
+    None when it would not stop before the end: the run as it was.
+    """
+    best, kept, waited = math.inf, 0, 0
+    for index, loss in enumerate(losses):
+        waited += 1
+        if loss < best:
+            best, kept, waited = loss, index, 0
+        if waited >= patience and index > 0:
+            return index, kept
+    return None
+
+
+def _early_stopping_advice(numbers: RunNumbers, rows: list[dict]) -> tuple[str, str | None]:
+    """What early stopping would have done on this very history: advice and command only if it helps.
+
+    The same seed replays the same epochs until it stops, so the kept epoch's validation numbers are what
+    the suggested run ends with; it helps when its validation loss is lower than at the end and its
+    validation score (accuracy, r2) no worse beyond the noise of the validation examples.
+    """
+    losses = [row["val_loss"] for row in rows]
+    metric = _key_metric(numbers.metrics)
+    score, end = f"val_{metric}", rows[-1]
+    scored = _finite(end.get(score))
+    slack = _accuracy_noise(end[score], numbers.validation_rows) if scored and metric == "accuracy" else 0.0
+    first = None
+    for patience in (patience for patience in PATIENCES if patience < len(rows)):
+        point = _stopping_point(losses, patience)
+        if point is None:
+            break
+        stop, kept = point
+        shown = (f"epoch {rows[stop]['epoch']:g} and keep epoch {rows[kept]['epoch']:g}: val_loss "
+                 f"{losses[kept]:.4f}" + (f", {score} {rows[kept][score]:.4f}" if scored else "")
+                 + f", against {losses[-1]:.4f}" + (f", {end[score]:.4f}" if scored else "") + " at the end")
+        first = first or (patience, shown)
+        if losses[kept] < losses[-1] and (not scored or rows[kept][score] >= end[score] - slack):
+            return (f"early stopping would keep an earlier epoch (with patience {patience} it would stop at "
+                    f"{shown}); or add regularization or dropout, or get more data.",
+                    _retrain(numbers, "fit.early_stopping.monitor=val_loss",
+                             f"fit.early_stopping.patience={patience}"))
+    remedy = "add regularization (kernel_regularizer) or dropout, or get more data"
+    if first is None:
+        return remedy + ".", None
+    return (f"{remedy}. Early stopping would not help this run: with patience {first[0]} it would stop at "
+            f"{first[1]}.", None)
 
 
 def _high_variance(numbers: RunNumbers) -> Verdict | None:
     rows = [row for row in numbers.history if _finite(row.get("val_loss")) and _finite(row.get("loss"))]
     if len(rows) < 5:
         return None
-    best = min(range(len(rows)), key=lambda index: rows[index]["val_loss"])
+    window = _window(len(rows))
+    losses = [row["val_loss"] for row in rows]
+    # averages over a stretch, as validation loss on few examples jumps from epoch to epoch
+    stretches = [_mean(losses[start:start + window]) for start in range(len(losses) - window + 1)]
+    best_stretch = min(stretches)
+    end = stretches[-1]
+    spread = math.sqrt(_mean([(loss - end) ** 2 for loss in losses[-window:]]))
+    rose = end > best_stretch * (1 + OVERFIT_RISE) and end - best_stretch > 2 * spread
     last = rows[-1]
-    rose = last["val_loss"] > rows[best]["val_loss"] * (1 + OVERFIT_RISE) and best < len(rows) - 1
-    gap = last["val_loss"] > 1.5 * last["loss"] and last["val_loss"] - last["loss"] > 0.05
+    gap = end > 1.5 * last["loss"] and end - last["loss"] > 0.05
     if not (rose and gap):
         return None
+    best = min(range(len(rows)), key=lambda index: losses[index])
     started = rows[best]["epoch"]
-    evidence = (f"validation loss {last['val_loss']:.4f} against training loss {last['loss']:.4f} at the end; the "
-                f"validation loss was lowest at epoch {started:g} ({rows[best]['val_loss']:.4f}) and rose after it "
-                "while the training loss kept falling.")
+    evidence = (f"validation loss {end:.4f} against training loss {last['loss']:.4g} at the end (validation "
+                f"averaged over the last {window} epochs); the validation loss was lowest at epoch {started:g} "
+                f"({losses[best]:.4f}) and rose after it while the training loss kept falling.")
+    advice, command = _early_stopping_advice(numbers, rows)
     return Verdict("high_variance", "High variance: overfitting", evidence,
-                   f"it memorises the training examples from about epoch {started:g}: stop there (early stopping), "
-                   "add regularization or dropout, or get more data.",
-                   _retrain(numbers, "fit.early_stopping.monitor=val_loss", "fit.early_stopping.patience=5"))
+                   f"it memorises the training examples from about epoch {started:g}: {advice}", command)
+
+
+def _trend(numbers: RunNumbers) -> Trend | None:
+    """The watched loss's trend at the end of a finished run; None when there is no finished history."""
+    losses = [row.get("loss") for row in numbers.history]
+    if not losses or not all(_finite(loss) for loss in losses) or numbers.status != "finished":
+        return None
+    validation = [row.get("val_loss") for row in numbers.history]
+    # what matters is the loss on examples it does not train on
+    name, watched = (("validation", validation) if all(_finite(loss) for loss in validation)
+                     else ("training", losses))
+    count = len(watched)
+    if count == 1:
+        return Trend(name, True, f"one epoch shows where the {name} loss is ({watched[0]:.4g}), not whether "
+                                 "it is still falling")
+    if count < FEW_EPOCHS:
+        fell = (watched[-2] - watched[-1]) / watched[-2] if watched[-2] > 0 else 0.0
+        shown = f"the {name} loss went {watched[-2]:.4g} → {watched[-1]:.4g} in the last epoch"
+        if fell > STILL_IMPROVING:
+            return Trend(name, True, f"{shown} ({fell:.1%} lower): still falling after only {count} epochs")
+        return Trend(name, False, f"{shown}, under {STILL_IMPROVING:.0%} lower")
+    window = _window(count)
+    before, after = _mean(watched[-2 * window:-window]), _mean(watched[-window:])
+    fell = (before - after) / before if before > 0 else 0.0
+    lowest = min(watched[:-window])
+    shown = f"the {name} loss averaged {before:.4g} then {after:.4g} over the last two {window}-epoch stretches"
+    # a fall counts only if it is not a dip inside the epoch-to-epoch wander: a new low, below every earlier epoch
+    if name == "training" and after < 0.01:
+        return Trend(name, False, f"{shown}: near zero, little left to fall")
+    if fell > STILL_IMPROVING and after < lowest:
+        return Trend(name, True, f"{shown} ({fell:.1%} lower, below every earlier epoch): it had not settled")
+    if fell > STILL_IMPROVING and after >= lowest:
+        return Trend(name, False, f"{shown}, no lower than its earlier best ({lowest:.4g}): it wanders, "
+                                  "it no longer falls")
+    return Trend(name, False, f"{shown}: " + ("it has settled" if fell > 0 else "it no longer falls"))
 
 
 def _still_improving(numbers: RunNumbers) -> Verdict | None:
-    losses = [row.get("loss") for row in numbers.history]
-    if len(losses) < 6 or not all(_finite(loss) for loss in losses) or numbers.status != "finished":
+    trend = _trend(numbers)
+    if trend is None or not trend.falling:
         return None
-    window = max(3, len(losses) // 10)
-    validation = [row.get("val_loss") for row in numbers.history if _finite(row.get("val_loss"))]
-    # what matters is the loss on examples it does not train on; averages over a window, as epochs are noisy
-    watched = validation if len(validation) >= 2 * window else losses
-    before = sum(watched[-2 * window:-window]) / window
-    after = sum(watched[-window:]) / window
-    fell = (before - after) / before if before > 0 else 0.0
-    if fell <= STILL_IMPROVING or (watched is losses and after < 0.01):
-        return None
-    name = "validation" if watched is validation else "training"
-    return Verdict("still_improving", "Still improving: train longer",
-                   f"the {name} loss fell {fell:.1%} from one {window}-epoch stretch to the last ({before:.4g} → "
-                   f"{after:.4g} on average): it had not settled.", "train for more epochs (or a larger learning "
-                   "rate).", _retrain(numbers, f"fit.epochs={numbers.epochs_planned * 2}"))
+    if len(numbers.history) == 1:
+        return Verdict("still_improving", "Too few epochs to tell: train longer", f"{trend.evidence}.",
+                       "train for more epochs to see where the loss settles.", _train_longer(numbers))
+    return Verdict("still_improving", "Still improving: train longer", f"{trend.evidence}.",
+                   "train for more epochs.", _train_longer(numbers))
 
 
 def curve_title(verdicts: list[Verdict]) -> str:
@@ -213,7 +350,7 @@ def curve_title(verdicts: list[Verdict]) -> str:
 
 
 def diagnose_run(run_dir: Path | RunDir, prepared=None) -> list[Verdict]:
-    """The verdicts of a saved run (finished, failed or interrupted), from its files."""
+    """The verdict of a saved run (finished, failed or interrupted), from its files."""
     from nnlearn.baselines import baseline_metrics
     from nnlearn.prepare import prepare_saved_run
     run_dir = RunDir.open(run_dir)
@@ -223,6 +360,9 @@ def diagnose_run(run_dir: Path | RunDir, prepared=None) -> list[Verdict]:
     status = run_dir.record().get("status", "unknown") if run_dir.has_record() else "unknown"
     baseline = (metrics.get("baseline") or {}).get("test") or baseline_metrics(prepared)
     config = prepared.config
+    stopping = config.fit.early_stopping
     return diagnose(RunNumbers(run_dir.history(), metrics, baseline, config.fit.epochs,
                                config.compile.optimizer.learning_rate, config.data.normalize,
-                               len(prepared.splits.test), str(status), run_dir=str(run_dir)))
+                               len(prepared.splits.test), str(status), run_dir=str(run_dir),
+                               patience=stopping.patience if stopping else None,
+                               validation_rows=len(prepared.splits.validation or ())))
