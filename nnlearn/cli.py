@@ -600,7 +600,7 @@ def eject(config: Annotated[Path, typer.Argument(help="The YAML config to turn i
 
     with handled(False):
         prepared = prepare(load_config(config, overrides or []), config.parent)
-        text = eject_script(prepared, config.parent, output.name if output else "model.py")
+        text = eject_script(prepared, config.parent, output)
         if output is None:
             print(text, end="")
             return
