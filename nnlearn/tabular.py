@@ -214,7 +214,7 @@ def _refuse_text(table: Table, name: str, cells: np.ndarray, missing: np.ndarray
     rows = _text_rows(cells, missing)
     first = f"{table.name} line {int(table.lines[rows[0]])}, column {name!r}: {cells[rows[0]]!r} is not a number"
     present = int((~missing).sum())
-    if len(rows) <= max(1, present // 20) and len(rows) < present:  # at most 1 cell in 20: a slip of the keys
+    if len(rows) <= present // 20:  # at most 1 cell in 20 (of 20 or more): a slip of the keys
         lines = table.lines[rows]
         where = f"line {int(lines[0])}" if len(lines) == 1 else f"lines {_lines(lines)}"
         raise DataError(f"{first}, while {present - len(rows)} of the column's {present} cells are numbers: likely "
