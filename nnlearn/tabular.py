@@ -190,7 +190,8 @@ def plan_columns(data: DataConfig, table: Table, features: list[str]) -> tuple[l
         where = f"data.columns.{name}" if name in data.columns else "data"
         if text and text_setting == "error":
             _refuse_text(table, name, cells, missing)
-        if text and missing_setting in ("mean", "median"):            raise DataError(f"{table.name}: column {name!r} holds text, which has no {missing_setting}.",
+        if text and missing_setting in ("mean", "median"):
+            raise DataError(f"{table.name}: column {name!r} holds text, which has no {missing_setting}.",
                             path=f"{where}.missing", hint="use missing: most_frequent or drop for a text column.")
         if missing.any():
             lines = table.lines[missing]
