@@ -154,6 +154,7 @@ def explain_validation_error(error: ValidationError, located: Located) -> list[P
             hint = f"did you mean {misspelt[key]!r}? The required key {misspelt[key]!r} is missing."
         if any(key[:len(set_key)] == set_key for set_key in located.overridden):
             message += " (from --set)"
+            hint = _as_set_option(hint, key)
         problems.append(Problem(format_path(key), message, line=line, column=column, hint=hint))
     problems.sort(key=lambda problem: (problem.line or 10**9, problem.column or 0))
     return problems
@@ -178,6 +179,19 @@ def _clean_loc(loc: tuple, data) -> Key:
             continue
         break  # the rest names union members ("int", "tuple[int, int]"), not YAML keys
     return tuple(key)
+
+
+def _as_set_option(hint: str | None, key: Key) -> str | None:
+    """A fix written as YAML (`epochs: 8`) rewritten as the --set the value came from (`--set fit.epochs=8`)."""
+    if hint is None or not key or not isinstance(key[-1], str):
+        return hint
+
+    def option(match: re.Match) -> str:
+        value = match.group(1)
+        written = f"{format_path(key)}={value}"
+        return f"--set '{written}'" if value.startswith('"') else f"--set {written}"  # the shell keeps the quotes
+
+    return re.sub(rf"(?<![\w.]){re.escape(key[-1])}: (\"[^\"]*\"|[-+]?[\w.+-]*\w)", option, hint)
 
 
 def _guess_key(key: Key, located: Located) -> str | None:
