@@ -17,7 +17,7 @@ runner = CliRunner()
 
 @pytest.mark.tensorflow
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["softmax_digits", "moons_mlp"])
+@pytest.mark.parametrize("name", ["softmax_digits", "moons_mlp", "coffee_roasting"])
 def test_ejected_script_matches_nnlearn_within_one_point(name, workdir):
     script = workdir / f"{name}.py"
     result = runner.invoke(app, ["eject", str(CONFIGS / f"{name}.yaml"), "-o", str(script)])
