@@ -30,7 +30,29 @@ def _flags_take_no_value() -> None:
 
 _flags_take_no_value()
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
+
+class _Commands(typer.core.TyperGroup):
+    """Typer's commands, with a fix for `--set KEY VALUE` written without its `=`: Typer alone reports only
+    an unexpected extra argument (the VALUE)."""
+
+    def parse_args(self, ctx, args: list[str]) -> list[str]:
+        ctx.meta["arguments"] = list(args)
+        return super().parse_args(ctx, args)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except typer.core._click.exceptions.UsageError as error:
+            arguments = ctx.meta.get("arguments", [])
+            pairs = zip(arguments, arguments[1:], arguments[2:])
+            split = next((f"{key}={value}" for option, key, value in pairs
+                          if option == "--set" and "=" not in key and not value.startswith("-")), None)
+            if split and "unexpected extra argument" in error.message:
+                error.message += f"\n--set takes KEY=VALUE as one word: did you mean --set {split}?"
+            raise
+
+
+app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
                   help="Learn neural networks by training real ones: YAML → tf.keras → train, evaluate, "
                        "explain.")
 
@@ -69,7 +91,7 @@ def handled(as_json: bool):
         if error.exit_code in (130, 143):  # stopped by Ctrl-C or SIGTERM: a second press changes nothing now
             ignore_further_interrupts()
         print_error(errors, error)
-        _emit(as_json, error_json(error))
+        _emit(as_json, _error_json(error))
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         ignore_further_interrupts()
@@ -82,6 +104,15 @@ def handled(as_json: bool):
         print_error(errors, problem)
         _emit(as_json, error_json(problem))
         raise typer.Exit(2) from None
+
+
+def _error_json(error: NnlearnError) -> dict:
+    """The error's JSON, with the run directory of an error that belongs to a run (a failed or interrupted
+    run), so a script need not read it out of the message."""
+    payload = error_json(error)
+    if error.run_dir is not None:
+        payload["error"]["run_dir"] = str(error.run_dir)
+    return payload
 
 
 def _version(value: bool) -> None:
@@ -168,10 +199,15 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     with handled(as_json), _failed_runs_stay_useful(people, not no_plots, as_json):
         if resume is not None:
             if config is not None or overrides or out is not None or from_run is not None:
+                from nnlearn.rundir import RunDir
+
+                new_run = f"start a new run from it with other settings: nnlearn train --from {resume} --set KEY=VALUE"
+                hint = (f"continue it: nnlearn train --resume {resume}; or {new_run}"
+                        if not RunDir(resume).is_finished() else
+                        f"{resume} has finished, so there is nothing to continue. Train it longer from its last "
+                        f"weights: nnlearn train --from {resume} --weights --set fit.epochs=N; or {new_run}")
                 raise NnlearnError("--resume continues a run exactly, with its saved config; it takes no "
-                                   "CONFIG, --from, --set or --out.",
-                                   hint=f"continue it: nnlearn train --resume {resume}; or start a new run from "
-                                        f"it with other settings: nnlearn train --from {resume} --set KEY=VALUE")
+                                   "CONFIG, --from, --set or --out.", hint=hint)
             run = resume_run(resume, progress=progress, expect=expect or [])
         elif from_run is not None:
             if config is not None:
@@ -260,9 +296,7 @@ def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
                 for drawn in draw_plots(failure.run_dir):
                     people.print(f"The learning curves up to the last good epoch: {drawn}")
             print_diagnosis(people, diagnose_run(failure.run_dir))
-            from nnlearn.display import error_json
-
-            _emit(as_json, error_json(failure))
+            _emit(as_json, _error_json(failure))
             raise typer.Exit(1) from None
         raise
 
@@ -434,6 +468,7 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
 
     people, _ = _consoles(as_json)
     with handled(as_json):
+        _refuse_existing(html_file)
         result = compare_runs(run_dirs)
     for table in comparison_tables(run_dirs, result):
         people.print(table)
@@ -448,13 +483,19 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
 
 def _write_new(path: Path, text: str) -> None:
     """Write a file the user named, atomically, refusing to overwrite one that exists."""
-    from nnlearn.errors import NnlearnError
     from nnlearn.rundir import write_atomic
 
-    if path.exists():
+    _refuse_existing(path)
+    write_atomic(path, text)
+
+
+def _refuse_existing(path: Path | None) -> None:
+    """Refuse an output file the user named that exists: checked before any work, and again when writing."""
+    from nnlearn.errors import NnlearnError
+
+    if path is not None and path.exists():
         raise NnlearnError(f"{path} already exists; nnlearn never overwrites your files.",
                            hint="give a new file name.")
-    write_atomic(path, text)
 
 
 @app.command()
@@ -609,8 +650,9 @@ def eject(config: Annotated[Path, typer.Argument(help="The YAML config to turn i
     from nnlearn.prepare import prepare
 
     with handled(False):
+        _refuse_existing(output)
         prepared = prepare(load_config(config, overrides or []), config.parent)
-        text = eject_script(prepared, config.parent, output.name if output else "model.py")
+        text = eject_script(prepared, config.parent, output)
         if output is None:
             print(text, end="")
             return

@@ -137,12 +137,24 @@ def explain_validation_error(error: ValidationError, located: Located) -> list[P
     for item in error.errors(include_url=False):
         key = _clean_loc(item["loc"], located.data)
         merged.setdefault(key, []).append(item)
+    # A misspelt required key is one mistake: its unknown key says so, and no second problem says it is missing
+    misspelt = {}
+    for key, items in merged.items():
+        guess = _guess_key(key, located) if items[0]["type"] == "extra_forbidden" else None
+        if guess and merged.get(key[:-1] + (guess,), [{}])[0].get("type") == "missing":
+            misspelt[key] = guess
+    explained = {typo[:-1] + (guess,) for typo, guess in misspelt.items()}
     problems = []
     for key, items in merged.items():
-        line, column = located.where(key)
+        if key in explained:
+            continue
+        line, column = located.where(key, name=items[0]["type"] == "extra_forbidden")
         message, hint = _describe(key, items, located)
+        if key in misspelt:
+            hint = f"did you mean {misspelt[key]!r}? The required key {misspelt[key]!r} is missing."
         if any(key[:len(set_key)] == set_key for set_key in located.overridden):
             message += " (from --set)"
+            hint = _as_set_option(hint, key)
         problems.append(Problem(format_path(key), message, line=line, column=column, hint=hint))
     problems.sort(key=lambda problem: (problem.line or 10**9, problem.column or 0))
     return problems
@@ -169,6 +181,25 @@ def _clean_loc(loc: tuple, data) -> Key:
     return tuple(key)
 
 
+def _as_set_option(hint: str | None, key: Key) -> str | None:
+    """A fix written as YAML (`epochs: 8`) rewritten as the --set the value came from (`--set fit.epochs=8`)."""
+    if hint is None or not key or not isinstance(key[-1], str):
+        return hint
+
+    def option(match: re.Match) -> str:
+        value = match.group(1)
+        written = f"{format_path(key)}={value}"
+        return f"--set '{written}'" if value.startswith('"') else f"--set {written}"  # the shell keeps the quotes
+
+    return re.sub(rf"(?<![\w.]){re.escape(key[-1])}: (\"[^\"]*\"|[-+]?[\w.+-]*\w)", option, hint)
+
+
+def _guess_key(key: Key, located: Located) -> str | None:
+    """The allowed key that an unknown key most likely misspells."""
+    guess = difflib.get_close_matches(str(key[-1]), _allowed_keys(key[:-1], located.data), n=1, cutoff=0.6)
+    return guess[0] if guess else None
+
+
 def _describe(key: Key, items: list[dict], located: Located) -> tuple[str, str | None]:
     first = items[0]
     kind = first["type"]
@@ -176,12 +207,10 @@ def _describe(key: Key, items: list[dict], located: Located) -> tuple[str, str |
     raw = located.raw.get(key)
     name = key[-1] if key else "config"
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(key[:-1], located.data)
-        guess = difflib.get_close_matches(str(name), allowed, n=1, cutoff=0.6)
-        hint = f"did you mean {guess[0]!r}?" if guess else None
-        listing = ", ".join(allowed)
+        guess = _guess_key(key, located)
+        listing = ", ".join(_allowed_keys(key[:-1], located.data))
         return (f"unknown key {name!r}; expected one of: {listing}.",
-                hint or "remove it: nnlearn never ignores a key it does not know.")
+                f"did you mean {guess!r}?" if guess else "remove it: nnlearn never ignores a key it does not know.")
     if kind == "missing":
         return (f"the required key {name!r} is missing.", _missing_hint(key))
     if kind == "union_tag_invalid":

@@ -23,6 +23,8 @@ HEADER = '''\
 """{name}: a plain tf.keras script made by `nnlearn eject`.
 
 Needs only tensorflow, numpy and scikit-learn. Run it: python {file}
+
+{numbers}
 """
 
 import numpy as np
@@ -33,6 +35,32 @@ from sklearn.model_selection import train_test_split
 keras = tf.keras
 SEED = {seed}
 keras.utils.set_random_seed(SEED)  # seeds Python, NumPy and TensorFlow
+tf.config.experimental.enable_op_determinism()  # same seed, same machine: the same numbers
+'''
+
+SHUFFLED_FIT = '''
+# Step 3: minimise the cost. Each epoch visits the training rows in an order drawn from (SEED, epoch)
+# alone; fit(x, y, shuffle=True) would draw other orders, and another order leads gradient descent to
+# other weights (with few units, sometimes to a worse local minimum).
+def epoch_rows(epoch):
+    seed = tf.stack([tf.constant(SEED, tf.int64), epoch])
+    order = tf.random.experimental.stateless_shuffle(tf.range(len(rest)), seed=seed)
+    return tf.data.Dataset.from_tensor_slices(order).batch({batch_size})
+
+
+x_train, y_train = tf.constant(x[rest]), tf.constant(y[rest])
+batches = tf.data.Dataset.range({epochs}).flat_map(epoch_rows).map(
+    lambda batch: (tf.gather(x_train, batch), tf.gather(y_train, batch)))
+model.fit(batches, {validation}epochs={epochs}, steps_per_epoch=-(-len(rest) // {batch_size}), verbose=2)
+'''
+
+EVALUATE = '''
+# Each split measured after training (fit's log shows a mean over each epoch, while the weights were
+# still changing); the test rows are data the model never saw
+for split, part in zip({splits!r}, [{rows}]):
+    results = model.evaluate(x[part], y[part], verbose=0, return_dict=True)
+    for name, value in results.items():
+        print(f"{{split}} {{name}}: {{value:.6f}}")
 '''
 
 SPLIT = '''
@@ -78,10 +106,8 @@ x += rng.normal(0, {noise}, x.shape)
 """
 
 IMAGES = """\
-import pathlib
-
 # One sub-folder per class, as keras.utils.image_dataset_from_directory reads them
-folder = pathlib.Path({folder!r})
+folder = DATA
 classes = sorted(entry.name for entry in folder.iterdir() if entry.is_dir() and not entry.name.startswith("."))
 files, y = [], []
 for label, name in enumerate(classes):
@@ -103,10 +129,8 @@ x = np.stack([decode(path) for path in files])
 
 
 TABLE = """\
-import csv
-
 MISSING = {missing!r}  # cells that hold no value
-with open({path!r}, newline='', encoding='utf-8-sig') as handle:
+with open(DATA, newline='', encoding='utf-8-sig') as handle:
     table = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]
 header = [name.strip() for name in table[0]]
 cells = {{name: np.array([row[i].strip() for row in table[1:]], dtype=object) for i, name in enumerate(header)}}
@@ -148,6 +172,20 @@ x = np.concatenate(parts, axis=1)
 PIXELS = "offset, scale = np.zeros(x.shape[1]), np.full(x.shape[1], 255.0)  # pixels ÷ 255 → 0..1"
 
 
+def _numbers_note(config: Config, streamed: bool) -> str:
+    """What the script's numbers are, next to nnlearn's for the same config and seed."""
+    lines = ["Numbers: the same data, split, normalisation, initial weights and order of the training rows as",
+             "nnlearn, so on the same machine and TensorFlow version the numbers it prints at the end equal",
+             "those in the run's metrics.json (another machine or version can differ in the last digits, and a",
+             "long training can then drift further). fit's own log shows each epoch's mean over its batches."]
+    if streamed:
+        lines += ["Not the order of the rows: nnlearn streamed this file (data.stream) and shuffled it within",
+                  "windows, while this script shuffles it whole, so its numbers differ from nnlearn's."]
+    if config.fit.early_stopping:
+        lines += ["Not early stopping: this script trains all the epochs, so its numbers differ from nnlearn's."]
+    return "\n".join(lines)
+
+
 def _uses_columns(config: Config) -> bool:
     """A CSV whose columns are filled, dropped, left out or one-hot encoded."""
     data = config.data
@@ -178,7 +216,30 @@ def _columns_code(config: Config, config_dir: Path | None, text_columns: set[str
     return COLUMNS.format(columns=columns)
 
 
-def _data_code(config: Config, config_dir: Path | None) -> str:
+def _located(path: Path, script: Path | None) -> str:
+    """The code that finds the data file `path`, and a comment saying what sharing the script takes."""
+    def inside(folder: Path) -> str | None:
+        try:
+            return path.relative_to(folder.resolve()).as_posix()
+        except ValueError:
+            return None
+
+    beside = inside(script.parent) if script is not None else None
+    if beside is not None:
+        return ("# The data, found from this script's own folder (whatever folder you run it from): share the "
+                f"script\n# together with {beside!r}, kept where it is relative to the script\n"
+                f"DATA = Path(__file__).resolve().parent / {beside!r}\n")
+    here = inside(Path.cwd())
+    if here is not None:
+        return ("# The data, relative to the folder you run this script from (the folder it was ejected in): "
+                f"run it\n# from a folder that holds {here!r}\n"
+                f"DATA = Path({here!r})\n")
+    return ("# The data lies outside the script's folder and the folder it was ejected in: change this path "
+            "when you\n# share the script\n"
+            f"DATA = Path({str(path)!r})\n")
+
+
+def _data_code(config: Config, config_dir: Path | None, script: Path | None) -> str:
     data = config.data
     source = data.source
     noise = data.noise
@@ -209,11 +270,12 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
         return (f"x, y = datasets.make_multilabel_classification({data.n_samples}, n_features={data.n_features}, "
                 f"n_classes={data.n_labels}, random_state=SEED)\nx = x.astype(np.float64)\n")
     path = resolve_source(source, config_dir)
+    located = "from pathlib import Path\n\n" + _located(path, script)
     if is_image_folder(path):
-        return IMAGES.format(folder=str(path), suffixes=SUFFIXES, channels=1 if data.color == "grayscale" else 3,
-                             size=tuple(data.image_size or (28, 28)))
+        return located + IMAGES.format(suffixes=SUFFIXES, channels=1 if data.color == "grayscale" else 3,
+                                       size=tuple(data.image_size or (28, 28)))
     if path.suffix.lower() == ".npz":
-        return (f"with np.load({str(path)!r}, allow_pickle=False) as archive:\n"
+        return (located + "with np.load(DATA, allow_pickle=False) as archive:\n"
                 "    x, y = archive['x'].reshape(len(archive['x']), -1).astype(np.float64), archive['y']\n"
                 "if y.ndim == 1:\n    y = np.unique(y, return_inverse=True)[1]\n")
     regression = task_of(config) == "regression"
@@ -223,10 +285,10 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
               "except ValueError:\n"
               "    y = np.unique(np.array(labels), return_inverse=True)[1]\n")
     if _uses_columns(config):
-        return TABLE.format(path=str(path), missing=sorted(MISSING_MARKERS), target=data.target,
-                            drop=_dropped(config, config_dir)) + labels
-    return ("import csv\n\n"
-            f"with open({str(path)!r}, newline='', encoding='utf-8-sig') as handle:\n"
+        return "import csv\n" + located + TABLE.format(missing=sorted(MISSING_MARKERS), target=data.target,
+                                                      drop=_dropped(config, config_dir)) + labels
+    return ("import csv\n" + located +
+            "with open(DATA, newline='', encoding='utf-8-sig') as handle:\n"
             "    table = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]\n"
             "header = [name.strip() for name in table[0]]\n"
             f"target = header.index({data.target!r})\n"
@@ -234,14 +296,17 @@ def _data_code(config: Config, config_dir: Path | None) -> str:
             "labels = [row[target].strip() for row in table[1:]]\n" + labels)
 
 
-def eject(prepared, config_dir: Path | None = None, file_name: str = "model.py") -> str:
-    """The standalone script's text, for a prepared config (its data already loaded and checked)."""
+def eject(prepared, config_dir: Path | None = None, script: Path | None = None) -> str:
+    """The standalone script's text, for a prepared config (its data already loaded and checked).
+
+    `script` is where the script will be written (None: printed); a data file under its folder is found
+    from the script's own location, so the script and its data can be shared as one folder."""
     config, input_shape = prepared.config, prepared.input_shape
     data, compile_config, fit = config.data, config.compile, config.fit
     task = task_of(config)
     classification = is_classifier(task)
     stratify = task in ("binary", "multiclass")
-    rows = ["\n# What x and y are\n", _data_code(config, config_dir)]
+    rows = ["\n# What x and y are\n", _data_code(config, config_dir, script)]
     n_validation = (f"max(1, round(rows * {data.validation_split}))" if data.validation_split > 0 else "0")
     if prepared.stream is not None:
         rows.append(STREAMED_SPLIT.format(test_split=data.test_split, validation_split=data.validation_split,
@@ -277,9 +342,12 @@ def eject(prepared, config_dir: Path | None = None, file_name: str = "model.py")
     rows.append(f"\n# Step 2: the loss and the optimizer\nmodel.compile(\n    loss={loss},\n"
                 f"    optimizer={optimizer_code},\n    metrics=[{', '.join(metrics)}],\n)\n")
     validation = "validation_data=(x[validation], y[validation]), " if data.validation_split > 0 else ""
-    rows.append(f"\n# Step 3: minimise the cost\nmodel.fit(x[rest], y[rest], {validation}epochs={fit.epochs}, "
-                f"batch_size={fit.batch_size}, shuffle={fit.shuffle}, verbose=2)\n")
-    rows.append("\n# The test split: data the model never saw\n"
-                "results = model.evaluate(x[test], y[test], verbose=0, return_dict=True)\n"
-                "for name, value in results.items():\n    print(f\"test {name}: {value:.6f}\")\n")
-    return HEADER.format(name=config.name, file=file_name, seed=config.seed) + "".join(rows)
+    if fit.shuffle and prepared.stream is None:
+        rows.append(SHUFFLED_FIT.format(batch_size=fit.batch_size, validation=validation, epochs=fit.epochs))
+    else:
+        rows.append(f"\n# Step 3: minimise the cost\nmodel.fit(x[rest], y[rest], {validation}epochs={fit.epochs}, "
+                    f"batch_size={fit.batch_size}, shuffle={fit.shuffle}, verbose=2)\n")
+    splits = ["train", "validation", "test"] if data.validation_split > 0 else ["train", "test"]
+    rows.append(EVALUATE.format(splits=splits, rows=", ".join(splits).replace("train", "rest")))
+    return (HEADER.format(name=config.name, file=script.name if script else "model.py", seed=config.seed,
+                          numbers=_numbers_note(config, prepared.stream is not None)) + "".join(rows))

@@ -37,6 +37,7 @@ class NnlearnError(Exception):
     """
 
     exit_code = 2
+    run_dir = None  # the run directory the error belongs to (a failed or interrupted run), if one was saved
 
     def __init__(self, message: str = "", *, path: str | None = None, line: int | None = None,
                  column: int | None = None, hint: str | None = None, problems: list[Problem] | None = None):
@@ -88,7 +89,6 @@ class RunFailed(NnlearnError):
     """Training ran but failed (a NaN loss, an expectation not met): exit code 1. run_dir: the failed run, if saved."""
 
     exit_code = 1
-    run_dir = None
 
 
 class Interrupted(NnlearnError):

@@ -51,14 +51,16 @@ def as_numbers(cells: np.ndarray, missing: np.ndarray) -> np.ndarray | None:
         return None
 
 
-def _first_text(cells: np.ndarray, missing: np.ndarray) -> int:
-    for index, cell in enumerate(cells):
-        if not missing[index]:
-            try:
-                float(cell)
-            except ValueError:
-                return index
-    return 0
+def _text_rows(cells: np.ndarray, missing: np.ndarray) -> np.ndarray:
+    """The rows whose cell is present and not a number."""
+    def is_text(cell: str) -> bool:
+        try:
+            float(cell)
+        except ValueError:
+            return True
+        return False
+
+    return np.flatnonzero([not gap and is_text(cell) for cell, gap in zip(cells, missing)])
 
 
 def _lines(lines: np.ndarray) -> str:
@@ -142,7 +144,7 @@ class Columns:
                 continue
             numbers = as_numbers(cells, missing)
             if numbers is None:
-                index = _first_text(cells, missing)
+                index = _text_rows(cells, missing)[0]
                 raise DataError(f"{table.name} line {int(table.lines[index])}, column {column.name!r}: "
                                 f"{cells[index]!r} is not a number.", path=field_name,
                                 hint=f"{column.name!r} held numbers in training: write a number there.")
@@ -187,12 +189,7 @@ def plan_columns(data: DataConfig, table: Table, features: list[str]) -> tuple[l
         text = as_numbers(cells, missing) is None
         where = f"data.columns.{name}" if name in data.columns else "data"
         if text and text_setting == "error":
-            index = _first_text(cells, missing)
-            raise DataError(f"{table.name} line {int(table.lines[index])}, column {name!r}: {cells[index]!r} is not "
-                            f"a number; features must be numeric, and {name!r} holds text.", path="data.source",
-                            hint=f"encode text columns as one 0/1 feature per category: data: {{columns: {{{name}: "
-                                 f"{{text: one_hot}}}}}} (or text: one_hot for every text column), or leave the "
-                                 f"column out: ignore: [{name}].")
+            _refuse_text(table, name, cells, missing)
         if text and missing_setting in ("mean", "median"):
             raise DataError(f"{table.name}: column {name!r} holds text, which has no {missing_setting}.",
                             path=f"{where}.missing", hint="use missing: most_frequent or drop for a text column.")
@@ -210,6 +207,25 @@ def plan_columns(data: DataConfig, table: Table, features: list[str]) -> tuple[l
                 keep &= ~missing
         columns.append(Column(name, text, missing_setting))
     return columns, keep
+
+
+def _refuse_text(table: Table, name: str, cells: np.ndarray, missing: np.ndarray) -> None:
+    """A feature column with text in it: a likely typo when almost all its cells are numbers, else a text
+    column to encode or leave out."""
+    rows = _text_rows(cells, missing)
+    first = f"{table.name} line {int(table.lines[rows[0]])}, column {name!r}: {cells[rows[0]]!r} is not a number"
+    present = int((~missing).sum())
+    if len(rows) <= present // 20:  # at most 1 cell in 20 (of 20 or more): a slip of the keys
+        lines = table.lines[rows]
+        where = f"line {int(lines[0])}" if len(lines) == 1 else f"lines {_lines(lines)}"
+        raise DataError(f"{first}, while {present - len(rows)} of the column's {present} cells are numbers: likely "
+                        f"a typo.", path="data.source",
+                        hint=f"write a number on {where} of {table.name} (or empty the cell and set data.columns."
+                             f"{name}.missing to drop, mean or median).")
+    raise DataError(f"{first}; features must be numeric, and {name!r} holds text.", path="data.source",
+                    hint=f"encode text columns as one 0/1 feature per category: data: {{columns: {{{name}: "
+                         f"{{text: one_hot}}}}}} (or text: one_hot for every text column), or leave the "
+                         f"column out: ignore: [{name}].")
 
 
 def target_rows(data: DataConfig, table: Table) -> np.ndarray:

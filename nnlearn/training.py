@@ -172,6 +172,7 @@ def _fit_recorded(prepared: Prepared, run_dir: RunDir, expectations, progress, c
         error = Interrupted(f"{how}; {kept}.{saved}", hint=f"continue with: nnlearn train --resume {run_dir}")
         if isinstance(stop, _Terminated):
             error.exit_code = 128 + signal.SIGTERM
+        error.run_dir = run_dir.path
         raise error from None
     except BaseException:
         _record_ending(run_dir, "failed")
@@ -363,9 +364,11 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     if stopper.reason == "interrupted":
         epoch, batch = stopper.stopped_at
         _save_status(run_dir, "interrupted", started, versions, epochs=len(rows))
-        raise Interrupted(f"interrupted at epoch {epoch}, batch {batch}; the checkpoint of epoch "
-                          f"{len(rows)} is kept in {run_dir}.",
-                          hint=f"continue with: nnlearn train --resume {run_dir}")
+        interrupted = Interrupted(f"interrupted at epoch {epoch}, batch {batch}; the checkpoint of epoch "
+                                  f"{len(rows)} is kept in {run_dir}.",
+                                  hint=f"continue with: nnlearn train --resume {run_dir}")
+        interrupted.run_dir = run_dir.path
+        raise interrupted
     model = steps.evaluation_model()  # under a strategy: a plain copy of the trained weights
     run_dir.save_model(model)
     metrics = measure_splits(model, prepared, SPLITS)

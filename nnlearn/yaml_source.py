@@ -31,13 +31,16 @@ class Located:
     positions: dict[Key, tuple[int, int]] = field(default_factory=dict)
     raw: dict[Key, str] = field(default_factory=dict)
     overridden: set[Key] = field(default_factory=set)  # keys set by --set, which have no place in the file
+    names: dict[Key, tuple[int, int]] = field(default_factory=dict)  # where each key's own name is written
 
-    def where(self, key: Key) -> tuple[int | None, int | None]:
-        """Line and column (1-based) of the value at key, or of its nearest located parent; none for a
-        key set (or inside a value set) by --set."""
+    def where(self, key: Key, name: bool = False) -> tuple[int | None, int | None]:
+        """Line and column (1-based) of the value at key (with name=True, of the key's own name), or of its
+        nearest located parent; none for a key set (or inside a value set) by --set."""
         key = tuple(key)
         if any(key[:len(set_key)] == set_key for set_key in self.overridden):
             return (None, None)
+        if name and key in self.names:
+            return self.names[key]
         while key not in self.positions and key:
             key = key[:-1]
         return self.positions.get(key, (None, None))
@@ -184,6 +187,7 @@ class _Builder:
                             mark.line + 1, mark.column + 1, hint="keep one of them.")
             self.located.positions[key + (name,)] = (key_node.start_mark.line + 1,
                                                      key_node.start_mark.column + 1)
+            self.located.names[key + (name,)] = self.located.positions[key + (name,)]
             result[name] = self.build(value_node, key + (name,))
             # the key's own position is the better place to point at for a mapping value
             if isinstance(value_node, (yaml.MappingNode, yaml.SequenceNode)):

@@ -101,3 +101,17 @@ def test_apply_overrides_creates_missing_sections():
     located = parse_yaml("compile: {loss: mean_squared_error}\n")
     apply_overrides(located, ["compile.optimizer.type=sgd"])
     assert located.data["compile"]["optimizer"] == {"type": "sgd"}
+
+
+def test_an_unknown_key_is_pointed_at_by_its_name_and_a_misspelt_required_key_is_one_problem():
+    text = edited(TINY, ("{type: dense, units: 3, activation: linear}",
+                         "type: dense\n      units: 3\n      activaton: linear"))
+    problem = problems_of(text)["model.layers[1].activaton"]
+    line = text.splitlines()[problem.line - 1]
+    assert line.index("activaton") + 1 == problem.column and problem.hint == "did you mean 'activation'?"
+    problems = problems_of(edited(TINY, ("  epochs: 3", "  epoch: 3"),
+                                  ("{type: dense, units: 8, activation: relu}", "{type: dense, unitz: 8}")))
+    assert set(problems) == {"fit.epoch", "model.layers[0].unitz"}  # no "the required key 'units' is missing"
+    assert problems["model.layers[0].unitz"].hint == "did you mean 'units'? The required key 'units' is missing."
+    assert problems_of(edited(TINY, ("units: 8, ", "")))["model.layers[0].units"].message == \
+        "the required key 'units' is missing."

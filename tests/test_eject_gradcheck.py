@@ -17,7 +17,7 @@ runner = CliRunner()
 
 @pytest.mark.tensorflow
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["softmax_digits", "moons_mlp"])
+@pytest.mark.parametrize("name", ["softmax_digits", "moons_mlp", "coffee_roasting"])
 def test_ejected_script_matches_nnlearn_within_one_point(name, workdir):
     script = workdir / f"{name}.py"
     result = runner.invoke(app, ["eject", str(CONFIGS / f"{name}.yaml"), "-o", str(script)])
@@ -124,3 +124,39 @@ def test_gradcheck_skips_the_kinks_of_1d_max_pooling(write_config, monkeypatch):
     kernel = next(check for check in result.tensors if check.layer.startswith("conv1d") and check.tensor == "kernel")
     assert kernel.kinks_skipped > 0 and kernel.checked > 0
     assert result.passed, [check.to_json() for check in result.tensors]
+
+
+@pytest.mark.tensorflow
+def test_ejected_script_finds_its_data_from_its_own_folder(workdir):
+    """Written beside its data, the script reads it through __file__: the folder can move and be run from
+    anywhere. Printed, it reads it relative to the folder it was ejected in; from elsewhere, by its full path."""
+    import shutil
+
+    import numpy as np
+
+    project = workdir / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "configs").mkdir()
+    shutil.copy(CONFIGS.parent / "data" / "coffee_roasting.csv", project / "data" / "coffee.csv")
+    config = project / "configs" / "coffee.yaml"
+    config.write_text(edited((CONFIGS / "coffee_roasting.yaml").read_text(),
+                             ("../data/coffee_roasting.csv", "../data/coffee.csv")))
+    assert runner.invoke(app, ["eject", str(config), "-o", "project/coffee.py"]).exit_code == 0
+    text = (project / "coffee.py").read_text()
+    assert "DATA = Path(__file__).resolve().parent / 'data/coffee.csv'" in text and str(workdir) not in text
+    expected = prepare(load_config(config), config.parent).x("test")
+    moved = shutil.move(project, workdir / "elsewhere" / "shared")
+    (workdir / "other").mkdir()
+    head = text.split("# Step 1")[0]
+    namespace = {"__file__": str(moved / "coffee.py")}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(workdir / "other")
+        exec(compile(head, "coffee.py", "exec"), namespace)
+    assert np.array_equal(namespace["x"][namespace["test"]], expected)
+
+    printed = runner.invoke(app, ["eject", str(moved / "configs" / "coffee.yaml")]).stdout
+    assert "DATA = Path('elsewhere/shared/data/coffee.csv')" in printed
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(workdir / "other")
+        outside = runner.invoke(app, ["eject", str(moved / "configs" / "coffee.yaml")]).stdout
+    assert f"DATA = Path({str(moved / 'data' / 'coffee.csv')!r})" in outside and "change this path" in outside

@@ -228,8 +228,8 @@ def test_strict_types_in_the_file_have_line_and_fix(write_config):
 @pytest.mark.parametrize("override, fragments", [
     ("name=" + "[" * 1000 + "]" * 1000, ["name", "nested more than 50 levels", "(from --set)"]),
     ("fit.epochs=!!python/object/apply:os.system [ls]", ["fit.epochs", "is not allowed", "remove the tag"]),
-    ("name=yes", ["name", "boolean True, not as text", 'quote it: name: "yes"']),
-    ("data.target=1", ["data.target", "received the number 1", 'quote it: target: "1"']),
+    ("name=yes", ["name", "boolean True, not as text", """quote it: --set 'name="yes"'"""]),
+    ("data.target=1", ["data.target", "received the number 1", """quote it: --set 'data.target="1"'"""]),
 ])
 def test_set_values_have_the_files_limits(write_config, override, fragments):
     result = invoke("validate", write_config(TINY), "--set", override)
@@ -448,6 +448,26 @@ def test_runs_and_compare_survive_edited_run_files(stopped_run):
     assert json.loads(listed.stdout)["runs"][0]["status"] == "unknown"
     compared = invoke("compare", stopped_run, stopped_run)
     assert compared.exit_code == 0 and "Traceback" not in compared.output, compared.output
+
+
+def test_compare_refuses_an_existing_html_file_before_showing_anything(stopped_run, workdir):
+    (workdir / "mine.html").write_text("keep me")
+    compared = invoke("compare", stopped_run, stopped_run, "--html", "mine.html")
+    assert compared.exit_code == 2 and "mine.html already exists" in compared.output
+    assert compared.output.lstrip().startswith("error"), compared.output  # no table printed before it
+    assert (workdir / "mine.html").read_text() == "keep me"
+
+
+def test_resume_with_settings_gives_a_command_that_works(stopped_run):
+    from nnlearn.rundir import RunDir
+
+    stopped = " ".join(invoke("train", "--resume", stopped_run, "--set", "fit.epochs=9").output.split())
+    assert f"continue it: nnlearn train --resume {stopped_run};" in stopped
+    RunDir(stopped_run).model_file.write_bytes(b"")  # what a finished run has: its saved model
+    finished = invoke("train", "--resume", stopped_run, "--set", "fit.epochs=9")
+    advice = " ".join(finished.output.split())
+    assert finished.exit_code == 2 and "nnlearn train --resume" not in advice.split("fix:")[1]
+    assert f"nnlearn train --from {stopped_run} --weights --set fit.epochs=N" in advice
 
 
 # ---------------------------------------------------------------- predict --input

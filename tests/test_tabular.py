@@ -205,3 +205,20 @@ def test_ejected_columns_equal_nnlearns(settings, houses, write_config, workdir)
     prepared = prepare(load_config(path), workdir)
     assert np.array_equal(namespace["x"][namespace["test"]], prepared.x("test"))
     assert np.array_equal(namespace["x"][namespace["rest"]], prepared.x("train"))
+
+
+def test_one_text_cell_in_a_column_of_numbers_is_called_a_likely_typo(workdir):
+    rows = [f"{200 + i},{13 + i / 10},{i % 2}\n" for i in range(40)]
+    rows[4] = "hot,13.4,0\n"  # line 6: the header is line 1
+    (workdir / "roast.csv").write_text("temperature,duration,sold\n" + "".join(rows))
+    with pytest.raises(DataError) as caught:
+        load_dataset(data(workdir / "roast.csv"), seed=0)
+    assert "line 6, column 'temperature': 'hot' is not a number, while 39 of the column's 40 cells are numbers: " \
+           "likely a typo" in caught.value.message
+    assert "write a number on line 6 of roast.csv" in caught.value.hint and "one_hot" not in caught.value.hint
+    # A column of words is one to encode or leave out, not a typo
+    words = "".join(f"{('warm', 'hot')[i % 2]},{13 + i / 10},{i % 2}\n" for i in range(40))
+    (workdir / "roast.csv").write_text("temperature,duration,sold\n" + words)
+    with pytest.raises(DataError) as caught:
+        load_dataset(data(workdir / "roast.csv"), seed=0)
+    assert "'temperature' holds text" in caught.value.message and "one_hot" in caught.value.hint

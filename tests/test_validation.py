@@ -141,8 +141,9 @@ def test_model_problems_are_reported_beside_schema_problems(write_config):
 def test_out_of_range_numbers_say_which_values_are_allowed(write_config):
     report = validate_file(write_config(), ["fit.epochs=0", "compile.optimizer.learning_rate=-1"])
     hints = {problem.path: problem.hint for problem in report.errors}
-    assert hints == {"fit.epochs": "write a value at least 1, e.g. epochs: 1.",
-                     "compile.optimizer.learning_rate": "write a value above 0.0, e.g. learning_rate: 0.001."}
+    assert hints == {"fit.epochs": "write a value at least 1, e.g. --set fit.epochs=1.",  # as they were given
+                     "compile.optimizer.learning_rate": "write a value above 0.0, e.g. "
+                                                        "--set compile.optimizer.learning_rate=0.001."}
 
 
 def test_multilabel_output_mismatch_names_both_fixes(tmp_path):
