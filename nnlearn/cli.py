@@ -31,6 +31,9 @@ def _flags_take_no_value() -> None:
 _flags_take_no_value()
 
 
+_USAGE_ERROR = typer.BadParameter.__bases__[0]  # click's UsageError, bundled by Typer or from click itself
+
+
 class _Commands(typer.core.TyperGroup):
     """Typer's commands, with a fix for `--set KEY VALUE` written without its `=`: Typer alone reports only
     an unexpected extra argument (the VALUE)."""
@@ -42,7 +45,7 @@ class _Commands(typer.core.TyperGroup):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
-        except typer.core._click.exceptions.UsageError as error:
+        except _USAGE_ERROR as error:
             arguments = ctx.meta.get("arguments", [])
             pairs = zip(arguments, arguments[1:], arguments[2:])
             split = next((f"{key}={value}" for option, key, value in pairs
