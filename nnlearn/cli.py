@@ -166,7 +166,8 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     Ctrl-C stops after the current batch and keeps the last epoch's checkpoint (exit 130);
     `nnlearn train --resume RUN_DIR` continues it.
     """
-    from nnlearn.display import EpochProgress, format_number, expectations_table, metrics_table, print_diagnosis
+    from nnlearn.display import (EpochProgress, expectations_table, format_number, metrics_table, print_diagnosis,
+                                 print_wrapped)
     from nnlearn.errors import NnlearnError
     from nnlearn.training import resume as resume_run
     from nnlearn.training import train as train_run
@@ -250,10 +251,10 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     if saved.tensorboard_dir.is_dir():
         people.print(f"TensorBoard logs: tensorboard --logdir {saved.tensorboard_dir}")
     if not no_plots:
-        people.print(f"Plots in {saved.plots_dir}; one HTML page of it all: "
-                     f"`nnlearn report {run.run_dir}`.")
-    people.print(f"Saved the run in [bold]{run.run_dir}[/]; evaluate it again with "
-                 f"`nnlearn eval {run.run_dir}`.")
+        print_wrapped(people, "", f"Plots in {saved.plots_dir}; one HTML page of it all: "
+                                  f"`nnlearn report {run.run_dir}`.")
+    print_wrapped(people, "", f"Saved the run in {run.run_dir}; evaluate it again with "
+                              f"`nnlearn eval {run.run_dir}`.")
     if run.expectations:
         people.print(expectations_table(run.expectations))
     from nnlearn.diagnose import diagnose_run
@@ -414,7 +415,7 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     """
     from nnlearn.errors import NnlearnError
     from nnlearn.predict import predict as predict_rows
-    from nnlearn.tables import predictions_table
+    from nnlearn.tables import predictions_heading, predictions_table
 
     people, _ = _consoles(as_json)
     with handled(as_json):
@@ -439,6 +440,7 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
             write_atomic(output, result.to_csv())
     for warning in result.warnings:
         _consoles(as_json)[1].print(f"[yellow]warning[/]: {escape_markup(warning)}")
+    people.print(predictions_heading(run_dir), soft_wrap=True)
     people.print(predictions_table(run_dir, result, top=None if every_class else 3))
     if output is not None:
         people.print(f"Wrote {len(result.rows)} predictions to {output}.")
@@ -467,12 +469,14 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
             as_json: JsonOption = False):
     """Show how runs' configs differ and their metrics side by side."""
     from nnlearn.catalog import compare as compare_runs
-    from nnlearn.tables import comparison_tables
+    from nnlearn.tables import comparison_legend, comparison_tables
 
     people, _ = _consoles(as_json)
     with handled(as_json):
         _refuse_existing(html_file)
         result = compare_runs(run_dirs)
+    for line in comparison_legend(run_dirs):
+        people.print(line, soft_wrap=True)
     for table in comparison_tables(run_dirs, result):
         people.print(table)
     if html_file is not None:
@@ -697,13 +701,15 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
           overrides: SetOption = None,
           max_runs: Annotated[Optional[int], typer.Option("--max-runs", hidden=True,
                                                           help="Stop after this many completed runs.")] = None,
+          quiet: QuietOption = False,
           as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per completed run, one "
                                                 "per line.")] = False):
     """Train CONFIG, then retrain it every time the file is saved, with TensorFlow kept loaded.
 
     Each run is a normal run directory; its test metrics are shown beside the previous run's, with
-    what changed in the config and the loss per epoch. An invalid edit is reported and watching goes
-    on. Ctrl-C while waiting exits 0; during a run it stops that run like `nnlearn train` (exit 130).
+    what changed in the config and the loss per epoch. The config's warnings come before each run
+    (--quiet hides them). An invalid edit is reported and watching goes on. Ctrl-C while waiting exits
+    0; during a run it stops that run like `nnlearn train` (exit 130).
     """
     from rich.markup import escape
 
@@ -734,7 +740,7 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
     with handled(as_json):
         try:
             watch_config(config, overrides or [], on_run=show_run, on_error=show_error,
-                         progress=EpochProgress(people, quiet=True), max_runs=max_runs)
+                         progress=EpochProgress(people, quiet=quiet), max_runs=max_runs)
         except KeyboardInterrupt:
             errors.print("stopped watching")
 
@@ -842,39 +848,29 @@ def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose m
                  f"learning rate {result.minimum_rate:.2g}; it fell fastest at {result.steepest_rate:.2g}.")
     people.print(f"Suggested learning rate: [bold]{result.suggested_rate:g}[/] (a tenth of where the loss was "
                  f"lowest: large steps that still go downhill). Plot: {escape(str(folder / PLOT_FILE))}")
-    people.print(f"Use it: nnlearn train {escape(str(config))} --set {result.override()}")
+    people.print("Use it:")  # the command on a line of its own, never wrapped, so it can be copied whole
+    people.print(f"  nnlearn train {escape(str(config))} --set {result.override()}", soft_wrap=True)
     _emit(as_json, result.to_json())
 
 
 @contextmanager
 def _lesson_progress(console: Console):
-    """Live progress of a lesson: a bar with what is being measured now on a terminal; in a pipe or a
-    CI log, one line each time it starts measuring something new."""
-    import time
-
+    """Live progress of a lesson on a terminal: a bar with what is being measured now, gone when it is
+    done (the table's title says how long it took). A pipe or a CI log gets none of it."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Column
 
     if not console.is_terminal:
-        said = []
-
-        def tell(stage: str, fraction: float, detail: str) -> None:
-            if not said or said[-1] != stage:
-                said.append(stage)
-                console.print(f"{fraction:4.0%}  {escape_markup(stage)}", highlight=False)
-
-        yield tell
+        yield lambda stage, fraction, detail: None
         return
     bar = Progress(BarColumn(bar_width=10), TimeElapsedColumn(),  # first, so 80 columns never cut them
                    TextColumn("{task.description}  [dim]{task.fields[detail]}[/]",
                               table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
                    console=console, transient=True, expand=True)
     task = bar.add_task("starting", total=1.0, detail="")
-    clock = time.monotonic()
     with bar:
         yield lambda stage, fraction, detail: bar.update(task, description=escape_markup(stage),
                                                          completed=fraction, detail=escape_markup(detail))
-    console.print(f"[dim]measured in {time.monotonic() - clock:.1f} s[/]")
 
 
 config_app = typer.Typer(no_args_is_help=True, help="Inspect configs.")

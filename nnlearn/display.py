@@ -24,15 +24,56 @@ def format_number(value) -> str:
     return str(value)
 
 
+def _pieces(text: str) -> list[str]:
+    """text split at spaces into the pieces a line may break between; a command (from `nnlearn` to the
+    end, to a `;` or to a `,`) and a `backticked` span stay one piece, so they can be copied whole."""
+    pieces: list[str] = []
+    closing = ""  # what ends the unbreakable piece being built ("" when none is)
+    for word in text.split(" "):
+        if closing:
+            pieces[-1] += " " + word
+            if (closing == "`" and "`" in word) or (closing == ";" and word.endswith((";", ","))):
+                closing = ""
+        elif word.startswith("`") and word.count("`") == 1:
+            pieces.append(word)
+            closing = "`"
+        elif word == "nnlearn":
+            pieces.append(word)
+            closing = ";"
+        else:
+            pieces.append(word)
+    return pieces
+
+
+def print_wrapped(console: Console, head: str, text: str, indent: int = 0) -> None:
+    """head (markup) then text (plain), wrapped to the console's width with later lines indented by
+    indent spaces. Commands are never broken (see _pieces): one that does not fit starts a new line,
+    and one longer than a line stays whole for the terminal to fold, as one line in a file."""
+    from rich.text import Text
+
+    lines, line, used = [], head, Text.from_markup(head).cell_len
+    fresh = True  # no piece on this line yet
+    for piece in _pieces(text):
+        if not fresh and used + 1 + len(piece) > console.width:
+            lines.append(line)
+            line, used, fresh = " " * indent, indent, True
+        line += ("" if fresh else " ") + escape(piece)
+        used += len(piece) + (0 if fresh else 1)
+        fresh = False
+    lines.append(line)
+    console.print("\n".join(lines), soft_wrap=True, highlight=False)
+
+
 def print_problems(console: Console, problems, label: str = "", indent: str = "") -> None:
-    """Each problem as `label path (line L, column C): message`, then its fix on the next line."""
+    """Each problem as `label path (line L, column C): message`, then its fix on the next line; wrapped
+    lines keep the indent."""
     for problem in problems:
         where = problem.path or "(config)"
         if problem.line is not None:
             where += f" (line {problem.line}, column {problem.column})"
-        console.print(f"{indent}{label}[bold]{escape(where)}[/]: {escape(problem.message)}")
+        print_wrapped(console, f"{indent}{label}[bold]{escape(where)}[/]: ", problem.message, len(indent) + 2)
         if problem.hint:
-            console.print(f"{indent}    [green]fix[/]: {escape(problem.hint)}")
+            print_wrapped(console, f"{indent}    [green]fix[/]: ", problem.hint, len(indent) + 6)
 
 
 def print_warnings(console: Console, warnings) -> None:
@@ -58,13 +99,13 @@ class EpochProgress:
         from nnlearn.baselines import initial_loss_gap
 
         if initial_loss_gap(measured, expected):
-            self.console.print(f"[yellow]warning[/]: the loss before training is {format_number(measured)}, "
-                               f"far from the expected {escape(reason)}. This usually means a label or "
-                               "setup mistake (labels that do not match the output, outputs squashed "
-                               "twice, unscaled targets).")
+            print_wrapped(self.console, "[yellow]warning[/]: ",
+                          f"the loss before training is {format_number(measured)}, far from the expected "
+                          f"{reason}. This usually means a label or setup mistake (labels that do not match "
+                          "the output, outputs squashed twice, unscaled targets).", 2)
         elif not self.quiet:
-            self.console.print(f"Loss before training: {format_number(measured)} (expected about "
-                               f"{escape(reason)}).")
+            print_wrapped(self.console, "", f"Loss before training: {format_number(measured)} (expected about "
+                                            f"{reason}).", 2)
 
     def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None:
         resumed = f" (resuming after epoch {first_epoch})" if first_epoch else ""
@@ -75,11 +116,13 @@ class EpochProgress:
         if not self.console.is_terminal:
             return
         width = len(f"epoch {epochs}/{epochs}")
+        bar = 10 if self.console.width < 100 else 20
+        self.room = max(20, self.console.width - width - bar - 2)  # what the numbers get beside the bar
         self.progress = Progress(
             TextColumn("epoch {task.completed:>%d}/{task.total}" % len(str(epochs)),
                        table_column=Column(no_wrap=True, min_width=width)),
-            BarColumn(bar_width=10 if self.console.width < 100 else 20),
-            TextColumn("{task.fields[logs]}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
+            BarColumn(bar_width=bar),
+            TextColumn("{task.fields[logs]}", table_column=Column(no_wrap=True, ratio=1)),
             console=self.console, transient=False, expand=True)
         self.progress.start()
         self.task = self.progress.add_task("fit", total=epochs, completed=first_epoch, logs="")
@@ -87,7 +130,7 @@ class EpochProgress:
     def epoch(self, number: int, logs: dict) -> None:
         self.last_epoch = number
         if self.progress is not None:
-            self.progress.update(self.task, completed=number, logs=epoch_logs(logs))
+            self.progress.update(self.task, completed=number, logs=escape(epoch_logs(logs, self.room)))
         elif (number - self.first_epoch) % self.every == 0 or number in (self.first_epoch + 1, self.total):
             self.console.print(f"epoch {number:>{len(str(self.total))}}/{self.total}  {epoch_logs(logs)}",
                                soft_wrap=True, highlight=False)
@@ -102,16 +145,25 @@ class EpochProgress:
         return getattr(self, "last_epoch", 0) - getattr(self, "first_epoch", 0)
 
 
-def epoch_logs(logs: dict) -> str:
+def epoch_logs(logs: dict, width: int | None = None) -> str:
     """An epoch's numbers, most telling first (loss, then the key metric, each beside its validation
-    value), 4 significant digits: the front survives a narrow terminal."""
+    value), 4 significant digits; with width, on as many lines of at most width as they need, never
+    splitting a name from its value."""
     def rank(name: str) -> tuple:
         base = name.removeprefix("val_")
         order = 0 if base == "loss" else 1 if base in ("accuracy", "r2") else 2
         return order, base, name.startswith("val_")
 
-    return "  ".join(f"{name} {float(value):.4g}" for name, value in sorted(logs.items(), key=lambda item:
-                                                                              rank(item[0])))
+    items = [f"{name} {float(value):.4g}" for name, value in sorted(logs.items(), key=lambda item:
+                                                                    rank(item[0]))]
+    if width is None:
+        return "  ".join(items)
+    lines = [""]
+    for item in items:
+        if lines[-1] and len(lines[-1]) + 2 + len(item) > width:
+            lines.append("")
+        lines[-1] += ("  " if lines[-1] else "") + item
+    return "\n".join(lines)
 
 
 def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "Metrics") -> Table:
@@ -172,9 +224,9 @@ def print_error(console: Console, error: NnlearnError) -> None:
         return
     for problem in error.problems:
         where = f"{problem.path}: " if problem.path else ""
-        console.print(f"[bold red]{label}[/]: {escape(where)}{escape(problem.message)}")
+        print_wrapped(console, f"[bold red]{label}[/]: {escape(where)}", problem.message, 2)
         if problem.hint:
-            console.print(f"  [green]fix[/]: {escape(problem.hint)}")
+            print_wrapped(console, "  [green]fix[/]: ", problem.hint, 4)
 
 
 def error_json(error: NnlearnError) -> dict:
@@ -208,12 +260,10 @@ def watch_table(retrained) -> Table:
 
 def print_diagnosis(console: Console, verdicts) -> None:
     """Each verdict: its title, the numbers behind it, and what to try next (with the command)."""
-    from rich.padding import Padding
-
     colours = {"healthy": "green", "still_improving": "cyan"}
     for verdict in verdicts:
         colour = colours.get(verdict.kind, "yellow")
-        console.print(f"[bold {colour}]{escape(verdict.title)}[/]: {escape(verdict.evidence)}")
-        console.print(Padding(f"[green]next[/]: {escape(verdict.next_step)}", (0, 0, 0, 2)))
+        print_wrapped(console, f"[bold {colour}]{escape(verdict.title)}[/]: ", verdict.evidence, 2)
+        print_wrapped(console, "  [green]next[/]: ", verdict.next_step, 4)
         if verdict.command:  # one line, never wrapped, so it can be copied whole
             console.print(f"  [green]try[/]: {escape(verdict.command)}", soft_wrap=True)

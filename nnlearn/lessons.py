@@ -529,22 +529,21 @@ def learning_rate(quick: bool = False) -> LessonResult:
     # the largest eigenvalue of J's Hessian: plain gradient descent diverges above 2 / curvature
     curvature = float(np.linalg.eigvalsh(2 * augmented.T @ augmented / len(x)).max())
     numbers: dict = {"epochs": epochs, "learning_rates": rates, "largest_curvature": curvature,
-                     "diverges_above": 2 / curvature}
+                     "diverges_above": 2 / curvature, "epochs_measured": list(range(epochs + 1))}
     loss = keras.losses.MeanSquaredError()
     for index, (name, rate) in enumerate(rates.items()):
         model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, kernel_initializer="zeros")])
         optimizer = keras.optimizers.SGD(learning_rate=rate)
-        history = []
+        history = []  # history[k]: the cost after k epochs, so history[0] is before any step
         for _ in range(epochs):  # one step per epoch on the whole training set: plain gradient descent
             with tf.GradientTape() as tape:
                 cost = loss(y, model(x))
             history.append(float(cost))
             optimizer.apply_gradients(zip(tape.gradient(cost, model.trainable_variables), model.trainable_variables))
-        final = float(loss(y, model(x)))
+        history.append(float(loss(y, model(x))))
         numbers[f"{name}_loss_by_epoch"] = history
-        numbers[f"{name}_final_loss"] = final
         _say("gradient descent at each learning rate", (index + 1) / len(rates),
-             f"learning rate {rate:<5g} loss {history[0]:.4g} → {final:.4g}")
+             f"learning rate {rate:<5g} loss {history[0]:.4g} → {history[-1]:.4g}")
     return LessonResult("learning-rate", "The learning rate: too small, good, too large",
                         "Gradient descent takes steps of α × the gradient. Too small (α = 0.001): the cost "
                         "barely moves in the time given. Good (α = 0.3): it falls quickly to the noise level. "

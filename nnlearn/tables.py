@@ -3,11 +3,13 @@ lessons. Each takes a result object and returns a table; the CLI prints it."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from rich import box
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from nnlearn.display import format_number
 
@@ -35,8 +37,8 @@ def smoke_table(results, steps: int) -> Table:
 def predictions_table(run_dir: Path, predictions, shown: int = 20, top: int | None = 3) -> Table:
     """The predictions, one row each. Classifiers with more than top classes show the top classes with
     their probabilities (top=None: every probability)."""
-    more = f" (first {shown} of {len(predictions.rows)})" if len(predictions.rows) > shown else ""
-    table = Table(title=f"Predictions of {escape(str(run_dir))}{more}")
+    more = f"first {shown} of {len(predictions.rows)} rows" if len(predictions.rows) > shown else None
+    table = Table(title=more)  # the run's name goes above the table (predictions_heading): never cut
     table.add_column("row", justify="right")
     probabilities = [column for column in predictions.columns if column.startswith("p_")]
     ranked = top is not None and "class" in predictions.columns and len(probabilities) > top
@@ -56,16 +58,18 @@ def predictions_table(run_dir: Path, predictions, shown: int = 20, top: int | No
     return table
 
 
+def predictions_heading(run_dir: Path) -> str:
+    return f"Predictions of [bold]{escape(str(run_dir))}[/]"
+
+
 def runs_table(folder: Path, summaries) -> Table:
     """One row per run; the run's name is never cut (it is what you copy), so the rest is kept short
     and the table fits 80 columns for the usual runs/<name>-<time> names."""
-    table = Table(title=f"Runs in {escape(str(folder))}", box=box.SIMPLE_HEAD, pad_edge=False)
+    table = Table(title=f"Runs in {escape(str(folder))}", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     names = [run.run_dir.name for run in summaries]
     table.add_column("run", no_wrap=True, min_width=max(map(len, names), default=3))
-    table.add_column("started (UTC)", overflow="fold")
-    table.add_column("epochs", justify="right", overflow="fold")
-    table.add_column("test", overflow="fold")
-    table.add_column("status", overflow="fold")
+    for column in ("started UTC", "epochs", "test", "status"):  # one line per run
+        table.add_column(column, justify="right" if column == "epochs" else "left", no_wrap=True)
     for run in summaries:
         epochs = f"{run.epochs}/{run.configured_epochs}" if run.configured_epochs else str(run.epochs)
         metric = f"{SHORT_METRIC.get(run.metric, run.metric)} {run.value:.3f}" if run.metric and isinstance(
@@ -79,12 +83,19 @@ def runs_table(folder: Path, summaries) -> Table:
 SHORT_METRIC = {"accuracy": "acc"}
 
 
+def comparison_legend(run_dirs: list[Path]) -> list[str]:
+    """One line per run, `run N: RUN_DIR`: the tables' columns are headed run 1, run 2, ..., so that run
+    names (which often differ only in their last digits) are never cut to fit."""
+    return [f"[bold]run {number}[/]: {escape(str(run_dir))}" for number, run_dir in enumerate(run_dirs, 1)]
+
+
 def comparison_tables(run_dirs: list[Path], comparison) -> tuple[Table, Table]:
-    """(how the configs differ, the metrics side by side)."""
+    """(how the configs differ, the metrics side by side), one column per run: run 1, run 2, ... (see
+    comparison_legend)."""
     differences = Table(title="Config differences")
     differences.add_column("key")
-    for run_dir in run_dirs:
-        differences.add_column(escape(run_dir.name))
+    for number, _ in enumerate(run_dirs, 1):
+        differences.add_column(f"run {number}")
     for key, values in comparison.differences.items():
         differences.add_row(key, *[escape(str(value)) for value in values])
     if not comparison.differences:
@@ -92,8 +103,8 @@ def comparison_tables(run_dirs: list[Path], comparison) -> tuple[Table, Table]:
     metrics = Table(title="Metrics")
     metrics.add_column("split")
     metrics.add_column("metric")
-    for run_dir in run_dirs:
-        metrics.add_column(escape(run_dir.name), justify="right")
+    for number, _ in enumerate(run_dirs, 1):
+        metrics.add_column(f"run {number}", justify="right")
     for split, names in comparison.metrics.items():
         for name, values in names.items():
             metrics.add_row(split, name, *[format_number(value) for value in values])
@@ -103,9 +114,11 @@ def comparison_tables(run_dirs: list[Path], comparison) -> tuple[Table, Table]:
 def explanation_table(config_path: Path, explanation) -> Table:
     table = Table(title=f"{escape(str(config_path))}: input shape {explanation.input_shape}")
     for column in ("layer", "output shape", "parameters", "activation", "what it does"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column == "parameters")  # a formula is read whole
     for row in explanation.layers:
-        table.add_row(f"{row.index}: {row.type}", str(row.output_shape), row.formula, row.activation or "",
+        factors, equals, _ = row.formula.rpartition(" = ")
+        formula = f"{factors} = {row.params:,}" if equals else row.formula  # 65,600 as in the total
+        table.add_row(f"{row.index}: {row.type}", str(row.output_shape), formula, row.activation or "",
                       escape(row.meaning))
     table.add_row("total", "", f"{explanation.total_params:,}", "", "")
     return table
@@ -122,17 +135,74 @@ def gradcheck_table(result, tolerance: float) -> Table:
     return table
 
 
-def lesson_table(result) -> Table:
-    table = Table(title=f"Measured just now ({result.seconds:.1f} s)")
-    table.add_column("quantity")
-    table.add_column("value", justify="right")
+def lesson_table(result):
+    """What a lesson measured, for a learner: single numbers in one table (4 significant digits, a
+    dict's entries each on its own row), then each set of equally long lists as one table with a row
+    per position, labelled by the set's first list (or by epoch); long lists show about 10 rows."""
+    from rich.console import Group
+
+    single = Table(title=f"Measured just now ({result.seconds:.1f} s)")
+    single.add_column("quantity")
+    single.add_column("value", justify="right")
+    series: dict[int, dict[str, list]] = {}  # length -> the lists of that length, in the lesson's order
     for key, value in result.numbers.items():
-        if isinstance(value, list) and not any(isinstance(item, list) for item in value):
-            shown = ", ".join(f"{item:.6g}" if isinstance(item, float) else str(item) for item in value)
+        if isinstance(value, dict):
+            for name, item in value.items():
+                single.add_row(f"{_label(key)}: {_label(name)}", _shown(item))
+        elif isinstance(value, list) and value and not any(isinstance(item, (list, dict)) for item in value):
+            series.setdefault(len(value), {})[key] = value
         else:
-            shown = f"{value:.6g}" if isinstance(value, float) else str(value)
-        table.add_row(key.replace("_", " "), escape(shown))
-    return table
+            single.add_row(_label(key), escape(_shown(value)))
+    tables = [single]
+    for lists in series.values():
+        tables += _series_tables(lists)
+    return Group(*tables)
+
+
+def _series_tables(lists: dict[str, list], columns: int = 4) -> list[Table]:
+    """One table per columns lists (so that 80 columns hold it), each led by the labelling column."""
+    lists = dict(lists)
+    length = len(next(iter(lists.values())))
+    if all(key.endswith("_by_epoch") for key in lists):  # no list of their own to label the rows
+        label, positions = "epoch", list(range(1, length + 1))
+    elif len(lists) == 1:
+        label, positions = "#", list(range(1, length + 1))
+    else:
+        first = next(iter(lists))
+        label, positions = _label(first), lists.pop(first)
+    step = math.ceil(length / 10) if length > 12 else 1  # about 10 rows, always the first and the last
+    shown = sorted(set(range(0, length, step)) | {length - 1})
+    every = f"1 row in {step} of {length}; --json has them all" if step > 1 else None
+    keys, tables = list(lists), []
+    for first in range(0, len(keys), columns):
+        table = Table(caption=every)
+        table.add_column(label, justify="right")
+        for key in keys[first:first + columns]:
+            table.add_column(_label(key.removesuffix("_by_epoch")), justify="right")
+        for index in shown:  # a number is never folded; a long header is
+            table.add_row(*[Text(_shown(value), no_wrap=True) for value in
+                            [positions[index]] + [lists[key][index] for key in keys[first:first + columns]]])
+        tables.append(table)
+    return tables
+
+
+LABELS = {"epochs_measured": "epoch", "lambdas": "λ", "lambda_in_course_terms": "λ (course)",
+          "best_lambda": "best λ"}
+
+
+def _label(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " "))
+
+
+def _shown(value) -> str:
+    """A measured number as a learner reads it: 4 significant digits, whole numbers with commas."""
+    if isinstance(value, bool) or value is None:
+        return {True: "yes", False: "no", None: "—"}[value]
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def mistakes_table(mistakes, feature_names: list[str], regression: bool) -> Table:

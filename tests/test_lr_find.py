@@ -66,3 +66,13 @@ def test_a_config_mistake_exits_2(write_config):
     result = runner.invoke(app, ["lr-find", str(write_config(TINY)), "--set", "fit.batch_size=0", "--json"])
     assert result.exit_code == 2
     assert json.loads(result.stdout)["error"]["problems"][0]["path"] == "fit.batch_size"
+
+
+@pytest.mark.tensorflow
+def test_the_suggested_command_is_printed_whole_on_its_own_line(write_config):
+    path = write_config(TINY)
+    result = runner.invoke(app, ["lr-find", str(path)], env={"COLUMNS": "80"})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    command = lines[lines.index("Use it:") + 1]
+    assert command.startswith(f"  nnlearn train {path} --set compile.optimizer.learning_rate=")

@@ -92,3 +92,18 @@ def test_cli_prints_one_json_line_per_run_and_ctrl_c_while_waiting_exits_0(write
     assert set(second["deltas"]["test"]) == set(second["metrics"]["test"])
     assert {"seconds", "training_seconds"} <= set(second)  # their values: benchmarks/whole_process.py
     assert (workdir / second["run_dir"] / "metrics.json").is_file()
+
+
+@pytest.mark.tensorflow
+def test_cli_shows_the_configs_warnings_before_each_run(write_config):
+    from typer.testing import CliRunner
+
+    from nnlearn.cli import app
+
+    path = write_config(edited(MOONS, ("learning_rate: 0.01", "learning_rate: 50")))
+    result = CliRunner().invoke(app, ["watch", str(path), "--set", "fit.epochs=1", "--max-runs", "1"])
+    assert result.exit_code == 0, result.output
+    warning = result.output.index("Adam with learning_rate 50 is far outside the usual")
+    assert warning < result.output.index("Training →")
+    quiet = CliRunner().invoke(app, ["watch", str(path), "--set", "fit.epochs=1", "--max-runs", "1", "--quiet"])
+    assert quiet.exit_code == 0 and "far outside the usual" not in quiet.output
