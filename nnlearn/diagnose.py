@@ -107,7 +107,8 @@ def diagnose(numbers: RunNumbers) -> list[Verdict]:
     trend = _trend(numbers)
     settled = f"; {trend.evidence}" if trend else ""
     return [Verdict("healthy", "Looks healthy", f"{shown}; no sign of overfitting or underfitting{settled}.",
-                    "compare a variation with `nnlearn sweep`, or look inside with `nnlearn plot`.", None)]
+                    "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
+                    f"nnlearn inspect {numbers.run_dir}")]
 
 
 def _diverged(numbers: RunNumbers) -> Verdict | None:

@@ -44,7 +44,7 @@ def kinds(verdicts):
 def test_healthy_when_the_loss_settled_and_validation_agrees():
     settled = falling(30, 1.0, 0.1)[:20] + [{"epoch": float(n), "loss": 0.1, "val_loss": 0.11} for n in range(21, 31)]
     verdicts = diagnose(numbers(settled))
-    assert kinds(verdicts) == ["healthy"] and verdicts[0].command is None
+    assert kinds(verdicts) == ["healthy"] and verdicts[0].command == "nnlearn inspect runs/r"
     assert curve_title(verdicts).endswith("fell together and settled")
 
 
