@@ -94,7 +94,7 @@ def handled(as_json: bool):
         if error.exit_code in (130, 143):  # stopped by Ctrl-C or SIGTERM: a second press changes nothing now
             ignore_further_interrupts()
         print_error(errors, error)
-        _emit(as_json, _error_json(error))
+        _emit(as_json, error_json(error))
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         ignore_further_interrupts()
@@ -107,15 +107,6 @@ def handled(as_json: bool):
         print_error(errors, problem)
         _emit(as_json, error_json(problem))
         raise typer.Exit(2) from None
-
-
-def _error_json(error: NnlearnError) -> dict:
-    """The error's JSON, with the run directory of an error that belongs to a run (a failed or interrupted
-    run), so a script need not read it out of the message."""
-    payload = error_json(error)
-    if error.run_dir is not None:
-        payload["error"]["run_dir"] = str(error.run_dir)
-    return payload
 
 
 def _version(value: bool) -> None:
@@ -300,7 +291,7 @@ def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
                 for drawn in draw_plots(failure.run_dir):
                     people.print(f"The learning curves up to the last good epoch: {drawn}")
             print_diagnosis(people, diagnose_run(failure.run_dir))
-            _emit(as_json, _error_json(failure))
+            _emit(as_json, error_json(failure))
             raise typer.Exit(1) from None
         raise
 

@@ -230,9 +230,13 @@ def print_error(console: Console, error: NnlearnError) -> None:
 
 
 def error_json(error: NnlearnError) -> dict:
-    """The one JSON form of an error: its kind, exit code and problems."""
+    """The one JSON form of an error: its kind, exit code and problems, and the run directory of an error
+    that belongs to a run (a failed or interrupted run), so a script need not read it out of the message."""
     problems = [{**problem.as_dict(), "path": problem.path or None} for problem in error.problems]
-    return {"error": {"kind": type(error).__name__, "exit_code": error.exit_code, "problems": problems}}
+    shape = {"kind": type(error).__name__, "exit_code": error.exit_code, "problems": problems}
+    if error.run_dir is not None:
+        shape["run_dir"] = str(error.run_dir)
+    return {"error": shape}
 
 
 def watch_table(retrained) -> Table:

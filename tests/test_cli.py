@@ -105,16 +105,6 @@ def test_nan_loss_exits_1_and_its_json_names_the_run(write_config, workdir):
     assert error["run_dir"] in error["problems"][0]["message"]
 
 
-def test_only_an_error_that_belongs_to_a_run_has_a_run_dir_in_its_json():
-    from nnlearn.cli import _error_json
-    from nnlearn.errors import ConfigError, Interrupted, Problem
-
-    interrupted = Interrupted("interrupted at epoch 2, batch 1.", hint="continue with: nnlearn train --resume r")
-    interrupted.run_dir = Path("runs", "r")
-    assert _error_json(interrupted)["error"]["run_dir"] == str(Path("runs", "r"))
-    assert "run_dir" not in _error_json(ConfigError([Problem("fit.epochs", "wrong")]))["error"]
-
-
 def test_set_without_its_equals_sign_is_shown_the_option_it_meant(write_config):
     result = invoke("train", write_config(), "--set", "fit.epochs", "3")
     assert result.exit_code == 2 and "did you mean --set fit.epochs=3?" in result.output

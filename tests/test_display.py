@@ -1,5 +1,6 @@
 """What people see at 80 columns, on a terminal and in a file: commands are never broken, wrapped lines
-keep their indent, no line is padded with spaces, the progress bar shows every metric."""
+keep their indent, no line is padded with spaces, the progress bar shows every metric; and what scripts
+see of an error."""
 
 from io import StringIO
 from pathlib import Path
@@ -7,8 +8,8 @@ from pathlib import Path
 from rich.console import Console
 
 from nnlearn.diagnose import Verdict
-from nnlearn.display import EpochProgress, epoch_logs, print_diagnosis, print_error, print_warnings
-from nnlearn.errors import NnlearnError, Problem
+from nnlearn.display import EpochProgress, epoch_logs, error_json, print_diagnosis, print_error, print_warnings
+from nnlearn.errors import ConfigError, Interrupted, NnlearnError, Problem
 
 RUN = "runs/mlp-regression-20261201-055003"
 COMMAND = f"nnlearn train --from {RUN} --set compile.optimizer.learning_rate=5"
@@ -71,3 +72,11 @@ def test_the_progress_bar_at_80_columns_shows_the_last_metric():
 
     shown = "\n".join(printed(train, terminal=True))
     assert "val_precision 0.9123" in shown and "…" not in shown
+
+
+def test_only_an_error_that_belongs_to_a_run_has_a_run_dir_in_its_json():
+
+    interrupted = Interrupted("interrupted at epoch 2, batch 1.", hint="continue with: nnlearn train --resume r")
+    interrupted.run_dir = Path("runs", "r")
+    assert error_json(interrupted)["error"]["run_dir"] == str(Path("runs", "r"))
+    assert "run_dir" not in error_json(ConfigError([Problem("fit.epochs", "wrong")]))["error"]
