@@ -359,29 +359,45 @@ def launch_local(launch: Launch, errors) -> int:
 
 def _wait_for_workers(processes, logs: Path, launch: Launch, errors) -> int:
     failed_at = None
-    while [process.poll() for process in processes].count(None):
+    while True:
+        running = [process.poll() is None for process in processes]
         failures = [(index, process.returncode) for index, process in enumerate(processes)
                     if process.returncode not in (None, 0)]
-        if failures and failed_at is None:
+        if failures and failed_at is None:  # also when every worker ended within one look
             failed_at = time.monotonic()
-            index, code = failures[0]
-            errors.print(f"[red]worker {index} stopped[/] (exit {code}); the other workers stop too.")
+            index, code = first_cause(failures)
+            errors.print(f"[red]worker {index} stopped[/] ({exit_words(code)}); the other workers stop too.")
             _show_log(logs, index, errors)
+        if not any(running):
+            break
         if failed_at is not None and time.monotonic() - failed_at > GRACE_SECONDS:
             break  # the survivors did not notice in time: _stop ends them
         time.sleep(0.1)
     for process in processes:
         _stop(process)
     codes = [process.returncode for process in processes]
-    for index, code in enumerate(codes[1:], start=1):
-        if code not in (0, None) and failed_at is None:
-            _show_log(logs, index, errors)
     if codes[0] != 0 or any(codes):
         if RunDir(launch.run_dir).has_record():
             errors.print(f"continue with: nnlearn train --resume {launch.run_dir} --workers {launch.workers}",
                          soft_wrap=True)  # one line, to copy
         return codes[0] if codes[0] not in (0, None) else next(code for code in codes if code)
     return 0
+
+
+def first_cause(failures: list[tuple[int, int]]) -> tuple[int, int]:
+    """Of the workers that failed (index, exit code), the one that most likely stopped the rest: one
+    killed by a signal (the others then fail with exit 1 when it stops answering), else the first."""
+    return next((failure for failure in failures if failure[1] < 0), failures[0])
+
+
+def exit_words(code: int) -> str:
+    """A worker's exit code as a person reads it: "exit 1", or "killed by SIGKILL"."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit {code}"
 
 
 def _show_log(logs: Path, index: int, errors) -> None:

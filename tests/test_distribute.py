@@ -23,7 +23,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnlearn.cli import app
-from nnlearn.distribute import Cluster, cluster_from_option, free_ports, read_cluster
+from nnlearn.distribute import Cluster, Launch, _wait_for_workers, cluster_from_option, free_ports, read_cluster
 from nnlearn.errors import NnlearnError
 from tests.conftest import CONFIGS, TINY
 
@@ -144,6 +144,30 @@ def test_a_dead_worker_stops_the_others_and_the_run_resumes(no_strays):
     assert resumed["epochs"] == 200
     assert [int(row["epoch"]) for row in csv.DictReader((run_dir / "history.csv").open())] == list(range(1, 201))
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
+
+
+class Ended:
+    """A worker process that has already ended with `returncode` (negative: killed by that signal)."""
+
+    def __init__(self, returncode: int):
+        self.returncode = returncode
+
+    def poll(self):
+        return self.returncode
+
+
+def test_the_killed_worker_is_named_even_when_every_worker_ended_between_two_looks(tmp_path):
+    from rich.console import Console
+
+    (tmp_path / "worker-1.log").write_text("epoch 3\n")
+    console = Console(record=True, width=200)
+    # the chief noticed the dead peer (exit 1) before the launcher looked: both ended in one interval
+    code = _wait_for_workers([Ended(1), Ended(-signal.SIGKILL)], tmp_path,
+                             Launch([], [], 2, tmp_path / "missing-run"), console)
+    said = console.export_text()
+    assert code == 1
+    assert "worker 1 stopped (killed by SIGKILL); the other workers stop too." in said
+    assert "worker 1 said:\nepoch 3" in said and "worker 0 stopped" not in said
 
 
 def test_tf_config_is_read_and_checked(monkeypatch):
