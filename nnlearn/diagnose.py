@@ -15,8 +15,15 @@ from nnlearn.rundir import RunDir
 
 # a loss still falling by more than this share over the last tenth of the epochs: train longer
 STILL_IMPROVING = 0.02
-# validation loss (averaged over a stretch) this much above its best stretch: the model started to overfit
+# validation loss (averaged over a stretch) this much above its best stretch, beyond its noise: overfitting
 OVERFIT_RISE = 0.10
+# the validation loss's median over a stretch this much above its lowest stretch median: overfitting even when
+# the validation loss jumps (medians ignore the spikes that make a long run's spread large)
+OVERFIT_FAR_RISE = 0.5
+# a finite loss this many times the loss an untrained model starts from: the steps threw it off (diverged)
+DIVERGED_GROWTH = 100
+# an epoch whose validation loss is within this share of the lowest is as good as the lowest
+NEAR_BEST = 0.05
 # fewer epochs than this cannot hold two 3-epoch stretches: judge the trend from the last epoch alone
 FEW_EPOCHS = 6
 # the early-stopping patiences tried on a run's own history, smallest first
@@ -53,6 +60,8 @@ class RunNumbers:
     run_dir: str = "RUN_DIR"
     patience: int | None = None  # fit.early_stopping.patience, None when early stopping is off
     validation_rows: int = 0
+    initial_loss: float | None = None  # the loss an untrained model starts from (baselines.expected_initial_loss)
+    activations: tuple[str, ...] = ()  # the model's activations, input to output
 
 
 @dataclass
@@ -62,6 +71,7 @@ class Trend:
     name: str  # validation or training
     falling: bool
     evidence: str  # the numbers, in words, either way
+    fell: float = 0.0  # the share it fell by over the last stretch (or the last epoch)
 
 
 def _finite(value) -> bool:
@@ -70,6 +80,11 @@ def _finite(value) -> bool:
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
+
+
+def _median(values: list[float]) -> float:
+    ordered, middle = sorted(values), len(values) // 2
+    return ordered[middle] if len(values) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
 
 
 def _window(count: int) -> int:
@@ -105,24 +120,60 @@ def diagnose(numbers: RunNumbers) -> list[Verdict]:
     shown = (f"test {metric} {test:.4f} against {numbers.baseline.get(metric, float('nan')):.4f} with no learning"
              if metric and _finite(test) else "the loss fell")
     trend = _trend(numbers)
-    settled = f"; {trend.evidence}" if trend else ""
-    return [Verdict("healthy", "Looks healthy", f"{shown}; no sign of overfitting or underfitting{settled}.",
+    if trend and trend.falling:  # still falling, but nothing left to gain on validation (_still_improving said so)
+        settled = (f"; {_nothing_to_gain(numbers)}; the {trend.name} loss still fell {trend.fell:.1%} over the "
+                   "last stretch, which only makes the answers more confident")
+    else:
+        settled = f"; {trend.evidence}" if trend else ""
+    return [Verdict("healthy", "Looks healthy", f"{shown}; {_no_overfitting(numbers)}{settled}.",
                     "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
                     f"nnlearn inspect {numbers.run_dir}")]
 
 
+def _no_overfitting(numbers: RunNumbers) -> str:
+    """Why a healthy run is not called overfitting, honest about a gap between training and validation loss."""
+    rows = [row for row in numbers.history if _finite(row.get("val_loss")) and _finite(row.get("loss"))]
+    if len(rows) < 2:
+        return "no sign of overfitting or underfitting"
+    window = min(_window(len(rows)), len(rows))
+    train, validation = (_mean([row[name] for row in rows[-window:]]) for name in ("loss", "val_loss"))
+    if not _gap(validation, train):
+        return "no sign of overfitting or underfitting"
+    return (f"validation loss {validation:.4g} against training loss {train:.4g} at the end (averaged over the "
+            f"last {window} epochs): it fits its training examples better than new ones, but the validation loss "
+            "has not risen clearly above its best stretch, so it is not overfitting yet")
+
+
+def _gap(validation: float, train: float) -> bool:
+    """A validation loss clearly above the training loss: half as large again, and by more than 0.05."""
+    return validation > 1.5 * train and validation - train > 0.05
+
+
 def _diverged(numbers: RunNumbers) -> Verdict | None:
     losses = [row.get("loss") for row in numbers.history]
-    if numbers.status != "failed" and all(_finite(loss) for loss in losses):
-        return None
-    if numbers.status != "failed" and losses and _finite(losses[-1]):
-        return None
-    good = [loss for loss in losses if _finite(loss)]
-    grew = next((index + 2 for index in range(len(good) - 1) if good[index + 1] > good[index] * 1.5), None)
     rate = numbers.learning_rate
-    evidence = (f"the loss became NaN or infinite after epoch {len(good)}"
-                + (f"; it first grew sharply at epoch {grew} ({good[grew - 2]:.4g} → {good[grew - 1]:.4g})"
-                   if grew else "") + ".")
+    good = [loss for loss in losses if _finite(loss)]
+    broke = numbers.status == "failed" or bool(losses and not _finite(losses[-1]))
+    if broke:
+        bad = next((index for index, loss in enumerate(losses) if not _finite(loss)), len(losses))
+        epoch = int(numbers.history[bad]["epoch"]) if bad < len(losses) else len(losses) + 1
+        evidence = "the loss became NaN or infinite " + (
+            "in epoch 1, before the first epoch ended" if epoch == 1
+            else f"in epoch {epoch}, after epoch {epoch - 1} had ended with a finite loss")
+    else:
+        # a finite loss can diverge too: far above where an untrained model starts, and never back below it
+        known = _finite(numbers.initial_loss) and numbers.initial_loss > 0
+        start = numbers.initial_loss if known else (good[0] if good else None)
+        if not (start and good and max(good) > DIVERGED_GROWTH * start and good[-1] > start):
+            return None
+        peak = good.index(max(good))
+        source = "an untrained model starts from" if known else "it had after epoch 1"
+        evidence = (f"the loss reached {good[peak]:.4g} in epoch {numbers.history[peak]['epoch']:g}, "
+                    f"{good[peak] / start:.2g} times the {start:.4g} {source}, and ended at {good[-1]:.4g}, "
+                    "still above that")
+    grew = next((index + 2 for index in range(len(good) - 1) if good[index + 1] > good[index] * 1.5), None)
+    evidence += (f"; it first grew sharply at epoch {grew} ({good[grew - 2]:.4g} → {good[grew - 1]:.4g})"
+                 if grew else "") + "."
     return Verdict("diverged", "Diverged: the steps were too large", evidence,
                    f"lower the learning rate (now {rate:g}) about tenfold and start again"
                    + ("; unscaled features make this more likely (data.normalize: none)"
@@ -153,16 +204,24 @@ def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
         evidence = f"test r2 {test:.4f}: no better than predicting the training mean (r2 ≈ 0)."
     losses = [row["loss"] for row in numbers.history if _finite(row.get("loss"))]
     rate = numbers.learning_rate
+    blew_up = bool(losses) and max(losses[:3]) > 10 * min(losses)
+    stopped = numbers.patience is not None and len(numbers.history) < numbers.epochs_planned
+    trend = _trend(numbers)
+    if trend and trend.falling and not (blew_up or stopped):  # too early to judge: it is still learning
+        verdict = _still_improving(numbers)
+        if verdict:
+            verdict.evidence = f"{evidence[:-1]}, but {verdict.evidence}"
+            verdict.next_step = "train for more epochs before judging: the loss is still clearly falling."
+            return verdict
     # an epoch whose validation score beat no learning shows the features do carry the answer
     scored = [row for row in numbers.history if _finite(row.get(f"val_{metric}"))]
     best = max(scored, key=lambda row: row[f"val_{metric}"], default=None)
     margin = noise if metric == "accuracy" else 0.05
     learned = best is not None and best[f"val_{metric}"] - baseline > margin
-    stopped = numbers.patience is not None and len(numbers.history) < numbers.epochs_planned
     command = None
-    if losses and max(losses[:3]) > 10 * min(losses):
+    if blew_up:
         cause = (f"the loss blew up early (epoch {losses.index(max(losses[:3])) + 1}: {max(losses[:3]):.4g}, "
-                 f"against {min(losses):.4g} at best): steps that large can kill every ReLU unit, leaving a "
+                 f"against {min(losses):.4g} at best): {_what_large_steps_do(numbers.activations)}, leaving a "
                  f"model that predicts one value. Lower the learning rate (now {rate:g})")
         command = _retrain(numbers, f"compile.optimizer.learning_rate={rate / 10:g}")
     elif numbers.normalize == "none":
@@ -189,6 +248,17 @@ def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
                  "in a poor minimum (try another seed, or `nnlearn lr-find` on the config), or the labels may "
                  "not follow from these features")
     return Verdict("learned_nothing", "Learned nothing", evidence, f"likely cause: {cause}.", command)
+
+
+def _what_large_steps_do(activations: tuple[str, ...]) -> str:
+    """What a huge step does to this model's units, in the words of its own activations."""
+    if "relu" in activations:
+        return "steps that large can kill every ReLU unit (z stays below 0, where its gradient is 0)"
+    saturating = [name for name in ("sigmoid", "tanh") if name in activations]
+    if saturating:
+        return (f"steps that large can push every {' and '.join(saturating)} unit into saturation (z so large "
+                "that its output is stuck at an end, where its gradient is almost 0)")
+    return "steps that large throw the weights far past the minimum, back and forth"
 
 
 def _high_bias(numbers: RunNumbers) -> Verdict | None:
@@ -232,37 +302,56 @@ def _stopping_point(losses: list[float], patience: int) -> tuple[int, int] | Non
     return None
 
 
+def _kept_by(losses: list[float], patience: int) -> tuple[int | None, int]:
+    """Where early stopping with this patience stops (None: it runs to the end) and whose weights the model
+    ends with: the best epoch's, as restore_best_weights brings them back either way (indices)."""
+    point = _stopping_point(losses, patience)
+    if point is not None:
+        return point
+    return None, losses.index(min(losses))  # Keras counts only a strictly lower loss as a new best
+
+
 def _early_stopping_advice(numbers: RunNumbers, rows: list[dict]) -> tuple[str, str | None]:
     """What early stopping would have done on this very history: advice and command only if it helps.
 
     The same seed replays the same epochs until it stops, so the kept epoch's validation numbers are what
-    the suggested run ends with; it helps when its validation loss is lower than at the end and its
-    validation score (accuracy, r2) no worse beyond the noise of the validation examples.
+    the suggested run ends with. The patience suggested is the smallest that keeps an epoch whose validation
+    loss is within NEAR_BEST of the lowest (a smaller one stops on an earlier, worse dip); it helps when that
+    epoch's validation loss is lower than at the end and its validation score (accuracy, r2) no worse beyond
+    the noise of the validation examples.
     """
     losses = [row["val_loss"] for row in rows]
     metric = _key_metric(numbers.metrics)
     score, end = f"val_{metric}", rows[-1]
     scored = _finite(end.get(score))
     slack = _accuracy_noise(end[score], numbers.validation_rows) if scored and metric == "accuracy" else 0.0
+    lowest = min(losses)
+
+    def shown(stop: int | None, kept: int) -> str:
+        where = (f"stop at epoch {rows[stop]['epoch']:g} and keep epoch" if stop is not None
+                 else "run to the end and keep epoch")
+        return (f"{where} {rows[kept]['epoch']:g}: val_loss {losses[kept]:.4f}"
+                + (f", {score} {rows[kept][score]:.4f}" if scored else "")
+                + f", against {losses[-1]:.4f}" + (f", {end[score]:.4f}" if scored else "") + " at the end")
+
     first = None
     for patience in (patience for patience in PATIENCES if patience < len(rows)):
-        point = _stopping_point(losses, patience)
-        if point is None:
-            break
-        stop, kept = point
-        shown = (f"epoch {rows[stop]['epoch']:g} and keep epoch {rows[kept]['epoch']:g}: val_loss "
-                 f"{losses[kept]:.4f}" + (f", {score} {rows[kept][score]:.4f}" if scored else "")
-                 + f", against {losses[-1]:.4f}" + (f", {end[score]:.4f}" if scored else "") + " at the end")
-        first = first or (patience, shown)
-        if losses[kept] < losses[-1] and (not scored or rows[kept][score] >= end[score] - slack):
-            return (f"early stopping would keep an earlier epoch (with patience {patience} it would stop at "
-                    f"{shown}); or add regularization or dropout, or get more data.",
-                    _retrain(numbers, "fit.early_stopping.monitor=val_loss",
-                             f"fit.early_stopping.patience={patience}"))
-    remedy = "add regularization (kernel_regularizer) or dropout, or get more data"
+        stop, kept = _kept_by(losses, patience)
+        first = first or (patience, shown(stop, kept))
+        if losses[kept] <= lowest * (1 + NEAR_BEST):
+            if losses[kept] < losses[-1] and (not scored or rows[kept][score] >= end[score] - slack):
+                return (f"early stopping would keep epoch {rows[kept]['epoch']:g}, within {NEAR_BEST:.0%} of the "
+                        f"lowest validation loss (with patience {patience} and restore_best_weights it would "
+                        f"{shown(stop, kept)}); or add regularization (L2) or dropout, use a smaller model, or "
+                        "get more data.",
+                        _retrain(numbers, "fit.early_stopping.monitor=val_loss",
+                                 f"fit.early_stopping.patience={patience}",
+                                 "fit.early_stopping.restore_best_weights=true"))
+            break  # a larger patience keeps this epoch or the lowest, and helps no more
+    remedy = "add regularization (L2) or dropout, use a smaller model, or get more data"
     if first is None:
         return remedy + ".", None
-    return (f"{remedy}. Early stopping would not help this run: with patience {first[0]} it would stop at "
+    return (f"{remedy}. Early stopping would not help this run: with patience {first[0]} it would "
             f"{first[1]}.", None)
 
 
@@ -272,21 +361,29 @@ def _high_variance(numbers: RunNumbers) -> Verdict | None:
         return None
     window = _window(len(rows))
     losses = [row["val_loss"] for row in rows]
+    train = [row["loss"] for row in rows]
+    starts = range(len(losses) - window + 1)
     # averages over a stretch, as validation loss on few examples jumps from epoch to epoch
-    stretches = [_mean(losses[start:start + window]) for start in range(len(losses) - window + 1)]
+    stretches = [_mean(losses[start:start + window]) for start in starts]
     best_stretch = min(stretches)
     end = stretches[-1]
     spread = math.sqrt(_mean([(loss - end) ** 2 for loss in losses[-window:]]))
     rose = end > best_stretch * (1 + OVERFIT_RISE) and end - best_stretch > 2 * spread
-    last = rows[-1]
-    gap = end > 1.5 * last["loss"] and end - last["loss"] > 0.05
-    if not (rose and gap):
+    # medians over a stretch ignore the spikes of a long run; the training loss must have gone on falling
+    medians = [_median(losses[start:start + window]) for start in starts]
+    low = min(range(len(medians)), key=lambda start: medians[start])
+    far = (medians[-1] >= medians[low] * (1 + OVERFIT_FAR_RISE)
+           and _median(train[-window:]) < _median(train[low:low + window]))
+    if not ((rose or far) and _gap(end, train[-1])):
         return None
     best = min(range(len(rows)), key=lambda index: losses[index])
     started = rows[best]["epoch"]
-    evidence = (f"validation loss {end:.4f} against training loss {last['loss']:.4g} at the end (validation "
+    evidence = (f"validation loss {end:.4f} against training loss {train[-1]:.4g} at the end (validation "
                 f"averaged over the last {window} epochs); the validation loss was lowest at epoch {started:g} "
-                f"({losses[best]:.4f}) and rose after it while the training loss kept falling.")
+                f"({losses[best]:.4f}) and rose after it"
+                + (f", its {window}-epoch median to {medians[-1] / medians[low]:.1f} times its lowest"
+                   f" ({medians[low]:.4f} → {medians[-1]:.4f})" if far and not rose else "")
+                + ", while the training loss kept falling.")
     advice, command = _early_stopping_advice(numbers, rows)
     return Verdict("high_variance", "High variance: overfitting", evidence,
                    f"it memorises the training examples from about epoch {started:g}: {advice}", command)
@@ -309,7 +406,7 @@ def _trend(numbers: RunNumbers) -> Trend | None:
         fell = (watched[-2] - watched[-1]) / watched[-2] if watched[-2] > 0 else 0.0
         shown = f"the {name} loss went {watched[-2]:.4g} → {watched[-1]:.4g} in the last epoch"
         if fell > STILL_IMPROVING:
-            return Trend(name, True, f"{shown} ({fell:.1%} lower): still falling after only {count} epochs")
+            return Trend(name, True, f"{shown} ({fell:.1%} lower): still falling after only {count} epochs", fell)
         return Trend(name, False, f"{shown}, under {STILL_IMPROVING:.0%} lower")
     window = _window(count)
     before, after = _mean(watched[-2 * window:-window]), _mean(watched[-window:])
@@ -320,16 +417,40 @@ def _trend(numbers: RunNumbers) -> Trend | None:
     if name == "training" and after < 0.01:
         return Trend(name, False, f"{shown}: near zero, little left to fall")
     if fell > STILL_IMPROVING and after < lowest:
-        return Trend(name, True, f"{shown} ({fell:.1%} lower, below every earlier epoch): it had not settled")
+        return Trend(name, True, f"{shown} ({fell:.1%} lower, below every earlier epoch): it had not settled",
+                     fell)
     if fell > STILL_IMPROVING and after >= lowest:
         return Trend(name, False, f"{shown}, no lower than its earlier best ({lowest:.4g}): it wanders, "
                                   "it no longer falls")
     return Trend(name, False, f"{shown}: " + ("it has settled" if fell > 0 else "it no longer falls"))
 
 
+def _nothing_to_gain(numbers: RunNumbers) -> str | None:
+    """Why more epochs would not make the validation score better, or None when they still may: the score is
+    already perfect, or it beat no learning and made no new best in the last stretch."""
+    metric = _key_metric(numbers.metrics)
+    scores = [row.get(f"val_{metric}") for row in numbers.history] if metric else []
+    if len(scores) < 2 or not all(_finite(score) for score in scores):
+        return None
+    window = min(_window(len(scores)), len(scores) - 1)
+    if metric == "accuracy" and min(scores[-window:]) >= 1.0:
+        return "validation accuracy is already 1.0000" + (f" (in each of the last {window} epochs)"
+                                                          if window > 1 else "")
+    baseline = numbers.baseline.get(metric)
+    if not _finite(baseline):
+        return None
+    margin = _accuracy_noise(baseline, numbers.validation_rows) if metric == "accuracy" else 0.05
+    earlier = scores[:-window]
+    best = max(range(len(earlier)), key=lambda index: earlier[index])
+    if earlier[best] - baseline > margin and max(scores[-window:]) <= earlier[best]:
+        return (f"validation {metric} has made no new best since epoch {numbers.history[best]['epoch']:g} "
+                f"({earlier[best]:.4f}; {max(scores[-window:]):.4f} at most in the last {window} epochs)")
+    return None
+
+
 def _still_improving(numbers: RunNumbers) -> Verdict | None:
     trend = _trend(numbers)
-    if trend is None or not trend.falling:
+    if trend is None or not trend.falling or _nothing_to_gain(numbers):
         return None
     if len(numbers.history) == 1:
         return Verdict("still_improving", "Too few epochs to tell: train longer", f"{trend.evidence}.",
@@ -352,7 +473,7 @@ def curve_title(verdicts: list[Verdict]) -> str:
 
 def diagnose_run(run_dir: Path | RunDir, prepared=None) -> list[Verdict]:
     """The verdict of a saved run (finished, failed or interrupted), from its files."""
-    from nnlearn.baselines import baseline_metrics
+    from nnlearn.baselines import baseline_metrics, expected_initial_loss
     from nnlearn.prepare import prepare_saved_run
     run_dir = RunDir.open(run_dir)
     if prepared is None:
@@ -362,8 +483,13 @@ def diagnose_run(run_dir: Path | RunDir, prepared=None) -> list[Verdict]:
     baseline = (metrics.get("baseline") or {}).get("test") or baseline_metrics(prepared)
     config = prepared.config
     stopping = config.fit.early_stopping
+    train_y = prepared.splits.train.y
+    start = (expected_initial_loss(config, prepared.dataset, train_y)[0]
+             if train_y is not None and len(train_y) else None)
     return diagnose(RunNumbers(run_dir.history(), metrics, baseline, config.fit.epochs,
                                config.compile.optimizer.learning_rate, config.data.normalize,
                                len(prepared.splits.test), str(status), run_dir=str(run_dir),
                                patience=stopping.patience if stopping else None,
-                               validation_rows=len(prepared.splits.validation or ())))
+                               validation_rows=len(prepared.splits.validation or ()), initial_loss=start,
+                               activations=tuple(getattr(layer, "activation", None) or ""
+                                                 for layer in config.model.layers)))
