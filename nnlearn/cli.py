@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.markup import escape as escape_markup
 
 from nnlearn import __version__
-from nnlearn.display import error_json, print_error
+from nnlearn.display import error_json, make_console, print_error, print_table, print_wrapped, trimmed
 from nnlearn.jsonout import json_text
 from nnlearn.process import exit_after, exit_interrupted, guard_output, ignore_further_interrupts, quiet_at_shutdown
 from nnlearn.errors import NnlearnError
@@ -31,12 +31,24 @@ def _flags_take_no_value() -> None:
 _flags_take_no_value()
 
 
+def _help_without_padding() -> None:
+    """Typer's --help and usage errors, piped or logged, without rich's padding spaces at line ends."""
+    from typer import rich_utils
+
+    made = rich_utils._get_rich_console
+    rich_utils._get_rich_console = lambda stderr=False: trimmed(made(stderr))
+
+
+_help_without_padding()
+
+
 _USAGE_ERROR = typer.BadParameter.__bases__[0]  # click's UsageError, bundled by Typer or from click itself
 
 
 class _Commands(typer.core.TyperGroup):
-    """Typer's commands, with a fix for `--set KEY VALUE` written without its `=`: Typer alone reports only
-    an unexpected extra argument (the VALUE)."""
+    """Typer's commands, with a did-you-mean for two usage mistakes that Typer alone reports only as an
+    unexpected extra argument: `--set KEY VALUE` without its `=`, and `predict RUN_DIR FILE` without
+    `--input`. The suggestion is a whole command, printed as nnlearn prints every error (exit 2)."""
 
     def parse_args(self, ctx, args: list[str]) -> list[str]:
         ctx.meta["arguments"] = list(args)
@@ -46,13 +58,41 @@ class _Commands(typer.core.TyperGroup):
         try:
             return super().invoke(ctx)
         except _USAGE_ERROR as error:
-            arguments = ctx.meta.get("arguments", [])
-            pairs = zip(arguments, arguments[1:], arguments[2:])
-            split = next((f"{key}={value}" for option, key, value in pairs
-                          if option == "--set" and "=" not in key and not value.startswith("-")), None)
-            if split and "unexpected extra argument" in error.message:
-                error.message += f"\n--set takes KEY=VALUE as one word: did you mean --set {split}?"
-            raise
+            suggestion = _did_you_mean(ctx.meta.get("arguments", [])) if "unexpected extra argument" in (
+                error.message) else None
+            if suggestion is None:
+                raise
+            message, command = suggestion
+            errors = make_console(stderr=True)
+            if error.ctx is not None:
+                errors.print(error.ctx.get_usage(), soft_wrap=True, highlight=False, markup=False)
+            print_error(errors, NnlearnError(message, hint=f"did you mean: {command}"))
+            raise typer.Exit(2) from None
+
+
+def _did_you_mean(arguments: list[str]) -> tuple[str, str] | None:
+    """(what is wrong, the command meant) for a command line with one word too many, or None."""
+    import shlex
+
+    words = [shlex.quote(word) for word in arguments]
+    for index in range(len(arguments) - 2):
+        option, key, value = arguments[index:index + 3]
+        if option == "--set" and "=" not in key and not value.startswith("-"):
+            words[index + 1:index + 3] = [shlex.quote(f"{key}={value}")]
+            return "--set takes KEY=VALUE as one word.", "nnlearn " + " ".join(words)
+    positional = [index for index, word in enumerate(arguments)
+                  if index and not word.startswith("-") and arguments[index - 1] not in _TAKE_A_VALUE]
+    given = any(word.split("=")[0] in ("--input", "--row") for word in arguments)
+    if arguments[:1] == ["predict"] and len(positional) == 2 and not given:
+        extra = arguments[positional[1]]
+        option, what = ("--row", "NAME=VALUE") if "=" in extra else ("--input", "FILE")
+        words[positional[1]] = f"{option} {words[positional[1]]}"
+        return (f"predict takes one RUN_DIR; the rows to predict come with {option} {what}, not as a second "
+                f"argument ({extra}).", "nnlearn " + " ".join(words))
+    return None
+
+
+_TAKE_A_VALUE = ("--input", "--row", "--output")  # predict's options that take the next word as their value
 
 
 app = typer.Typer(cls=_Commands, no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
@@ -73,8 +113,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object 
 
 def _consoles(as_json: bool) -> tuple[Console, Console]:
     """(people, errors): with --json, everything for people goes to stderr."""
-    errors = Console(stderr=True)
-    return (errors if as_json else Console()), errors
+    errors = make_console(stderr=True)
+    return (errors if as_json else make_console()), errors
 
 
 def _emit(as_json: bool, result) -> None:
@@ -240,7 +280,8 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
 
     saved = RunDir(run.run_dir)
     if saved.tensorboard_dir.is_dir():
-        people.print(f"TensorBoard logs: tensorboard --logdir {saved.tensorboard_dir}")
+        people.print(f"TensorBoard logs: tensorboard --logdir {escape_markup(str(saved.tensorboard_dir))}",
+                     soft_wrap=True)  # one line, so the command can be copied whole
     if not no_plots:
         print_wrapped(people, "", f"Plots in {saved.plots_dir}; one HTML page of it all: "
                                   f"`nnlearn report {run.run_dir}`.")
@@ -312,7 +353,7 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
     with handled(as_json):
         result = evaluate(run_dir, expect or [], mistakes)
     for warning in result.warnings:
-        errors.print(f"[yellow]warning[/]: {warning}")
+        print_wrapped(errors, "[yellow]warning[/]: ", warning, 2)
     people.print(metrics_table({"test": result.test}, result.baseline, title=f"Test metrics of {run_dir}"))
     if result.confusion_matrix is not None:
         people.print(confusion_table(result.class_names, result.confusion_matrix))
@@ -373,7 +414,7 @@ def smoke(paths: Annotated[Optional[list[Path]], typer.Argument(help="Configs or
     people.print(smoke_table(results, STEPS))
     for result in results:
         if result.message:
-            people.print(f"[red]{result.status}[/] {escape(str(result.config))}: {escape(result.message)}")
+            print_wrapped(people, f"[red]{result.status}[/] {escape(str(result.config))}: ", result.message, 2)
     code = exit_code(results)
     if junit:
         from nnlearn.rundir import write_atomic
@@ -430,9 +471,9 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
 
             write_atomic(output, result.to_csv())
     for warning in result.warnings:
-        _consoles(as_json)[1].print(f"[yellow]warning[/]: {escape_markup(warning)}")
+        print_wrapped(_consoles(as_json)[1], "[yellow]warning[/]: ", warning, 2)
     people.print(predictions_heading(run_dir), soft_wrap=True)
-    people.print(predictions_table(run_dir, result, top=None if every_class else 3))
+    print_table(people, predictions_table(run_dir, result, top=None if every_class else 3))
     if output is not None:
         people.print(f"Wrote {len(result.rows)} predictions to {output}.")
     _emit(as_json, {"run_dir": str(run_dir), "columns": result.columns, "predictions": result.rows,
@@ -449,7 +490,7 @@ def runs(folder: Annotated[Path, typer.Argument(help="The folder holding run dir
     people, _ = _consoles(as_json)
     with handled(as_json):
         summaries = list_runs(folder)
-    people.print(runs_table(folder, summaries))
+    print_table(people, runs_table(folder, summaries))
     _emit(as_json, {"runs": [run.to_json() for run in summaries]})
 
 
@@ -469,7 +510,7 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
     for line in comparison_legend(run_dirs):
         people.print(line, soft_wrap=True)
     for table in comparison_tables(run_dirs, result):
-        people.print(table)
+        print_table(people, table)
     if html_file is not None:
         with handled(as_json):
             from nnlearn.report import comparison_report
@@ -577,7 +618,7 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
         numbers = inside.inside_numbers(model, prepared, mistakes)
     people.print(activity_table(layers))
     for warning in numbers["warnings"]:
-        errors.print(f"[yellow]warning[/]: {warning}")
+        print_wrapped(errors, "[yellow]warning[/]: ", warning, 2)
     if worst:
         people.print(mistakes_table(worst, prepared.dataset.feature_names, prepared.dataset.kind == "continuous"))
     _emit(as_json, {"run_dir": str(run_dir), **numbers})
@@ -655,7 +696,7 @@ def eject(config: Annotated[Path, typer.Argument(help="The YAML config to turn i
             print(text, end="")
             return
         _write_new(output, text)
-    Console(stderr=True).print(f"Wrote {output}; run it with: python {output}")
+    print_wrapped(make_console(stderr=True), "", f"Wrote {output}; run it with: python {output}")
 
 
 @app.command()
@@ -799,10 +840,10 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     best = result.best()
     if best is not None:
         chosen = " ".join(f"--set {key}={value}" for key, value in best.values.items())
-        people.print(f"Best by [bold]validation[/] {result.metric} (the test split never chose anything; it "
-                     f"stays an honest final measurement): {escape(chosen)}")
-    people.print(f"Wrote {result.sweep_dir / 'sweep.csv'}; one HTML page of it all: "
-                 f"`nnlearn report {result.sweep_dir}`.")
+        print_wrapped(people, "", f"Best by validation {result.metric} (the test split never chose anything; it "
+                                  f"stays an honest final measurement): `{chosen}`")
+    print_wrapped(people, "", f"Wrote {result.sweep_dir / 'sweep.csv'}; one HTML page of it all: "
+                              f"`nnlearn report {result.sweep_dir}`.")
     _emit(as_json, result.to_json())
     if not any(member.status == "finished" for member in result.members):
         raise typer.Exit(1)
@@ -889,7 +930,7 @@ def init(template: Annotated[Optional[str], typer.Argument(help="logistic-regres
     from nnlearn.authoring import TEMPLATES, template_text, write_template
 
     if template is None:
-        console = Console()
+        console = make_console()
         for name in TEMPLATES:
             first = next((line.lstrip("# ") for line in template_text(name).splitlines()
                           if line.startswith("# ") and "yaml-language-server" not in line), "")
@@ -898,7 +939,8 @@ def init(template: Annotated[Optional[str], typer.Argument(help="logistic-regres
         return
     with handled(False):
         written = write_template(template, path or Path(f"{template}.yaml"))
-    Console().print(f"Wrote {written}. Next: `nnlearn validate {written}`, then `nnlearn train {written}`.")
+    print_wrapped(make_console(), "", f"Wrote {written}. Next: `nnlearn validate {written}`, then "
+                                      f"`nnlearn train {written}`.")
 
 
 @app.command()

@@ -3,15 +3,64 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Column, Table
+from rich.table import Table
 
 from nnlearn.errors import ConfigError, NnlearnError
 from nnlearn.rundir import SPLITS
+
+
+class TrimmedLines:
+    """A file that drops the spaces rich pads lines with (centred titles, panels, --help), which a log
+    or a diff shows as noise. Spaces at the end of one write wait for the next: a newline drops them."""
+
+    PADDING = re.compile(r" +(?=(?:\x1b\[[0-9;]*m)*\n)")  # spaces before a newline (or a style's end and one)
+
+    def __init__(self, file):
+        self.file = file
+        self.held = ""
+
+    def write(self, text: str) -> int:
+        kept = self.PADDING.sub("", self.held + text)
+        body = kept.rstrip(" ")
+        self.held = kept[len(body):]
+        self.file.write(body)
+        return len(text)
+
+    def __getattr__(self, name):  # flush, isatty, fileno, encoding: the file's own
+        return getattr(self.file, name)
+
+
+def trimmed(console: Console) -> Console:
+    """console itself, writing through TrimmedLines unless it writes to a terminal (where the padding
+    is invisible and a live display needs every cell)."""
+    if not console.is_terminal and not isinstance(console.file, TrimmedLines):
+        console.file = TrimmedLines(console.file)
+    return console
+
+
+def make_console(stderr: bool = False) -> Console:
+    """The console every command prints through: stdout (or stderr), padding trimmed in files and pipes."""
+    return trimmed(Console(stderr=stderr))
+
+
+def print_table(console: Console, table: Table) -> None:
+    """A table whose every cell is wanted whole (run names, values to copy or grep): fitted to a terminal's
+    width, but in a file or a pipe as wide as it needs, one line per row, nothing cut or folded, as
+    kubectl and docker print theirs, so that grep and awk see each row whole."""
+    if console.is_terminal:
+        console.print(table)
+    else:
+        from rich.segment import Segments
+
+        natural = console.measure(table, options=console.options.update_width(10_000)).maximum
+        lines = console.render_lines(table, console.options.update_width(max(console.width, natural)),
+                                     pad=False, new_lines=True)
+        console.print(Segments([segment for line in lines for segment in line]), crop=False)
 
 
 def format_number(value) -> str:
@@ -24,9 +73,13 @@ def format_number(value) -> str:
     return str(value)
 
 
+COMMANDS = ("nnlearn", "pip", "python")  # a word that starts a command to copy
+
+
 def _pieces(text: str) -> list[str]:
     """text split at spaces into the pieces a line may break between; a command (from `nnlearn` to the
-    end, to a `;` or to a `,`) and a `backticked` span stay one piece, so they can be copied whole."""
+    end, to a `;` or to a `,`), a `backticked` span and an option with its value (`--set fit.epochs=3`,
+    `--input FILE`) stay one piece, so they can be copied whole."""
     pieces: list[str] = []
     closing = ""  # what ends the unbreakable piece being built ("" when none is)
     for word in text.split(" "):
@@ -37,12 +90,21 @@ def _pieces(text: str) -> list[str]:
         elif word.startswith("`") and word.count("`") == 1:
             pieces.append(word)
             closing = "`"
-        elif word == "nnlearn":
+        elif word in COMMANDS:
             pieces.append(word)
             closing = ";"
+        elif pieces and _is_value_of(pieces[-1], word):
+            pieces[-1] += " " + word
         else:
             pieces.append(word)
     return pieces
+
+
+def _is_value_of(option: str, word: str) -> bool:
+    """Whether word is the value of option (`--set` `fit.epochs=3`, `--workers` `N`), not the prose after
+    it (`--set` `or`)."""
+    return (option.startswith("--") and " " not in option and option[-1].isalnum() and word != ""
+            and not word.startswith("-") and not (word.isalpha() and word.islower()))
 
 
 def print_wrapped(console: Console, head: str, text: str, indent: int = 0) -> None:
@@ -87,8 +149,7 @@ class EpochProgress:
     def __init__(self, console: Console, quiet: bool = False):
         self.console = console
         self.quiet = quiet
-        self.progress: Progress | None = None
-        self.task = None
+        self.progress = None  # a rich Live display on a terminal
 
     def before_training(self, warnings) -> None:
         """The config's warnings, before the first step (unless quiet)."""
@@ -108,6 +169,8 @@ class EpochProgress:
                                             f"{reason}).", 2)
 
     def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None:
+        from rich.live import Live
+
         resumed = f" (resuming after epoch {first_epoch})" if first_epoch else ""
         self.console.print(f"Training → [bold]{escape(str(run_dir))}[/]{resumed}")
         self.total, self.first_epoch, self.last_epoch = epochs, first_epoch, first_epoch
@@ -115,22 +178,14 @@ class EpochProgress:
         self.every = max(1, math.ceil((epochs - first_epoch) / 20))
         if not self.console.is_terminal:
             return
-        width = len(f"epoch {epochs}/{epochs}")
-        bar = 10 if self.console.width < 100 else 20
-        self.room = max(20, self.console.width - width - bar - 2)  # what the numbers get beside the bar
-        self.progress = Progress(
-            TextColumn("epoch {task.completed:>%d}/{task.total}" % len(str(epochs)),
-                       table_column=Column(no_wrap=True, min_width=width)),
-            BarColumn(bar_width=bar),
-            TextColumn("{task.fields[logs]}", table_column=Column(no_wrap=True, ratio=1)),
-            console=self.console, transient=False, expand=True)
+        self.bar = EpochBar(epochs, first_epoch)
+        self.progress = Live(self.bar, console=self.console, refresh_per_second=10, transient=False)
         self.progress.start()
-        self.task = self.progress.add_task("fit", total=epochs, completed=first_epoch, logs="")
 
     def epoch(self, number: int, logs: dict) -> None:
         self.last_epoch = number
         if self.progress is not None:
-            self.progress.update(self.task, completed=number, logs=escape(epoch_logs(logs, self.room)))
+            self.bar.epoch, self.bar.logs = number, logs
         elif (number - self.first_epoch) % self.every == 0 or number in (self.first_epoch + 1, self.total):
             self.console.print(f"epoch {number:>{len(str(self.total))}}/{self.total}  {epoch_logs(logs)}",
                                soft_wrap=True, highlight=False)
@@ -143,6 +198,39 @@ class EpochProgress:
     def trained(self) -> int:
         """Epochs trained in this session (a resumed run counts only its new epochs)."""
         return getattr(self, "last_epoch", 0) - getattr(self, "first_epoch", 0)
+
+
+class EpochBar:
+    """The live display of training: `epoch N/T`, a bar and the epoch's numbers folded beside it, laid
+    out again for the terminal's width at every refresh (a resized window too). It never reaches the last
+    column, where some terminals wrap early and leave stale lines; when narrow the bar goes first, then
+    the numbers move below the counter."""
+
+    def __init__(self, total: int, epoch: int = 0):
+        self.total, self.epoch, self.logs = total, epoch, {}
+
+    def __rich_console__(self, console: Console, options):
+        from rich.console import Group
+        from rich.constrain import Constrain
+        from rich.progress_bar import ProgressBar
+        from rich.text import Text
+
+        width = options.max_width - 1
+        counter = f"epoch {self.epoch:>{len(str(self.total))}}/{self.total}"
+        bar = 20 if width >= 100 else 10 if width >= 60 else 0
+        room = width - len(counter) - 1 - (bar + 1 if bar else 0)  # what the numbers get beside the bar
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        if bar:
+            grid.add_column(width=bar)
+        beside = room >= 30
+        if beside:
+            grid.add_column(no_wrap=True)
+        numbers = epoch_logs(self.logs, room if beside else width)
+        cells = [Text(counter)] + ([ProgressBar(self.total, self.epoch, width=bar)] if bar else [])
+        grid.add_row(*cells, *([Text(numbers, no_wrap=True, overflow="ellipsis")] if beside else []))
+        below = [Text(numbers, no_wrap=True, overflow="ellipsis")] if numbers and not beside else []
+        yield Constrain(Group(grid, *below), width)
 
 
 def epoch_logs(logs: dict, width: int | None = None) -> str:

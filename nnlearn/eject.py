@@ -27,6 +27,12 @@ Needs only tensorflow, numpy and scikit-learn. Run it: python {file}
 {numbers}
 """
 
+import os
+
+# TensorFlow's C++ messages at start-up (CUDA probing, graph details) say nothing about this model:
+# show only fatal ones. It must be set before TensorFlow is imported, which reads it once.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
 import numpy as np
 import tensorflow as tf
 from sklearn import datasets
@@ -51,7 +57,9 @@ def epoch_rows(epoch):
 x_train, y_train = tf.constant(x[rest]), tf.constant(y[rest])
 batches = tf.data.Dataset.range({epochs}).flat_map(epoch_rows).map(
     lambda batch: (tf.gather(x_train, batch), tf.gather(y_train, batch)))
-model.fit(batches, {validation}epochs={epochs}, steps_per_epoch=-(-len(rest) // {batch_size}), verbose=2)
+# shuffle=False: the batches above are already in each epoch's order (fit cannot reorder a Dataset)
+model.fit(batches, {validation}epochs={epochs}, steps_per_epoch=-(-len(rest) // {batch_size}), shuffle=False,
+          verbose=2)
 '''
 
 EVALUATE = '''

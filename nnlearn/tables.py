@@ -64,12 +64,13 @@ def predictions_heading(run_dir: Path) -> str:
 
 def runs_table(folder: Path, summaries) -> Table:
     """One row per run; the run's name is never cut (it is what you copy), so the rest is kept short
-    and the table fits 80 columns for the usual runs/<name>-<time> names."""
+    and the table fits 80 columns for the usual runs/<name>-<time> names. On a narrower terminal the
+    other columns fold rather than lose characters; a file or pipe gets every row whole (print_table)."""
     table = Table(title=f"Runs in {escape(str(folder))}", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     names = [run.run_dir.name for run in summaries]
     table.add_column("run", no_wrap=True, min_width=max(map(len, names), default=3))
-    for column in ("started UTC", "epochs", "test", "status"):  # one line per run
-        table.add_column(column, justify="right" if column == "epochs" else "left", no_wrap=True)
+    for column in ("started UTC", "epochs", "test", "status"):
+        table.add_column(column, justify="right" if column == "epochs" else "left", overflow="fold")
     for run in summaries:
         epochs = f"{run.epochs}/{run.configured_epochs}" if run.configured_epochs else str(run.epochs)
         metric = f"{SHORT_METRIC.get(run.metric, run.metric)} {run.value:.3f}" if run.metric and isinstance(

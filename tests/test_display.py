@@ -8,7 +8,8 @@ from pathlib import Path
 from rich.console import Console
 
 from nnlearn.diagnose import Verdict
-from nnlearn.display import EpochProgress, epoch_logs, error_json, print_diagnosis, print_error, print_warnings
+from nnlearn.display import (EpochProgress, epoch_logs, error_json, print_diagnosis, print_error, print_table,
+                             print_warnings)
 from nnlearn.errors import ConfigError, Interrupted, NnlearnError, Problem
 
 RUN = "runs/mlp-regression-20261201-055003"
@@ -28,6 +29,14 @@ def test_a_fix_with_a_command_keeps_the_command_on_one_line():
     lines = printed(lambda console: print_error(console, error))
     assert any(line.strip() == COMMAND for line in lines), lines  # copied whole, never cut by a newline
     assert lines[1].startswith("  fix: start again")
+
+
+def test_an_option_in_a_fix_keeps_its_value_on_its_line():
+    problem = Problem("fit.batch_size", "received 'abc'; expected a whole number. (from --set)",
+                      hint="write a whole number no larger than the 120 training rows, e.g. --set fit.batch_size=8.")
+    lines = printed(lambda console: print_error(console, ConfigError([problem], source="--set")))
+    assert any(line.lstrip().startswith("--set fit.batch_size=8.") for line in lines), lines
+    assert all(len(line) <= 80 for line in lines)
 
 
 def test_diagnosis_keeps_backticked_commands_whole_and_pads_no_line():
@@ -72,6 +81,47 @@ def test_the_progress_bar_at_80_columns_shows_the_last_metric():
 
     shown = "\n".join(printed(train, terminal=True))
     assert "val_precision 0.9123" in shown and "…" not in shown
+
+
+def test_the_progress_bar_fits_the_terminal_even_when_it_narrows():
+    """1500 epochs and four metrics with long numbers: no line reaches the terminal's last column (where
+    some terminals wrap and leave stale lines), at 80 columns, at 40 and after a resize to 50."""
+    import re
+
+    logs = {"loss": 2.875e4, "val_loss": -1.234e5, "mae": 152.3456, "val_mae": 153.2222, "mse": 28750.123,
+            "val_mse": 28870.5, "r2": -0.01312, "val_r2": -0.2345}
+
+    def train(console, resize_to=None):
+        progress = EpochProgress(console, quiet=True)
+        progress.start(1500, Path("runs/x"))
+        for epoch in range(1, 1501):
+            progress.epoch(epoch, logs)
+        if resize_to:
+            console.width = resize_to
+        progress.finish()
+
+    for width, resize_to in ((80, None), (40, None), (80, 50)):
+        out = StringIO()
+        train(Console(file=out, width=width, force_terminal=True, color_system=None), resize_to)
+        text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\r", "\n", out.getvalue())
+        final = text[text.rindex("epoch 1500/1500"):].splitlines()
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert all(len(line) < (resize_to or width) for line in final), final
+        assert all(len(line) < width for line in lines), [line for line in lines if len(line) >= width]
+        assert all(f"{name} " in "\n".join(final) for name in logs), final
+
+
+def test_a_piped_table_keeps_every_cell_whole_on_one_line():
+    from rich.table import Table
+
+    table = Table(title="Runs in runs")
+    table.add_column("run", no_wrap=True)
+    table.add_column("status")
+    name = "coffee-roasting-with-a-much-longer-name-than-usual-20261201-053420"
+    table.add_row(name, "interrupted")
+    lines = printed(lambda console: print_table(console, table))
+    row = next(line for line in lines if name in line)
+    assert "interrupted" in row and "…" not in "".join(lines)
 
 
 def test_only_an_error_that_belongs_to_a_run_has_a_run_dir_in_its_json():

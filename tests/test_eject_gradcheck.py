@@ -160,3 +160,18 @@ def test_ejected_script_finds_its_data_from_its_own_folder(workdir):
         patch.chdir(workdir / "other")
         outside = runner.invoke(app, ["eject", str(moved / "configs" / "coffee.yaml")]).stdout
     assert f"DATA = Path({str(moved / 'data' / 'coffee.csv')!r})" in outside and "change this path" in outside
+
+
+@pytest.mark.tensorflow
+def test_ejected_script_runs_quietly_with_nnlearns_numbers(write_config, workdir):
+    """No Keras warning about shuffle (the script's fit says what it does) and no TensorFlow C++ error
+    lines; the same test loss as nnlearn's run."""
+    path = write_config()
+    script = workdir / "tiny.py"
+    assert runner.invoke(app, ["eject", str(path), "-o", str(script)]).exit_code == 0
+    ran = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=workdir)
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "UserWarning" not in ran.stderr and "shuffle" not in ran.stderr, ran.stderr
+    assert not any(line.startswith(("E0000", "W0000")) for line in ran.stderr.splitlines()), ran.stderr
+    ejected = float(next(line.split(":")[1] for line in ran.stdout.splitlines() if line.startswith("test loss")))
+    assert ejected == pytest.approx(train(path).metrics["test"]["loss"], abs=1e-6)

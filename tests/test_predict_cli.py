@@ -70,3 +70,15 @@ def test_ten_classes_show_the_top_three_unless_all(workdir):
     assert sum(row[f"p_{digit}"] for digit in range(10)) == pytest.approx(1.0, abs=1e-6)
     best = max(range(10), key=lambda digit: row[f"p_{digit}"])
     assert f"{best} ({row[f'p_{best}']:.2f})" in shown.output
+
+
+def test_a_file_given_without_input_is_shown_the_command_meant():
+    run_dir = "runs/coffee-roasting-20261201-053420"
+    result = runner.invoke(app, ["predict", run_dir, "new rows.csv"], env={"COLUMNS": "80"})
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert f"did you mean: nnlearn predict {run_dir} --input 'new rows.csv'" in result.output.replace("\n    ", " ")
+    assert f"nnlearn predict {run_dir} --input 'new rows.csv'" in result.output.splitlines()[-1]  # one line
+    typed = runner.invoke(app, ["predict", run_dir, "temperature=200"])
+    assert typed.exit_code == 2 and f"nnlearn predict {run_dir} --row temperature=200" in typed.output
+    both = runner.invoke(app, ["predict", run_dir, "--input", "a.csv", "b.csv"])
+    assert both.exit_code == 2 and "did you mean" not in both.output  # --input takes one file: no guess
