@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import yaml
@@ -152,10 +153,8 @@ def explain_validation_error(error: ValidationError, located: Located) -> list[P
         message, hint = _describe(key, items, located)
         if key in misspelt:
             hint = f"did you mean {misspelt[key]!r}? The required key {misspelt[key]!r} is missing."
-        if any(key[:len(set_key)] == set_key for set_key in located.overridden):
-            message += " (from --set)"
-            hint = _as_set_option(hint, key)
-        problems.append(Problem(format_path(key), message, line=line, column=column, hint=hint))
+        problems.append(from_set(Problem(format_path(key), message, line=line, column=column, hint=hint),
+                                 located.overridden, key))
     problems.sort(key=lambda problem: (problem.line or 10**9, problem.column or 0))
     return problems
 
@@ -181,6 +180,45 @@ def _clean_loc(loc: tuple, data) -> Key:
     return tuple(key)
 
 
+def from_set(problem: Problem, overridden: set[Key], key: Key | None = None) -> Problem:
+    """problem itself, said to come from --set, with its fix written as a --set, when its key (or a key
+    above it) was given by --set: the file does not hold that value, so "set units: 1" would mislead.
+    key: the problem's key when known (else read from its path)."""
+    if key is None:
+        try:
+            key = parse_path(problem.path) if problem.path else ()
+        except ValueError:
+            return problem
+    if key and any(key[:len(set_key)] == set_key for set_key in overridden) and "(from --set)" not in (
+            problem.message):
+        text = problem.message.rstrip()
+        problem.message = text[:-1] + " (from --set)." if text.endswith(".") else text + " (from --set)"
+        problem.hint = _as_set_option(problem.hint, key)
+    return problem
+
+
+def overridden_keys(overrides: list[str] | tuple) -> set[Key]:
+    """The keys that `KEY=VALUE` overrides set (those that can be read)."""
+    keys = set()
+    for item in overrides:
+        try:
+            keys.add(parse_path(item.partition("=")[0].strip()))
+        except ValueError:
+            continue
+    return keys
+
+
+@contextmanager
+def problems_from_set(overrides: list[str] | tuple):
+    """Problems found later (the model against the data) at keys that overrides set: said so (from_set)."""
+    try:
+        yield
+    except ConfigError as error:
+        keys = overridden_keys(overrides)
+        error.problems = [from_set(problem, keys) for problem in error.problems]
+        raise
+
+
 def _as_set_option(hint: str | None, key: Key) -> str | None:
     """A fix written as YAML (`epochs: 8`) rewritten as the --set the value came from (`--set fit.epochs=8`)."""
     if hint is None or not key or not isinstance(key[-1], str):
@@ -191,7 +229,9 @@ def _as_set_option(hint: str | None, key: Key) -> str | None:
         written = f"{format_path(key)}={value}"
         return f"--set '{written}'" if value.startswith('"') else f"--set {written}"  # the shell keeps the quotes
 
-    return re.sub(rf"(?<![\w.]){re.escape(key[-1])}: (\"[^\"]*\"|[-+]?[\w.+-]*\w)", option, hint)
+    # "set units: 1" becomes "--set model.layers[0].units=1", not "set --set …"
+    return re.sub(rf"(?:(?<![\w.])set )?(?<![\w.]){re.escape(key[-1])}: (\"[^\"]*\"|[-+]?[\w.+-]*\w)", option,
+                  hint)
 
 
 def _guess_key(key: Key, located: Located) -> str | None:

@@ -27,7 +27,7 @@ from nnlearn import __version__
 from nnlearn.baselines import baseline_metrics
 from nnlearn.checkpoint import load_checkpoint, save_checkpoint
 from nnlearn.config import Config
-from nnlearn.config_file import load_config
+from nnlearn.config_file import load_config, problems_from_set
 from nnlearn.errors import Interrupted, NnlearnError, RunError, RunFailed
 from nnlearn.evaluation import measure, measure_splits
 from nnlearn.expectations import ExpectationResult, check_expectations, expectations_for
@@ -82,7 +82,8 @@ def train(config_path: str | Path, overrides: list[str] | tuple = (), out: str |
     Raises RunFailed when the loss becomes NaN, Interrupted on Ctrl-C.
     """
     config = load_config(config_path, overrides)
-    return train_config(config, Path(config_path).parent, out=out, progress=progress, expect=expect)
+    with problems_from_set(overrides):
+        return train_config(config, Path(config_path).parent, out=out, progress=progress, expect=expect)
 
 
 def train_from(run_dir: str | Path, overrides: list[str] | tuple = (), out: str | Path | None = None,
@@ -103,7 +104,8 @@ def train_from(run_dir: str | Path, overrides: list[str] | tuple = (), out: str 
             raise RunError(f"{saved} has no checkpoint: no epoch ended, so there are no weights to start "
                            "from.", hint=f"leave out --weights: nnlearn train --from {saved}")
         start = (saved, checkpoint["variables"])
-    return train_config(config, saved.path, out=out, progress=progress, expect=expect, start=start)
+    with problems_from_set(overrides):
+        return train_config(config, saved.path, out=out, progress=progress, expect=expect, start=start)
 
 
 def train_config(config: Config, config_dir: Path | None = None, out: str | Path | None = None,

@@ -8,7 +8,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from nnlearn.config_file import parse_path, read_located, validate_located
+from nnlearn.config_file import from_set, parse_path, read_located, validate_located
 from nnlearn.errors import ConfigError, DataError, Problem
 
 
@@ -134,7 +134,7 @@ def _validate_file(path: Path, overrides: list[str] | tuple) -> Report:
                 problem.line, problem.column = located.where(parse_path(problem.path))
             except ValueError:
                 pass
-        return problem
+        return from_set(problem, located.overridden)
 
     try:
         config = validate_located(located, str(path))

@@ -153,7 +153,7 @@ def test_multilabel_output_mismatch_names_both_fixes(tmp_path):
     report = validate_file(path, ["model.layers[1].units=7"])
     [problem] = report.errors
     assert problem.path == "model.layers[1].units"
-    assert problem.hint == "set units: 5, or make the dataset have 7 labels: data.n_labels: 7."
+    assert problem.hint == "--set model.layers[1].units=5, or make the dataset have 7 labels: data.n_labels: 7."
     assert validate_file(path, ["model.layers[1].units=7", "data.n_labels=7"]).valid
     # n_labels given explicitly wins over centers; a config written before n_labels existed still works
     assert validate_file(path, ["model.layers[1].units=4", "data.centers=4"]).errors[0].path == \
@@ -162,3 +162,16 @@ def test_multilabel_output_mismatch_names_both_fixes(tmp_path):
     legacy.write_text(edited(path.read_text(), ("n_labels: 5", "centers: 4"),
                              ("{type: dense, units: 5, activation: linear}", "{type: dense, units: 4}")))
     assert validate_file(legacy).valid
+
+
+def test_a_shape_mistake_made_by_set_is_fixed_by_a_set_in_validate_and_train(write_config):
+    """The model against the data is checked after --set: its fix names the --set, not the file's YAML."""
+    path = write_config()
+    [problem] = validate_file(path, ["model.layers[1].units=4"]).errors
+    assert problem.message.endswith("has 4 units (from --set).")
+    assert problem.hint == "--set model.layers[1].units=3: one logit per class."
+    trained = CliRunner().invoke(app, ["train", str(path), "--set", "model.layers[1].units=4"])
+    assert trained.exit_code == 2
+    assert "fix: --set model.layers[1].units=3: one logit per class." in trained.output
+    [in_file] = validate_file(write_config(TINY.replace("units: 3", "units: 4"))).errors
+    assert in_file.hint == "set units: 3: one logit per class." and "--set" not in in_file.message
