@@ -29,12 +29,22 @@ Needs only tensorflow, numpy and scikit-learn. Run it: python {file}
 
 import os
 
-# TensorFlow's C++ messages at start-up (CUDA probing, graph details) say nothing about this model:
-# show only fatal ones. It must be set before TensorFlow is imported, which reads it once.
+# TensorFlow's C++ messages (CUDA probing, graph details) say nothing about this model: show only fatal
+# ones. It must be set before TensorFlow is imported, which reads it once.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np
-import tensorflow as tf
+
+# TensorFlow prints a few start-up lines (oneDNN, CUDA probing) before it reads that setting: point
+# stderr (file descriptor 2) at /dev/null for the import alone; errors after it still show.
+stderr, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+os.dup2(devnull, 2)
+try:
+    import tensorflow as tf
+finally:
+    os.dup2(stderr, 2)
+    os.close(stderr)
+    os.close(devnull)
 from sklearn import datasets
 from sklearn.model_selection import train_test_split
 
@@ -224,6 +234,15 @@ def _columns_code(config: Config, config_dir: Path | None, text_columns: set[str
     return COLUMNS.format(columns=columns)
 
 
+FOUND = """\
+HERE = Path(__file__).resolve().parent if "__file__" in globals() else Path.cwd()  # a notebook has no __file__
+DATA = HERE / FILE if (HERE / FILE).exists() else Path(FILE)
+if not DATA.exists():
+    raise SystemExit(f"Cannot find {FILE} in this script's folder ({HERE}) or in the folder you run it from "
+                     f"({Path.cwd()}): run it from the folder that holds {FILE}, or change FILE above.")
+"""
+
+
 def _located(path: Path, script: Path | None) -> str:
     """The code that finds the data file `path`, and a comment saying what sharing the script takes."""
     def inside(folder: Path) -> str | None:
@@ -234,17 +253,20 @@ def _located(path: Path, script: Path | None) -> str:
 
     beside = inside(script.parent) if script is not None else None
     if beside is not None:
-        return ("# The data, found from this script's own folder (whatever folder you run it from): share the "
-                f"script\n# together with {beside!r}, kept where it is relative to the script\n"
-                f"DATA = Path(__file__).resolve().parent / {beside!r}\n")
+        return (f"# The data, relative to this script: share the script together with {beside!r}, kept where it\n"
+                "# is. It is looked for in this script's folder, then in the folder you run the script from.\n"
+                f"FILE = {beside!r}\n" + FOUND)
     here = inside(Path.cwd())
     if here is not None:
-        return ("# The data, relative to the folder you run this script from (the folder it was ejected in): "
-                f"run it\n# from a folder that holds {here!r}\n"
-                f"DATA = Path({here!r})\n")
+        return ("# The data, relative to the folder the script was ejected in. It is looked for in this script's\n"
+                "# folder, then in the folder you run the script from.\n"
+                f"FILE = {here!r}\n" + FOUND)
     return ("# The data lies outside the script's folder and the folder it was ejected in: change this path "
             "when you\n# share the script\n"
-            f"DATA = Path({str(path)!r})\n")
+            f"FILE = {str(path)!r}\n"
+            "DATA = Path(FILE)\n"
+            "if not DATA.exists():\n"
+            '    raise SystemExit(f"Cannot find {FILE}: change FILE above to where the data file is.")\n')
 
 
 def _data_code(config: Config, config_dir: Path | None, script: Path | None) -> str:
@@ -304,6 +326,15 @@ def _data_code(config: Config, config_dir: Path | None, script: Path | None) -> 
             "labels = [row[target].strip() for row in table[1:]]\n" + labels)
 
 
+def _layer_code(call, seed: int) -> str:
+    """One line of the Sequential list. A Dropout keeps the seed it trains with, written from SEED: left
+    unseeded it would draw one from the global seed and so change the initial weights of the layers after it."""
+    if call.name == "Dropout":
+        return (f"    {call.code()[:-1]}, seed=SEED + {call.kwargs['seed'] - seed}),"
+                "  # its own seed, so the layers after it start from the same weights\n")
+    return f"    {call.code()},\n"
+
+
 def eject(prepared, config_dir: Path | None = None, script: Path | None = None) -> str:
     """The standalone script's text, for a prepared config (its data already loaded and checked).
 
@@ -342,9 +373,9 @@ def eject(prepared, config_dir: Path | None = None, script: Path | None = None) 
         rows.append("y = keras.utils.to_categorical(y)  # one-hot rows for categorical_crossentropy\n")
     elif compile_config.loss == "binary_crossentropy" or not classification:
         rows.append("y = y.reshape(len(y), -1).astype(np.float32)\n")
-    layers = ",\n".join(f"    {call.code()}" for call in layer_calls(config))
+    layers = "".join(_layer_code(call, config.seed) for call in layer_calls(config))
     rows.append(f"\n# Step 1: how the output is computed from x\nmodel = keras.Sequential([\n"
-                f"    keras.Input(shape={tuple(input_shape)!r}),\n{layers},\n])\nmodel.summary()\n")
+                f"    keras.Input(shape={tuple(input_shape)!r}),\n{layers}])\nmodel.summary()\n")
     loss, optimizer_code = loss_call(config).code(), optimizer_call(config).code()
     metrics = [call.code() for call in metric_calls(config)]
     rows.append(f"\n# Step 2: the loss and the optimizer\nmodel.compile(\n    loss={loss},\n"
