@@ -20,7 +20,9 @@ from nnlearn.config import (
     MaxPooling2D,
 )
 
-LAYER_ONLY = ("name", "seed")  # what an ejected layer leaves out: the script seeds Keras once, names no layer
+# what an ejected layer leaves out: its name, and its seed (the script seeds Keras once; eject writes a
+# Dropout's own seed itself)
+LAYER_ONLY = ("name", "seed")
 
 
 @dataclass
