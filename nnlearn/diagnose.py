@@ -24,6 +24,20 @@ OVERFIT_FAR_RISE = 0.5
 DIVERGED_GROWTH = 100
 # an epoch whose validation loss is within this share of the lowest is as good as the lowest
 NEAR_BEST = 0.05
+# a loss in the first epochs this many times what an untrained model starts from: the first steps were too large
+EARLY_BLOWUP = 1.5
+# the learning rate each optimizer usually starts from (lint's warning says 0.001 for Adam)
+USUAL_RATE = {"adam": 0.001, "sgd": 0.01}
+# a rate this many times the usual is far above it (for Adam 0.1: where lint's usual range ends)
+FAR_ABOVE_USUAL = 100
+# a loss that changed by less than this share over the whole run stayed flat
+FLAT = 0.01
+# a hidden layer this narrow (or narrower than the number of classes) is a bottleneck; widened to at least this
+NARROW_UNITS, WIDENED_UNITS = 2, 16
+# the L2 penalty suggested for a layer without one (lint calls 0.001 to 0.01 a good start)
+FIRST_L2 = 0.001
+# the largest L2 penalty suggested (ten times more than this, lint warns that the weights shrink to 0)
+LARGEST_L2 = 0.01
 # fewer epochs than this cannot hold two 3-epoch stretches: judge the trend from the last epoch alone
 FEW_EPOCHS = 6
 # the early-stopping patiences tried on a run's own history, smallest first
@@ -62,6 +76,12 @@ class RunNumbers:
     validation_rows: int = 0
     initial_loss: float | None = None  # the loss an untrained model starts from (baselines.expected_initial_loss)
     activations: tuple[str, ...] = ()  # the model's activations, input to output
+    units: tuple[int | None, ...] = ()  # each layer's units (None for a layer that is not dense), input to output
+    l2: tuple[float, ...] = ()  # each layer's kernel_regularizer.l2 (0 when it has none), input to output
+    optimizer: str = "adam"  # compile.optimizer.type
+    monitor: str = "val_loss"  # fit.early_stopping.monitor
+    min_delta: float = 0.0  # fit.early_stopping.min_delta
+    restore_best_weights: bool = False  # fit.early_stopping.restore_best_weights (when early stopping is on)
 
 
 @dataclass
@@ -111,14 +131,15 @@ def diagnose(numbers: RunNumbers) -> list[Verdict]:
     The checks go from most to least urgent and the first that applies wins, so a run never gets two
     pieces of advice that pull apart (a lower learning rate and a larger one, stop earlier and train longer).
     """
-    for check in (_diverged, _learned_nothing, _high_variance, _high_bias, _still_improving):
+    kept = _kept_epoch(numbers)
+    # with the best epoch's weights brought back, judge those weights, not the epochs after them
+    checks = ((_diverged, _learned_nothing, _high_variance, _high_bias, _still_improving) if kept is None
+              else (_diverged, _learned_nothing, lambda numbers: _judge_kept(numbers, kept)))
+    for check in checks:
         verdict = check(numbers)
         if verdict:
             return [verdict]
-    metric = _key_metric(numbers.metrics)
-    test = (numbers.metrics.get("test") or {}).get(metric)
-    shown = (f"test {metric} {test:.4f} against {numbers.baseline.get(metric, float('nan')):.4f} with no learning"
-             if metric and _finite(test) else "the loss fell")
+    shown = _test_against_no_learning(numbers)
     trend = _trend(numbers)
     if trend and trend.falling:  # still falling, but nothing left to gain on validation (_still_improving said so)
         settled = (f"; {_nothing_to_gain(numbers)}; the {trend.name} loss still fell {trend.fell:.1%} over the "
@@ -128,6 +149,91 @@ def diagnose(numbers: RunNumbers) -> list[Verdict]:
     return [Verdict("healthy", "Looks healthy", f"{shown}; {_no_overfitting(numbers)}{settled}.",
                     "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
                     f"nnlearn inspect {numbers.run_dir}")]
+
+
+def _test_against_no_learning(numbers: RunNumbers) -> str:
+    metric = _key_metric(numbers.metrics)
+    test = (numbers.metrics.get("test") or {}).get(metric)
+    return (f"test {metric} {test:.4f} against {numbers.baseline.get(metric, float('nan')):.4f} with no learning"
+            if metric and _finite(test) else "the loss fell")
+
+
+def _kept_epoch(numbers: RunNumbers) -> int | None:
+    """The epoch (index) whose weights early stopping brought back at the end, as Keras picks it: the last
+    that improved the monitored number by more than min_delta. None when the model ends with the last epoch's
+    weights anyway (no early stopping, no restore_best_weights, the last epoch was the best, or unfinished)."""
+    if numbers.patience is None or not numbers.restore_best_weights or numbers.status != "finished":
+        return None
+    values = [row.get(numbers.monitor) for row in numbers.history]
+    if len(values) < 2 or not all(_finite(value) for value in values):
+        return None
+    larger = numbers.monitor.endswith(("accuracy", "r2"))  # as training picks the mode
+    best, kept = None, 0
+    for index, value in enumerate(values):
+        if best is None or (value - numbers.min_delta > best if larger else value + numbers.min_delta < best):
+            best, kept = value, index
+    return kept if kept < len(values) - 1 else None
+
+
+def _judge_kept(numbers: RunNumbers, kept: int) -> Verdict:
+    """The verdict on the weights early stopping kept: overfitting only if it remains at the kept epoch."""
+    row, last = numbers.history[kept], numbers.history[-1]
+    where = (f"stopped the run at epoch {last['epoch']:g} of {numbers.epochs_planned}"
+             if len(numbers.history) < numbers.epochs_planned else "ran to the end")
+    how = (f"early stopping on {numbers.monitor} (patience {numbers.patience}) {where} and kept the weights of "
+           f"epoch {row['epoch']:g}, its best ({numbers.monitor} {row[numbers.monitor]:.4g})")
+    # metrics.json holds the kept weights' evaluation, both splits measured the same way (no dropout)
+    train, validation = ((numbers.metrics.get(split) or {}).get("loss") for split in ("train", "validation"))
+    if not (_finite(train) and _finite(validation)):
+        train, validation = row.get("loss"), row.get("val_loss")
+    if not (_finite(train) and _finite(validation)):
+        verdict = _high_bias(numbers)
+        return verdict or Verdict("healthy", "Looks healthy: early stopping kept its best epoch",
+                                  f"{_test_against_no_learning(numbers)}; {how}.",
+                                  "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
+                                  f"nnlearn inspect {numbers.run_dir}")
+    losses = f"validation loss {validation:.4g} against training loss {train:.4g} with those weights"
+    if _gap(validation, train):
+        advice, command = _regularization_advice(numbers)
+        return Verdict("high_variance", "High variance: overfitting, even at the epoch early stopping kept",
+                       f"{how}; {losses}: even there it fits its training examples far better than new ones "
+                       "(half as large again, and by more than 0.05).",
+                       "early stopping already brought back its best epoch, so suggesting it again would change "
+                       f"nothing; the model itself must memorise less: {advice}", command)
+    verdict = _high_bias(numbers)
+    if verdict:
+        verdict.evidence = f"{verdict.evidence[:-1]}; {how}."
+        return verdict
+    return Verdict("healthy", "Looks healthy: early stopping kept its best epoch",
+                   f"{_test_against_no_learning(numbers)}; {how}; {losses}: no overfitting left at that epoch "
+                   "(the epochs after it, where the validation loss rose, were thrown away).",
+                   "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
+                   f"nnlearn inspect {numbers.run_dir}")
+
+
+def _hidden_layers(numbers: RunNumbers) -> list[tuple[int, int]]:
+    """(index, units) of each dense layer before the output layer."""
+    dense = [(index, units) for index, units in enumerate(numbers.units) if units]
+    return dense[:-1]
+
+
+def _regularization_advice(numbers: RunNumbers) -> tuple[str, str | None]:
+    """The remedies for overfitting other than early stopping, with an L2 penalty on the widest hidden dense
+    layer (the one with the most weights to memorise with) as the command."""
+    remedy = "add regularization (L2) or dropout, use a smaller model, or get more data"
+    hidden = _hidden_layers(numbers)
+    if not hidden:
+        return remedy + ".", None
+    index, units = max(hidden, key=lambda layer: layer[1])
+    now = numbers.l2[index] if index < len(numbers.l2) else 0.0
+    value = 10 * now if now else FIRST_L2
+    if value > LARGEST_L2:
+        return f"{remedy} (model.layers[{index}] already has an L2 penalty of {now:g}).", None
+    penalty = f"model.layers[{index}].kernel_regularizer.l2"
+    return (f"{remedy}; for example {'a ten times larger' if now else 'an'} L2 penalty on the widest hidden "
+            f"layer (model.layers[{index}], {units} units): {penalty}={value:g}"
+            + (f", now {now:g}." if now else "."),
+            _retrain(numbers, f"{penalty}={value:g}"))
 
 
 def _no_overfitting(numbers: RunNumbers) -> str:
@@ -151,9 +257,10 @@ def _gap(validation: float, train: float) -> bool:
 
 def _diverged(numbers: RunNumbers) -> Verdict | None:
     losses = [row.get("loss") for row in numbers.history]
-    rate = numbers.learning_rate
     good = [loss for loss in losses if _finite(loss)]
+    known = _finite(numbers.initial_loss) and numbers.initial_loss > 0
     broke = numbers.status == "failed" or bool(losses and not _finite(losses[-1]))
+    peak = None
     if broke:
         bad = next((index for index, loss in enumerate(losses) if not _finite(loss)), len(losses))
         epoch = int(numbers.history[bad]["epoch"]) if bad < len(losses) else len(losses) + 1
@@ -162,7 +269,6 @@ def _diverged(numbers: RunNumbers) -> Verdict | None:
             else f"in epoch {epoch}, after epoch {epoch - 1} had ended with a finite loss")
     else:
         # a finite loss can diverge too: far above where an untrained model starts, and never back below it
-        known = _finite(numbers.initial_loss) and numbers.initial_loss > 0
         start = numbers.initial_loss if known else (good[0] if good else None)
         if not (start and good and max(good) > DIVERGED_GROWTH * start and good[-1] > start):
             return None
@@ -171,14 +277,34 @@ def _diverged(numbers: RunNumbers) -> Verdict | None:
         evidence = (f"the loss reached {good[peak]:.4g} in epoch {numbers.history[peak]['epoch']:g}, "
                     f"{good[peak] / start:.2g} times the {start:.4g} {source}, and ended at {good[-1]:.4g}, "
                     "still above that")
-    grew = next((index + 2 for index in range(len(good) - 1) if good[index + 1] > good[index] * 1.5), None)
-    evidence += (f"; it first grew sharply at epoch {grew} ({good[grew - 2]:.4g} → {good[grew - 1]:.4g})"
-                 if grew else "") + "."
-    return Verdict("diverged", "Diverged: the steps were too large", evidence,
-                   f"lower the learning rate (now {rate:g}) about tenfold and start again"
-                   + ("; unscaled features make this more likely (data.normalize: none)"
-                      if numbers.normalize == "none" else "") + ".",
-                   _retrain(numbers, f"compile.optimizer.learning_rate={rate / 10:g}"))
+    # where it first grew sharply, counting from where an untrained model starts when that is known
+    series = ([numbers.initial_loss] if known else []) + good
+    grew = next((index for index in range(len(series) - 1) if series[index + 1] > series[index] * EARLY_BLOWUP),
+                None)
+    epoch_index = None if grew is None else grew + (0 if known else 1)  # the index in good of the grown epoch
+    if epoch_index is not None and epoch_index != peak:
+        before = (f"the {series[grew]:.4g} an untrained model starts from" if known and grew == 0
+                  else f"{series[grew]:.4g}")
+        evidence += (f"; it first grew sharply at epoch {numbers.history[epoch_index]['epoch']:g} ({before} → "
+                     f"{series[grew + 1]:.4g})")
+    advice, command = _lower_rate(numbers)
+    return Verdict("diverged", "Diverged: the steps were too large", evidence + ".",
+                   advice + ("; unscaled features make this more likely (data.normalize: none)"
+                             if numbers.normalize == "none" else "") + ".", command)
+
+
+def _lower_rate(numbers: RunNumbers) -> tuple[str, str]:
+    """How to lower a learning rate that made the steps too large, and the command: straight back to the
+    optimizer's usual rate when it is far above it (tenfold at a time would take run after run), else tenfold."""
+    rate, usual = numbers.learning_rate, USUAL_RATE.get(numbers.optimizer, USUAL_RATE["adam"])
+    name = "Adam" if numbers.optimizer == "adam" else "plain gradient descent (sgd)"
+    if rate > FAR_ABOVE_USUAL * usual:
+        warned = ", as the config's warning says," if numbers.optimizer == "adam" else ""  # lint warns for Adam
+        return (f"the learning rate ({rate:g}) is far above the usual {usual:g} for {name}: start again from "
+                f"{usual:g}{warned} rather than lowering it tenfold run after run",
+                _retrain(numbers, f"compile.optimizer.learning_rate={usual:g}"))
+    return (f"lower the learning rate (now {rate:g}) about tenfold and start again",
+            _retrain(numbers, f"compile.optimizer.learning_rate={rate / 10:g}"))
 
 
 def _accuracy_noise(baseline: float, rows: int) -> float:
@@ -204,7 +330,10 @@ def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
         evidence = f"test r2 {test:.4f}: no better than predicting the training mean (r2 ≈ 0)."
     losses = [row["loss"] for row in numbers.history if _finite(row.get("loss"))]
     rate = numbers.learning_rate
-    blew_up = bool(losses) and max(losses[:3]) > 10 * min(losses)
+    start = numbers.initial_loss if _finite(numbers.initial_loss) and numbers.initial_loss > 0 else None
+    # far above the loss at its best, or far above where an untrained model starts: the first steps overshot
+    blew_up = bool(losses) and (max(losses[:3]) > 10 * min(losses)
+                                or (start is not None and max(losses[:3]) > EARLY_BLOWUP * start))
     stopped = numbers.patience is not None and len(numbers.history) < numbers.epochs_planned
     trend = _trend(numbers)
     if trend and trend.falling and not (blew_up or stopped):  # too early to judge: it is still learning
@@ -220,10 +349,13 @@ def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
     learned = best is not None and best[f"val_{metric}"] - baseline > margin
     command = None
     if blew_up:
-        cause = (f"the loss blew up early (epoch {losses.index(max(losses[:3])) + 1}: {max(losses[:3]):.4g}, "
-                 f"against {min(losses):.4g} at best): {_what_large_steps_do(numbers.activations)}, leaving a "
-                 f"model that predicts one value. Lower the learning rate (now {rate:g})")
-        command = _retrain(numbers, f"compile.optimizer.learning_rate={rate / 10:g}")
+        high = max(losses[:3])
+        against = (f"{high / start:.2g} times the {start:.4g} an untrained model starts from"
+                   if start is not None and high > EARLY_BLOWUP * start else f"against {min(losses):.4g} at best")
+        advice, command = _lower_rate(numbers)
+        cause = (f"the loss blew up early (epoch {losses.index(high) + 1}: {high:.4g}, {against}): the steps were "
+                 f"too large, and {_what_large_steps_do(numbers.activations)}, leaving a model that predicts one "
+                 f"value. {advice[0].upper()}{advice[1:]}")
     elif numbers.normalize == "none":
         cause = ("the features are not scaled (data.normalize: none): features of very different sizes make "
                  "gradient descent crawl along some directions. Standardise them")
@@ -236,9 +368,7 @@ def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
                  + f". Give it more patience (now {numbers.patience})")
         command = _retrain(numbers, f"fit.early_stopping.patience={max(20, 4 * numbers.patience)}")
     elif losses and losses[-1] > 0.9 * losses[0]:
-        cause = (f"the loss barely moved ({losses[0]:.4g} → {losses[-1]:.4g}): the learning rate (now {rate:g}) "
-                 "may be too small, or the training too short")
-        command = _retrain(numbers, f"compile.optimizer.learning_rate={rate * 10:g}")
+        cause, command = _why_stuck(numbers, losses)
     elif learned:
         cause = (f"validation {metric} reached {best[f'val_{metric}']:.4f} at epoch {best['epoch']:g}, so the "
                  "features do carry the answer, but the model lost it by the end: try a smaller learning rate "
@@ -248,6 +378,65 @@ def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
                  "in a poor minimum (try another seed, or `nnlearn lr-find` on the config), or the labels may "
                  "not follow from these features")
     return Verdict("learned_nothing", "Learned nothing", evidence, f"likely cause: {cause}.", command)
+
+
+def _narrow_layers(numbers: RunNumbers) -> tuple[list[tuple[int, int]], int | None]:
+    """The hidden dense layers narrow enough to be a bottleneck: 1-2 units, or fewer than the classes to tell
+    apart; and the number of classes (None for regression)."""
+    dense = [units for units in numbers.units if units]
+    metric = _key_metric(numbers.metrics)
+    classes = (max(dense[-1], 2) if dense and metric == "accuracy" else None)
+    return ([(index, units) for index, units in _hidden_layers(numbers)
+             if units <= NARROW_UNITS or (classes and units < classes)], classes)
+
+
+def _why_stuck(numbers: RunNumbers, losses: list[float]) -> tuple[str, str | None]:
+    """Why the loss barely moved, and what to try: a bottleneck layer, a rate far too small, dead units."""
+    rate, usual = numbers.learning_rate, USUAL_RATE.get(numbers.optimizer, USUAL_RATE["adam"])
+    flat = abs(losses[-1] - losses[0]) <= FLAT * losses[0]
+    start = numbers.initial_loss if _finite(numbers.initial_loss) else None
+    moved = f"the loss {'stayed flat' if flat else 'barely moved'} ({losses[0]:.4g} → {losses[-1]:.4g}"
+    moved += (f", where an untrained model starts from {start:.4g})" if start is not None
+              and losses[-1] <= start * (1 + NEAR_BEST) else ")")
+    hidden_relu = any(numbers.activations[index] == "relu" for index, _ in _hidden_layers(numbers)
+                      if index < len(numbers.activations))
+    narrow, classes = _narrow_layers(numbers)
+    inspect = f"`nnlearn inspect {numbers.run_dir}` shows which units are dead"
+    if narrow:
+        others = [units for index, units in _hidden_layers(numbers) if (index, units) not in narrow]
+        width = max(others) if others else max(WIDENED_UNITS, classes or 0)
+        why = ("the width of the widest other hidden layer" if others
+               else "wide enough that some units dying leaves others alive"
+               + (f", and more than the {classes} classes" if classes and classes > 2 else ""))
+        names = " and ".join(f"model.layers[{index}]" for index, _ in narrow)
+        sizes = sorted({units for _, units in narrow})
+        has = (f"{'have' if len(narrow) > 1 else 'has'} {' or '.join(map(str, sizes))} unit"
+               f"{'s' if sizes != [1] else ''}{' each' if len(narrow) > 1 else ''}")
+        fewer = (f", fewer than the {classes} classes to tell apart" if classes and classes > 2
+                 and max(sizes) < classes else "")
+        dies = ("whose ReLU units can all die (z < 0 for every example, so their gradient is 0)" if hidden_relu
+                else "too narrow to carry what the output needs")
+        them = "them" if len(narrow) > 1 else "it"
+        return (f"{moved}: nothing passes through the hidden layers, so only the output's bias learns (the "
+                f"class frequencies). {names} {has}{fewer}: a bottleneck {dies}; {inspect}. Widen {them} to "
+                f"{width} units ({why}); a larger learning rate would not help",
+                _retrain(numbers, *(f"model.layers[{index}].units={width}" for index, _ in narrow)))
+    if rate < usual / 10 or (numbers.optimizer == "sgd" and rate < usual and not flat):
+        return (f"{moved}: the learning rate (now {rate:g}, against the usual {usual:g}) is likely too small, "
+                "or the training too short",
+                _retrain(numbers, f"compile.optimizer.learning_rate={min(rate * 10, usual):g}"))
+    if flat and not _hidden_layers(numbers):
+        return (f"{moved}: the model is stuck where it started; another seed starts from other weights, and "
+                "`nnlearn lr-find` on the config shows which learning rates move the loss", None)
+    if flat:
+        dead = ("its ReLU units are likely dead (z < 0 for every example, gradient 0)" if hidden_relu
+                else "its units are likely stuck (saturated or dead)")
+        step = (f"with Adam the step size hardly depends on the gradient's size, so a flat loss at learning rate "
+                f"{rate:g} is not a small-rate problem" if numbers.optimizer == "adam"
+                else f"the learning rate {rate:g} is not far below the usual {usual:g}")
+        return (f"{moved}: nothing passes through the hidden layers: {dead}; {step}. {inspect}; another seed "
+                "starts from other weights", f"nnlearn inspect {numbers.run_dir}")
+    return (f"{moved}: the training was likely too short", _train_longer(numbers))
 
 
 def _what_large_steps_do(activations: tuple[str, ...]) -> str:
@@ -348,11 +537,11 @@ def _early_stopping_advice(numbers: RunNumbers, rows: list[dict]) -> tuple[str, 
                                  f"fit.early_stopping.patience={patience}",
                                  "fit.early_stopping.restore_best_weights=true"))
             break  # a larger patience keeps this epoch or the lowest, and helps no more
-    remedy = "add regularization (L2) or dropout, use a smaller model, or get more data"
+    remedy, command = _regularization_advice(numbers)
     if first is None:
-        return remedy + ".", None
-    return (f"{remedy}. Early stopping would not help this run: with patience {first[0]} it would "
-            f"{first[1]}.", None)
+        return remedy, command
+    return (f"{remedy[:-1]}. Early stopping would not help this run: with patience {first[0]} it would "
+            f"{first[1]}.", command)
 
 
 def _high_variance(numbers: RunNumbers) -> Verdict | None:
@@ -422,7 +611,29 @@ def _trend(numbers: RunNumbers) -> Trend | None:
     if fell > STILL_IMPROVING and after >= lowest:
         return Trend(name, False, f"{shown}, no lower than its earlier best ({lowest:.4g}): it wanders, "
                                   "it no longer falls")
+    if fell < -STILL_IMPROVING:
+        return Trend(name, False, f"{shown}: {_rise(numbers, watched, window)}", fell)
     return Trend(name, False, f"{shown}: " + ("it has settled" if fell > 0 else "it no longer falls"))
+
+
+def _rise(numbers: RunNumbers, watched: list[float], window: int) -> str:
+    """What a rise of the last stretch's average is: one spike, or the stretch as a whole (its median)."""
+    before, last = watched[-2 * window:-window], watched[-window:]
+    rise = _mean(last) - _mean(before)
+    peak = max(range(window), key=lambda index: last[index])
+    epoch = numbers.history[len(watched) - window + peak]["epoch"]
+    ratio = _mean(last) / _mean(before)
+    text = f"it rose to {ratio:.2g} times the stretch before" if ratio >= 2 else f"it rose {ratio - 1:.1%}"
+    # one epoch that holds most of the rise is a spike (a bad batch, a large step), not the trend
+    if (last[peak] - _mean(before)) / window > rise / 2:
+        text += f", mostly from one spike ({last[peak]:.4g} in epoch {epoch:g})"
+    low, high = _median(before), _median(last)
+    if high <= low * (1 + OVERFIT_RISE):
+        moved = f"rose only {high / low - 1:.0%}" if high > low else "did not rise"
+        return text + f"; its median {moved} ({low:.4g} → {high:.4g}): noise, not a trend"
+    return text + f"; its median rose too ({low:.4g} → {high:.4g})" + (
+        f", though both are near 0 (the validation accuracy is {numbers.history[-1]['val_accuracy']:.4f})"
+        if high < 0.01 and _finite(numbers.history[-1].get("val_accuracy")) else "")
 
 
 def _nothing_to_gain(numbers: RunNumbers) -> str | None:
@@ -492,4 +703,11 @@ def diagnose_run(run_dir: Path | RunDir, prepared=None) -> list[Verdict]:
                                patience=stopping.patience if stopping else None,
                                validation_rows=len(prepared.splits.validation or ()), initial_loss=start,
                                activations=tuple(getattr(layer, "activation", None) or ""
-                                                 for layer in config.model.layers)))
+                                                 for layer in config.model.layers),
+                               units=tuple(getattr(layer, "units", None) for layer in config.model.layers),
+                               l2=tuple(getattr(getattr(layer, "kernel_regularizer", None), "l2", 0.0)
+                                        for layer in config.model.layers),
+                               optimizer=config.compile.optimizer.type,
+                               monitor=stopping.monitor if stopping else "val_loss",
+                               min_delta=stopping.min_delta if stopping else 0.0,
+                               restore_best_weights=bool(stopping and stopping.restore_best_weights)))

@@ -1,7 +1,9 @@
 """diagnose: each verdict from the numbers that define it (hand-made histories), then through the CLI on
 real runs, including a failed one; `train --from` starts a new run from a saved one."""
 
+import dataclasses
 import json
+import math
 
 import numpy as np
 import pytest
@@ -15,13 +17,17 @@ runner = CliRunner()
 
 
 def numbers(history, test=0.9, train=0.95, baseline=0.5, status="finished", metric="accuracy", **settings):
-    metrics = {"train": {"loss": history[-1]["loss"] if history else 1.0, metric: train},
+    """A run's numbers; settings name RunNumbers fields (epochs for epochs_planned), and validation_loss and
+    train_loss are the saved evaluation's (metrics.json)."""
+    metrics = {"train": {"loss": settings.pop("train_loss", history[-1]["loss"] if history else 1.0), metric: train},
                "test": {"loss": 0.3, metric: test}} if status == "finished" else {}
-    return RunNumbers(history, metrics, {metric: baseline}, settings.get("epochs", len(history)),
-                      settings.get("learning_rate", 0.01), settings.get("normalize", "standard"),
-                      settings.get("test_rows", 100), status, run_dir="runs/r",
-                      patience=settings.get("patience"), validation_rows=settings.get("validation_rows", 100),
-                      initial_loss=settings.get("initial_loss"), activations=settings.get("activations", ()))
+    if "validation_loss" in settings:
+        metrics["validation"] = {"loss": settings.pop("validation_loss")}
+    defaults = {"epochs_planned": settings.pop("epochs", len(history)), "learning_rate": 0.01,
+                "normalize": "standard", "test_rows": 100, "validation_rows": 100, "run_dir": "runs/r"}
+    known = {field.name for field in dataclasses.fields(RunNumbers)}
+    return RunNumbers(history, metrics, {metric: baseline}, status=status,
+                      **{name: value for name, value in {**defaults, **settings}.items() if name in known})
 
 
 def rows(losses, val_losses, **columns):
@@ -93,11 +99,11 @@ def test_high_bias_when_training_error_stays_high():
 
 def test_diverged_names_the_epoch_where_the_loss_first_grew():
     history = [{"epoch": 1.0, "loss": 5.0}, {"epoch": 2.0, "loss": 4.0}, {"epoch": 3.0, "loss": 40.0}]
-    verdicts = diagnose(numbers(history, status="failed", learning_rate=0.5))
+    verdicts = diagnose(numbers(history, status="failed", learning_rate=0.05))
     assert kinds(verdicts) == ["diverged"]
     assert "in epoch 4, after epoch 3 had ended with a finite loss" in verdicts[0].evidence
-    assert "grew sharply at epoch 3 (4 → 40)" in verdicts[0].evidence
-    assert verdicts[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.05"
+    assert "first grew sharply at epoch 3 (4 → 40)" in verdicts[0].evidence
+    assert verdicts[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.005"
     assert "blew up" in curve_title(verdicts)
 
 
@@ -106,7 +112,8 @@ def test_a_failed_run_is_diagnosed_reported_and_started_again_with_a_lower_rate(
     result = runner.invoke(app, ["train", str(write_config(DIVERGES)), "--out", "runs/diverged"])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "Diverged" in result.output
-    assert "nnlearn train --from runs/diverged --set compile.optimizer.learning_rate=10" in result.output
+    # sgd at 100, far above its usual 0.01: straight back to 0.01, not 10
+    assert "nnlearn train --from runs/diverged --set compile.optimizer.learning_rate=0.01" in result.output
     diagnosed = runner.invoke(app, ["diagnose", "runs/diverged", "--json"])
     assert diagnosed.exit_code == 0, diagnosed.output
     assert [v["kind"] for v in json.loads(diagnosed.stdout)["diagnosis"]] == ["diverged"]
@@ -187,7 +194,8 @@ def test_a_blown_up_run_gets_one_verdict_and_one_piece_of_advice():
     history = rows([2.71e6] + noise[1:], validation)
     verdicts = diagnose(numbers(history, test=0.1003, train=0.0994, baseline=0.1003, learning_rate=50))
     assert kinds(verdicts) == ["learned_nothing"]
-    assert verdicts[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=5"
+    # Adam at 50, far above its usual 0.001: straight back to it, as lint's warning says
+    assert verdicts[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.001"
 
 
 def test_train_longer_never_suggests_fewer_epochs_than_the_run_went_through():
@@ -392,7 +400,7 @@ def test_a_finite_loss_orders_of_magnitude_above_the_start_is_diverged():
                                 learning_rate=100, initial_loss=2.887e4))
     assert kinds(verdicts) == ["diverged"]
     assert "3.515e+15 in epoch 1, 1.2e+11 times the 2.887e+04 an untrained model starts from" in verdicts[0].evidence
-    assert verdicts[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=10"
+    assert verdicts[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.001"
     # a run that blew up in epoch 1 but came back below where it started has not diverged
     recovered = rows([3.5e6] + [2e4 * 0.9 ** n for n in range(39)], [2e4 * 0.9 ** n for n in range(40)])
     assert "diverged" not in kinds(diagnose(numbers(recovered, metric="r2", test=0.8, train=0.85, baseline=0.0,
@@ -430,3 +438,152 @@ def test_every_verdict_keeps_its_json_keys():
     for case in cases:
         verdicts = diagnose(case)
         assert len(verdicts) == 1 and set(verdicts[0].to_json()) == keys
+
+
+def moons_early_stopped(rise_to=0.33):
+    """configs/moons_mlp.yaml with early stopping on val_loss, patience 20: val_loss lowest (0.0606) at epoch 47,
+    rising to rise_to by epoch 67 where it stopped, while the training loss kept falling."""
+    validation = np.geomspace(0.37, 0.0606, 47).tolist() + np.linspace(0.07, rise_to, 20).tolist()
+    return rows(np.geomspace(0.62, 0.05, 67).tolist(), validation)
+
+
+def test_early_stopping_that_brought_back_its_best_epoch_is_judged_by_that_epoch():
+    # as reported: stopped at 67, kept epoch 47 (metrics.json: validation 0.0606, train 0.1062), yet it was told
+    # "high variance" from the thrown-away epochs and to use the very early stopping it had used
+    settings = {"epochs": 1000, "patience": 20, "restore_best_weights": True, "validation_loss": 0.0606,
+                "train_loss": 0.1062, "units": (64, 64, 1), "activations": ("relu", "relu", "linear")}
+    verdicts = diagnose(numbers(moons_early_stopped(), test=1.0, train=0.9571, baseline=0.5, **settings))
+    assert kinds(verdicts) == ["healthy"]
+    assert "stopped the run at epoch 67 of 1000 and kept the weights of epoch 47" in verdicts[0].evidence
+    assert "validation loss 0.0606 against training loss 0.1062" in verdicts[0].evidence
+    assert "early_stopping" not in verdicts[0].command
+    # without restore_best_weights the model ends with epoch 67's weights: overfitting, as before
+    last = diagnose(numbers(moons_early_stopped(), test=1.0, train=0.9571, baseline=0.5,
+                            **{**settings, "restore_best_weights": False}))
+    assert kinds(last) == ["high_variance"]
+
+
+def test_overfitting_left_at_the_kept_epoch_gets_another_remedy_than_early_stopping():
+    # configs/cnn_digits.yaml for 200 epochs with patience 50: stopped at 110, kept epoch 60 (val_loss 0.0861)
+    # where the training loss was already 0.00025: overfitting remains at the kept epoch
+    validation = np.geomspace(0.98, 0.0861, 60).tolist() + np.linspace(0.1, 0.12, 50).tolist()
+    history = rows(np.geomspace(1.76, 1e-4, 110).tolist(), validation)
+    verdicts = diagnose(numbers(history, test=0.9777, train=1.0, baseline=0.1003, epochs=200, patience=50,
+                                restore_best_weights=True, validation_loss=0.0861, train_loss=0.00025,
+                                units=(None, None, None, None, None, 64, 10),
+                                l2=(0.0,) * 7))
+    assert kinds(verdicts) == ["high_variance"]
+    assert "kept the weights of epoch 60" in verdicts[0].evidence
+    assert "validation loss 0.0861 against training loss 0.00025" in verdicts[0].evidence
+    assert "patience" not in verdicts[0].next_step.split("early stopping already")[1]
+    assert verdicts[0].command == "nnlearn train --from runs/r --set model.layers[5].kernel_regularizer.l2=0.001"
+    # a layer that has an L2 penalty already is offered ten times as much
+    stronger = diagnose(numbers(history, test=0.9777, train=1.0, baseline=0.1003, epochs=200, patience=50,
+                                restore_best_weights=True, validation_loss=0.0861, train_loss=0.00025,
+                                units=(None, 64, 10), l2=(0.0, 0.001, 0.0)))
+    assert stronger[0].command.endswith("--set model.layers[1].kernel_regularizer.l2=0.01")
+    # but never a penalty so large that lint warns the weights shrink to 0
+    strong = diagnose(numbers(history, test=0.9777, train=1.0, baseline=0.1003, epochs=200, patience=50,
+                              restore_best_weights=True, validation_loss=0.0861, train_loss=0.00025,
+                              units=(None, 64, 10), l2=(0.0, 0.01, 0.0)))
+    assert strong[0].command is None and "already has an L2 penalty of 0.01" in strong[0].next_step
+
+
+DIGITS_FLAT = {"test": 0.1031, "train": 0.1017, "baseline": 0.1003, "test_rows": 359,
+               "initial_loss": math.log(10), "activations": ("relu", "relu", "linear")}
+
+
+def test_a_flat_loss_through_a_one_unit_layer_is_a_bottleneck_not_a_small_learning_rate():
+    # configs/softmax_digits.yaml with model.layers[0].units=1 and model.layers[1].units=1: the loss stays at
+    # ln 10 = 2.303, and the old advice (learning_rate 0.01, then 0.1) learned nothing each time
+    flat = rows([2.3026] * 40, [2.3027] * 40)
+    verdicts = diagnose(numbers(flat, learning_rate=0.001, units=(1, 1, 10), **DIGITS_FLAT))
+    assert kinds(verdicts) == ["learned_nothing"]
+    assert verdicts[0].command == ("nnlearn train --from runs/r --set model.layers[0].units=16"
+                                   " --set model.layers[1].units=16")
+    assert "fewer than the 10 classes" in verdicts[0].next_step and "nnlearn inspect runs/r" in verdicts[0].next_step
+    assert "ReLU units can all die" in verdicts[0].next_step
+    # one narrow layer beside a wide one: widened to the wide one's width
+    one = diagnose(numbers(flat, learning_rate=0.001, units=(25, 1, 10), **DIGITS_FLAT))
+    assert one[0].command == "nnlearn train --from runs/r --set model.layers[1].units=25"
+    # moons (2 classes) with 1-unit layers at Adam 0.01: a bottleneck too, not "try 0.1"
+    moons = diagnose(numbers(rows([0.694] + [0.6932] * 49, [0.6931] * 50), test=0.5, train=0.5, baseline=0.5,
+                             learning_rate=0.01, units=(1, 1, 1), initial_loss=math.log(2),
+                             activations=("relu", "relu", "linear")))
+    assert moons[0].command.endswith("--set model.layers[0].units=16 --set model.layers[1].units=16")
+
+
+def test_a_small_learning_rate_is_blamed_only_where_it_is_likely():
+    wide = {**DIGITS_FLAT, "units": (25, 15, 10)}
+    # Adam at its usual 0.001 with a flat loss: dead units, not a small rate (Adam's step hardly depends on
+    # the gradient's size)
+    adam = diagnose(numbers(rows([2.3026] * 40, [2.3027] * 40), learning_rate=0.001, **wide))
+    assert adam[0].command == "nnlearn inspect runs/r" and "not a small-rate problem" in adam[0].next_step
+    # plain gradient descent at 0.002, its loss falling slowly (2.30 → 2.20): the rate, up to sgd's usual 0.01
+    slow = rows(np.linspace(2.30, 2.20, 40).tolist(), np.linspace(2.30, 2.21, 40).tolist())
+    sgd = diagnose(numbers(slow, learning_rate=0.002, optimizer="sgd", **wide))
+    assert sgd[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.01"
+
+
+def test_a_first_epoch_far_above_the_untrained_loss_means_the_steps_were_too_large():
+    # configs/softmax_digits.yaml at Adam 0.5 (after "try 5", "try 0.5"): epoch 1's loss 4.157 against the 2.303
+    # of an untrained model, then about 2.36 with every ReLU dead: it was told "poor minimum", with no command
+    losses = [4.157, 2.374, 2.36, 2.353, 2.37, 2.363] + [2.36, 2.37] * 17
+    verdicts = diagnose(numbers(rows(losses, [2.35] * 40), learning_rate=0.5, units=(25, 15, 10), **DIGITS_FLAT))
+    assert kinds(verdicts) == ["learned_nothing"]
+    assert "epoch 1: 4.157, 1.8 times the 2.303 an untrained model starts from" in verdicts[0].next_step
+    assert verdicts[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.001"
+
+
+def test_a_rate_far_above_the_usual_goes_straight_back_to_it():
+    history = [{"epoch": 1.0, "loss": 5.0}]
+    far = {"adam": (5, "0.001"), "sgd": (5, "0.01")}
+    for optimizer, (rate, usual) in far.items():
+        verdicts = diagnose(numbers(history, status="failed", learning_rate=rate, optimizer=optimizer))
+        assert verdicts[0].command.endswith(f"learning_rate={usual}") and "far above" in verdicts[0].next_step
+    # sgd at 0.5 is not far above its usual 0.01 (under 100 times): tenfold
+    near = diagnose(numbers(history, status="failed", learning_rate=0.5, optimizer="sgd"))
+    assert near[0].command.endswith("learning_rate=0.05")
+
+
+def test_far_above_the_usual_rate_is_where_lint_warns_for_adam():
+    from nnlearn.diagnose import FAR_ABOVE_USUAL, USUAL_RATE
+    from nnlearn.lint import ADAM_RANGE
+    assert math.isclose(FAR_ABOVE_USUAL * USUAL_RATE["adam"], ADAM_RANGE[1])
+
+
+def test_diverged_names_epoch_1_when_the_first_epoch_blew_up():
+    # configs/moons_mlp.yaml at learning rate 100: 3.237e6 in epoch 1 from the untrained 0.693; it was said to
+    # have first grown sharply at epoch 6 (2.258 → 3.919), a later and smaller jump
+    losses = [3.237e6, 40.0, 9.278, 5.0, 2.258, 3.919, 13.25, 4.555, 3.845, 10.38] * 5
+    verdicts = diagnose(numbers(rows(losses, losses), test=0.5, train=0.5, baseline=0.5, learning_rate=100,
+                                initial_loss=math.log(2)))
+    assert kinds(verdicts) == ["diverged"]
+    assert "reached 3.237e+06 in epoch 1" in verdicts[0].evidence and "epoch 6" not in verdicts[0].evidence
+    # a first sharp growth before the peak is named, from where an untrained model starts
+    later = [3.0, 100.0, 1e5, 5e4] + [50.0] * 6
+    grew = diagnose(numbers(rows(later, later), test=0.5, train=0.5, baseline=0.5, initial_loss=math.log(2)))
+    assert "first grew sharply at epoch 1 (the 0.6931 an untrained model starts from → 3)" \
+        in grew[0].evidence
+
+
+def test_a_spike_in_the_last_stretch_is_called_a_rise_and_weighed_by_its_median():
+    # configs/iris_softmax.yaml with batch_size 1 for 300 epochs: validation loss near 0.001, one epoch (284)
+    # at 1.454; the last stretch averaged 60 times the one before, and was said to "no longer fall"
+    rng = np.random.RandomState(0)
+    validation = np.geomspace(0.5, 0.0008, 240).tolist() + (0.0005 + 0.0003 * rng.rand(30)).tolist() \
+        + (0.0015 + 0.0003 * rng.rand(30)).tolist()
+    validation[283] = 1.454
+    history = rows(np.geomspace(0.6, 0.0007, 300).tolist(), validation, val_accuracy=[1.0] * 300)
+    verdicts = diagnose(numbers(history, test=1.0, train=1.0, baseline=0.3333))
+    evidence = verdicts[0].evidence
+    assert "no longer falls" not in evidence and "times the stretch before" in evidence
+    assert "one spike (1.454 in epoch 284)" in evidence and "its median rose too" in evidence
+    assert "near 0" in evidence
+    # the same spike over a steady median: noise
+    steady = validation[:270] + (0.0005 + 0.0003 * rng.rand(30)).tolist()
+    steady[283] = 1.454
+    flat = diagnose(numbers(rows(np.geomspace(0.6, 0.0007, 300).tolist(), steady), test=1.0, train=1.0,
+                            baseline=0.3333))
+    assert "its median did not rise" in flat[0].evidence or "its median rose only" in flat[0].evidence
+    assert "noise, not a trend" in flat[0].evidence
