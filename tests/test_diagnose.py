@@ -10,7 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from nnlearn.cli import app
-from nnlearn.diagnose import RunNumbers, _stopping_point, curve_title, diagnose
+from nnlearn.diagnose import curve_title, diagnose
+from nnlearn.remedies import _stopping_point
+from nnlearn.run_numbers import RunNumbers
 from tests.conftest import DIVERGES, TINY
 
 runner = CliRunner()
@@ -547,7 +549,7 @@ def test_a_rate_far_above_the_usual_goes_straight_back_to_it():
 
 
 def test_far_above_the_usual_rate_is_where_lint_warns_for_adam():
-    from nnlearn.diagnose import FAR_ABOVE_USUAL, USUAL_RATE
+    from nnlearn.remedies import FAR_ABOVE_USUAL, USUAL_RATE
     from nnlearn.lint import ADAM_RANGE
     assert math.isclose(FAR_ABOVE_USUAL * USUAL_RATE["adam"], ADAM_RANGE[1])
 

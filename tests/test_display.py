@@ -7,7 +7,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from nnlearn.diagnose import Verdict
+from nnlearn.run_numbers import Verdict
 from nnlearn.display import (EpochProgress, epoch_logs, error_json, print_diagnosis, print_error, print_table,
                              print_warnings)
 from nnlearn.errors import ConfigError, Interrupted, NnlearnError, Problem
