@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+
 @dataclass
 class Verdict:
     """One finding about a run, with the numbers behind it and what to try next."""
