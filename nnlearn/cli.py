@@ -275,6 +275,10 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     session = progress.trained
     title = (f"{session} epochs in {run.seconds:.1f} s" if session == run.epochs else
              f"{session} more epochs in {run.seconds:.1f} s ({run.epochs} in all)")
+    if run.early_stopping:
+        from nnlearn.display import early_stopping_line
+
+        print_wrapped(people, "", early_stopping_line(run.early_stopping))
     people.print(metrics_table(run.metrics, run.baseline, title=title))
     from nnlearn.rundir import RunDir
 

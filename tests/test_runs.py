@@ -199,6 +199,32 @@ def test_early_stopping_keeps_the_best_model(write_config):
     assert run.epochs < 200
     best = min(row["val_loss"] for row in run.history)
     assert run.metrics["validation"]["loss"] == pytest.approx(best, rel=1e-5)
+    kept = min(range(len(run.history)), key=lambda index: run.history[index]["val_loss"]) + 1
+    assert run.early_stopping == {"stopped_after": run.epochs, "kept_epoch": kept, "monitor": "val_loss",
+                                  "kept_value": best, "patience": 2, "restored_best_weights": True}
+    assert json.loads((run.run_dir / "run.json").read_text())["early_stopping"] == run.early_stopping
+    assert list_runs(run.run_dir.parent)[0].early_stopping == run.early_stopping
+
+
+@pytest.mark.tensorflow
+def test_train_says_that_early_stopping_stopped_it_and_which_weights_it_kept(write_config, workdir):
+    from typer.testing import CliRunner
+
+    from nnlearn.cli import app
+
+    stopping = ["fit.epochs=200", "fit.early_stopping.monitor=val_loss", "fit.early_stopping.patience=2",
+                "fit.early_stopping.restore_best_weights=false"]
+    arguments = ["train", str(write_config(MOONS)), "--no-plots", "--out", "runs/stopped", "--json"]
+    result = CliRunner().invoke(app, arguments + [word for item in stopping for word in ("--set", item)])
+    assert result.exit_code == 0, result.output
+    early = json.loads(result.stdout)["early_stopping"]
+    last = early["stopped_after"]
+    assert early["kept_epoch"] == last < 200
+    said = " ".join(result.stderr.split())
+    assert (f"Early stopping: val_loss had not improved for 2 epochs; stopped after epoch {last} and kept the "
+            "last epoch's weights") in said
+    listed = CliRunner().invoke(app, ["runs"])
+    assert f"{last}/200" in listed.stdout and "stopped early" in listed.stdout
 
 
 def test_early_stopping_monitor_must_be_measured(write_config):
@@ -343,5 +369,7 @@ def test_resume_with_early_stopping_equals_an_uninterrupted_run(write_config):
         train(path, stopping, out="runs/crashed", progress=CrashAt(whole.epochs - 2))
     resumed = resume("runs/crashed")
     assert resumed.epochs == whole.epochs
+    assert resumed.early_stopping == whole.early_stopping is not None
+    assert json.loads((resumed.run_dir / "run.json").read_text())["early_stopping"] == whole.early_stopping
     assert (resumed.run_dir / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
     assert resumed.metrics == whole.metrics
