@@ -58,16 +58,80 @@ class _Commands(typer.core.TyperGroup):
         try:
             return super().invoke(ctx)
         except _USAGE_ERROR as error:
-            suggestion = _did_you_mean(ctx.meta.get("arguments", [])) if "unexpected extra argument" in (
-                error.message) else None
-            if suggestion is None:
+            arguments = ctx.meta.get("arguments", [])
+            if getattr(error, "option_name", None):  # click's NoSuchOption: an option the command lacks
+                problem = _unknown_option(error, arguments)
+            elif "unexpected extra argument" in error.message and (suggestion := _did_you_mean(arguments)):
+                problem = NnlearnError(suggestion[0], hint=f"did you mean: {suggestion[1]}")
+            else:
                 raise
-            message, command = suggestion
             errors = make_console(stderr=True)
             if error.ctx is not None:
                 errors.print(error.ctx.get_usage(), soft_wrap=True, highlight=False, markup=False)
-            print_error(errors, NnlearnError(message, hint=f"did you mean: {command}"))
+            print_error(errors, problem)
             raise typer.Exit(2) from None
+
+
+def _unknown_option(error, arguments: list[str]) -> NnlearnError:
+    """An option the command does not have: a config key given as an option (`--epochs 3`) becomes the
+    --set meant (`--set fit.epochs=3`) where the command takes --set; any other, its close matches."""
+    import shlex
+
+    option = error.option_name
+    command = error.ctx.command if error.ctx is not None else None
+    takes_set = command is not None and any("--set" in getattr(param, "opts", []) for param in command.params)
+    paths = _config_keys().get(option.lstrip("-").replace("-", "_"), []) if takes_set else []
+    name = " ".join(["nnlearn"] + (error.ctx.command_path.split()[1:] if error.ctx is not None else []))
+    if paths:
+        words = list(arguments)
+        at = next(index for index, word in enumerate(words) if word.split("=")[0] == option)
+        given, equals, value = words[at].partition("=")
+        if not equals:
+            taken = at + 1 < len(words) and not words[at + 1].startswith("-")
+            value = words[at + 1] if taken else "VALUE"
+            del words[at + 1:at + 1 + taken]
+        meant = [" ".join(["nnlearn"] + [shlex.quote(word) for word in words[:at]] + ["--set",
+                                                                                     shlex.quote(f"{path}={value}")]
+                          + [shlex.quote(word) for word in words[at + 1:]]) for path in paths]
+        key = option.lstrip("-").replace("-", "_")
+        return NnlearnError(f"{name} has no option {option}: {key} is a config key, changed with --set.",
+                            hint="did you mean: " + "; or ".join(meant))
+    from difflib import get_close_matches
+
+    close = get_close_matches(option, sorted(set(getattr(error, "possibilities", None) or [])), 3, 0.7)
+    hint = (f"did you mean {' or '.join(close)}? All" if close else "all") + f" the options: {name} --help"
+    return NnlearnError(f"{name} has no option {option}.", hint=hint)
+
+
+def _config_keys() -> dict[str, list[str]]:
+    """Each config key's last name -> its full paths in the schema: epochs -> [fit.epochs],
+    units -> [model.layers[0].units]."""
+    from typing import get_args, get_origin
+
+    from pydantic import BaseModel
+
+    from nnlearn.config import Config
+
+    keys: dict[str, list[str]] = {}
+
+    def sections(annotation, in_list=False):
+        """(section model, inside a list) for each section an annotation may hold."""
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield annotation, in_list
+            return
+        for inner in get_args(annotation):
+            yield from sections(inner, in_list or get_origin(annotation) is list)
+
+    def walk(model, prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            path = prefix + name
+            if path not in keys.setdefault(name, []):
+                keys[name].append(path)
+            for section, in_list in sections(field.annotation):
+                walk(section, path + ("[0]." if in_list else "."))
+
+    walk(Config, "")
+    return keys
 
 
 def _did_you_mean(arguments: list[str]) -> tuple[str, str] | None:
@@ -507,8 +571,14 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
     from nnlearn.catalog import compare as compare_runs
     from nnlearn.tables import comparison_legend, comparison_tables
 
+    from nnlearn.errors import NnlearnError
+
     people, _ = _consoles(as_json)
     with handled(as_json):
+        if len(run_dirs) < 2:
+            raise NnlearnError(f"compare needs two or more runs to set side by side; it was given one "
+                               f"({run_dirs[0]}).", hint=f"e.g. nnlearn compare {run_dirs[0]} OTHER_RUN_DIR; "
+                                                         "`nnlearn runs` lists your runs.")
         _refuse_existing(html_file)
         result = compare_runs(run_dirs)
     for line in comparison_legend(run_dirs):

@@ -140,6 +140,8 @@ def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -
     run = RunDir.open(run_dir)
     record = run.record()
     status = record.get("status")
+    if status == "finished" and not run.is_finished():
+        raise run.missing_model()
     if status == "finished":
         raise RunError(f"{run} has already finished; there is nothing to resume.",
                        hint=f"evaluate it with `nnlearn eval {run}`, or train a new run.")

@@ -373,3 +373,32 @@ def test_resume_with_early_stopping_equals_an_uninterrupted_run(write_config):
     assert json.loads((resumed.run_dir / "run.json").read_text())["early_stopping"] == whole.early_stopping
     assert (resumed.run_dir / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
     assert resumed.metrics == whole.metrics
+
+
+def test_a_cut_short_history_names_the_file_the_line_and_what_is_wrong(tmp_path):
+    from nnlearn.rundir import RunDir
+
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n1,0.9,0.95\n2,0.8,0.85\n3,0.7")
+    with pytest.raises(RunError) as raised:
+        RunDir(tmp_path).history()
+    assert raised.value.problems[0].message == (f"{tmp_path / 'history.csv'}, line 4 has only 2 of its 3 values "
+                                                "(epoch, loss, val_loss): the file was cut short or edited.")
+    (tmp_path / "history.csv").write_text("epoch,loss\n1,0.9\n2,oops\n")
+    with pytest.raises(RunError, match=r"line 3: loss is 'oops', not a number\."):
+        RunDir(tmp_path).history()
+
+
+@pytest.mark.tensorflow
+def test_a_finished_run_whose_model_is_gone_says_so_and_how_to_train_again(write_config, workdir):
+    from typer.testing import CliRunner
+
+    from nnlearn.cli import app
+
+    run_dir = train(moons(write_config, epochs=2), out="runs/gone").run_dir
+    (run_dir / "model.keras").unlink()
+    for command in (["eval", "runs/gone"], ["train", "--resume", "runs/gone"]):
+        result = CliRunner().invoke(app, command, env={"COLUMNS": "400"})
+        assert result.exit_code == 2, result.output
+        assert "finished training, but its model file model.keras is missing" in result.output
+        assert "nnlearn train --from runs/gone --weights" in result.output
+        assert "--resume" not in result.output.split("fix:")[1] and "did not finish" not in result.output

@@ -72,6 +72,15 @@ def test_at_40_columns_each_run_keeps_its_whole_name_and_its_status():
     assert sum("acc 0.967" in line for line in lines) == 4 and sum("12-01 10:30" in line for line in lines) == 4
 
 
+def test_config_differences_read_as_yaml_not_python():
+    runs = [Path("runs/a"), Path("runs/b")]
+    comparison = Comparison(runs, {"fit.early_stopping": [None, {"patience": 3}], "fit.shuffle": [True, False],
+                                   "model.layers[0].kernel_size": [[3, 3], [5, 5]]}, {})
+    text = rendered(*comparison_tables(runs, comparison))
+    assert "None" not in text and "True" not in text and "False" not in text
+    assert "null" in text and "true" in text and "false" in text and "[3, 3]" in text
+
+
 def test_predictions_name_the_whole_run():
     run = Path("runs/coffee-roasting-20261201-053420")
     predictions = SimpleNamespace(columns=["class", "p_0", "p_1"], rows=[{"class": "0", "p_0": 0.8, "p_1": 0.2}])
