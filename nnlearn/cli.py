@@ -261,7 +261,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     Ctrl-C stops after the current batch and keeps the last epoch's checkpoint (exit 130);
     `nnlearn train --resume RUN_DIR` continues it.
     """
-    from nnlearn.display import (EpochProgress, expectations_table, format_number, metrics_table, print_diagnosis,
+    from nnlearn.display import (EpochProgress, expectations_table, metrics_table, print_diagnosis,
                                  print_wrapped)
     from nnlearn.errors import NnlearnError
     from nnlearn.training import resume as resume_run
@@ -329,13 +329,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
         if not no_plots:
             _draw_plots_of_a_finished_run(run)
     if people.is_terminal and run.history:
-        from nnlearn.plots import sparkline
-
-        losses = [row["loss"] for row in run.history]
-        ends = f" {format_number(losses[0])} → {format_number(losses[-1])}"
-        room = max(10, min(60, people.width - len("loss per epoch ") - len(ends)))  # one line at any width
-        shown = losses if len(losses) <= room else [losses[i * len(losses) // room] for i in range(room)]
-        people.print(f"loss per epoch {sparkline(shown)}{ends}")
+        people.print(_loss_line(people, run.history))
     session = progress.trained
     title = (f"{session} epochs in {run.seconds:.1f} s" if session == run.epochs else
              f"{session} more epochs in {run.seconds:.1f} s ({run.epochs} in all)")
@@ -365,6 +359,18 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     _emit(as_json, {**run.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})
     if not run.passed:
         raise typer.Exit(1)
+
+
+def _loss_line(console: Console, history: list[dict]) -> str:
+    """`loss per epoch ▇▅▃▂▁ first → last`, on one line of the console at any width."""
+    from nnlearn.display import format_number
+    from nnlearn.plots import sparkline
+
+    losses = [row["loss"] for row in history]
+    ends = f" {format_number(losses[0])} → {format_number(losses[-1])}"
+    room = max(10, min(60, console.width - 1 - len("loss per epoch ") - len(ends)))  # short of the last column
+    shown = losses if len(losses) <= room else [losses[i * len(losses) // room] for i in range(room)]
+    return f"loss per epoch {sparkline(shown)}{ends}"
 
 
 def _draw_plots_of_a_finished_run(run) -> None:
@@ -819,21 +825,24 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
     """
     from rich.markup import escape
 
-    from nnlearn.display import EpochProgress, format_number, watch_table
-    from nnlearn.plots import sparkline
+    from nnlearn.display import EpochProgress, early_stopping_line, watch_table
+    from nnlearn.tables import as_yaml
     from nnlearn.watch import watch as watch_config
 
     people, errors = _consoles(as_json)
 
+    def show_changes(changes) -> None:  # before the retraining starts: what the save changed
+        for key, before, after in changes:
+            people.print(f"changed [bold]{escape(key)}[/]: {escape(as_yaml(before))} → {escape(as_yaml(after))}")
+        if not changes:
+            people.print("no config value changed; training again.")
+
     def show_run(retrained) -> None:
         run = retrained.run
-        for key, before, after in retrained.changes:
-            people.print(f"changed [bold]{escape(key)}[/]: {escape(str(before))} → {escape(str(after))}")
-        losses = [row["loss"] for row in run.history]
-        shown = losses if len(losses) <= 60 else [losses[i * len(losses) // 60] for i in range(60)]
-        if losses:
-            people.print(f"loss per epoch {sparkline(shown)} {format_number(losses[0])} → "
-                         f"{format_number(losses[-1])}")
+        if run.history:
+            people.print(_loss_line(people, run.history))
+        if run.early_stopping:
+            print_wrapped(people, "", early_stopping_line(run.early_stopping))
         people.print(watch_table(retrained))
         people.print(f"{run.epochs} epochs in {run.seconds:.1f} s; saved in [bold]{escape(str(run.run_dir))}[/]")
         people.print(f"Watching {escape(str(config))}: save it to train again; Ctrl-C to stop.")
@@ -845,7 +854,7 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
 
     with handled(as_json):
         try:
-            watch_config(config, overrides or [], on_run=show_run, on_error=show_error,
+            watch_config(config, overrides or [], on_run=show_run, on_error=show_error, on_changes=show_changes,
                          progress=EpochProgress(people, quiet=quiet), max_runs=max_runs)
         except KeyboardInterrupt:
             errors.print("stopped watching")

@@ -351,7 +351,9 @@ def watch_table(retrained) -> Table:
     """Test metrics of the new run beside the previous run's, with the change."""
     now = retrained.run.metrics.get("test") or {}
     before = (retrained.previous.metrics.get("test") or {}) if retrained.previous else {}
-    table = Table(title=f"Test metrics, {retrained.seconds:.1f} s after the save")
+    since = "the save" if retrained.after_save else "watching started"
+    title = f"Test metrics, {retrained.seconds:.1f} s after {since}"
+    table = Table(title=title, min_width=len(title))  # the title on one line above the table
     table.add_column("metric")
     if before:
         table.add_column("previous run", justify="right", style="dim")

@@ -139,7 +139,7 @@ def comparison_tables(run_dirs: list[Path], comparison) -> tuple[Table, Table]:
     for number, _ in enumerate(run_dirs, 1):
         differences.add_column(f"run {number}")
     for key, values in comparison.differences.items():
-        differences.add_row(key, *[escape(_as_yaml(value)) for value in values])
+        differences.add_row(key, *[escape(as_yaml(value)) for value in values])
     if not comparison.differences:
         differences.add_row("(the configs are identical)", *[""] * len(run_dirs))
     metrics = Table(title="Metrics")
@@ -153,7 +153,7 @@ def comparison_tables(run_dirs: list[Path], comparison) -> tuple[Table, Table]:
     return differences, metrics
 
 
-def _as_yaml(value) -> str:
+def as_yaml(value) -> str:
     """A config value as the YAML file spells it: null, true, [3, 3], not Python's None, True, (3, 3)."""
     import json
 
