@@ -82,9 +82,9 @@ def _unknown_option(error, arguments: list[str]) -> NnlearnError:
     takes_set = command is not None and any("--set" in getattr(param, "opts", []) for param in command.params)
     paths = _config_keys().get(option.lstrip("-").replace("-", "_"), []) if takes_set else []
     name = " ".join(["nnlearn"] + (error.ctx.command_path.split()[1:] if error.ctx is not None else []))
-    if paths:
-        words = list(arguments)
-        at = next(index for index, word in enumerate(words) if word.split("=")[0] == option)
+    words = list(arguments)
+    at = next((index for index, word in enumerate(words) if word.split("=")[0] == option), None)
+    if paths and at is not None:
         given, equals, value = words[at].partition("=")
         if not equals:
             taken = at + 1 < len(words) and not words[at + 1].startswith("-")
