@@ -21,11 +21,13 @@ class RunSummary:
     metric: str | None
     value: float | None
     status: str
+    early_stopping: dict | None = None  # run.json's record of a run that early stopping ended
 
     def to_json(self) -> dict:
         return {"run_dir": str(self.run_dir), "name": self.name, "started": self.started,
                 "epochs": self.epochs, "configured_epochs": self.configured_epochs,
-                "metric": self.metric, "value": self.value, "status": self.status}
+                "metric": self.metric, "value": self.value, "status": self.status,
+                "early_stopping": self.early_stopping}
 
 
 def process_alive(pid) -> bool:
@@ -59,7 +61,8 @@ def summarize(run_dir: Path) -> RunSummary:
     fit = _typed(config.get("fit"), dict, {})
     return RunSummary(run_dir, _typed(config.get("name"), str, run_dir.name),
                       _typed(status_file.get("started"), str, ""), _typed(status_file.get("epochs"), int, 0),
-                      _typed(fit.get("epochs"), int, None), metric, value, status)
+                      _typed(fit.get("epochs"), int, None), metric, value, status,
+                      _typed(status_file.get("early_stopping"), dict, None))
 
 
 def _typed(value, kind: type, default):

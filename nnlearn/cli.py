@@ -58,16 +58,80 @@ class _Commands(typer.core.TyperGroup):
         try:
             return super().invoke(ctx)
         except _USAGE_ERROR as error:
-            suggestion = _did_you_mean(ctx.meta.get("arguments", [])) if "unexpected extra argument" in (
-                error.message) else None
-            if suggestion is None:
+            arguments = ctx.meta.get("arguments", [])
+            if getattr(error, "option_name", None):  # click's NoSuchOption: an option the command lacks
+                problem = _unknown_option(error, arguments)
+            elif "unexpected extra argument" in error.message and (suggestion := _did_you_mean(arguments)):
+                problem = NnlearnError(suggestion[0], hint=f"did you mean: {suggestion[1]}")
+            else:
                 raise
-            message, command = suggestion
             errors = make_console(stderr=True)
             if error.ctx is not None:
                 errors.print(error.ctx.get_usage(), soft_wrap=True, highlight=False, markup=False)
-            print_error(errors, NnlearnError(message, hint=f"did you mean: {command}"))
+            print_error(errors, problem)
             raise typer.Exit(2) from None
+
+
+def _unknown_option(error, arguments: list[str]) -> NnlearnError:
+    """An option the command does not have: a config key given as an option (`--epochs 3`) becomes the
+    --set meant (`--set fit.epochs=3`) where the command takes --set; any other, its close matches."""
+    import shlex
+
+    option = error.option_name
+    command = error.ctx.command if error.ctx is not None else None
+    takes_set = command is not None and any("--set" in getattr(param, "opts", []) for param in command.params)
+    paths = _config_keys().get(option.lstrip("-").replace("-", "_"), []) if takes_set else []
+    name = " ".join(["nnlearn"] + (error.ctx.command_path.split()[1:] if error.ctx is not None else []))
+    words = list(arguments)
+    at = next((index for index, word in enumerate(words) if word.split("=")[0] == option), None)
+    if paths and at is not None:
+        given, equals, value = words[at].partition("=")
+        if not equals:
+            taken = at + 1 < len(words) and not words[at + 1].startswith("-")
+            value = words[at + 1] if taken else "VALUE"
+            del words[at + 1:at + 1 + taken]
+        meant = [" ".join(["nnlearn"] + [shlex.quote(word) for word in words[:at]] + ["--set",
+                                                                                     shlex.quote(f"{path}={value}")]
+                          + [shlex.quote(word) for word in words[at + 1:]]) for path in paths]
+        key = option.lstrip("-").replace("-", "_")
+        return NnlearnError(f"{name} has no option {option}: {key} is a config key, changed with --set.",
+                            hint="did you mean: " + "; or ".join(meant))
+    from difflib import get_close_matches
+
+    close = get_close_matches(option, sorted(set(getattr(error, "possibilities", None) or [])), 3, 0.7)
+    hint = (f"did you mean {' or '.join(close)}? All" if close else "all") + f" the options: {name} --help"
+    return NnlearnError(f"{name} has no option {option}.", hint=hint)
+
+
+def _config_keys() -> dict[str, list[str]]:
+    """Each config key's last name -> its full paths in the schema: epochs -> [fit.epochs],
+    units -> [model.layers[0].units]."""
+    from typing import get_args, get_origin
+
+    from pydantic import BaseModel
+
+    from nnlearn.config import Config
+
+    keys: dict[str, list[str]] = {}
+
+    def sections(annotation, in_list=False):
+        """(section model, inside a list) for each section an annotation may hold."""
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            yield annotation, in_list
+            return
+        for inner in get_args(annotation):
+            yield from sections(inner, in_list or get_origin(annotation) is list)
+
+    def walk(model, prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            path = prefix + name
+            if path not in keys.setdefault(name, []):
+                keys[name].append(path)
+            for section, in_list in sections(field.annotation):
+                walk(section, path + ("[0]." if in_list else "."))
+
+    walk(Config, "")
+    return keys
 
 
 def _did_you_mean(arguments: list[str]) -> tuple[str, str] | None:
@@ -197,7 +261,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     Ctrl-C stops after the current batch and keeps the last epoch's checkpoint (exit 130);
     `nnlearn train --resume RUN_DIR` continues it.
     """
-    from nnlearn.display import (EpochProgress, expectations_table, format_number, metrics_table, print_diagnosis,
+    from nnlearn.display import (EpochProgress, expectations_table, metrics_table, print_diagnosis,
                                  print_wrapped)
     from nnlearn.errors import NnlearnError
     from nnlearn.training import resume as resume_run
@@ -265,16 +329,14 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
         if not no_plots:
             _draw_plots_of_a_finished_run(run)
     if people.is_terminal and run.history:
-        from nnlearn.plots import sparkline
-
-        losses = [row["loss"] for row in run.history]
-        ends = f" {format_number(losses[0])} → {format_number(losses[-1])}"
-        room = max(10, min(60, people.width - len("loss per epoch ") - len(ends)))  # one line at any width
-        shown = losses if len(losses) <= room else [losses[i * len(losses) // room] for i in range(room)]
-        people.print(f"loss per epoch {sparkline(shown)}{ends}")
+        people.print(_loss_line(people, run.history))
     session = progress.trained
     title = (f"{session} epochs in {run.seconds:.1f} s" if session == run.epochs else
              f"{session} more epochs in {run.seconds:.1f} s ({run.epochs} in all)")
+    if run.early_stopping:
+        from nnlearn.display import early_stopping_line
+
+        print_wrapped(people, "", early_stopping_line(run.early_stopping))
     people.print(metrics_table(run.metrics, run.baseline, title=title))
     from nnlearn.rundir import RunDir
 
@@ -297,6 +359,18 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     _emit(as_json, {**run.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})
     if not run.passed:
         raise typer.Exit(1)
+
+
+def _loss_line(console: Console, history: list[dict]) -> str:
+    """`loss per epoch ▇▅▃▂▁ first → last`, on one line of the console at any width."""
+    from nnlearn.display import format_number
+    from nnlearn.plots import sparkline
+
+    losses = [row["loss"] for row in history]
+    ends = f" {format_number(losses[0])} → {format_number(losses[-1])}"
+    room = max(10, min(60, console.width - 1 - len("loss per epoch ") - len(ends)))  # short of the last column
+    shown = losses if len(losses) <= room else [losses[i * len(losses) // room] for i in range(room)]
+    return f"loss per epoch {sparkline(shown)}{ends}"
 
 
 def _draw_plots_of_a_finished_run(run) -> None:
@@ -503,8 +577,14 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
     from nnlearn.catalog import compare as compare_runs
     from nnlearn.tables import comparison_legend, comparison_tables
 
+    from nnlearn.errors import NnlearnError
+
     people, _ = _consoles(as_json)
     with handled(as_json):
+        if len(run_dirs) < 2:
+            raise NnlearnError(f"compare needs two or more runs to set side by side; it was given one "
+                               f"({run_dirs[0]}).", hint=f"e.g. nnlearn compare {run_dirs[0]} OTHER_RUN_DIR; "
+                                                         "`nnlearn runs` lists your runs.")
         _refuse_existing(html_file)
         result = compare_runs(run_dirs)
     for line in comparison_legend(run_dirs):
@@ -745,21 +825,24 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
     """
     from rich.markup import escape
 
-    from nnlearn.display import EpochProgress, format_number, watch_table
-    from nnlearn.plots import sparkline
+    from nnlearn.display import EpochProgress, early_stopping_line, watch_table
+    from nnlearn.tables import as_yaml
     from nnlearn.watch import watch as watch_config
 
     people, errors = _consoles(as_json)
 
+    def show_changes(changes) -> None:  # before the retraining starts: what the save changed
+        for key, before, after in changes:
+            people.print(f"changed [bold]{escape(key)}[/]: {escape(as_yaml(before))} → {escape(as_yaml(after))}")
+        if not changes:
+            people.print("no config value changed; training again.")
+
     def show_run(retrained) -> None:
         run = retrained.run
-        for key, before, after in retrained.changes:
-            people.print(f"changed [bold]{escape(key)}[/]: {escape(str(before))} → {escape(str(after))}")
-        losses = [row["loss"] for row in run.history]
-        shown = losses if len(losses) <= 60 else [losses[i * len(losses) // 60] for i in range(60)]
-        if losses:
-            people.print(f"loss per epoch {sparkline(shown)} {format_number(losses[0])} → "
-                         f"{format_number(losses[-1])}")
+        if run.history:
+            people.print(_loss_line(people, run.history))
+        if run.early_stopping:
+            print_wrapped(people, "", early_stopping_line(run.early_stopping))
         people.print(watch_table(retrained))
         people.print(f"{run.epochs} epochs in {run.seconds:.1f} s; saved in [bold]{escape(str(run.run_dir))}[/]")
         people.print(f"Watching {escape(str(config))}: save it to train again; Ctrl-C to stop.")
@@ -771,7 +854,7 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
 
     with handled(as_json):
         try:
-            watch_config(config, overrides or [], on_run=show_run, on_error=show_error,
+            watch_config(config, overrides or [], on_run=show_run, on_error=show_error, on_changes=show_changes,
                          progress=EpochProgress(people, quiet=quiet), max_runs=max_runs)
         except KeyboardInterrupt:
             errors.print("stopped watching")

@@ -174,6 +174,7 @@ class EpochProgress:
         resumed = f" (resuming after epoch {first_epoch})" if first_epoch else ""
         self.console.print(f"Training → [bold]{escape(str(run_dir))}[/]{resumed}")
         self.total, self.first_epoch, self.last_epoch = epochs, first_epoch, first_epoch
+        self.unprinted = None  # (number, logs) of the latest epoch a pipe has not been shown yet
         # a pipe or a CI log gets plain lines (about 20 a run); a terminal gets a live bar
         self.every = max(1, math.ceil((epochs - first_epoch) / 20))
         if not self.console.is_terminal:
@@ -187,12 +188,20 @@ class EpochProgress:
         if self.progress is not None:
             self.bar.epoch, self.bar.logs = number, logs
         elif (number - self.first_epoch) % self.every == 0 or number in (self.first_epoch + 1, self.total):
-            self.console.print(f"epoch {number:>{len(str(self.total))}}/{self.total}  {epoch_logs(logs)}",
-                               soft_wrap=True, highlight=False)
+            self._print_epoch(number, logs)
+        else:
+            self.unprinted = (number, logs)
+
+    def _print_epoch(self, number: int, logs: dict) -> None:
+        self.unprinted = None
+        self.console.print(f"epoch {number:>{len(str(self.total))}}/{self.total}  {epoch_logs(logs)}",
+                           soft_wrap=True, highlight=False)
 
     def finish(self) -> None:
         if self.progress is not None:
             self.progress.stop()
+        elif getattr(self, "unprinted", None):  # stopped early, or cut short: the last epoch is shown too
+            self._print_epoch(*self.unprinted)
 
     @property
     def trained(self) -> int:
@@ -252,6 +261,17 @@ def epoch_logs(logs: dict, width: int | None = None) -> str:
             lines.append("")
         lines[-1] += ("  " if lines[-1] else "") + item
     return "\n".join(lines)
+
+
+def early_stopping_line(early_stopping: dict) -> str:
+    """What early stopping did, in one sentence (run.json's `early_stopping`)."""
+    monitor, kept, last = early_stopping["monitor"], early_stopping["kept_epoch"], early_stopping["stopped_after"]
+    value = early_stopping.get("kept_value")
+    measured = f" ({monitor} {format_number(value)})" if isinstance(value, float) else ""
+    weights = (f"kept the weights of epoch {kept}{measured}" if early_stopping.get("restored_best_weights") else
+               f"kept the last epoch's weights{measured} (fit.early_stopping.restore_best_weights is false)")
+    return (f"Early stopping: {monitor} had not improved for {early_stopping['patience']} epochs; stopped after "
+            f"epoch {last} and {weights}.")
 
 
 def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "Metrics") -> Table:
@@ -331,7 +351,9 @@ def watch_table(retrained) -> Table:
     """Test metrics of the new run beside the previous run's, with the change."""
     now = retrained.run.metrics.get("test") or {}
     before = (retrained.previous.metrics.get("test") or {}) if retrained.previous else {}
-    table = Table(title=f"Test metrics, {retrained.seconds:.1f} s after the save")
+    since = "the save" if retrained.after_save else "watching started"
+    title = f"Test metrics, {retrained.seconds:.1f} s after {since}"
+    table = Table(title=title, min_width=len(title))  # the title on one line above the table
     table.add_column("metric")
     if before:
         table.add_column("previous run", justify="right", style="dim")

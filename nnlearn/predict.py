@@ -208,6 +208,14 @@ def typed_rows(pairs: list[str], feature_names: list[str], folder: Path) -> Path
             if not equals or not name:
                 raise DataError(f"--row {option!r}: expected name=value, e.g. --row {feature_names[0]}=1.5.",
                                 path="--row", hint=f"the features are: {', '.join(feature_names)}.")
+            if name not in feature_names:
+                from difflib import get_close_matches
+
+                close = get_close_matches(name, feature_names, 1)
+                meant = f"; did you mean {close[0]!r}?" if close else "."
+                raise DataError(f"--row {pair.strip()}: no feature named {name!r}{meant} The features are: "
+                                f"{', '.join(feature_names)}.", path="--row",
+                                hint="give every feature: " + " ".join(f"--row {name}=…" for name in feature_names))
             if name in rows[-1]:
                 rows.append({})
             rows[-1][name] = value.strip()

@@ -172,12 +172,34 @@ def _read_history(run_dir: Path) -> list[dict[str, float]]:
         return []
     fix = f"{HISTORY_FILE} is written by `nnlearn train`: restore it, or train the config again as a new run."
     try:
-        text = read_bounded(path, MAX_JSON_BYTES, fix).decode("utf-8")
-        return [{key: float(value) for key, value in row.items()} for row in csv.DictReader(io.StringIO(text))]
+        reader = csv.reader(io.StringIO(read_bounded(path, MAX_JSON_BYTES, fix).decode("utf-8")))
+        header = next(reader, [])
+        rows = []
+        for cells in reader:
+            if not cells:
+                continue
+            rows.append(_history_row(header, cells, f"{path}, line {reader.line_num}", fix))
+        return rows
     except UnreadableFile as error:
         raise RunError(error.message, hint=error.hint) from None
-    except (ValueError, TypeError, UnicodeDecodeError, csv.Error) as error:
-        raise RunError(f"{path} is damaged: {error}.", hint=fix) from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise RunError(f"{path} is damaged: it is not readable CSV text ({error}).", hint=fix) from None
+
+
+def _history_row(header: list[str], cells: list[str], where: str, fix: str) -> dict[str, float]:
+    """One epoch's row of history.csv as numbers; RunError naming the line and what is wrong with it."""
+    if len(cells) != len(header):
+        what = (f"has only {len(cells)} of its {len(header)} values ({', '.join(header)}): the file was cut "
+                "short or edited" if len(cells) < len(header) else
+                f"has {len(cells)} values where the header names {len(header)} ({', '.join(header)})")
+        raise RunError(f"{where} {what}.", hint=fix)
+    row = {}
+    for name, cell in zip(header, cells):
+        try:
+            row[name] = float(cell)
+        except ValueError:
+            raise RunError(f"{where}: {name} is {cell!r}, not a number.", hint=fix) from None
+    return row
 
 
 def _check_run_dir(run_dir: Path) -> None:
@@ -361,10 +383,22 @@ class RunDir:
         return load_saved_model(self.model_file)
 
     def check_finished(self) -> None:
-        """RunError unless training saved the model."""
+        """RunError unless training saved the model: a run that did not finish is resumed; a finished
+        run whose model file is gone (deleted or moved) is trained again (see missing_model)."""
+        if self.record(strict=False).get("status") == "finished" and not self.is_finished():
+            raise self.missing_model()
         if not self.is_finished():
             raise RunError(f"{self.path} has no {MODEL_FILE}: the run did not finish.",
                            hint=f"resume it with `nnlearn train --resume {self.path}`, or train it again.")
+
+    def missing_model(self) -> RunError:
+        """The error for a run that finished but whose model.keras is missing: it cannot be resumed
+        (it finished), so the way out is a new run, from its last checkpoint's weights when it has one."""
+        fresh = f"nnlearn train --from {self.path}"
+        hint = (f"start a new run from its last checkpoint's weights: {fresh} --weights; or train it again: "
+                f"{fresh}" if self.checkpoint_file.is_file() else f"train it again as a new run: {fresh}")
+        return RunError(f"{self.path} finished training, but its model file {MODEL_FILE} is missing (deleted or "
+                        "moved), so there is no model to use; a finished run cannot be resumed.", hint=hint)
 
     def save_model(self, model) -> None:
         """model.keras, written beside under a temporary name and renamed: never half a model."""

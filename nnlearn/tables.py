@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rich import box
 from rich.markup import escape
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -62,23 +63,63 @@ def predictions_heading(run_dir: Path) -> str:
     return f"Predictions of [bold]{escape(str(run_dir))}[/]"
 
 
-def runs_table(folder: Path, summaries) -> Table:
-    """One row per run; the run's name is never cut (it is what you copy), so the rest is kept short
-    and the table fits 80 columns for the usual runs/<name>-<time> names. On a narrower terminal the
-    other columns fold rather than lose characters; a file or pipe gets every row whole (print_table)."""
-    table = Table(title=f"Runs in {escape(str(folder))}", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    names = [run.run_dir.name for run in summaries]
-    table.add_column("run", no_wrap=True, min_width=max(map(len, names), default=3))
-    for column in ("started UTC", "epochs", "test", "status"):
-        table.add_column(column, justify="right" if column == "epochs" else "left", overflow="fold")
-    for run in summaries:
+def runs_table(folder: Path, summaries) -> RunsTable:
+    """One row per run, fitted to the width it is printed at (see RunsTable)."""
+    return RunsTable(folder, summaries)
+
+
+class RunsTable:
+    """The runs as a table: run, started, epochs, key test metric, status. The run's name is never cut
+    (it is what you copy) and every cell is kept on one line, so the usual runs/<name>-<time> names fit
+    80 columns one row each. Where the table is wider than the terminal, each run takes two lines
+    instead: its whole name, then the rest below it. A file or a pipe gets the table (print_table)."""
+
+    def __init__(self, folder: Path, summaries):
+        self.folder, self.summaries = folder, list(summaries)
+        self.title = f"Runs in {escape(str(folder))}"
+
+    def table(self) -> Table:
+        table = Table(title=self.title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
+                      padding=(0, 1, 0, 0))  # 2 spaces between columns (one of them the divider)
+        names = [run.run_dir.name for run in self.summaries]
+        table.add_column("run", no_wrap=True, min_width=max(map(len, names), default=3))
+        for column in ("started UTC", "epochs", "test", "status"):
+            table.add_column(column, justify="right" if column == "epochs" else "left", no_wrap=True)
+        for run in self.summaries:
+            table.add_row(escape(run.run_dir.name), *self.cells(run))
+        return table
+
+    @staticmethod
+    def cells(run) -> list[str]:
+        """(started, epochs, test metric, status) of one run, each short: `12-01 10:30`, `67/1500`,
+        `acc 0.967`, `stopped early` (a finished run that early stopping ended)."""
         epochs = f"{run.epochs}/{run.configured_epochs}" if run.configured_epochs else str(run.epochs)
         metric = f"{SHORT_METRIC.get(run.metric, run.metric)} {run.value:.3f}" if run.metric and isinstance(
             run.value, float) else "—"
+        status = "stopped early" if run.status == "finished" and run.early_stopping else (
+            run.status)
         colour = STATUS_COLOURS.get(run.status, "white")
         started = run.started[5:16].replace("T", " ")  # month-day hour:minute
-        table.add_row(escape(run.run_dir.name), started, epochs, metric, f"[{colour}]{run.status}[/]")
-    return table
+        return [started, epochs, metric, f"[{colour}]{escape(status)}[/]"]
+
+    def __rich_measure__(self, console, options):
+        return Measurement.get(console, options, self.table())
+
+    def __rich_console__(self, console, options):
+        table = self.table()
+        if Measurement.get(console, options.update_width(10_000), table).maximum <= options.max_width:
+            yield table
+            return
+        yield Text.from_markup(self.title, justify="center")
+        for run in self.summaries:  # narrow: the whole name on its line, the rest indented below it
+            started, epochs, metric, status = self.cells(run)
+            yield Text(run.run_dir.name, overflow="fold")
+            lines = [""]  # the rest below, indented, a line breaking only between items
+            for item in (status, f"{epochs} epochs", metric, f"started {started}"):
+                if lines[-1] and 2 + Text.from_markup(f"{lines[-1]}  {item}").cell_len >= options.max_width:
+                    lines.append("")
+                lines[-1] += ("  " if lines[-1] else "") + item
+            yield Text.from_markup("\n".join(f"  {line}" for line in lines))
 
 
 SHORT_METRIC = {"accuracy": "acc"}
@@ -98,7 +139,7 @@ def comparison_tables(run_dirs: list[Path], comparison) -> tuple[Table, Table]:
     for number, _ in enumerate(run_dirs, 1):
         differences.add_column(f"run {number}")
     for key, values in comparison.differences.items():
-        differences.add_row(key, *[escape(str(value)) for value in values])
+        differences.add_row(key, *[escape(as_yaml(value)) for value in values])
     if not comparison.differences:
         differences.add_row("(the configs are identical)", *[""] * len(run_dirs))
     metrics = Table(title="Metrics")
@@ -110,6 +151,13 @@ def comparison_tables(run_dirs: list[Path], comparison) -> tuple[Table, Table]:
         for name, values in names.items():
             metrics.add_row(split, name, *[format_number(value) for value in values])
     return differences, metrics
+
+
+def as_yaml(value) -> str:
+    """A config value as the YAML file spells it: null, true, [3, 3], not Python's None, True, (3, 3)."""
+    import json
+
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 def explanation_table(config_path: Path, explanation) -> Table:

@@ -48,6 +48,7 @@ class Run:
     history: list[dict[str, float]] = field(default_factory=list)
     expectations: list[ExpectationResult] = field(default_factory=list)
     prepared: Prepared | None = field(default=None, repr=False)  # its data, so showing it needs no reload
+    early_stopping: dict | None = None  # when early stopping ended it: see _early_stop
 
     @property
     def passed(self) -> bool:
@@ -57,7 +58,8 @@ class Run:
     def to_json(self) -> dict:
         return {"run_dir": str(self.run_dir), "epochs": self.epochs, "seconds": round(self.seconds, 3),
                 "metrics": self.metrics, "baseline": {"test": self.baseline},
-                "expectations": [result.to_json() for result in self.expectations], "passed": self.passed}
+                "expectations": [result.to_json() for result in self.expectations], "passed": self.passed,
+                "early_stopping": self.early_stopping}
 
 
 class Silent:
@@ -138,6 +140,8 @@ def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -
     run = RunDir.open(run_dir)
     record = run.record()
     status = record.get("status")
+    if status == "finished" and not run.is_finished():
+        raise run.missing_model()
     if status == "finished":
         raise RunError(f"{run} has already finished; there is nothing to resume.",
                        hint=f"evaluate it with `nnlearn eval {run}`, or train a new run.")
@@ -381,8 +385,20 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     run_dir.write_metrics({**metrics, "baseline": {"test": baseline},
                            "expectations": [result.to_json() for result in results],
                            "epochs": len(rows), "seconds": round(seconds, 3)})
-    _save_status(run_dir, "finished", started, versions, epochs=len(rows))
-    return Run(run_dir.path, len(rows), seconds, metrics, baseline, rows, results, prepared)
+    early = _early_stop(stopping, rows) if stopping is not None and stopping.stopped_epoch > 0 else None
+    _save_status(run_dir, "finished", started, versions, epochs=len(rows), early_stopping=early)
+    return Run(run_dir.path, len(rows), seconds, metrics, baseline, rows, results, prepared, early)
+
+
+def _early_stop(stopping, rows: list[dict]) -> dict:
+    """What early stopping did, as run.json records it: the last epoch trained, the epoch whose weights
+    the model kept (the best one with restore_best_weights, else the last), and what it watched."""
+    stopped_after = len(rows)
+    restored = stopping.restore_best_weights and stopping.best_weights is not None
+    kept = stopping.best_epoch + 1 if restored else stopped_after
+    value = rows[kept - 1].get(stopping.monitor) if 0 < kept <= len(rows) else None
+    return {"stopped_after": stopped_after, "kept_epoch": kept, "monitor": stopping.monitor,
+            "kept_value": value, "patience": stopping.patience, "restored_best_weights": restored}
 
 
 def _model_of_run(prepared: Prepared, run_dir: RunDir, checkpoint: dict | None, start: tuple | None):
@@ -595,13 +611,19 @@ def _status_record(record: dict, status: str, started: str, versions: dict | Non
     return record
 
 
-def _save_status(run_dir: RunDir, status: str, started: str, versions: dict | None, epochs: int) -> None:
-    """Update run.json's status, keeping what else it records (the run's fingerprint)."""
+def _save_status(run_dir: RunDir, status: str, started: str, versions: dict | None, epochs: int,
+                 early_stopping: dict | None = None) -> None:
+    """Update run.json's status, keeping what else it records (the run's fingerprint); a finished run
+    that early stopping ended also records how (`early_stopping`)."""
     try:
         record = run_dir.record()
     except RunError:
         record = {}
-    run_dir.write_record(_status_record(record, status, started, versions, epochs))
+    record = _status_record(record, status, started, versions, epochs)
+    record.pop("early_stopping", None)
+    if early_stopping is not None:
+        record["early_stopping"] = early_stopping
+    run_dir.write_record(record)
 
 
 def _record_distribution(run_dir: RunDir, distribution: dict) -> None:

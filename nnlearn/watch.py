@@ -25,6 +25,7 @@ class Retrained:
     seconds: float  # from the file's change (or the start of watching) to the metrics
     changes: list[tuple[str, object, object]] = field(default_factory=list)  # (key, before, after)
     previous: object | None = None  # the previous Run, None for the first
+    after_save: bool = True  # False for the run watching starts with: seconds count from the start
 
     def deltas(self) -> dict[str, float]:
         """Each test metric minus the previous run's (empty for the first run)."""
@@ -61,9 +62,11 @@ def _fingerprint(path: Path) -> tuple[bytes | None, float | None]:
 
 
 def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run, on_error,
-          progress=None, max_runs: int | None = None, poll_seconds: float = POLL_SECONDS) -> int:
+          progress=None, max_runs: int | None = None, poll_seconds: float = POLL_SECONDS, on_changes=None) -> int:
     """Train config_path, then again after every save, until Ctrl-C (KeyboardInterrupt) or max_runs.
 
+    on_changes(changes) is called as each run after the first starts, with the (key, before, after) of
+    every config value changed since the last completed run, so that what was picked up shows at once;
     on_run(Retrained) is called after each completed run; on_error(NnlearnError) for an invalid edit or
     a failed run, after which watching goes on. A Ctrl-C during a run stops that run as `nnlearn
     train` does and raises its Interrupted error. Returns the number of completed runs.
@@ -89,15 +92,17 @@ def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run,
         seen = content
         try:
             config = load_config(path, overrides)
+            resolved = config.model_dump(mode="json")
+            changes = config_changes(previous_config, resolved) if previous_config is not None else []
+            if on_changes is not None and previous_config is not None:
+                on_changes(changes)
             run = train_config(config, path.parent, progress=progress)
         except NnlearnError as error:
             if getattr(error, "exit_code", 2) == 130:
                 raise
             on_error(error)
             continue
-        resolved = config.model_dump(mode="json")
-        changes = config_changes(previous_config, resolved) if previous_config is not None else []
-        on_run(Retrained(run, time.time() - changed_at, changes, previous))
+        on_run(Retrained(run, time.time() - changed_at, changes, previous, after_save=changed_at != started))
         previous, previous_config = run, resolved
         completed += 1
     return completed

@@ -30,8 +30,33 @@ def test_help_validate_explain_and_runs_work_without_tensorflow():
             "r = CliRunner().invoke(app, ['explain', 'configs/cnn_digits.yaml']); "
             "assert r.exit_code == 0, r.output; "
             "r = CliRunner().invoke(app, ['runs', 'nowhere']); assert r.exit_code == 2, r.output; "
-            "CliRunner().invoke(app, ['train', '--help']); assert 'tensorflow' not in sys.modules")
+            "CliRunner().invoke(app, ['train', '--help']); "
+            "r = CliRunner().invoke(app, ['train', 'configs/iris_softmax.yaml', '--epochs', '3']); "
+            "assert r.exit_code == 2, r.output; assert 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_compare_asks_for_two_runs_when_given_one():
+    result = invoke("compare", "runs/only")
+    assert result.exit_code == 2 and "identical" not in result.output
+    assert "error: compare needs two or more runs to set side by side; it was given one (runs/only)." in result.output
+
+
+def test_a_config_key_given_as_an_option_becomes_the_set_meant():
+    epochs = invoke("train", "configs/iris_softmax.yaml", "--epochs", "3", "--no-plots")
+    assert epochs.exit_code == 2 and "Traceback" not in epochs.output and "No such option" not in epochs.output
+    assert "error: nnlearn train has no option --epochs: epochs is a config key" in epochs.output
+    assert ("fix: did you mean: nnlearn train configs/iris_softmax.yaml --set fit.epochs=3 --no-plots"
+            in epochs.output)
+    rate = invoke("validate", "configs/iris_softmax.yaml", "--learning-rate=0.1")
+    assert "nnlearn validate configs/iris_softmax.yaml --set compile.optimizer.learning_rate=0.1" in rate.output
+    units = invoke("explain", "configs/iris_softmax.yaml", "--units", "8")
+    assert "--set 'model.layers[0].units=8'" in units.output
+    other = invoke("train", "configs/iris_softmax.yaml", "--expct", "accuracy>0.9")
+    assert other.exit_code == 2 and "error: nnlearn train has no option --expct." in other.output
+    assert "fix: did you mean --expect? All the options: nnlearn train --help" in other.output
+    no_set = invoke("eval", "runs/x", "--epochs", "3")  # eval takes no --set: only the close matches
+    assert no_set.exit_code == 2 and "error: nnlearn eval has no option --epochs." in no_set.output
 
 
 @pytest.mark.tensorflow

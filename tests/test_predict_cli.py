@@ -82,3 +82,13 @@ def test_a_file_given_without_input_is_shown_the_command_meant():
     assert typed.exit_code == 2 and f"nnlearn predict {run_dir} --row temperature=200" in typed.output
     both = runner.invoke(app, ["predict", run_dir, "--input", "a.csv", "b.csv"])
     assert both.exit_code == 2 and "did you mean" not in both.output  # --input takes one file: no guess
+
+
+def test_a_typed_row_with_an_unknown_name_names_it_and_the_feature_meant(tmp_path):
+    from nnlearn.errors import DataError
+    from nnlearn.predict import typed_rows
+
+    with pytest.raises(DataError) as raised:
+        typed_rows(["temperature=200", "durtion=13.9"], ["temperature", "duration"], tmp_path)
+    assert raised.value.problems[0].message == ("--row durtion=13.9: no feature named 'durtion'; did you mean "
+                                                "'duration'? The features are: temperature, duration.")

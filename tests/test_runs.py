@@ -199,6 +199,32 @@ def test_early_stopping_keeps_the_best_model(write_config):
     assert run.epochs < 200
     best = min(row["val_loss"] for row in run.history)
     assert run.metrics["validation"]["loss"] == pytest.approx(best, rel=1e-5)
+    kept = min(range(len(run.history)), key=lambda index: run.history[index]["val_loss"]) + 1
+    assert run.early_stopping == {"stopped_after": run.epochs, "kept_epoch": kept, "monitor": "val_loss",
+                                  "kept_value": best, "patience": 2, "restored_best_weights": True}
+    assert json.loads((run.run_dir / "run.json").read_text())["early_stopping"] == run.early_stopping
+    assert list_runs(run.run_dir.parent)[0].early_stopping == run.early_stopping
+
+
+@pytest.mark.tensorflow
+def test_train_says_that_early_stopping_stopped_it_and_which_weights_it_kept(write_config, workdir):
+    from typer.testing import CliRunner
+
+    from nnlearn.cli import app
+
+    stopping = ["fit.epochs=200", "fit.early_stopping.monitor=val_loss", "fit.early_stopping.patience=2",
+                "fit.early_stopping.restore_best_weights=false"]
+    arguments = ["train", str(write_config(MOONS)), "--no-plots", "--out", "runs/stopped", "--json"]
+    result = CliRunner().invoke(app, arguments + [word for item in stopping for word in ("--set", item)])
+    assert result.exit_code == 0, result.output
+    early = json.loads(result.stdout)["early_stopping"]
+    last = early["stopped_after"]
+    assert early["kept_epoch"] == last < 200
+    said = " ".join(result.stderr.split())
+    assert (f"Early stopping: val_loss had not improved for 2 epochs; stopped after epoch {last} and kept the "
+            "last epoch's weights") in said
+    listed = CliRunner().invoke(app, ["runs"])
+    assert f"{last}/200" in listed.stdout and "stopped early" in listed.stdout
 
 
 def test_early_stopping_monitor_must_be_measured(write_config):
@@ -343,5 +369,36 @@ def test_resume_with_early_stopping_equals_an_uninterrupted_run(write_config):
         train(path, stopping, out="runs/crashed", progress=CrashAt(whole.epochs - 2))
     resumed = resume("runs/crashed")
     assert resumed.epochs == whole.epochs
+    assert resumed.early_stopping == whole.early_stopping is not None
+    assert json.loads((resumed.run_dir / "run.json").read_text())["early_stopping"] == whole.early_stopping
     assert (resumed.run_dir / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
     assert resumed.metrics == whole.metrics
+
+
+def test_a_cut_short_history_names_the_file_the_line_and_what_is_wrong(tmp_path):
+    from nnlearn.rundir import RunDir
+
+    (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n1,0.9,0.95\n2,0.8,0.85\n3,0.7")
+    with pytest.raises(RunError) as raised:
+        RunDir(tmp_path).history()
+    assert raised.value.problems[0].message == (f"{tmp_path / 'history.csv'}, line 4 has only 2 of its 3 values "
+                                                "(epoch, loss, val_loss): the file was cut short or edited.")
+    (tmp_path / "history.csv").write_text("epoch,loss\n1,0.9\n2,oops\n")
+    with pytest.raises(RunError, match=r"line 3: loss is 'oops', not a number\."):
+        RunDir(tmp_path).history()
+
+
+@pytest.mark.tensorflow
+def test_a_finished_run_whose_model_is_gone_says_so_and_how_to_train_again(write_config, workdir):
+    from typer.testing import CliRunner
+
+    from nnlearn.cli import app
+
+    run_dir = train(moons(write_config, epochs=2), out="runs/gone").run_dir
+    (run_dir / "model.keras").unlink()
+    for command in (["eval", "runs/gone"], ["train", "--resume", "runs/gone"]):
+        result = CliRunner().invoke(app, command, env={"COLUMNS": "400"})
+        assert result.exit_code == 2, result.output
+        assert "finished training, but its model file model.keras is missing" in result.output
+        assert "nnlearn train --from runs/gone --weights" in result.output
+        assert "--resume" not in result.output.split("fix:")[1] and "did not finish" not in result.output

@@ -43,6 +43,44 @@ def test_one_line_per_run_at_80_columns():
     assert all(len(line) <= 80 for line in lines)
 
 
+def _usual_runs() -> list[RunSummary]:
+    """Runs named as train names them, runs/<config-name>-<YYYYMMDD-HHMMSS>, one of each status."""
+    names = ["iris-softmax-20261201-103000", "softmax-digits-20261201-103512", "coffee-roasting-20261201-110000",
+             "mlp-regression-20261201-111500"]
+    statuses = ["finished", "interrupted", "finished", "running"]
+    stopped = [{"stopped_after": 67, "kept_epoch": 47}, None, None, None]
+    return [RunSummary(Path("runs") / name, name, "2026-12-01T10:30:00+00:00", 67, 1500, "accuracy", 0.9667,
+                       status, early) for name, status, early in zip(names, statuses, stopped)]
+
+
+def test_usual_runs_take_one_line_each_at_80_columns_and_say_which_stopped_early():
+    lines = rendered(runs_table(Path("runs"), _usual_runs())).splitlines()
+    for run, status in zip(_usual_runs(), ["stopped early", "interrupted", "finished", "running"]):
+        row = next(line for line in lines if run.name in line)
+        assert "12-01 10:30" in row and "67/1500" in row and "acc 0.967" in row and row.rstrip().endswith(status)
+    assert len(lines) == 3 + 4 and all(len(line) < 80 for line in lines)
+
+
+def test_at_40_columns_each_run_keeps_its_whole_name_and_its_status():
+    out = StringIO()
+    Console(file=out, width=40, color_system=None).print(runs_table(Path("runs"), _usual_runs()))
+    lines = out.getvalue().splitlines()
+    for run, status in zip(_usual_runs(), ["stopped early", "interrupted", "finished", "running"]):
+        below = lines[lines.index(run.name) + 1]  # the whole name on its own line, the rest under it
+        assert below.startswith(f"  {status}") and "67/1500" in below
+    assert all(len(line.rstrip()) < 40 for line in lines)
+    assert sum("acc 0.967" in line for line in lines) == 4 and sum("12-01 10:30" in line for line in lines) == 4
+
+
+def test_config_differences_read_as_yaml_not_python():
+    runs = [Path("runs/a"), Path("runs/b")]
+    comparison = Comparison(runs, {"fit.early_stopping": [None, {"patience": 3}], "fit.shuffle": [True, False],
+                                   "model.layers[0].kernel_size": [[3, 3], [5, 5]]}, {})
+    text = rendered(*comparison_tables(runs, comparison))
+    assert "None" not in text and "True" not in text and "False" not in text
+    assert "null" in text and "true" in text and "false" in text and "[3, 3]" in text
+
+
 def test_predictions_name_the_whole_run():
     run = Path("runs/coffee-roasting-20261201-053420")
     predictions = SimpleNamespace(columns=["class", "p_0", "p_1"], rows=[{"class": "0", "p_0": 0.8, "p_1": 0.2}])

@@ -23,6 +23,26 @@ def test_config_changes_name_each_changed_value():
     assert config_changes(before, before) == []
 
 
+def test_the_first_runs_table_counts_from_the_start_and_the_loss_line_fits_80_columns():
+    from io import StringIO
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from nnlearn.cli import _loss_line
+    from nnlearn.display import watch_table
+    from nnlearn.watch import Retrained
+
+    console = Console(file=StringIO(), width=80, color_system=None)
+    run = SimpleNamespace(metrics={"test": {"loss": 0.1}})
+    console.print(watch_table(Retrained(run, 1.5, after_save=False)))
+    console.print(watch_table(Retrained(run, 0.5, previous=run)))
+    text = console.file.getvalue()
+    assert "1.5 s after watching started" in text and "0.5 s after the save" in text
+    line = _loss_line(console, [{"loss": 1 / (epoch + 1)} for epoch in range(300)])
+    assert len(line) < 80 and line.startswith("loss per epoch ") and line.endswith("1.0000 → 0.0033")
+
+
 @pytest.mark.tensorflow
 def test_a_save_retrains_and_an_invalid_edit_is_reported(write_config):
     from nnlearn.watch import watch
@@ -44,9 +64,19 @@ def test_a_save_retrains_and_an_invalid_edit_is_reported(write_config):
             while not condition() and watcher.is_alive():
                 changed.wait(0.5)  # woken by each run or error; the half second notices a watcher that died
 
+    events = []  # what a person would see, in order: the changes must come before their run trains
+
+    class Progress:
+        def __getattr__(self, name):
+            return lambda *arguments, **options: None
+
+        def start(self, *arguments):
+            events.append("training starts")
+
     watcher = threading.Thread(target=watch, args=(path, ["fit.epochs=2"]), daemon=True,
                                kwargs={"on_run": recorded(runs), "on_error": recorded(errors), "max_runs": 2,
-                                       "poll_seconds": 0.05})
+                                       "poll_seconds": 0.05, "progress": Progress(),
+                                       "on_changes": lambda changes: events.append(changes)})
     watcher.start()
     wait_for(lambda: len(runs) == 1)
     path.write_text("model: [\n")
@@ -57,7 +87,8 @@ def test_a_save_retrains_and_an_invalid_edit_is_reported(write_config):
     watcher.join()  # max_runs=2: it has stopped by itself (a daemon thread: a failure above never waits on it)
     assert isinstance(errors[0], ConfigError)
     first, second = runs
-    assert first.previous is None and first.changes == []
+    assert first.previous is None and first.changes == [] and not first.after_save and second.after_save
+    assert events == ["training starts", [("model.layers[0].units", 16, 4)], "training starts"]
     assert second.previous is first.run and second.changes == [("model.layers[0].units", 16, 4)]
     test_before, test_after = first.run.metrics["test"], second.run.metrics["test"]
     assert second.deltas() == {name: test_after[name] - test_before[name] for name in test_after}
