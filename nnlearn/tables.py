@@ -96,7 +96,8 @@ class RunsTable:
         epochs = f"{run.epochs}/{run.configured_epochs}" if run.configured_epochs else str(run.epochs)
         metric = f"{SHORT_METRIC.get(run.metric, run.metric)} {run.value:.3f}" if run.metric and isinstance(
             run.value, float) else "—"
-        status = "stopped early" if run.status == "finished" and run.early_stopping else run.status
+        stopped = run.early_stopping and run.early_stopping.get("stopped", True)
+        status = "stopped early" if run.status == "finished" and stopped else run.status
         colour = STATUS_COLOURS.get(run.status, "white")
         started = run.started[5:16].replace("T", " ")  # month-day hour:minute
         return [started, epochs, metric, f"[{colour}]{escape(status)}[/]"]

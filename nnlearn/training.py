@@ -385,19 +385,23 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     run_dir.write_metrics({**metrics, "baseline": {"test": baseline},
                            "expectations": [result.to_json() for result in results],
                            "epochs": len(rows), "seconds": round(seconds, 3)})
-    early = _early_stop(stopping, rows) if stopping is not None and stopping.stopped_epoch > 0 else None
+    early = _early_stop(stopping, rows) if stopping is not None else None
     _save_status(run_dir, "finished", started, versions, epochs=len(rows), early_stopping=early)
     return Run(run_dir.path, len(rows), seconds, metrics, baseline, rows, results, prepared, early)
 
 
-def _early_stop(stopping, rows: list[dict]) -> dict:
-    """What early stopping did, as run.json records it: the last epoch trained, the epoch whose weights
-    the model kept (the best one with restore_best_weights, else the last), and what it watched."""
-    stopped_after = len(rows)
+def _early_stop(stopping, rows: list[dict]) -> dict | None:
+    """What early stopping did, as run.json records it: whether it stopped the run, the last epoch trained,
+    the epoch whose weights the model kept (the best one with restore_best_weights, else the last), and
+    what it watched. None when it changed nothing: the run ran to the end and kept its last epoch's weights
+    (Keras brings the best epoch's weights back at the end even when it did not stop)."""
+    stopped_after, stopped = len(rows), stopping.stopped_epoch > 0
     restored = stopping.restore_best_weights and stopping.best_weights is not None
     kept = stopping.best_epoch + 1 if restored else stopped_after
+    if not stopped and kept == stopped_after:
+        return None
     value = rows[kept - 1].get(stopping.monitor) if 0 < kept <= len(rows) else None
-    return {"stopped_after": stopped_after, "kept_epoch": kept, "monitor": stopping.monitor,
+    return {"stopped": stopped, "stopped_after": stopped_after, "kept_epoch": kept, "monitor": stopping.monitor,
             "kept_value": value, "patience": stopping.patience, "restored_best_weights": restored}
 
 

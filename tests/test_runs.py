@@ -200,8 +200,9 @@ def test_early_stopping_keeps_the_best_model(write_config):
     best = min(row["val_loss"] for row in run.history)
     assert run.metrics["validation"]["loss"] == pytest.approx(best, rel=1e-5)
     kept = min(range(len(run.history)), key=lambda index: run.history[index]["val_loss"]) + 1
-    assert run.early_stopping == {"stopped_after": run.epochs, "kept_epoch": kept, "monitor": "val_loss",
-                                  "kept_value": best, "patience": 2, "restored_best_weights": True}
+    assert run.early_stopping == {"stopped": True, "stopped_after": run.epochs, "kept_epoch": kept,
+                                  "monitor": "val_loss", "kept_value": best, "patience": 2,
+                                  "restored_best_weights": True}
     assert json.loads((run.run_dir / "run.json").read_text())["early_stopping"] == run.early_stopping
     assert list_runs(run.run_dir.parent)[0].early_stopping == run.early_stopping
 
@@ -225,6 +226,28 @@ def test_train_says_that_early_stopping_stopped_it_and_which_weights_it_kept(wri
             "last epoch's weights") in said
     listed = CliRunner().invoke(app, ["runs"])
     assert f"{last}/200" in listed.stdout and "stopped early" in listed.stdout
+
+
+@pytest.mark.tensorflow
+def test_a_run_that_went_to_the_end_but_got_its_best_epoch_back_says_so():
+    """Keras brings the best epoch's weights back at the end even when early stopping never stopped the run:
+    the saved model is then not the last epoch's, and the run says which it is."""
+    from nnlearn.display import early_stopping_line
+    from nnlearn.training import _early_stop
+
+    class Stopping:  # what training reads of Keras' EarlyStopping after fit
+        stopped_epoch, restore_best_weights, best_weights, best_epoch = 0, True, [0.0], 2
+        monitor, patience = "val_loss", 5
+
+    rows = [{"val_loss": value} for value in (0.5, 0.3, 0.2, 0.25, 0.24)]
+    early = _early_stop(Stopping(), rows)
+    assert early == {"stopped": False, "stopped_after": 5, "kept_epoch": 3, "monitor": "val_loss",
+                     "kept_value": 0.2, "patience": 5, "restored_best_weights": True}
+    assert early_stopping_line(early) == ("Early stopping did not stop the run (val_loss improved within every 5 "
+                                          "epochs), but it kept the weights of epoch 3 (val_loss 0.2000), its best, "
+                                          "not the last epoch's (5).")
+    Stopping.best_epoch = 4  # the last epoch was the best: nothing to say
+    assert _early_stop(Stopping(), rows) is None
 
 
 def test_early_stopping_monitor_must_be_measured(write_config):

@@ -48,7 +48,8 @@ def _usual_runs() -> list[RunSummary]:
     names = ["iris-softmax-20261201-103000", "softmax-digits-20261201-103512", "coffee-roasting-20261201-110000",
              "mlp-regression-20261201-111500"]
     statuses = ["finished", "interrupted", "finished", "running"]
-    stopped = [{"stopped_after": 67, "kept_epoch": 47}, None, None, None]
+    stopped = [{"stopped": True, "stopped_after": 67, "kept_epoch": 47}, None,
+               {"stopped": False, "stopped_after": 1500, "kept_epoch": 1200}, None]  # the third ran to the end
     return [RunSummary(Path("runs") / name, name, "2026-12-01T10:30:00+00:00", 67, 1500, "accuracy", 0.9667,
                        status, early) for name, status, early in zip(names, statuses, stopped)]
 
