@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import shlex
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def apply_overrides(located: Located, overrides: list[str]) -> set[Key]:
         key_text = key_text.strip()
         if not sep or not key_text:
             problems.append(Problem(f"--set {item}", "an override must look like KEY=VALUE.",
-                                    hint="e.g. --set fit.epochs=3 or --set model.layers[0].units=32."))
+                                    hint="e.g. --set fit.epochs=3 or --set 'model.layers[0].units=32'"))
             continue
         try:
             key = parse_path(key_text)
@@ -225,13 +226,13 @@ def _as_set_option(hint: str | None, key: Key) -> str | None:
         return hint
 
     def option(match: re.Match) -> str:
-        value = match.group(1)
-        written = f"{format_path(key)}={value}"
-        return f"--set '{written}'" if value.startswith('"') else f"--set {written}"  # the shell keeps the quotes
+        # quoted for the shell: a value's own quotes survive, and zsh does not read [0] as a glob
+        return "--set " + shlex.quote(f"{format_path(key)}={match.group(1)}")
 
-    # "set units: 1" becomes "--set model.layers[0].units=1", not "set --set …"
-    return re.sub(rf"(?:(?<![\w.])set )?(?<![\w.]){re.escape(key[-1])}: (\"[^\"]*\"|[-+]?[\w.+-]*\w)", option,
-                  hint)
+    # "set units: 1" becomes "--set 'model.layers[0].units=1'", not "set --set …"
+    written = re.sub(rf"(?:(?<![\w.])set )?(?<![\w.]){re.escape(key[-1])}: (\"[^\"]*\"|[-+]?[\w.+-]*\w)", option,
+                     hint)
+    return re.sub(r"(--set \S+)\.$", r"\1", written)  # a full stop glued to the command would be copied with it
 
 
 def _guess_key(key: Key, located: Located) -> str | None:

@@ -138,7 +138,7 @@ def test_set_without_its_equals_sign_is_shown_the_command_it_meant_on_one_line(w
     meant = f"nnlearn train {config} --set 'model.layers[0].units=5'"
     assert meant in result.output.splitlines()[-1], result.output  # whole, on one line, to copy
     typed = invoke("validate", write_config(), "--set", "fit.epochs=x")
-    assert typed.exit_code == 2 and "e.g. --set fit.epochs=8." in typed.output and "epochs: 8" not in typed.output
+    assert typed.exit_code == 2 and "e.g. --set fit.epochs=8" in typed.output and "epochs: 8" not in typed.output
 
 
 def test_validate_shipped_configs_and_a_broken_one(write_config):

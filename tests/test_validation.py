@@ -141,9 +141,9 @@ def test_model_problems_are_reported_beside_schema_problems(write_config):
 def test_out_of_range_numbers_say_which_values_are_allowed(write_config):
     report = validate_file(write_config(), ["fit.epochs=0", "compile.optimizer.learning_rate=-1"])
     hints = {problem.path: problem.hint for problem in report.errors}
-    assert hints == {"fit.epochs": "write a value at least 1, e.g. --set fit.epochs=1.",  # as they were given
+    assert hints == {"fit.epochs": "write a value at least 1, e.g. --set fit.epochs=1",  # as they were given
                      "compile.optimizer.learning_rate": "write a value above 0.0, e.g. "
-                                                        "--set compile.optimizer.learning_rate=0.001."}
+                                                        "--set compile.optimizer.learning_rate=0.001"}
 
 
 def test_multilabel_output_mismatch_names_both_fixes(tmp_path):
@@ -153,7 +153,7 @@ def test_multilabel_output_mismatch_names_both_fixes(tmp_path):
     report = validate_file(path, ["model.layers[1].units=7"])
     [problem] = report.errors
     assert problem.path == "model.layers[1].units"
-    assert problem.hint == "--set model.layers[1].units=5, or make the dataset have 7 labels: data.n_labels: 7."
+    assert problem.hint == "--set 'model.layers[1].units=5', or make the dataset have 7 labels: data.n_labels: 7."
     assert validate_file(path, ["model.layers[1].units=7", "data.n_labels=7"]).valid
     # n_labels given explicitly wins over centers; a config written before n_labels existed still works
     assert validate_file(path, ["model.layers[1].units=4", "data.centers=4"]).errors[0].path == \
@@ -169,9 +169,9 @@ def test_a_shape_mistake_made_by_set_is_fixed_by_a_set_in_validate_and_train(wri
     path = write_config()
     [problem] = validate_file(path, ["model.layers[1].units=4"]).errors
     assert problem.message.endswith("has 4 units (from --set).")
-    assert problem.hint == "--set model.layers[1].units=3: one logit per class."
+    assert problem.hint == "--set 'model.layers[1].units=3': one logit per class."  # quoted: zsh globs [1]
     trained = CliRunner().invoke(app, ["train", str(path), "--set", "model.layers[1].units=4"])
     assert trained.exit_code == 2
-    assert "fix: --set model.layers[1].units=3: one logit per class." in trained.output
+    assert "fix: --set 'model.layers[1].units=3': one logit per class." in trained.output
     [in_file] = validate_file(write_config(TINY.replace("units: 3", "units: 4"))).errors
     assert in_file.hint == "set units: 3: one logit per class." and "--set" not in in_file.message
