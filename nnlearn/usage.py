@@ -84,8 +84,7 @@ def _unknown_option(error, arguments: list[str]) -> NnlearnError:
         meant = [" ".join(["nnlearn"] + [shlex.quote(word) for word in words[:at]] + ["--set",
                                                                                      shlex.quote(f"{path}={value}")]
                           + [shlex.quote(word) for word in words[at + 1:]]) for path in paths]
-        key = option.lstrip("-").replace("-", "_")
-        return NnlearnError(f"{name} has no option {option}: {key} is a config key, changed with --set.",
+        return NnlearnError(f"{name} has no option {option}: config values are changed with --set KEY=VALUE.",
                             hint="did you mean: " + "; or ".join(meant))
     from difflib import get_close_matches
 
@@ -96,7 +95,8 @@ def _unknown_option(error, arguments: list[str]) -> NnlearnError:
 
 def _config_keys() -> dict[str, list[str]]:
     """Each config key's last name -> its full paths in the schema: epochs -> [fit.epochs],
-    units -> [model.layers[0].units]."""
+    units -> [model.layers[0].units], optimizer -> [compile.optimizer.type]; and the usual short names
+    (lr, bs) -> their keys' paths."""
     from typing import get_args, get_origin
 
     from pydantic import BaseModel
@@ -116,13 +116,22 @@ def _config_keys() -> dict[str, list[str]]:
     def walk(model, prefix: str) -> None:
         for name, field in model.model_fields.items():
             path = prefix + name
-            if path not in keys.setdefault(name, []):
-                keys[name].append(path)
-            for section, in_list in sections(field.annotation):
+            held = list(sections(field.annotation))
+            # a section takes no single value, but one chosen by its type does: --optimizer sgd
+            typed = all(not in_list and "type" in section.model_fields for section, in_list in held)
+            settable = path if not held else path + ".type" if typed else None
+            if settable and settable not in keys.setdefault(name, []):
+                keys[name].append(settable)
+            for section, in_list in held:
                 walk(section, path + ("[0]." if in_list else "."))
 
     walk(Config, "")
+    for short, name in SHORT_NAMES.items():
+        keys.setdefault(short, keys.get(name, []))
     return keys
+
+
+SHORT_NAMES = {"lr": "learning_rate", "bs": "batch_size", "batch": "batch_size"}  # as other tools spell them
 
 
 def _did_you_mean(arguments: list[str]) -> tuple[str, str] | None:

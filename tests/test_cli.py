@@ -45,7 +45,7 @@ def test_compare_asks_for_two_runs_when_given_one():
 def test_a_config_key_given_as_an_option_becomes_the_set_meant():
     epochs = invoke("train", "configs/iris_softmax.yaml", "--epochs", "3", "--no-plots")
     assert epochs.exit_code == 2 and "Traceback" not in epochs.output and "No such option" not in epochs.output
-    assert "error: nnlearn train has no option --epochs: epochs is a config key" in epochs.output
+    assert "error: nnlearn train has no option --epochs: config values are changed with --set" in epochs.output
     assert ("fix: did you mean: nnlearn train configs/iris_softmax.yaml --set fit.epochs=3 --no-plots"
             in epochs.output)
     rate = invoke("validate", "configs/iris_softmax.yaml", "--learning-rate=0.1")
@@ -55,6 +55,10 @@ def test_a_config_key_given_as_an_option_becomes_the_set_meant():
     other = invoke("train", "configs/iris_softmax.yaml", "--expct", "accuracy>0.9")
     assert other.exit_code == 2 and "error: nnlearn train has no option --expct." in other.output
     assert "fix: did you mean --expect? All the options: nnlearn train --help" in other.output
+    optimizer = invoke("validate", "configs/iris_softmax.yaml", "--optimizer", "sgd", "--lr", "0.1")
+    assert "--set compile.optimizer.type=sgd --lr 0.1" in optimizer.output  # a section: the value is its type
+    short = invoke("validate", "configs/iris_softmax.yaml", "--lr", "0.1")
+    assert "nnlearn validate configs/iris_softmax.yaml --set compile.optimizer.learning_rate=0.1" in short.output
     no_set = invoke("eval", "runs/x", "--epochs", "3")  # eval takes no --set: only the close matches
     assert no_set.exit_code == 2 and "error: nnlearn eval has no option --epochs." in no_set.output
 
