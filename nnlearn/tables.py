@@ -4,6 +4,7 @@ lessons. Each takes a result object and returns a table; the CLI prints it."""
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 from rich import box
@@ -71,23 +72,27 @@ def runs_table(folder: Path, summaries) -> RunsTable:
 class RunsTable:
     """The runs as a table: run, started, epochs, key test metric, status. The run's name is never cut
     (it is what you copy) and every cell is kept on one line, so the usual runs/<name>-<time> names fit
-    80 columns one row each. Where the table is wider than the terminal, each run takes two lines
-    instead: its whole name, then the rest below it. A file or a pipe gets the table (print_table)."""
+    80 columns one row each. Where the table is wider than the terminal, the started column goes first
+    when every name already holds its start (`-YYYYMMDD-HHMMSS`); still too wide, each run takes two
+    lines: its whole name, then the rest below it. A file or a pipe gets the whole table (print_table)."""
 
     def __init__(self, folder: Path, summaries):
         self.folder, self.summaries = folder, list(summaries)
         self.title = f"Runs in {escape(str(folder))}"
 
-    def table(self) -> Table:
+    def table(self, dated: bool = True) -> Table:
         table = Table(title=self.title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
                       padding=(0, 1, 0, 0))  # 2 spaces between columns (one of them the divider)
         names = [run.run_dir.name for run in self.summaries]
         table.add_column("run", no_wrap=True, min_width=max(map(len, names), default=3))
-        for column in ("started UTC", "epochs", "test", "status"):
+        for column in ("started UTC", "epochs", "test", "status")[0 if dated else 1:]:
             table.add_column(column, justify="right" if column == "epochs" else "left", no_wrap=True)
         for run in self.summaries:
-            table.add_row(escape(run.run_dir.name), *self.cells(run))
+            table.add_row(escape(run.run_dir.name), *self.cells(run)[0 if dated else 1:])
         return table
+
+    def _named_with_their_start(self) -> bool:
+        return all(re.search(r"-\d{8}-\d{6}$", run.run_dir.name) for run in self.summaries)
 
     @staticmethod
     def cells(run) -> list[str]:
@@ -106,10 +111,10 @@ class RunsTable:
         return Measurement.get(console, options, self.table())
 
     def __rich_console__(self, console, options):
-        table = self.table()
-        if Measurement.get(console, options.update_width(10_000), table).maximum <= options.max_width:
-            yield table
-            return
+        for table in [self.table()] + ([self.table(dated=False)] if self._named_with_their_start() else []):
+            if Measurement.get(console, options.update_width(10_000), table).maximum < options.max_width:
+                yield table  # short of the last column, where some terminals wrap early
+                return
         yield Text.from_markup(self.title, justify="center")
         for run in self.summaries:  # narrow: the whole name on its line, the rest indented below it
             started, epochs, metric, status = self.cells(run)
