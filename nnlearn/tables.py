@@ -140,9 +140,9 @@ def comparison_tables(run_dirs: list[Path], comparison) -> tuple[Table, Table]:
     """(how the configs differ, the metrics side by side), one column per run: run 1, run 2, ... (see
     comparison_legend)."""
     differences = Table(title="Config differences")
-    differences.add_column("key")
+    differences.add_column("key", no_wrap=True)  # whole: it is what a learner types after --set
     for number, _ in enumerate(run_dirs, 1):
-        differences.add_column(f"run {number}")
+        differences.add_column(f"run {number}", overflow="fold")
     for key, values in comparison.differences.items():
         differences.add_row(key, *[escape(as_yaml(value)) for value in values])
     if not comparison.differences:

@@ -125,3 +125,12 @@ def test_a_lessons_numbers_read_as_labelled_rounded_tables():
     last = next(line for line in lines if line.startswith("│") and line.split("│")[1].strip() == "25")
     assert "0.9075" in last and f"{1.011 * 4.4 ** 25:.4g}" in last  # the last epoch is always shown
     assert sum(1 for line in lines if line.startswith("│")) < 26 + 6  # long lists show about 10 rows
+
+
+def test_a_config_key_in_compare_is_never_cut_at_80_columns():
+    runs = [Path("runs/a"), Path("runs/b"), Path("runs/c")]
+    comparison = Comparison(runs, {"compile.optimizer.learning_rate": [0.001, 0.01, 0.1],
+                                   "compile.loss": ["sparse_categorical_crossentropy", "categorical_crossentropy",
+                                                    "sparse_categorical_crossentropy"]}, {})
+    text = rendered(*comparison_tables(runs, comparison))
+    assert "compile.optimizer.learning_rate" in text and "…" not in text
