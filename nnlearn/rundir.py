@@ -385,8 +385,12 @@ class RunDir:
     def check_finished(self) -> None:
         """RunError unless training saved the model: a run that did not finish is resumed; a finished
         run whose model file is gone (deleted or moved) is trained again (see missing_model)."""
-        if self.record(strict=False).get("status") == "finished" and not self.is_finished():
+        status = self.record(strict=False).get("status")
+        if status == "finished" and not self.is_finished():
             raise self.missing_model()
+        if status == "failed":  # resuming would fail the same way: its last good epoch leads to the same steps
+            raise RunError(f"{self.path} failed (its loss became NaN or infinite), so it has no {MODEL_FILE}.",
+                           hint=f"see why and what to change: nnlearn diagnose {self.path}")
         if not self.is_finished():
             raise RunError(f"{self.path} has no {MODEL_FILE}: the run did not finish.",
                            hint=f"resume it with `nnlearn train --resume {self.path}`, or train it again.")
@@ -398,7 +402,7 @@ class RunDir:
         hint = (f"start a new run from its last checkpoint's weights: {fresh} --weights; or train it again: "
                 f"{fresh}" if self.checkpoint_file.is_file() else f"train it again as a new run: {fresh}")
         return RunError(f"{self.path} finished training, but its model file {MODEL_FILE} is missing (deleted or "
-                        "moved), so there is no model to use; a finished run cannot be resumed.", hint=hint)
+                        "moved), so there is no model to use.", hint=hint)
 
     def save_model(self, model) -> None:
         """model.keras, written beside under a temporary name and renamed: never half a model."""

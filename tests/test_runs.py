@@ -20,7 +20,7 @@ from nnlearn.evaluation import evaluate
 from nnlearn.predict import predict
 from nnlearn.rundir import create_run_dir, write_atomic
 from nnlearn.training import train
-from tests.conftest import MOONS
+from tests.conftest import DIVERGES, MOONS
 
 
 def moons(write_config, epochs=6, name="moons.yaml"):
@@ -425,3 +425,19 @@ def test_a_finished_run_whose_model_is_gone_says_so_and_how_to_train_again(write
         assert "finished training, but its model file model.keras is missing" in result.output
         assert "nnlearn train --from runs/gone --weights" in result.output
         assert "--resume" not in result.output.split("fix:")[1] and "did not finish" not in result.output
+
+
+@pytest.mark.tensorflow
+def test_eval_of_a_failed_run_points_to_its_diagnosis_not_to_a_resume_that_would_fail_again(write_config):
+    from typer.testing import CliRunner
+
+    from nnlearn.cli import app
+
+    runner = CliRunner()
+    trained = runner.invoke(app, ["train", str(write_config(DIVERGES)), "--out", "runs/nan", "--no-plots"])
+    assert trained.exit_code == 1
+    result = runner.invoke(app, ["eval", "runs/nan"])
+    said = " ".join(result.output.split())
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "runs/nan failed (its loss became NaN or infinite), so it has no model.keras" in said
+    assert "nnlearn diagnose runs/nan" in said and "--resume" not in said
