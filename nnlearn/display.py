@@ -270,11 +270,12 @@ def early_stopping_line(early_stopping: dict) -> str:
     measured = f" ({monitor} {format_number(value)})" if isinstance(value, float) else ""
     weights = (f"kept the weights of epoch {kept}{measured}" if early_stopping.get("restored_best_weights") else
                f"kept the last epoch's weights{measured} (fit.early_stopping.restore_best_weights is false)")
+    patience = early_stopping["patience"]
+    epochs = f"{patience} epoch{'s' if patience != 1 else ''}"
     if not early_stopping.get("stopped", True):  # ran to the end, but the best epoch's weights came back
-        return (f"Early stopping did not stop the run ({monitor} improved within every {early_stopping['patience']}"
-                f" epochs), but it {weights}, its best, not the last epoch's ({last}).")
-    return (f"Early stopping: {monitor} had not improved for {early_stopping['patience']} epochs; stopped after "
-            f"epoch {last} and {weights}.")
+        return (f"Early stopping did not stop the run ({monitor} improved within every {epochs}), but it "
+                f"{weights}, its best, not the last epoch's ({last}).")
+    return f"Early stopping: {monitor} had not improved for {epochs}; stopped after epoch {last} and {weights}."
 
 
 def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "Metrics") -> Table:
