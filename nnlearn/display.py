@@ -165,8 +165,10 @@ class EpochProgress:
                           f"{reason}. This usually means a label or setup mistake (labels that do not match "
                           "the output, outputs squashed twice, unscaled targets).", 2)
         elif not self.quiet:
+            said = getattr(self, "said_why", False)  # watch trains again and again: explain it once
             print_wrapped(self.console, "", f"Loss before training: {format_number(measured)} (expected about "
-                                            f"{reason}).", 2)
+                                            f"{format_number(expected) if said else reason}).", 2)
+            self.said_why = True
 
     def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None:
         from rich.live import Live
