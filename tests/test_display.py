@@ -139,4 +139,4 @@ def test_the_loss_before_training_is_explained_once_per_watch_not_at_every_save(
     progress.initial_loss(0.71, 0.6931, reason)
     progress.initial_loss(0.72, 0.6931, reason)  # the next run of the same watch
     first, second = " ".join(out.getvalue().split()).split("Loss before training")[1:]
-    assert "untrained model says about 0.5" in first and second.strip() == ": 0.72 (expected about 0.6931)."
+    assert "untrained model says about 0.5" in first and second.strip() == ": 0.7200 (expected about 0.6931)."
