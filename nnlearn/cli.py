@@ -392,7 +392,8 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
             raise NnlearnError(f"{output} already exists; nnlearn never overwrites your files.",
                                path="--output", hint="give a new file name.")
         if (input_file is None) == (not row):
-            raise NnlearnError("give the rows to predict with --input FILE or with --row NAME=VALUE (not both).",
+            said = "both --input and --row were given: use one" if row else "no rows were given"
+            raise NnlearnError(f"{said}; the rows to predict come with --input FILE or with --row NAME=VALUE.",
                                path="--input", hint=f"e.g. nnlearn predict {run_dir} --input new_rows.csv")
         if row:
             import tempfile

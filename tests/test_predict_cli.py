@@ -92,3 +92,14 @@ def test_a_typed_row_with_an_unknown_name_names_it_and_the_feature_meant(tmp_pat
         typed_rows(["temperature=200", "durtion=13.9"], ["temperature", "duration"], tmp_path)
     assert raised.value.problems[0].message == ("--row durtion=13.9: no feature named 'durtion'; did you mean "
                                                 "'duration'? The features are: temperature, duration.")
+
+
+def test_predict_says_whether_no_rows_or_both_kinds_were_given(workdir):
+    from typer.testing import CliRunner
+
+    from nnlearn.cli import app
+
+    none = CliRunner().invoke(app, ["predict", "runs/x"])
+    assert none.exit_code == 2 and "no rows were given; the rows to predict come with --input FILE" in none.output
+    both = CliRunner().invoke(app, ["predict", "runs/x", "--input", "a.csv", "--row", "x=1"])
+    assert both.exit_code == 2 and "both --input and --row were given: use one" in " ".join(both.output.split())
