@@ -54,8 +54,10 @@ class Commands(typer.core.TyperGroup):
                 problem = _unknown_option(error, arguments)
             elif "unexpected extra argument" in error.message and (suggestion := _did_you_mean(arguments)):
                 problem = NnlearnError(suggestion[0], hint=f"did you mean: {suggestion[1]}")
-            else:
-                raise
+            else:  # a missing argument, a bad value: Typer's words, in nnlearn's error/fix form
+                name = " ".join(["nnlearn"] + (error.ctx.command_path.split()[1:] if error.ctx is not None else []))
+                said = error.format_message().rstrip(".")
+                problem = NnlearnError(said[:1].lower() + said[1:] + ".", hint=f"see: {name} --help")
             errors = make_console(stderr=True)
             if error.ctx is not None:
                 errors.print(error.ctx.get_usage(), soft_wrap=True, highlight=False, markup=False)

@@ -36,6 +36,15 @@ def test_help_validate_explain_and_runs_work_without_tensorflow():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
+def test_every_usage_mistake_is_said_in_nnlearns_form_not_in_a_box():
+    for arguments, said in ((["compare"], "error: missing argument 'run_dirs'."),
+                            (["train", "c.yaml", "--workers", "x"], "error: invalid value for '--workers'"),
+                            (["train", "c.yaml", "a", "b"], "error: got unexpected extra argument(s) (a b).")):
+        result = invoke(*arguments)
+        assert result.exit_code == 2 and said in result.output and "╭" not in result.output, result.output
+        assert f"fix: see: nnlearn {arguments[0]} --help" in result.output
+
+
 def test_compare_asks_for_two_runs_when_given_one():
     result = invoke("compare", "runs/only")
     assert result.exit_code == 2 and "identical" not in result.output
