@@ -55,7 +55,7 @@ class Commands(typer.core.TyperGroup):
             elif "unexpected extra argument" in error.message and (suggestion := _did_you_mean(arguments)):
                 problem = NnlearnError(suggestion[0], hint=f"did you mean: {suggestion[1]}")
             else:  # a missing argument, a bad value: Typer's words, in nnlearn's error/fix form
-                name = " ".join(["nnlearn"] + (error.ctx.command_path.split()[1:] if error.ctx is not None else []))
+                name = _command_name(error)
                 said = error.format_message().rstrip(".")
                 problem = NnlearnError(said[:1].lower() + said[1:] + ".", hint=f"see: {name} --help")
             errors = make_console(stderr=True)
@@ -63,6 +63,11 @@ class Commands(typer.core.TyperGroup):
                 errors.print(error.ctx.get_usage(), soft_wrap=True, highlight=False, markup=False)
             print_error(errors, problem)
             raise typer.Exit(2) from None
+
+
+def _command_name(error) -> str:
+    """`nnlearn train`: the command the mistake was made in, named as the user types it."""
+    return " ".join(["nnlearn"] + (error.ctx.command_path.split()[1:] if error.ctx is not None else []))
 
 
 def _unknown_option(error, arguments: list[str]) -> NnlearnError:
@@ -74,7 +79,7 @@ def _unknown_option(error, arguments: list[str]) -> NnlearnError:
     command = error.ctx.command if error.ctx is not None else None
     takes_set = command is not None and any("--set" in getattr(param, "opts", []) for param in command.params)
     paths = _config_keys().get(option.lstrip("-").replace("-", "_"), []) if takes_set else []
-    name = " ".join(["nnlearn"] + (error.ctx.command_path.split()[1:] if error.ctx is not None else []))
+    name = _command_name(error)
     words = list(arguments)
     at = next((index for index, word in enumerate(words) if word.split("=")[0] == option), None)
     if paths and at is not None:
