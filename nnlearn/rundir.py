@@ -170,7 +170,8 @@ def _read_history(run_dir: Path) -> list[dict[str, float]]:
     path = run_dir / HISTORY_FILE
     if not path.is_file():
         return []
-    fix = f"{HISTORY_FILE} is written by `nnlearn train`: restore it, or train the config again as a new run."
+    fix = (f"{HISTORY_FILE} is written by `nnlearn train`: restore it, or train the config again as a new run: "
+           f"nnlearn train --from {run_dir}")
     try:
         reader = csv.reader(io.StringIO(read_bounded(path, MAX_JSON_BYTES, fix).decode("utf-8")))
         header = next(reader, [])

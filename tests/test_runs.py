@@ -406,6 +406,7 @@ def test_a_cut_short_history_names_the_file_the_line_and_what_is_wrong(tmp_path)
         RunDir(tmp_path).history()
     assert raised.value.problems[0].message == (f"{tmp_path / 'history.csv'}, line 4 has only 2 of its 3 values "
                                                 "(epoch, loss, val_loss): the file was cut short or edited.")
+    assert raised.value.problems[0].hint.endswith(f"as a new run: nnlearn train --from {tmp_path}")
     (tmp_path / "history.csv").write_text("epoch,loss\n1,0.9\n2,oops\n")
     with pytest.raises(RunError, match=r"line 3: loss is 'oops', not a number\."):
         RunDir(tmp_path).history()
