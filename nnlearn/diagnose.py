@@ -10,7 +10,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from nnlearn.remedies import early_stopping_advice, lower_rate, regularization_advice, what_large_steps_do, why_stuck
+from nnlearn.remedies import (early_stopping_advice, lower_rate, raised_rate, regularization_advice, usual_rate,
+                              what_large_steps_do, why_stuck)
 from nnlearn.run_numbers import (RunNumbers, Trend, Verdict, accuracy_noise, finite, gap, key_metric, mean, median,
                                  retrain, stretch_of, train_longer)
 from nnlearn.rundir import RunDir
@@ -28,6 +29,12 @@ DIVERGED_GROWTH = 100
 EARLY_BLOWUP = 1.5
 # fewer epochs than this cannot hold two 3-epoch stretches: judge the trend from the last epoch alone
 FEW_EPOCHS = 6
+# a training loss ending (averaged over the last stretch) above this many times what an untrained model starts
+# from, plus ENDS_ABOVE_MARGIN, never settled: the steps are too large (the loss-before-training check's bound)
+ENDS_ABOVE, ENDS_ABOVE_MARGIN = 2, 1.0
+# a training score (accuracy, r2) more than this below 1 is far from perfect: a plateau of the validation
+# score does not mean there is nothing left to gain
+FAR_FROM_PERFECT = 0.1
 
 
 def diagnose(numbers: RunNumbers) -> list[Verdict]:
@@ -38,8 +45,8 @@ def diagnose(numbers: RunNumbers) -> list[Verdict]:
     """
     kept = _kept_epoch(numbers)
     # with the best epoch's weights brought back, judge those weights, not the epochs after them
-    checks = ((_diverged, _learned_nothing, _high_variance, _high_bias, _still_improving) if kept is None
-              else (_diverged, _learned_nothing, lambda numbers: _judge_kept(numbers, kept)))
+    checks = ((_diverged, _no_epochs, _learned_nothing, _high_variance, _high_bias, _still_improving)
+              if kept is None else (_diverged, _learned_nothing, lambda numbers: _judge_kept(numbers, kept)))
     for check in checks:
         verdict = check(numbers)
         if verdict:
@@ -111,9 +118,26 @@ def _judge_kept(numbers: RunNumbers, kept: int) -> Verdict:
         return verdict
     return Verdict("healthy", "Looks healthy: early stopping kept its best epoch",
                    f"{_test_against_no_learning(numbers)}; {how}; {losses}: no overfitting left at that epoch "
-                   "(the epochs after it, where the validation loss rose, were thrown away).",
+                   f"({_thrown_away(numbers, kept)}).",
                    "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
                    f"nnlearn inspect {numbers.run_dir}")
+
+
+def _thrown_away(numbers: RunNumbers, kept: int) -> str:
+    """What the epochs after the kept one did, as the history shows it: the monitored number made no new best;
+    the validation loss, when it is not the one monitored, is named with where it went."""
+    after = numbers.history[kept + 1:]
+    by = f" by more than min_delta ({numbers.min_delta:g})" if numbers.min_delta else ""
+    text = (f"the {len(after)} epoch{'s' if len(after) > 1 else ''} after it, where {numbers.monitor} did not "
+            f"improve on it{by}, were thrown away")
+    losses = [row.get("val_loss") for row in numbers.history]
+    if numbers.monitor == "val_loss" or not all(finite(loss) for loss in losses):
+        return text
+    lowest = min(losses[kept + 1:])
+    if lowest < losses[kept]:
+        return (text + f"; the validation loss did go on falling after it, from {losses[kept]:.4g} to "
+                f"{lowest:.4g} at best, so early stopping on val_loss would keep a later epoch")
+    return text + f"; no epoch after it had a lower validation loss than its {losses[kept]:.4g} either"
 
 
 def _no_overfitting(numbers: RunNumbers) -> str:
@@ -145,13 +169,16 @@ def _diverged(numbers: RunNumbers) -> Verdict | None:
     else:
         # a finite loss can diverge too: far above where an untrained model starts, and never back below it
         start = numbers.initial_loss if known else (good[0] if good else None)
-        if not (start and good and max(good) > DIVERGED_GROWTH * start and good[-1] > start):
-            return None
-        peak = good.index(max(good))
-        source = "an untrained model starts from" if known else "it had after epoch 1"
-        evidence = (f"the loss reached {good[peak]:.4g} in epoch {numbers.history[peak]['epoch']:g}, "
-                    f"{good[peak] / start:.2g} times the {start:.4g} {source}, and ended at {good[-1]:.4g}, "
-                    "still above that")
+        if start and good and max(good) > DIVERGED_GROWTH * start and good[-1] > start:
+            peak = good.index(max(good))
+            source = "an untrained model starts from" if known else "it had after epoch 1"
+            evidence = (f"the loss reached {good[peak]:.4g} in epoch {numbers.history[peak]['epoch']:g}, "
+                        f"{good[peak] / start:.2g} times the {start:.4g} {source}, and ended at {good[-1]:.4g}, "
+                        "still above that")
+        else:
+            evidence = _ends_above_start(numbers, good)
+            if evidence is None:
+                return None
     # where it first grew sharply, counting from where an untrained model starts when that is known
     series = ([numbers.initial_loss] if known else []) + good
     grew = next((index for index in range(len(series) - 1) if series[index + 1] > series[index] * EARLY_BLOWUP),
@@ -166,6 +193,35 @@ def _diverged(numbers: RunNumbers) -> Verdict | None:
     return Verdict("diverged", "Diverged: the steps were too large", evidence + ".",
                    advice + ("; unscaled features make this more likely (data.normalize: none)"
                              if numbers.normalize == "none" else "") + ".", command)
+
+
+def _ends_above_start(numbers: RunNumbers, losses: list[float]) -> str | None:
+    """The evidence that a finite training loss never came down: averaged over the last stretch (epoch 1
+    left out, as it starts from the untrained model) it stays far above where an untrained model starts,
+    so a model answering the same for every example would do better. None when it came down."""
+    start = numbers.initial_loss
+    if not (finite(start) and start > 0 and len(losses) >= 2 and len(losses) == len(numbers.history)):
+        return None
+    window = min(stretch_of(len(losses)), len(losses) - 1)
+    end = mean(losses[-window:])
+    if end <= ENDS_ABOVE * start + ENDS_ABOVE_MARGIN:
+        return None
+    return (f"the training loss averaged {end:.4g} over the last {window} epochs, {end / start:.2g} times the "
+            f"{start:.4g} an untrained model starts from (it went {losses[0]:.4g} → {losses[-1]:.4g}): it never "
+            "came down to where a model answering the same for every example would be; "
+            f"{what_large_steps_do(numbers.activations)}")
+
+
+def _no_epochs(numbers: RunNumbers) -> Verdict | None:
+    """A run with no epoch recorded has no loss to judge: say so rather than call it healthy."""
+    if numbers.history:
+        return None
+    why = {"interrupted": "it was interrupted before the first epoch ended",
+           "running": "it is still in its first epoch"}.get(numbers.status, "its history.csv is empty or missing")
+    return Verdict("still_improving", "Too few epochs to tell",
+                   f"no epoch is recorded ({why}), so there is no loss to judge.",
+                   "train it again and let at least one epoch finish (a few, to see where the loss goes), then "
+                   "diagnose that run.", retrain(numbers))
 
 
 def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
@@ -314,6 +370,12 @@ def _trend(numbers: RunNumbers) -> Trend | None:
         shown = f"the {name} loss went {watched[-2]:.4g} → {watched[-1]:.4g} in the last epoch"
         if fell > STILL_IMPROVING:
             return Trend(name, True, f"{shown} ({fell:.1%} lower): still falling after only {count} epochs", fell)
+        # one epoch of a noisy validation loss says little: a training loss still clearly falling says more
+        trained = (losses[-2] - losses[-1]) / losses[-2] if losses[-2] > 0 else 0.0
+        if name == "validation" and fell > 0 and trained > STILL_IMPROVING:
+            return Trend("training", True, f"{shown} ({fell:.1%} lower) and the training loss {losses[-2]:.4g} → "
+                                           f"{losses[-1]:.4g} ({trained:.1%} lower): still falling after only "
+                                           f"{count} epochs", trained)
         return Trend(name, False, f"{shown}, under {STILL_IMPROVING:.0%} lower")
     window = stretch_of(count)
     before, after = mean(watched[-2 * window:-window]), mean(watched[-window:])
@@ -347,7 +409,8 @@ def _rise(numbers: RunNumbers, watched: list[float], window: int) -> str:
         text += f", mostly from one spike ({last[peak]:.4g} in epoch {epoch:g})"
     low, high = median(before), median(last)
     if high <= low * (1 + OVERFIT_RISE):
-        moved = f"rose only {high / low - 1:.0%}" if high > low else "did not rise"
+        moved = (("rose only" if high / low < ratio else "rose") + f" {high / low - 1:.0%}" if high > low
+                 else "did not rise")
         return text + f"; its median {moved} ({low:.4g} → {high:.4g}): noise, not a trend"
     return text + f"; its median rose too ({low:.4g} → {high:.4g})" + (
         f", though both are near 0 (the validation accuracy is {numbers.history[-1]['val_accuracy']:.4f})"
@@ -371,7 +434,12 @@ def _nothing_to_gain(numbers: RunNumbers) -> str | None:
     margin = accuracy_noise(baseline, numbers.validation_rows) if metric == "accuracy" else 0.05
     earlier = scores[:-window]
     best = max(range(len(earlier)), key=lambda index: earlier[index])
-    if earlier[best] - baseline > margin and max(scores[-window:]) <= earlier[best]:
+    train = (numbers.metrics.get("train") or {}).get(metric)
+    trend = _trend(numbers)
+    # a coarse validation score (100 rows: steps of 0.01) can stall while the model still learns
+    learning = (trend is not None and trend.name == "validation" and trend.falling and finite(train)
+                and 1 - train > FAR_FROM_PERFECT)
+    if earlier[best] - baseline > margin and max(scores[-window:]) <= earlier[best] and not learning:
         return (f"validation {metric} has made no new best since epoch {numbers.history[best]['epoch']:g} "
                 f"({earlier[best]:.4f}; {max(scores[-window:]):.4f} at most in the last {window} epochs)")
     return None
@@ -381,6 +449,14 @@ def _still_improving(numbers: RunNumbers) -> Verdict | None:
     trend = _trend(numbers)
     if trend is None or not trend.falling or _nothing_to_gain(numbers):
         return None
+    raised, usual = raised_rate(numbers), usual_rate(numbers.optimizer)
+    if raised:  # each epoch moves it little: more of them would take long, a usual rate gets there
+        return Verdict("still_improving", "Still improving: slowly, at a learning rate far below the usual",
+                       f"{trend.evidence}; the learning rate is {numbers.learning_rate:g}, under a tenth of the "
+                       f"usual {usual:g}.",
+                       f"start again from the usual {usual:g}, rather than raising it tenfold run after run (or "
+                       "train for many more epochs).",
+                       retrain(numbers, f"compile.optimizer.learning_rate={raised:g}"))
     if len(numbers.history) == 1:
         return Verdict("still_improving", "Too few epochs to tell: train longer", f"{trend.evidence}.",
                        "train for more epochs to see where the loss settles.", train_longer(numbers))

@@ -247,20 +247,48 @@ def activity(model, prepared: Prepared) -> list[LayerActivity]:
     return found
 
 
-def activity_warnings(rows: list[LayerActivity]) -> list[str]:
-    """Lint-style warnings, with the fix, when many units are dead or saturated."""
+def activity_warnings(rows: list[LayerActivity], config=None) -> list[str]:
+    """Lint-style warnings, with the fix, when many units are dead or saturated; given the run's config, the
+    fix fits it (no lower rate for a usual one, no standardising features already standardised)."""
     warnings = []
     for row in rows:
         if row.dead is not None and row.dead >= DEAD_SHARE_WARNING:
             warnings.append(f"layer {row.layer} ({row.name}): {row.dead:.0%} of its {row.units} ReLU units are "
                             "dead (never positive on the training set), so no gradient flows through them. "
-                            "Fix: a lower learning rate, standardised features (data.normalize: standard), or "
-                            "fewer epochs at a high rate.")
+                            f"Fix: {_dead_fix(row, rows, config)}.")
         if row.saturated is not None and row.saturated >= SATURATED_SHARE_WARNING:
             warnings.append(f"layer {row.layer} ({row.name}): {row.saturated:.0%} of its {row.activation} outputs "
                             "are saturated (the curve is flat there, so the gradient is nearly 0). Fix: ReLU "
                             "hidden layers, standardised features, or smaller initial weights.")
     return warnings
+
+
+def _dead_fix(row: LayerActivity, rows: list[LayerActivity], config) -> str:
+    """What to try for dead ReLU units, from what the config already has."""
+    import shlex
+
+    from nnlearn.remedies import NARROW_UNITS, WIDENED_UNITS, usual_rate
+
+    if config is None:
+        return "a lower learning rate, standardised features (data.normalize: standard), or fewer epochs at a high rate"
+    if row.units <= NARROW_UNITS and row.dead >= 1.0:
+        # as diagnose says: a layer this narrow can lose all its units, then nothing passes through it
+        others = [other.units for other in rows if other.units > NARROW_UNITS]
+        output = getattr(config.model.layers[-1], "units", None) or 0
+        width = max(others) if others else max(WIDENED_UNITS, output)
+        setting = shlex.quote(f"model.layers[{row.layer}].units={width}")
+        units = "its only unit" if row.units == 1 else f"all {row.units} of its units"
+        return (f"widen it: with {units} dead nothing passes through, where in a wider layer some units stay "
+                f"alive (--set {setting}); a different learning rate would not help")
+    fixes = []
+    rate, optimizer = config.compile.optimizer.learning_rate, config.compile.optimizer.type
+    if rate > usual_rate(optimizer):
+        fixes.append(f"a lower learning rate (now {rate:g}, above the usual {usual_rate(optimizer):g} for "
+                     f"{optimizer}), or fewer epochs at this rate")
+    if config.data.normalize != "standard":
+        fixes.append(f"standardised features (data.normalize: standard, now {config.data.normalize})")
+    fixes.append(f"a wider layer (more than its {row.units} units) or another seed (other starting weights)")
+    return ", or ".join(fixes)
 
 
 def inside_numbers(model, prepared: Prepared, count: int = 8) -> dict:
@@ -271,4 +299,4 @@ def inside_numbers(model, prepared: Prepared, count: int = 8) -> dict:
                                   for unit in first_layer_weights(model, prepared)],
             "feature_names": prepared.dataset.feature_names,
             "mistakes": [mistake.to_json() for mistake in mistakes(model, prepared, count)],
-            "warnings": activity_warnings(rows)}
+            "warnings": activity_warnings(rows, prepared.config)}

@@ -46,18 +46,36 @@ def regularization_advice(numbers: RunNumbers) -> tuple[str, str | None]:
             retrain(numbers, f"{penalty}={value:g}"))
 
 
+def usual_rate(optimizer: str) -> float:
+    return USUAL_RATE.get(optimizer, USUAL_RATE["adam"])
+
+
+def lowered_rate(rate: float, optimizer: str) -> tuple[float, bool]:
+    """The learning rate to start again from after steps too large, and whether it is the optimizer's usual
+    rate: straight back to it when this one is far above it (tenfold at a time would take run after run),
+    else a tenth of it."""
+    usual = usual_rate(optimizer)
+    return (usual, True) if rate > FAR_ABOVE_USUAL * usual else (rate / 10, False)
+
+
 def lower_rate(numbers: RunNumbers) -> tuple[str, str]:
-    """How to lower a learning rate that made the steps too large, and the command: straight back to the
-    optimizer's usual rate when it is far above it (tenfold at a time would take run after run), else tenfold."""
-    rate, usual = numbers.learning_rate, USUAL_RATE.get(numbers.optimizer, USUAL_RATE["adam"])
+    """How to lower a learning rate that made the steps too large (lowered_rate), and the command."""
+    rate, usual = numbers.learning_rate, usual_rate(numbers.optimizer)
     name = "Adam" if numbers.optimizer == "adam" else "plain gradient descent (sgd)"
-    if rate > FAR_ABOVE_USUAL * usual:
+    lowered, far = lowered_rate(rate, numbers.optimizer)
+    command = retrain(numbers, f"compile.optimizer.learning_rate={lowered:g}")
+    if far:
         warned = ", as the config's warning says," if numbers.optimizer == "adam" else ""  # lint warns for Adam
         return (f"the learning rate ({rate:g}) is far above the usual {usual:g} for {name}: start again from "
-                f"{usual:g}{warned} rather than lowering it tenfold run after run",
-                retrain(numbers, f"compile.optimizer.learning_rate={usual:g}"))
-    return (f"lower the learning rate (now {rate:g}) about tenfold and start again",
-            retrain(numbers, f"compile.optimizer.learning_rate={rate / 10:g}"))
+                f"{usual:g}{warned} rather than lowering it tenfold run after run", command)
+    return f"lower the learning rate (now {rate:g}) about tenfold and start again", command
+
+
+def raised_rate(numbers: RunNumbers) -> float | None:
+    """The learning rate to try when this one is too small: the usual rate straight away when it is below a
+    tenth of it (tenfold at a time would take run after run, each under-trained), else None."""
+    usual = usual_rate(numbers.optimizer)
+    return usual if numbers.learning_rate < usual / 10 else None
 
 
 def _narrow_layers(numbers: RunNumbers) -> tuple[list[tuple[int, int]], int | None]:
@@ -72,7 +90,7 @@ def _narrow_layers(numbers: RunNumbers) -> tuple[list[tuple[int, int]], int | No
 
 def why_stuck(numbers: RunNumbers, losses: list[float]) -> tuple[str, str | None]:
     """Why the loss barely moved, and what to try: a bottleneck layer, a rate far too small, dead units."""
-    rate, usual = numbers.learning_rate, USUAL_RATE.get(numbers.optimizer, USUAL_RATE["adam"])
+    rate, usual = numbers.learning_rate, usual_rate(numbers.optimizer)
     flat = abs(losses[-1] - losses[0]) <= FLAT * losses[0]
     start = numbers.initial_loss if finite(numbers.initial_loss) else None
     moved = f"the loss {'stayed flat' if flat else 'barely moved'} ({losses[0]:.4g} → {losses[-1]:.4g}"
@@ -101,10 +119,12 @@ def why_stuck(numbers: RunNumbers, losses: list[float]) -> tuple[str, str | None
                 f"class frequencies). {names} {has}{fewer}: a bottleneck {dies}; {inspect}. Widen {them} to "
                 f"{width} units ({why}); a larger learning rate would not help",
                 retrain(numbers, *(f"model.layers[{index}].units={width}" for index, _ in narrow)))
-    if rate < usual / 10 or (numbers.optimizer == "sgd" and rate < usual and not flat):
+    raised = raised_rate(numbers)
+    if raised or (numbers.optimizer == "sgd" and rate < usual and not flat):
         return (f"{moved}: the learning rate (now {rate:g}, against the usual {usual:g}) is likely too small, "
-                "or the training too short",
-                retrain(numbers, f"compile.optimizer.learning_rate={min(rate * 10, usual):g}"))
+                "or the training too short" + (f": start again from {usual:g} rather than raising it tenfold run "
+                                               "after run" if raised else ""),
+                retrain(numbers, f"compile.optimizer.learning_rate={raised or min(rate * 10, usual):g}"))
     if flat and not hidden_layers(numbers):
         return (f"{moved}: the model is stuck where it started; another seed starts from other weights, and "
                 "`nnlearn lr-find` on the config shows which learning rates move the loss", None)

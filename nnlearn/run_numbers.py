@@ -4,6 +4,7 @@ remedies share: stretches of epochs, the key metric, the noise of an accuracy, a
 from __future__ import annotations
 
 import math
+import shlex
 from dataclasses import dataclass
 
 
@@ -80,7 +81,10 @@ def key_metric(metrics: dict) -> str | None:
 
 
 def retrain(numbers: RunNumbers, *settings: str) -> str:
-    return f"nnlearn train --from {numbers.run_dir} " + " ".join(f"--set {setting}" for setting in settings)
+    """The command that trains the run again with these settings, each quoted where a shell needs it (zsh
+    reads `model.layers[0].units=16` unquoted as a file pattern)."""
+    return " ".join([f"nnlearn train --from {shlex.quote(numbers.run_dir)}"]
+                    + [f"--set {shlex.quote(setting)}" for setting in settings])
 
 
 def train_longer(numbers: RunNumbers) -> str:

@@ -360,11 +360,17 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     if stopper.reason == "nan":
         epoch, batch = stopper.stopped_at
         _save_status(run_dir, "failed", started, versions, epochs=len(rows))
-        rate = config.compile.optimizer.learning_rate
+        from nnlearn.remedies import lowered_rate
+
+        # the same rule as the diagnosis printed below it: far above the usual rate, straight back to it
+        rate, optimizer = config.compile.optimizer.learning_rate, config.compile.optimizer.type
+        lowered, far = lowered_rate(rate, optimizer)
+        how = (f"start again from the usual learning rate for {optimizer}, {lowered:g} (now {rate:g}, far above it)"
+               if far else f"start again with a lower learning rate (now {rate:g})")
         failure = RunFailed(f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training "
                             f"stopped. The last good checkpoint (epoch {len(rows)}) is in {run_dir}.",
-                            hint=f"start again with a lower learning rate (now {rate:g}): nnlearn train --from "
-                                 f"{run_dir} --set compile.optimizer.learning_rate={rate / 10:g}")
+                            hint=f"{how}: nnlearn train --from {run_dir} --set "
+                                 f"compile.optimizer.learning_rate={lowered:g}")
         failure.run_dir = run_dir.path
         raise failure
     if stopper.reason == "interrupted":

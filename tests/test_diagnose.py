@@ -88,9 +88,15 @@ def test_learned_nothing_within_the_noise_of_the_test_split():
     assert verdicts[0].command == "nnlearn train --from runs/r --set data.normalize=standard"
     # the same accuracy on 10,000 rows is a real (small) gain: not "learned nothing"
     assert "learned_nothing" not in kinds(diagnose(numbers(flat, test=0.55, train=0.56, test_rows=10_000)))
-    # a loss that barely moved with scaled features: the learning rate was too small
+    # a loss that barely moved with scaled features: the learning rate was too small; below a tenth of the
+    # usual (Adam 0.001), straight back to it, as a rate far too large goes straight down
     barely = diagnose(numbers(flat, test=0.5, train=0.5, learning_rate=1e-5))
-    assert barely[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.0001"
+    assert barely[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.001"
+    assert "start again from 0.001 rather than raising it tenfold" in barely[0].next_step
+    # sgd a little under its usual 0.01: tenfold, capped at the usual
+    sgd = diagnose(numbers(rows([0.69, 0.685, 0.68], [0.69, 0.685, 0.68]), test=0.5, train=0.5, learning_rate=0.005,
+                           optimizer="sgd"))
+    assert sgd[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.01"
 
 
 def test_high_bias_when_training_error_stays_high():
@@ -107,6 +113,10 @@ def test_diverged_names_the_epoch_where_the_loss_first_grew():
     assert "first grew sharply at epoch 3 (4 → 40)" in verdicts[0].evidence
     assert verdicts[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.005"
     assert "blew up" in curve_title(verdicts)
+    # Adam at 0.01: a tenth of it is the usual 0.001, but 0.01 is not far above it
+    adam = diagnose(numbers(history, status="failed", learning_rate=0.01, optimizer="adam"))
+    assert adam[0].next_step.startswith("lower the learning rate (now 0.01) about tenfold")
+    assert adam[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.001"
 
 
 @pytest.mark.tensorflow
@@ -116,6 +126,8 @@ def test_a_failed_run_is_diagnosed_reported_and_started_again_with_a_lower_rate(
     assert "Diverged" in result.output
     # sgd at 100, far above its usual 0.01: straight back to 0.01, not 10
     assert "nnlearn train --from runs/diverged --set compile.optimizer.learning_rate=0.01" in result.output
+    # the failure's fix and the diagnosis below it say the same: twice 0.01, never 10
+    assert result.output.count("--set compile.optimizer.learning_rate=0.01\n") == 2, result.output
     diagnosed = runner.invoke(app, ["diagnose", "runs/diverged", "--json"])
     assert diagnosed.exit_code == 0, diagnosed.output
     assert [v["kind"] for v in json.loads(diagnosed.stdout)["diagnosis"]] == ["diverged"]
@@ -385,6 +397,12 @@ def test_the_blown_up_text_names_the_models_own_activations():
     history = rows([22.4, 12.0, 6.92, 7.09, 9.5, 12.1, 9.43, 2.0, 5.94, 5.64],
                    [23.0, 12.0, 9.25, 9.24, 22.4, 2.48, 4.98, 7.53, 8.19, 2.88])
     settings = {"test": 0.8, "train": 0.8, "baseline": 0.8, "learning_rate": 50, "initial_loss": 0.693}
+    # it ends (last 3 epochs: 4.53) above 2 × 0.693 + 1: the steps never let it come down
+    ended_high = diagnose(numbers(history, activations=("sigmoid", "linear"), **settings))
+    assert kinds(ended_high) == ["diverged"] and "sigmoid unit into saturation" in ended_high[0].evidence
+    # the same blow-up, then back under where an untrained model starts: learned nothing, for that reason
+    history = rows([22.4, 12.0, 6.92, 7.09, 9.5, 12.1, 9.43, 0.69, 0.68, 0.68],
+                   [23.0, 12.0, 9.25, 9.24, 22.4, 2.48, 4.98, 0.7, 0.69, 0.69])
     sigmoid = diagnose(numbers(history, activations=("sigmoid", "linear"), **settings))
     assert kinds(sigmoid) == ["learned_nothing"]
     assert "ReLU" not in sigmoid[0].next_step and "sigmoid unit into saturation" in sigmoid[0].next_step
@@ -478,12 +496,12 @@ def test_overfitting_left_at_the_kept_epoch_gets_another_remedy_than_early_stopp
     assert "kept the weights of epoch 60" in verdicts[0].evidence
     assert "validation loss 0.0861 against training loss 0.00025" in verdicts[0].evidence
     assert "patience" not in verdicts[0].next_step.split("early stopping already")[1]
-    assert verdicts[0].command == "nnlearn train --from runs/r --set model.layers[5].kernel_regularizer.l2=0.001"
+    assert verdicts[0].command == "nnlearn train --from runs/r --set 'model.layers[5].kernel_regularizer.l2=0.001'"
     # a layer that has an L2 penalty already is offered ten times as much
     stronger = diagnose(numbers(history, test=0.9777, train=1.0, baseline=0.1003, epochs=200, patience=50,
                                 restore_best_weights=True, validation_loss=0.0861, train_loss=0.00025,
                                 units=(None, 64, 10), l2=(0.0, 0.001, 0.0)))
-    assert stronger[0].command.endswith("--set model.layers[1].kernel_regularizer.l2=0.01")
+    assert stronger[0].command.endswith("--set 'model.layers[1].kernel_regularizer.l2=0.01'")
     # but never a penalty so large that lint warns the weights shrink to 0
     strong = diagnose(numbers(history, test=0.9777, train=1.0, baseline=0.1003, epochs=200, patience=50,
                               restore_best_weights=True, validation_loss=0.0861, train_loss=0.00025,
@@ -501,18 +519,18 @@ def test_a_flat_loss_through_a_one_unit_layer_is_a_bottleneck_not_a_small_learni
     flat = rows([2.3026] * 40, [2.3027] * 40)
     verdicts = diagnose(numbers(flat, learning_rate=0.001, units=(1, 1, 10), **DIGITS_FLAT))
     assert kinds(verdicts) == ["learned_nothing"]
-    assert verdicts[0].command == ("nnlearn train --from runs/r --set model.layers[0].units=16"
-                                   " --set model.layers[1].units=16")
+    assert verdicts[0].command == ("nnlearn train --from runs/r --set 'model.layers[0].units=16'"
+                                   " --set 'model.layers[1].units=16'")
     assert "fewer than the 10 classes" in verdicts[0].next_step and "nnlearn inspect runs/r" in verdicts[0].next_step
     assert "ReLU units can all die" in verdicts[0].next_step
     # one narrow layer beside a wide one: widened to the wide one's width
     one = diagnose(numbers(flat, learning_rate=0.001, units=(25, 1, 10), **DIGITS_FLAT))
-    assert one[0].command == "nnlearn train --from runs/r --set model.layers[1].units=25"
+    assert one[0].command == "nnlearn train --from runs/r --set 'model.layers[1].units=25'"
     # moons (2 classes) with 1-unit layers at Adam 0.01: a bottleneck too, not "try 0.1"
     moons = diagnose(numbers(rows([0.694] + [0.6932] * 49, [0.6931] * 50), test=0.5, train=0.5, baseline=0.5,
                              learning_rate=0.01, units=(1, 1, 1), initial_loss=math.log(2),
                              activations=("relu", "relu", "linear")))
-    assert moons[0].command.endswith("--set model.layers[0].units=16 --set model.layers[1].units=16")
+    assert moons[0].command.endswith("--set 'model.layers[0].units=16' --set 'model.layers[1].units=16'")
 
 
 def test_a_small_learning_rate_is_blamed_only_where_it_is_likely():
@@ -589,3 +607,103 @@ def test_a_spike_in_the_last_stretch_is_called_a_rise_and_weighed_by_its_median(
                             baseline=0.3333))
     assert "its median did not rise" in flat[0].evidence or "its median rose only" in flat[0].evidence
     assert "noise, not a trend" in flat[0].evidence
+
+
+# configs/logistic_regression.yaml at learning rate 50 (Adam): the training loss of each epoch, 60 epochs
+LOGISTIC_RATE_50 = [12.62, 14.18, 16.22, 13.38, 14.64, 9.73, 8.43, 8.23, 12.62, 10.95, 16.04, 9.7, 13.51, 10.73,
+                    6.21, 7.66, 5.95, 9.3, 7.68, 7.71, 6.07, 8.06, 5.51, 4.74, 7.82, 18.98, 17.7, 23.82, 13.53,
+                    11.23, 7.95, 7.44, 8.15, 12.8, 8.17, 8.29, 9.33, 9.88, 7.47, 15.25, 9.44, 7.98, 8.68, 12.32,
+                    16.81, 14.26, 13.62, 11.5, 9.43, 9.55, 10.69, 12.6, 12.97, 9.98, 9.61, 9.99, 7.42, 5.61, 6.74, 4.7]
+
+
+def test_a_training_loss_that_never_comes_down_to_the_untrained_start_is_diverged():
+    # under 100 × ln 2 every epoch, but ending (last 6 epochs: 7.345) far above the 0.693 an untrained model
+    # starts from; its validation loss wanders between 0 and 25, its test accuracy 0.965 against 0.63
+    history = rows(LOGISTIC_RATE_50, [0.0] * 20 + [0.94, 0.0, 0.0, 0.0] * 9 + [4.32] * 4)
+    settings = {"test": 0.965, "train": 0.975, "baseline": 0.6316, "learning_rate": 50.0,
+                "initial_loss": math.log(2), "activations": ("linear",), "units": (1,)}
+    verdicts = diagnose(numbers(history, **settings))
+    assert kinds(verdicts) == ["diverged"] and verdicts[0].title == "Diverged: the steps were too large"
+    assert "averaged 7.345 over the last 6 epochs, 11 times the 0.6931 an untrained model" in verdicts[0].evidence
+    assert verdicts[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.001"
+    # 2 × 0.693 + 1 = 2.386: a loss ending at 2.3 (a slow start from a bad setup) is not called diverged
+    slow = rows([9.0, 6.0, 4.0, 3.0, 2.5, 2.3, 2.3, 2.3], [9.0, 6.0, 4.0, 3.0, 2.5, 2.3, 2.3, 2.3])
+    assert "diverged" not in kinds(diagnose(numbers(slow, **settings)))
+
+
+def test_a_stalled_coarse_validation_accuracy_does_not_overrule_a_falling_validation_loss():
+    # configs/moons_mlp.yaml at learning rate 0.0001: both losses still fall about 1% an epoch, validation
+    # accuracy (100 rows: steps of 0.01) stays at 0.85 from epoch 39, training accuracy 0.85
+    history = rows(np.geomspace(0.84, 0.384, 50).tolist(), np.geomspace(0.80, 0.382, 50).tolist(),
+                   val_accuracy=np.minimum(np.linspace(0.5, 0.9, 50), 0.85).tolist())
+    settings = {"test": 0.885, "train": 0.85, "baseline": 0.5, "learning_rate": 0.0001}
+    verdicts = diagnose(numbers(history, **settings))
+    assert kinds(verdicts) == ["still_improving"]
+    assert verdicts[0].command == "nnlearn train --from runs/r --set fit.epochs=100"
+    # a training accuracy near perfect: the plateau of the validation accuracy still says there is little to gain
+    assert kinds(diagnose(numbers(history, **{**settings, "train": 0.97}))) == ["healthy"]
+
+
+def test_three_epochs_with_the_training_loss_still_falling_are_still_improving():
+    # configs/moons_mlp.yaml with fit.epochs=3: validation loss 1.2% lower in the last epoch, training loss 5.2%
+    history = rows([0.4688, 0.3105, 0.2945], [0.3178, 0.2912, 0.2877], val_accuracy=[0.86, 0.88, 0.87])
+    verdicts = diagnose(numbers(history, test=0.875, train=0.86, baseline=0.5))
+    assert kinds(verdicts) == ["still_improving"]
+    assert "the training loss 0.3105 → 0.2945 (5.2% lower)" in verdicts[0].evidence
+    assert verdicts[0].command == "nnlearn train --from runs/r --set fit.epochs=6"
+    # the training loss flat too: it has settled, even after 3 epochs
+    flat = rows([0.4688, 0.2950, 0.2945], [0.3178, 0.2912, 0.2877], val_accuracy=[0.86, 0.88, 0.87])
+    assert kinds(diagnose(numbers(flat, test=0.875, train=0.86, baseline=0.5))) == ["healthy"]
+
+
+def test_still_improving_at_a_rate_far_too_small_goes_straight_to_the_usual_rate():
+    verdicts = diagnose(numbers(falling(40, 1.0, 0.3), epochs=40, learning_rate=1e-5, train=0.9))
+    assert kinds(verdicts) == ["still_improving"]
+    assert verdicts[0].command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.001"
+    # a tenth of the usual is not far too small: train longer
+    tenth = diagnose(numbers(falling(40, 1.0, 0.3), epochs=40, learning_rate=1e-4, train=0.9))
+    assert tenth[0].command == "nnlearn train --from runs/r --set fit.epochs=80"
+
+
+def test_no_epoch_recorded_is_too_few_to_tell():
+    verdicts = diagnose(numbers([], test=0.9, train=0.95, epochs=40))
+    assert kinds(verdicts) == ["still_improving"] and verdicts[0].title == "Too few epochs to tell"
+    assert "history.csv is empty or missing" in verdicts[0].evidence
+    assert verdicts[0].command == "nnlearn train --from runs/r"
+    # a failed run without an epoch is still diverged
+    assert kinds(diagnose(numbers([], status="failed", learning_rate=10))) == ["diverged"]
+
+
+def test_the_epochs_early_stopping_threw_away_are_described_as_the_history_shows():
+    # early stopping on val_accuracy kept epoch 11; its validation loss fell after it (0.139 → 0.105)
+    val_losses = [0.3, 0.2, 0.18, 0.17, 0.16, 0.155, 0.15, 0.145, 0.142, 0.14, 0.139, 0.13, 0.125, 0.12, 0.118,
+                  0.115, 0.112, 0.11, 0.108, 0.106, 0.105]
+    history = rows([loss - 0.03 for loss in val_losses], val_losses,
+                   val_accuracy=[0.86, 0.9, 0.92, 0.93, 0.94, 0.94, 0.95, 0.95, 0.95, 0.95, 0.96] + [0.95] * 10)
+    verdicts = diagnose(numbers(history, test=0.975, train=0.964, epochs=300, patience=10,
+                                restore_best_weights=True, monitor="val_accuracy", validation_loss=0.1393,
+                                train_loss=0.1084))
+    assert verdicts[0].title == "Looks healthy: early stopping kept its best epoch"
+    assert "where the validation loss rose" not in verdicts[0].evidence
+    assert "the 10 epochs after it, where val_accuracy did not improve on it, were thrown away" in verdicts[0].evidence
+    assert "the validation loss did go on falling after it, from 0.139 to 0.105 at best" in verdicts[0].evidence
+
+
+def test_a_rise_says_only_when_the_median_rose_less_than_the_average():
+    from nnlearn.diagnose import _rise
+
+    history = rows([0.1] * 6, [1.0] * 6)
+    # the average rose 7.8%, the median 9%: more, not "only"
+    assert _rise(numbers(history), [1.0, 1.0, 1.0, 1.09, 1.09, 1.054], 3) == \
+        "it rose 7.8%; its median rose 9% (1 → 1.09): noise, not a trend"
+    assert "its median rose only 2% (1 → 1.02)" in _rise(numbers(history), [1.0, 1.0, 1.0, 1.2, 1.02, 1.02], 3)
+
+
+def test_a_retrain_command_quotes_what_a_shell_would_expand():
+    import shlex
+
+    from nnlearn.run_numbers import retrain
+
+    command = retrain(numbers(falling(3), run_dir="my runs/r"), "model.layers[0].units=16", "fit.epochs=6")
+    assert command == "nnlearn train --from 'my runs/r' --set 'model.layers[0].units=16' --set fit.epochs=6"
+    assert shlex.split(command)[3:] == ["my runs/r", "--set", "model.layers[0].units=16", "--set", "fit.epochs=6"]

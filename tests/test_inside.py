@@ -186,3 +186,21 @@ def test_eval_mistakes_and_inspect_json(write_config):
     assert len(numbers["first_layer_units"]) == 1 and len(numbers["first_layer_units"][0]["weights"]) == 3
     missing = runner.invoke(app, ["inspect", "runs/nothing-here"])
     assert missing.exit_code == 2 and "Traceback" not in missing.output
+
+
+def test_the_dead_unit_fix_fits_the_config():
+    from nnlearn.config_file import load_config
+    from nnlearn.inside import LayerActivity, activity_warnings
+
+    digits = CONFIGS / "softmax_digits.yaml"  # normalize: standard, Adam at the usual 0.001
+    narrow = load_config(digits, ["model.layers[0].units=1", "model.layers[1].units=1"])
+    rows = [LayerActivity(0, "dense", "relu", 1, dead=1.0), LayerActivity(1, "dense_1", "relu", 1, dead=1.0)]
+    warned = activity_warnings(rows, narrow)
+    assert len(warned) == 2 and "--set 'model.layers[0].units=16'" in warned[0]
+    assert "--set 'model.layers[1].units=16'" in warned[1]
+    assert all("lower learning rate" not in text and "data.normalize" not in text for text in warned)
+    # half of 32 units dead at a rate far above the usual, features unscaled: those are the fixes
+    wide = load_config(digits, ["compile.optimizer.learning_rate=0.5", "data.normalize=none"])
+    [text] = activity_warnings([LayerActivity(0, "dense", "relu", 32, dead=0.5)], wide)
+    assert "a lower learning rate (now 0.5, above the usual 0.001 for adam)" in text
+    assert "data.normalize: standard, now none" in text and "units=" not in text
