@@ -218,7 +218,8 @@ fit: {epochs: 3, batch_size: 32}
 
 
 @pytest.mark.tensorflow
-@pytest.mark.parametrize("text", [TINY, REGRESSION_WITH_DROPOUT], ids=["classifier", "regression-with-dropout"])
+@pytest.mark.parametrize("text", [pytest.param(TINY, marks=pytest.mark.slow), REGRESSION_WITH_DROPOUT],
+                         ids=["classifier", "regression-with-dropout"])  # the quick suite runs the one with more in it
 def test_ejected_script_runs_quietly_with_nnlearns_numbers(text, write_config, workdir):
     """Nothing on stderr (no TensorFlow start-up lines, no Keras warning about shuffle), and every test
     metric equal to nnlearn's run: the same data, initial weights (a Dropout's seed included) and batches."""
