@@ -117,7 +117,7 @@ def test_a_dead_worker_stops_the_others_and_the_run_resumes(no_strays):
     from nnlearn.checkpoint import load_checkpoint
 
     run_dir = no_strays / "runs/killed"
-    launcher = subprocess.Popen([sys.executable, "-m", "nnlearn", "train", str(IRIS), "--set", "fit.epochs=200",
+    launcher = subprocess.Popen([sys.executable, "-m", "nnlearn", "train", str(IRIS), "--set", "fit.epochs=100",
                                  "--workers", "2", "--out", str(run_dir), "--no-plots"],
                                 cwd=no_strays, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -138,11 +138,11 @@ def test_a_dead_worker_stops_the_others_and_the_run_resumes(no_strays):
     assert "worker 1 stopped" in errors and f"nnlearn train --resume {run_dir} --workers 2" in errors
     assert "Traceback" not in errors, errors[errors.index("Traceback") - 300:][:2500] if "Traceback" in errors else ""
     stopped_at = load_checkpoint(run_dir)["epoch"]
-    assert 2 <= stopped_at < 200 and not (run_dir / "model.keras").exists()
+    assert 2 <= stopped_at < 100 and not (run_dir / "model.keras").exists()
 
     resumed = trained("--resume", run_dir, "--workers", "2", cwd=no_strays)
-    assert resumed["epochs"] == 200
-    assert [int(row["epoch"]) for row in csv.DictReader((run_dir / "history.csv").open())] == list(range(1, 201))
+    assert resumed["epochs"] == 100
+    assert [int(row["epoch"]) for row in csv.DictReader((run_dir / "history.csv").open())] == list(range(1, 101))
     assert json.loads((run_dir / "run.json").read_text())["status"] == "finished"
 
 
