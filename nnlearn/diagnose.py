@@ -337,16 +337,22 @@ def _high_variance(numbers: RunNumbers) -> Verdict | None:
     low = min(range(len(medians)), key=lambda start: medians[start])
     far = (medians[-1] >= medians[low] * (1 + OVERFIT_FAR_RISE)
            and median(train[-window:]) < median(train[low:low + window]))
-    if not ((rose or far) and gap(end, train[-1])):
+    # J_cv rising while J_train falls is overfitting even when J_train stays above J_cv (dropout makes the
+    # training loss, measured while training, the larger one)
+    at = stretches.index(best_stretch)
+    train_fell = mean(train[-window:]) < mean(train[at:at + window]) * (1 - OVERFIT_RISE)
+    if not ((rose or far) and (gap(end, train[-1]) or (rose and train_fell))):
         return None
     best = min(range(len(rows)), key=lambda index: losses[index])
     started = rows[best]["epoch"]
-    evidence = (f"validation loss {end:.4f} against training loss {train[-1]:.4g} at the end (validation "
-                f"averaged over the last {window} epochs); the validation loss was lowest at epoch {started:g} "
+    compared = (f"validation loss {end:.4f} against training loss {train[-1]:.4g} at the end" if gap(end, train[-1])
+                else f"validation loss {best_stretch:.4g} over its best stretch and {end:.4g} at the end, while "
+                     f"the training loss fell from {mean(train[at:at + window]):.4g} to {mean(train[-window:]):.4g}")
+    evidence = (f"{compared} (averaged over {window} epochs); the validation loss was lowest at epoch {started:g} "
                 f"({losses[best]:.4f}) and rose after it"
                 + (f", its {window}-epoch median to {medians[-1] / medians[low]:.1f} times its lowest"
                    f" ({medians[low]:.4f} → {medians[-1]:.4f})" if far and not rose else "")
-                + ", while the training loss kept falling.")
+                + (", while the training loss kept falling." if gap(end, train[-1]) else "."))
     advice, command = early_stopping_advice(numbers, rows)
     return Verdict("high_variance", "High variance: overfitting", evidence,
                    f"it memorises the training examples from about epoch {started:g}: {advice}", command)

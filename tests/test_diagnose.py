@@ -707,3 +707,18 @@ def test_a_retrain_command_quotes_what_a_shell_would_expand():
     command = retrain(numbers(falling(3), run_dir="my runs/r"), "model.layers[0].units=16", "fit.epochs=6")
     assert command == "nnlearn train --from 'my runs/r' --set 'model.layers[0].units=16' --set fit.epochs=6"
     assert shlex.split(command)[3:] == ["my runs/r", "--set", "model.layers[0].units=16", "--set", "fit.epochs=6"]
+
+
+def test_a_rising_validation_loss_with_a_falling_training_loss_is_overfitting_even_below_it():
+    """With dropout, the training loss (measured while training) stays above the validation loss; a
+    validation loss that rises beyond its noise while the training loss keeps falling is still the
+    textbook sign (mlp_regression at 1500 epochs: 1896 → 2124 while training fell 2830 → 2150)."""
+    wobble = [0.02, -0.02, 0.01, -0.01, 0.0]
+    history = [{"epoch": epoch + 1, "loss": 2.0 - 0.01 * epoch,
+                "val_loss": (1.5 - 0.05 * epoch if epoch < 10 else 1.0 + 0.004 * (epoch - 10)) + wobble[epoch % 5]}
+               for epoch in range(60)]
+    [verdict] = diagnose(numbers(history, metric="r2", test=0.4, train=0.5, baseline=0.0))
+    assert verdict.kind == "high_variance", verdict
+    assert "while the training loss fell from" in verdict.evidence
+    noise = [{**row, "val_loss": 1.0 + wobble[index % 5] * 5} for index, row in enumerate(history)]
+    assert diagnose(numbers(noise, metric="r2", test=0.4, train=0.5, baseline=0.0))[0].kind != "high_variance"
