@@ -58,9 +58,27 @@ def diagnose(numbers: RunNumbers) -> list[Verdict]:
                    "last stretch, which only makes the answers more confident")
     else:
         settled = f"; {trend.evidence}" if trend else ""
+    linear = _linear_hidden_layers(numbers)
+    if linear:  # healthy for what it is: one linear model, whose boundary cannot bend
+        return [Verdict("healthy", "Looks healthy for a linear model",
+                        f"{shown}; {_no_overfitting(numbers)}{settled}; but its hidden layers are linear, so the "
+                        "whole network computes one linear function of x (a straight boundary, a plane), as one "
+                        "layer would.",
+                        "give the hidden layers a nonlinear activation (ReLU), so they can bend the boundary, and "
+                        "compare:", retrain(numbers, *(f"model.layers[{index}].activation=relu" for index in linear)))]
     return [Verdict("healthy", "Looks healthy", f"{shown}; {_no_overfitting(numbers)}{settled}.",
                     "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
                     f"nnlearn inspect {numbers.run_dir}")]
+
+
+def _linear_hidden_layers(numbers: RunNumbers) -> list[int]:
+    """The hidden layers' indices when the model is dense layers only and every hidden one is linear; else
+    none (no hidden layer, or a layer that bends: an activation, a convolution, a pooling)."""
+    before_output = list(range(len(numbers.units) - 1))
+    dense_only = all(numbers.units[index] for index in before_output)
+    linear = all(index < len(numbers.activations) and numbers.activations[index] in ("linear", "")
+                 for index in before_output)
+    return before_output if before_output and dense_only and linear else []
 
 
 def _test_against_no_learning(numbers: RunNumbers) -> str:

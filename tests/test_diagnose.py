@@ -722,3 +722,17 @@ def test_a_rising_validation_loss_with_a_falling_training_loss_is_overfitting_ev
     assert "while the training loss fell from" in verdict.evidence
     noise = [{**row, "val_loss": 1.0 + wobble[index % 5] * 5} for index, row in enumerate(history)]
     assert diagnose(numbers(noise, metric="r2", test=0.4, train=0.5, baseline=0.0))[0].kind != "high_variance"
+
+
+def test_a_healthy_run_of_linear_hidden_layers_is_told_it_is_one_linear_model():
+    history = [{"epoch": epoch + 1, "loss": 0.6 - 0.01 * min(epoch, 20), "val_loss": 0.62 - 0.01 * min(epoch, 20)}
+               for epoch in range(40)]
+    linear = dict(units=(8, 8, 1), activations=("linear", "linear", "linear"))
+    [verdict] = diagnose(numbers(history, test=0.875, train=0.86, **linear))
+    assert verdict.kind == "healthy" and verdict.title == "Looks healthy for a linear model"
+    assert verdict.command == ("nnlearn train --from runs/r --set 'model.layers[0].activation=relu' "
+                               "--set 'model.layers[1].activation=relu'")
+    relu = dict(units=(8, 8, 1), activations=("relu", "linear", "linear"))
+    assert diagnose(numbers(history, test=0.875, train=0.86, **relu))[0].title == "Looks healthy"
+    convolution = dict(units=(None, None, 8, 1), activations=("linear", "", "linear", "linear"))
+    assert diagnose(numbers(history, test=0.875, train=0.86, **convolution))[0].title == "Looks healthy"
