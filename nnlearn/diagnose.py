@@ -66,9 +66,14 @@ def diagnose(numbers: RunNumbers) -> list[Verdict]:
                         "layer would.",
                         "give the hidden layers a nonlinear activation (ReLU), so they can bend the boundary, and "
                         "compare:", retrain(numbers, *(f"model.layers[{index}].activation=relu" for index in linear)))]
-    return [Verdict("healthy", "Looks healthy", f"{shown}; {_no_overfitting(numbers)}{settled}.",
-                    "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
-                    f"nnlearn inspect {numbers.run_dir}")]
+    return [_healthy(numbers, "Looks healthy", f"{shown}; {_no_overfitting(numbers)}{settled}.")]
+
+
+def _healthy(numbers: RunNumbers, title: str, evidence: str) -> Verdict:
+    """A healthy verdict, whose next step is to look inside or compare a variation."""
+    return Verdict("healthy", title, evidence,
+                   "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
+                   f"nnlearn inspect {numbers.run_dir}")
 
 
 def _linear_hidden_layers(numbers: RunNumbers) -> list[int]:
@@ -118,10 +123,8 @@ def _judge_kept(numbers: RunNumbers, kept: int) -> Verdict:
         train, validation = row.get("loss"), row.get("val_loss")
     if not (finite(train) and finite(validation)):
         verdict = _high_bias(numbers)
-        return verdict or Verdict("healthy", "Looks healthy: early stopping kept its best epoch",
-                                  f"{_test_against_no_learning(numbers)}; {how}.",
-                                  "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
-                                  f"nnlearn inspect {numbers.run_dir}")
+        return verdict or _healthy(numbers, "Looks healthy: early stopping kept its best epoch",
+                                   f"{_test_against_no_learning(numbers)}; {how}.")
     losses = f"validation loss {validation:.4g} against training loss {train:.4g} with those weights"
     if gap(validation, train):
         advice, command = regularization_advice(numbers)
@@ -134,11 +137,9 @@ def _judge_kept(numbers: RunNumbers, kept: int) -> Verdict:
     if verdict:
         verdict.evidence = f"{verdict.evidence[:-1]}; {how}."
         return verdict
-    return Verdict("healthy", "Looks healthy: early stopping kept its best epoch",
-                   f"{_test_against_no_learning(numbers)}; {how}; {losses}: no overfitting left at that epoch "
-                   f"({_thrown_away(numbers, kept)}).",
-                   "compare a variation with `nnlearn sweep`, or look at what each layer learned:",
-                   f"nnlearn inspect {numbers.run_dir}")
+    return _healthy(numbers, "Looks healthy: early stopping kept its best epoch",
+                    f"{_test_against_no_learning(numbers)}; {how}; {losses}: no overfitting left at that epoch "
+                    f"({_thrown_away(numbers, kept)}).")
 
 
 def _thrown_away(numbers: RunNumbers, kept: int) -> str:
@@ -175,7 +176,7 @@ def _no_overfitting(numbers: RunNumbers) -> str:
 def _diverged(numbers: RunNumbers) -> Verdict | None:
     losses = [row.get("loss") for row in numbers.history]
     good = [loss for loss in losses if finite(loss)]
-    known = finite(numbers.initial_loss) and numbers.initial_loss > 0
+    known = numbers.untrained_loss is not None
     broke = numbers.status == "failed" or bool(losses and not finite(losses[-1]))
     peak = None
     if broke:
@@ -217,8 +218,8 @@ def _ends_above_start(numbers: RunNumbers, losses: list[float]) -> str | None:
     """The evidence that a finite training loss never came down: averaged over the last stretch (epoch 1
     left out, as it starts from the untrained model) it stays far above where an untrained model starts,
     so a model answering the same for every example would do better. None when it came down."""
-    start = numbers.initial_loss
-    if not (finite(start) and start > 0 and len(losses) >= 2 and len(losses) == len(numbers.history)):
+    start = numbers.untrained_loss
+    if not (start is not None and len(losses) >= 2 and len(losses) == len(numbers.history)):
         return None
     window = min(stretch_of(len(losses)), len(losses) - 1)
     end = mean(losses[-window:])
@@ -260,7 +261,7 @@ def _learned_nothing(numbers: RunNumbers) -> Verdict | None:
         evidence = f"test r2 {test:.4f}: no better than predicting the training mean (r2 ≈ 0)."
     losses = [row["loss"] for row in numbers.history if finite(row.get("loss"))]
     rate = numbers.learning_rate
-    start = numbers.initial_loss if finite(numbers.initial_loss) and numbers.initial_loss > 0 else None
+    start = numbers.untrained_loss
     # far above the loss at its best, or far above where an untrained model starts: the first steps overshot
     blew_up = bool(losses) and (max(losses[:3]) > 10 * min(losses)
                                 or (start is not None and max(losses[:3]) > EARLY_BLOWUP * start))
@@ -359,18 +360,19 @@ def _high_variance(numbers: RunNumbers) -> Verdict | None:
     # training loss, measured while training, the larger one)
     at = stretches.index(best_stretch)
     train_fell = mean(train[-window:]) < mean(train[at:at + window]) * (1 - OVERFIT_RISE)
-    if not ((rose or far) and (gap(end, train[-1]) or (rose and train_fell))):
+    gapped = gap(end, train[-1])
+    if not ((rose or far) and (gapped or (rose and train_fell))):
         return None
     best = min(range(len(rows)), key=lambda index: losses[index])
     started = rows[best]["epoch"]
-    compared = (f"validation loss {end:.4f} against training loss {train[-1]:.4g} at the end" if gap(end, train[-1])
+    compared = (f"validation loss {end:.4f} against training loss {train[-1]:.4g} at the end" if gapped
                 else f"validation loss {best_stretch:.4g} over its best stretch and {end:.4g} at the end, while "
                      f"the training loss fell from {mean(train[at:at + window]):.4g} to {mean(train[-window:]):.4g}")
     evidence = (f"{compared} (averaged over {window} epochs); the validation loss was lowest at epoch {started:g} "
                 f"({losses[best]:.4f}) and rose after it"
                 + (f", its {window}-epoch median to {medians[-1] / medians[low]:.1f} times its lowest"
                    f" ({medians[low]:.4f} → {medians[-1]:.4f})" if far and not rose else "")
-                + (", while the training loss kept falling." if gap(end, train[-1]) else "."))
+                + (", while the training loss kept falling." if gapped else "."))
     advice, command = early_stopping_advice(numbers, rows)
     return Verdict("high_variance", "High variance: overfitting", evidence,
                    f"it memorises the training examples from about epoch {started:g}: {advice}", command)

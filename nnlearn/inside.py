@@ -267,7 +267,7 @@ def _dead_fix(row: LayerActivity, rows: list[LayerActivity], config) -> str:
     """What to try for dead ReLU units, from what the config already has."""
     import shlex
 
-    from nnlearn.remedies import NARROW_UNITS, WIDENED_UNITS, usual_rate
+    from nnlearn.remedies import NARROW_UNITS, usual_rate, widened_width
 
     if config is None:
         return "a lower learning rate, standardised features (data.normalize: standard), or fewer epochs at a high rate"
@@ -275,7 +275,7 @@ def _dead_fix(row: LayerActivity, rows: list[LayerActivity], config) -> str:
         # as diagnose says: a layer this narrow can lose all its units, then nothing passes through it
         others = [other.units for other in rows if other.units > NARROW_UNITS]
         output = getattr(config.model.layers[-1], "units", None) or 0
-        width = max(others) if others else max(WIDENED_UNITS, output)
+        width = widened_width(others, output)
         setting = shlex.quote(f"model.layers[{row.layer}].units={width}")
         units = "its only unit" if row.units == 1 else f"all {row.units} of its units"
         return (f"widen it: with {units} dead nothing passes through, where in a wider layer some units stay "

@@ -27,10 +27,20 @@ LARGEST_L2 = 0.01
 PATIENCES = (5, 10, 20, 50, 100, 200, 500, 1000)
 
 
+# what lets a model memorise less, other than stopping early
+LESS_MEMORY = "add regularization (L2) or dropout, use a smaller model, or get more data"
+
+
+def widened_width(other_widths: list[int], outputs: int) -> int:
+    """The units to widen a bottleneck layer to: the widest other hidden layer's, else enough (WIDENED_UNITS,
+    or the outputs when more) that some units dying leaves others alive."""
+    return max(other_widths) if other_widths else max(WIDENED_UNITS, outputs)
+
+
 def regularization_advice(numbers: RunNumbers) -> tuple[str, str | None]:
     """The remedies for overfitting other than early stopping, with an L2 penalty on the widest hidden dense
     layer (the one with the most weights to memorise with) as the command."""
-    remedy = "add regularization (L2) or dropout, use a smaller model, or get more data"
+    remedy = LESS_MEMORY
     hidden = hidden_layers(numbers)
     if not hidden:
         return remedy + ".", None
@@ -92,7 +102,7 @@ def why_stuck(numbers: RunNumbers, losses: list[float]) -> tuple[str, str | None
     """Why the loss barely moved, and what to try: a bottleneck layer, a rate far too small, dead units."""
     rate, usual = numbers.learning_rate, usual_rate(numbers.optimizer)
     flat = abs(losses[-1] - losses[0]) <= FLAT * losses[0]
-    start = numbers.initial_loss if finite(numbers.initial_loss) else None
+    start = numbers.untrained_loss
     moved = f"the loss {'stayed flat' if flat else 'barely moved'} ({losses[0]:.4g} → {losses[-1]:.4g}"
     moved += (f", where an untrained model starts from {start:.4g})" if start is not None
               and losses[-1] <= start * (1 + NEAR_BEST) else ")")
@@ -102,7 +112,7 @@ def why_stuck(numbers: RunNumbers, losses: list[float]) -> tuple[str, str | None
     inspect = f"`nnlearn inspect {numbers.run_dir}` shows which units are dead"
     if narrow:
         others = [units for index, units in hidden_layers(numbers) if (index, units) not in narrow]
-        width = max(others) if others else max(WIDENED_UNITS, classes or 0)
+        width = widened_width(others, classes or 0)
         why = ("the width of the widest other hidden layer" if others
                else "wide enough that some units dying leaves others alive"
                + (f", and more than the {classes} classes" if classes and classes > 2 else ""))
@@ -205,8 +215,7 @@ def early_stopping_advice(numbers: RunNumbers, rows: list[dict]) -> tuple[str, s
             if losses[kept] < losses[-1] and (not scored or rows[kept][score] >= end[score] - slack):
                 return (f"early stopping would keep epoch {rows[kept]['epoch']:g}, within {NEAR_BEST:.0%} of the "
                         f"lowest validation loss (with patience {patience} and restore_best_weights it would "
-                        f"{shown(stop, kept)}); or add regularization (L2) or dropout, use a smaller model, or "
-                        "get more data.",
+                        f"{shown(stop, kept)}); or {LESS_MEMORY}.",
                         retrain(numbers, "fit.early_stopping.monitor=val_loss",
                                  f"fit.early_stopping.patience={patience}",
                                  "fit.early_stopping.restore_best_weights=true"))

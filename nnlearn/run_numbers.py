@@ -47,6 +47,11 @@ class RunNumbers:
     min_delta: float = 0.0  # fit.early_stopping.min_delta
     restore_best_weights: bool = False  # fit.early_stopping.restore_best_weights (when early stopping is on)
 
+    @property
+    def untrained_loss(self) -> float | None:
+        """initial_loss when it is known (a positive number), else None."""
+        return self.initial_loss if finite(self.initial_loss) and self.initial_loss > 0 else None
+
 
 @dataclass
 class Trend:
