@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from nnlearn.config import LAYER_TYPES, Config
 from nnlearn.errors import ConfigError, Problem
-from nnlearn.yaml_source import Key, Located, parse_value, parse_yaml, read_yaml_file
+from nnlearn.yaml_source import Key, Located, parse_value, parse_yaml, read_yaml_file, set_by_option
 
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
@@ -190,8 +190,7 @@ def from_set(problem: Problem, overridden: set[Key], key: Key | None = None) -> 
             key = parse_path(problem.path) if problem.path else ()
         except ValueError:
             return problem
-    if key and any(key[:len(set_key)] == set_key for set_key in overridden) and "(from --set)" not in (
-            problem.message):
+    if key and set_by_option(key, overridden) and "(from --set)" not in problem.message:
         text = problem.message.rstrip()
         problem.message = text[:-1] + " (from --set)." if text.endswith(".") else text + " (from --set)"
         problem.hint = _as_set_option(problem.hint, key)

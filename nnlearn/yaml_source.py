@@ -23,6 +23,11 @@ _STANDARD_TAGS = {f"tag:yaml.org,2002:{name}" for name in
 Key = tuple  # a path into the document: ("model", "layers", 2, "units")
 
 
+def set_by_option(key: Key, overridden: set[Key]) -> bool:
+    """Whether --set gave this key's value (one of the overridden keys), or the value of a key above it."""
+    return any(tuple(key)[:len(set_key)] == set_key for set_key in overridden)
+
+
 @dataclass
 class Located:
     """A YAML document as plain Python data, plus the position and raw text of each value."""
@@ -37,7 +42,7 @@ class Located:
         """Line and column (1-based) of the value at key (with name=True, of the key's own name), or of its
         nearest located parent; none for a key set (or inside a value set) by --set."""
         key = tuple(key)
-        if any(key[:len(set_key)] == set_key for set_key in self.overridden):
+        if set_by_option(key, self.overridden):
             return (None, None)
         if name and key in self.names:
             return self.names[key]
