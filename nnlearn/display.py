@@ -150,6 +150,8 @@ class EpochProgress:
         self.console = console
         self.quiet = quiet
         self.progress = None  # a rich Live display on a terminal
+        self.unprinted = None  # (number, logs) of the latest epoch a pipe has not been shown yet
+        self.said_why = False  # watch trains again and again: the expected loss is explained once
 
     def before_training(self, warnings) -> None:
         """The config's warnings, before the first step (unless quiet)."""
@@ -165,9 +167,8 @@ class EpochProgress:
                           f"{reason}. This usually means a label or setup mistake (labels that do not match "
                           "the output, outputs squashed twice, unscaled targets).", 2)
         elif not self.quiet:
-            said = getattr(self, "said_why", False)  # watch trains again and again: explain it once
             print_wrapped(self.console, "", f"Loss before training: {format_number(measured)} (expected about "
-                                            f"{format_number(expected) if said else reason}).", 2)
+                                            f"{format_number(expected) if self.said_why else reason}).", 2)
             self.said_why = True
 
     def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None:
@@ -176,7 +177,7 @@ class EpochProgress:
         resumed = f" (resuming after epoch {first_epoch})" if first_epoch else ""
         self.console.print(f"Training → [bold]{escape(str(run_dir))}[/]{resumed}")
         self.total, self.first_epoch, self.last_epoch = epochs, first_epoch, first_epoch
-        self.unprinted = None  # (number, logs) of the latest epoch a pipe has not been shown yet
+        self.unprinted = None
         # a pipe or a CI log gets plain lines (about 20 a run); a terminal gets a live bar
         self.every = max(1, math.ceil((epochs - first_epoch) / 20))
         if not self.console.is_terminal:
@@ -202,7 +203,7 @@ class EpochProgress:
     def finish(self) -> None:
         if self.progress is not None:
             self.progress.stop()
-        elif getattr(self, "unprinted", None):  # stopped early, or cut short: the last epoch is shown too
+        elif self.unprinted:  # stopped early, or cut short: the last epoch is shown too
             self._print_epoch(*self.unprinted)
 
     @property
