@@ -11,7 +11,8 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, Strict, field_validator,
+                      model_validator)
 
 
 def _exponent_text_as_number(value):
@@ -310,6 +311,8 @@ class Config(Section):
     fit: FitConfig = Field(default_factory=FitConfig)
     expect: list[str] = Field(default_factory=list, description="Expectations checked after training, in "
                               "the grammar of --expect, e.g. [\"test_accuracy >= 0.95\"] (a miss exits 1).")
+    # the keys `--set` gave (config_file.load_config): a problem found later at one of them is fixed by a --set
+    _set_keys: frozenset = PrivateAttr(default=frozenset())
 
     @field_validator("expect", mode="before")
     @classmethod

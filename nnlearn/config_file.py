@@ -112,7 +112,9 @@ def _set_value(data: dict, key: Key, value) -> str | None:
 def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> Config:
     """Read, override and validate a config file; raises ConfigError listing every problem."""
     located = read_located(path, overrides)
-    return validate_located(located, str(path))
+    config = validate_located(located, str(path))
+    config._set_keys = frozenset(located.overridden)
+    return config
 
 
 def read_located(path: str | Path, overrides: list[str] | tuple = ()) -> Located:
@@ -197,25 +199,13 @@ def from_set(problem: Problem, overridden: set[Key], key: Key | None = None) -> 
     return problem
 
 
-def overridden_keys(overrides: list[str] | tuple) -> set[Key]:
-    """The keys that `KEY=VALUE` overrides set (those that can be read)."""
-    keys = set()
-    for item in overrides:
-        try:
-            keys.add(parse_path(item.partition("=")[0].strip()))
-        except ValueError:
-            continue
-    return keys
-
-
 @contextmanager
-def problems_from_set(overrides: list[str] | tuple):
-    """Problems found later (the model against the data) at keys that overrides set: said so (from_set)."""
+def problems_from_set(config: Config):
+    """Problems found after loading (the model against the data) at keys --set gave: said so (from_set)."""
     try:
         yield
     except ConfigError as error:
-        keys = overridden_keys(overrides)
-        error.problems = [from_set(problem, keys) for problem in error.problems]
+        error.problems = [from_set(problem, config._set_keys) for problem in error.problems]
         raise
 
 

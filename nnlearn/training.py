@@ -84,8 +84,7 @@ def train(config_path: str | Path, overrides: list[str] | tuple = (), out: str |
     Raises RunFailed when the loss becomes NaN, Interrupted on Ctrl-C.
     """
     config = load_config(config_path, overrides)
-    with problems_from_set(overrides):
-        return train_config(config, Path(config_path).parent, out=out, progress=progress, expect=expect)
+    return train_config(config, Path(config_path).parent, out=out, progress=progress, expect=expect)
 
 
 def train_from(run_dir: str | Path, overrides: list[str] | tuple = (), out: str | Path | None = None,
@@ -106,8 +105,7 @@ def train_from(run_dir: str | Path, overrides: list[str] | tuple = (), out: str 
             raise RunError(f"{saved} has no checkpoint: no epoch ended, so there are no weights to start "
                            "from.", hint=f"leave out --weights: nnlearn train --from {saved}")
         start = (saved, checkpoint["variables"])
-    with problems_from_set(overrides):
-        return train_config(config, saved.path, out=out, progress=progress, expect=expect, start=start)
+    return train_config(config, saved.path, out=out, progress=progress, expect=expect, start=start)
 
 
 def train_config(config: Config, config_dir: Path | None = None, out: str | Path | None = None,
@@ -121,7 +119,8 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     expectations = expectations_for(config, expect)
     _check_tensorboard(config)
     distribute.check_setup(config)
-    prepared = prepare(config, config_dir)
+    with problems_from_set(config):
+        prepared = prepare(config, config_dir)
     progress = progress if progress and distribute.is_chief(config) else Silent()
     out = distribute.run_dir_of_this_worker(config, out)  # only the chief writes the run directory
     progress.before_training(prepared.warnings)
