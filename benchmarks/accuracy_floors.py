@@ -34,7 +34,7 @@ def floor_of(metric: str, lowest: float, test_rows: int) -> float:
 
 
 def measure(name: str, seeds: int, out: Path) -> tuple[str, list[float], int]:
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     metric = METRIC.get(name, "accuracy")
     scores, rows = [], 0

@@ -89,7 +89,7 @@ def timed(command: list[str], folder: Path) -> tuple[float, int, int]:
 
 BASELINE = """\
 import numpy as np
-from nnlearn import model
+from nnlearn.model import build as model
 keras = model.keras
 m = keras.Sequential([keras.Input(shape=(20,)), keras.layers.Dense(1)])
 m.compile(loss="mse", optimizer="adam")

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def plain_script(prepared, folder: Path) -> float:
-    from nnlearn import model as tf_model
+    from nnlearn.model import build as tf_model
 
     config = prepared.config
     start = time.perf_counter()
@@ -43,8 +43,8 @@ def plain_script(prepared, folder: Path) -> float:
 def nnlearn_train(prepared, folder: Path, determinism: bool) -> tuple[float, float]:
     """Seconds of the whole training step, and of its fit alone (Run.seconds: the epochs, with
     validation and checkpoints, after the step is compiled)."""
-    from nnlearn import model as tf_model
-    from nnlearn import training
+    from nnlearn.model import build as tf_model
+    from nnlearn.training import train as training
 
     if not determinism:
         tf_model.enable_determinism = lambda seed: tf_model.keras.utils.set_random_seed(seed)
@@ -56,7 +56,7 @@ def nnlearn_train(prepared, folder: Path, determinism: bool) -> tuple[float, flo
 def hand_written_loop(prepared) -> float:
     """The floor: a tf.function running each epoch's steps (same batches, same model and optimizer),
     without metrics, validation or checkpoints; compiled and called once before the clock starts."""
-    from nnlearn import model as tf_model
+    from nnlearn.model import build as tf_model
 
     tf, config = tf_model.tf, prepared.config
     model = tf_model.build_model(config, prepared.input_shape)
@@ -85,8 +85,8 @@ def hand_written_loop(prepared) -> float:
 
 
 def main() -> None:
-    from nnlearn.config_file import load_config
-    from nnlearn.prepare import prepare
+    from nnlearn.config.loading import load_config
+    from nnlearn.model.prepare import prepare
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("configs", nargs="*", default=[str(ROOT / "configs" / name) for name in

@@ -26,8 +26,8 @@ def median_seconds(action, repeats: int = 3) -> float:
 
 
 def main(names: list[str]) -> None:
-    from nnlearn import inside_plots, plots
-    from nnlearn.training import train
+    from nnlearn.pictures import inside_plots, plots
+    from nnlearn.training.train import train
 
     print(f"{'config':<18} {'training':>9} {'plots':>7} {'+ inside':>9} {'inside share of the run':>24}")
     with tempfile.TemporaryDirectory() as folder:

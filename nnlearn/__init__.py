@@ -7,25 +7,27 @@ The library functions import TensorFlow only when they train or evaluate:
     print(run.metrics["test"]["accuracy"])
 """
 
-__version__ = "0.1.0"
+from nnlearn.versions import __version__
+
+__all__ = ["__version__", "train", "evaluate", "load_config"]
 
 
 def train(config_path, overrides=(), out=None, progress=None, expect=()):
-    """Train a config file and save a run; see nnlearn.training.train."""
-    from nnlearn.training import train as train_run
+    """Train a config file and save a run; see nnlearn.training.train.train."""
+    from nnlearn.training.train import train as train_run
 
     return train_run(config_path, overrides, out=out, progress=progress, expect=expect)
 
 
 def evaluate(run_dir, expect=()):
-    """Evaluate a saved run on its test split again; see nnlearn.evaluation.evaluate."""
-    from nnlearn.evaluation import evaluate as evaluate_run
+    """Evaluate a saved run on its test split again; see nnlearn.insight.evaluation.evaluate."""
+    from nnlearn.insight.evaluation import evaluate as evaluate_run
 
     return evaluate_run(run_dir, expect)
 
 
 def load_config(config_path, overrides=()):
-    """Read and validate a config file; see nnlearn.config_file.load_config."""
-    from nnlearn.config_file import load_config as load
+    """Read and validate a config file; see nnlearn.config.loading.load_config."""
+    from nnlearn.config.loading import load_config as load
 
     return load(config_path, overrides)

@@ -1,3 +1,3 @@
-from nnlearn.cli import main
+from nnlearn.cli.app import main
 
 main()

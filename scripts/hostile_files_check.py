@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
+from nnlearn.cli.app import app
 
 CONFIG = """\
 name: tiny
@@ -158,10 +158,10 @@ def npz_cases(folder: Path) -> list[tuple[str, Path]]:
 
 
 def stopped_run(folder: Path, name: str) -> Path:
-    from nnlearn.checkpoint import save_checkpoint
-    from nnlearn.config_file import load_config
-    from nnlearn.prepare import prepare
-    from nnlearn.training import start_run_dir
+    from nnlearn.config.loading import load_config
+    from nnlearn.model.prepare import prepare
+    from nnlearn.runs.checkpoint import save_checkpoint
+    from nnlearn.training.train import start_run_dir
 
     config = folder / "config.yaml"
     prepared = prepare(load_config(config), folder)

@@ -5,11 +5,11 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from nnlearn.authoring import TEMPLATES, config_schema, template_text, write_template
-from nnlearn.cli import app
-from nnlearn.config_file import config_from_text
+from nnlearn.cli.app import app
+from nnlearn.config.authoring import TEMPLATES, config_schema, template_text, write_template
+from nnlearn.config.loading import config_from_text
 from nnlearn.errors import NnlearnError
-from nnlearn.validation import validate_file
+from nnlearn.workflows.validate import validate_file
 from tests.conftest import CONFIGS, ROOT
 
 runner = CliRunner()
@@ -37,7 +37,7 @@ def test_every_template_validates(name, tmp_path):
 @pytest.mark.tensorflow
 @pytest.mark.parametrize("name", TEMPLATES)
 def test_every_template_trains(name, workdir):
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     path = write_template(name, workdir / f"{name}.yaml")
     run = train(path, ["fit.epochs=1"])

@@ -7,12 +7,12 @@ takes it. The big file itself lives in benchmarks/big_csv.py.
 import numpy as np
 import pytest
 
-from nnlearn import data as data_module
-from nnlearn.config import DataConfig
-from nnlearn.data import Normalizer, load_dataset
+from nnlearn.config.schema import DataConfig
+from nnlearn.data import dataset as data_module
+from nnlearn.data.dataset import Normalizer, load_dataset
 from nnlearn.errors import DataError
 from nnlearn.files import count_lines, sha256_of_file
-from nnlearn.validation import validate_file
+from nnlearn.workflows.validate import validate_file
 from tests.conftest import TINY, edited
 
 

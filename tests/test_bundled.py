@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from sklearn import datasets
 
-import nnlearn.data
-from nnlearn import bundled
-from nnlearn.bundled import read_bundled
-from nnlearn.config import DataConfig
-from nnlearn.data import load_dataset
+import nnlearn.data.dataset
+from nnlearn.config.schema import DataConfig
+from nnlearn.data import bundled
+from nnlearn.data.bundled import read_bundled
+from nnlearn.data.dataset import load_dataset
 from tests.conftest import ROOT
 
 FOUR = ["digits", "iris", "wine", "breast_cancer"]
@@ -33,7 +33,7 @@ def test_the_files_read_as_scikit_learns_loader_reads_them(name):
 @pytest.mark.parametrize("name", FOUR)
 def test_the_dataset_and_its_fingerprint_are_unchanged(name, monkeypatch):
     ours = load_dataset(DataConfig(source=name), seed=0)
-    monkeypatch.setattr(nnlearn.data, "read_bundled", lambda name: None)  # as before: scikit-learn's loader
+    monkeypatch.setattr(nnlearn.data.dataset, "read_bundled", lambda name: None)  # as before: scikit-learn's loader
     before = load_dataset(DataConfig(source=name), seed=0)
     assert same_array(ours.x, before.x) and same_array(ours.y, before.y)
     assert (ours.feature_names, ours.class_names, ours.image_shape, ours.kind) == \
@@ -74,10 +74,10 @@ NO_SKLEARN = """
 import sys
 from pathlib import Path
 import numpy as np
-from nnlearn.config import DataConfig
-from nnlearn.config_file import load_config
-from nnlearn.data import load_dataset, split_dataset
-from nnlearn.prepare import prepare
+from nnlearn.config.schema import DataConfig
+from nnlearn.config.loading import load_config
+from nnlearn.data.dataset import load_dataset, split_dataset
+from nnlearn.model.prepare import prepare
 
 for name in ["cnn_digits", "iris_softmax", "logistic_regression", "exam_scores", "shapes_cnn"]:
     path = Path("configs") / f"{name}.yaml"

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
+from nnlearn.cli.app import app
 from tests.conftest import CONFIGS, DIVERGES, ROOT, TINY, edited
 
 runner = CliRunner()
@@ -18,13 +18,14 @@ def invoke(*args):
 
 
 def test_importing_the_cli_does_not_import_tensorflow():
-    code = ("import sys, nnlearn, nnlearn.cli, nnlearn.validation, nnlearn.config_file, nnlearn.prepare; "
+    code = ("import sys, nnlearn, nnlearn.cli.app, nnlearn.workflows.validate, nnlearn.config.loading, "
+            "nnlearn.model.prepare; "
             "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 def test_help_validate_explain_and_runs_work_without_tensorflow():
-    code = ("import sys; from typer.testing import CliRunner; from nnlearn.cli import app; "
+    code = ("import sys; from typer.testing import CliRunner; from nnlearn.cli.app import app; "
             "r = CliRunner().invoke(app, ['validate', 'configs/softmax_digits.yaml']); "
             "assert r.exit_code == 0, r.output; "
             "r = CliRunner().invoke(app, ['explain', 'configs/cnn_digits.yaml']); "
@@ -74,7 +75,7 @@ def test_a_config_key_given_as_an_option_becomes_the_set_meant():
 
 @pytest.mark.tensorflow
 def test_training_a_bundled_dataset_never_imports_scikit_learn(tmp_path):
-    code = ("import sys; from typer.testing import CliRunner; from nnlearn.cli import app; "
+    code = ("import sys; from typer.testing import CliRunner; from nnlearn.cli.app import app; "
             f"r = CliRunner().invoke(app, ['train', {str(CONFIGS / 'cnn_digits.yaml')!r}, '-q', '--no-plots', "
             "'--set', 'fit.epochs=1']); assert r.exit_code == 0, r.output; "
             "assert 'sklearn' not in sys.modules, sorted(sys.modules)")
@@ -209,8 +210,8 @@ def test_piped_training_prints_a_line_per_epoch_and_a_resume_counts_new_epochs(w
     lines = [line for line in result.output.splitlines() if line.startswith("epoch ")]
     assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
     assert all("loss" in line and "val_accuracy" in line for line in lines)
-    from nnlearn.checkpoint import load_checkpoint
-    from nnlearn.training import train
+    from nnlearn.runs.checkpoint import load_checkpoint
+    from nnlearn.training.train import train
 
     with pytest.raises(SystemError):
         train(write_config(), ["fit.epochs=5"], out="runs/crashed", progress=CrashAt(3))

@@ -1,8 +1,8 @@
 import pytest
 
-from nnlearn.config_file import apply_overrides, config_from_text, format_path, load_config, parse_path
+from nnlearn.config.loading import apply_overrides, config_from_text, format_path, load_config, parse_path
+from nnlearn.config.yaml_source import parse_yaml
 from nnlearn.errors import ConfigError
-from nnlearn.yaml_source import parse_yaml
 from tests.conftest import TINY, edited
 
 

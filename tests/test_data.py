@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from nnlearn.config import DataConfig
-from nnlearn.data import Normalizer, load_dataset, split_dataset
+from nnlearn.config.schema import DataConfig
+from nnlearn.data.dataset import Normalizer, load_dataset, split_dataset
 from nnlearn.errors import DataError
 
 

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.diagnose import curve_title, diagnose
-from nnlearn.remedies import _stopping_point
-from nnlearn.run_numbers import RunNumbers
+from nnlearn.cli.app import app
+from nnlearn.insight.diagnose import curve_title, diagnose
+from nnlearn.insight.remedies import _stopping_point
+from nnlearn.insight.run_numbers import RunNumbers
 from tests.conftest import DIVERGES, TINY
 
 runner = CliRunner()
@@ -149,8 +149,8 @@ def test_a_failed_run_is_diagnosed_reported_and_started_again_with_a_lower_rate(
 
 @pytest.mark.tensorflow
 def test_from_with_weights_starts_where_the_saved_run_stopped(write_config, workdir):
-    from nnlearn.checkpoint import load_checkpoint
-    from nnlearn.model_file import load_saved_model
+    from nnlearn.model.saved_model import load_saved_model
+    from nnlearn.runs.checkpoint import load_checkpoint
 
     first = runner.invoke(app, ["train", str(write_config(TINY)), "--out", "runs/first", "--no-plots"])
     assert first.exit_code == 0, first.output
@@ -566,10 +566,13 @@ def test_a_rate_far_above_the_usual_goes_straight_back_to_it():
     assert near[0].command.endswith("learning_rate=0.05")
 
 
-def test_far_above_the_usual_rate_is_where_lint_warns_for_adam():
-    from nnlearn.remedies import FAR_ABOVE_USUAL, USUAL_RATE
-    from nnlearn.lint import ADAM_RANGE
-    assert math.isclose(FAR_ABOVE_USUAL * USUAL_RATE["adam"], ADAM_RANGE[1])
+def test_a_rate_lint_calls_far_above_the_usual_range_goes_straight_back_to_the_usual_rate():
+    from nnlearn.config.learning_rates import lowered_rate, usual_range
+
+    low, high = usual_range("adam")
+    assert (low, high) == (1e-5, 0.1)  # the range the config's warning names
+    assert lowered_rate(high * 1.01, "adam") == (0.001, True)
+    assert lowered_rate(high, "adam") == (high / 10, False)
 
 
 def test_diverged_names_epoch_1_when_the_first_epoch_blew_up():
@@ -690,7 +693,7 @@ def test_the_epochs_early_stopping_threw_away_are_described_as_the_history_shows
 
 
 def test_a_rise_says_only_when_the_median_rose_less_than_the_average():
-    from nnlearn.diagnose import _rise
+    from nnlearn.insight.diagnose import _rise
 
     history = rows([0.1] * 6, [1.0] * 6)
     # the average rose 7.8%, the median 9%: more, not "only"
@@ -702,7 +705,7 @@ def test_a_rise_says_only_when_the_median_rose_less_than_the_average():
 def test_a_retrain_command_quotes_what_a_shell_would_expand():
     import shlex
 
-    from nnlearn.run_numbers import retrain
+    from nnlearn.insight.run_numbers import retrain
 
     command = retrain(numbers(falling(3), run_dir="my runs/r"), "model.layers[0].units=16", "fit.epochs=6")
     assert command == "nnlearn train --from 'my runs/r' --set 'model.layers[0].units=16' --set fit.epochs=6"

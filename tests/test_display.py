@@ -7,10 +7,17 @@ from pathlib import Path
 
 from rich.console import Console
 
-from nnlearn.run_numbers import Verdict
-from nnlearn.display import (EpochProgress, epoch_logs, error_json, print_diagnosis, print_error, print_table,
-                             print_warnings)
+from nnlearn.cli.display import (
+    EpochProgress,
+    epoch_logs,
+    error_json,
+    print_diagnosis,
+    print_error,
+    print_table,
+    print_warnings,
+)
 from nnlearn.errors import ConfigError, Interrupted, NnlearnError, Problem
+from nnlearn.insight.run_numbers import Verdict
 
 RUN = "runs/mlp-regression-20261201-055003"
 COMMAND = f"nnlearn train --from {RUN} --set compile.optimizer.learning_rate=5"

@@ -22,9 +22,16 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.distribute import Cluster, Launch, _wait_for_workers, cluster_from_option, free_ports, read_cluster
+from nnlearn.cli.app import app
 from nnlearn.errors import NnlearnError
+from nnlearn.training.distribute import (
+    Cluster,
+    Launch,
+    _wait_for_workers,
+    cluster_from_option,
+    free_ports,
+    read_cluster,
+)
 from tests.conftest import CONFIGS, TINY
 
 runner = CliRunner()
@@ -114,7 +121,7 @@ def _worker(launcher: int, index: int) -> int:
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_a_dead_worker_stops_the_others_and_the_run_resumes(no_strays):
-    from nnlearn.checkpoint import load_checkpoint
+    from nnlearn.runs.checkpoint import load_checkpoint
 
     run_dir = no_strays / "runs/killed"
     launcher = subprocess.Popen([sys.executable, "-m", "nnlearn", "train", str(IRIS), "--set", "fit.epochs=100",
@@ -226,7 +233,7 @@ def test_mistakes_are_named_with_their_fix(write_config, monkeypatch):
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_mirrored_ctrl_c_then_resume_equals_an_uninterrupted_run(no_strays):
-    from nnlearn.checkpoint import load_checkpoint
+    from nnlearn.runs.checkpoint import load_checkpoint
 
     settings = ["--set", "fit.distribute=mirrored", "--set", "fit.devices=2", "--set", "fit.epochs=400"]
     whole = trained(IRIS, *settings, "--out", "runs/whole", cwd=no_strays)

@@ -5,11 +5,11 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.config_file import load_config
-from nnlearn.gradcheck import gradcheck, relative_error
-from nnlearn.prepare import prepare
-from nnlearn.training import train
+from nnlearn.cli.app import app
+from nnlearn.config.loading import load_config
+from nnlearn.model.prepare import prepare
+from nnlearn.teaching.gradcheck import gradcheck, relative_error
+from nnlearn.training.train import train
 from tests.conftest import CONFIGS, TINY, edited
 
 runner = CliRunner()
@@ -94,7 +94,7 @@ def test_gradcheck_command_json(write_config):
 
 @pytest.mark.tensorflow
 def test_gradcheck_exits_1_when_an_error_exceeds_the_tolerance(write_config, monkeypatch):
-    import nnlearn.gradcheck as module
+    import nnlearn.teaching.gradcheck as module
 
     monkeypatch.setattr(module, "TOLERANCE", 0.0)  # float64 rounding alone now counts as a mismatch
     result = runner.invoke(app, ["gradcheck", str(write_config()), "--json"])
@@ -118,7 +118,7 @@ compile: {loss: mean_squared_error}
 
 @pytest.mark.tensorflow
 def test_gradcheck_skips_the_kinks_of_1d_max_pooling(write_config, monkeypatch):
-    import nnlearn.gradcheck as module
+    import nnlearn.teaching.gradcheck as module
 
     # Linear layers and a squared error make J quadratic in each weight between two kinks, where central
     # differences are exact even with a large step; a step of 0.01 makes many nudges change which step a

@@ -1,8 +1,8 @@
 import pytest
 
-from nnlearn.config_file import config_from_text
+from nnlearn.config.expectations import check_expectations, expectations_for, parse_expectation
+from nnlearn.config.loading import config_from_text
 from nnlearn.errors import ConfigError, NnlearnError
-from nnlearn.expectations import check_expectations, expectations_for, parse_expectation
 from tests.conftest import TINY, edited
 
 METRICS = {"train": {"loss": 0.2, "accuracy": 0.97}, "validation": {"loss": 0.3, "accuracy": 0.9},

@@ -4,12 +4,12 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.baselines import initial_loss_gap
-from nnlearn.cli import app
-from nnlearn.config_file import config_from_text, load_config
-from nnlearn.explain import explain_prepared
-from nnlearn.lint import lint
-from nnlearn.prepare import prepare
+from nnlearn.cli.app import app
+from nnlearn.config.loading import config_from_text, load_config
+from nnlearn.model.baselines import initial_loss_gap
+from nnlearn.model.prepare import prepare
+from nnlearn.teaching.explain import explain_prepared
+from nnlearn.teaching.lint import lint
 from tests.conftest import CONFIGS, TINY, edited
 
 
@@ -30,7 +30,7 @@ def test_softmax_digits_by_hand():
 @pytest.mark.tensorflow
 @pytest.mark.parametrize("name", sorted(path.stem for path in CONFIGS.glob("*.yaml")))
 def test_total_equals_keras_count_params_and_shipped_configs_warn_only_on_purpose(name):
-    from nnlearn.model import build_model
+    from nnlearn.model.build import build_model
 
     explanation = explained(name)
     prepared = prepare(load_config(CONFIGS / f"{name}.yaml"), CONFIGS)
@@ -115,7 +115,7 @@ def test_train_reports_the_initial_loss_and_a_setup_mistake(write_config):
 
 def test_validate_explain_and_train_show_the_same_warnings(write_config):
     """One prepared object, one lint: the batch-size warning is no longer validate's alone."""
-    from nnlearn.validation import validate_file
+    from nnlearn.workflows.validate import validate_file
 
     path = write_config()
     validated = {problem.path for problem in validate_file(path, ["fit.batch_size=500"]).warnings}

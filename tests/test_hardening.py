@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
+from nnlearn.cli.app import app
 from tests.conftest import LINEAR_REGRESSION, ROOT, TINY
 
 runner = CliRunner()
@@ -117,9 +117,9 @@ def test_a_pipe_as_the_data_file_is_refused(write_config):
 
 
 def test_the_size_limit_bounds_what_is_read(write_config, monkeypatch):
-    import nnlearn.data
+    import nnlearn.data.dataset
 
-    monkeypatch.setattr(nnlearn.data, "MAX_CSV_BYTES", 100)
+    monkeypatch.setattr(nnlearn.data.dataset, "MAX_CSV_BYTES", 100)
     path = write_config(TINY)
     (path.parent / "table.csv").write_text("a,y\n" + "1,0\n2,1\n" * 50)
     result = invoke("validate", path, "--set", "data.source=table.csv", "--set", "data.target=y")
@@ -164,9 +164,9 @@ def test_every_npz_problem_is_one_clear_message(write_config, case, command):
 
 
 def test_a_synthetic_dataset_too_big_for_memory_is_refused_with_the_numbers(write_config, monkeypatch):
-    import nnlearn.data
+    import nnlearn.data.dataset
 
-    monkeypatch.setattr(nnlearn.data, "available_memory", lambda: 8 * 1024**3)
+    monkeypatch.setattr(nnlearn.data.dataset, "available_memory", lambda: 8 * 1024**3)
     path = write_config(TINY)
     result = invoke("validate", path, "--set", "data.source=blobs", "--set", "data.n_samples=1000000",
                     "--set", "data.n_features=10000")
@@ -176,9 +176,9 @@ def test_a_synthetic_dataset_too_big_for_memory_is_refused_with_the_numbers(writ
 
 
 def test_a_model_too_big_for_memory_is_refused_with_the_numbers(write_config, monkeypatch):
-    import nnlearn.data
+    import nnlearn.data.dataset
 
-    monkeypatch.setattr(nnlearn.data, "available_memory", lambda: 8 * 1024**3)
+    monkeypatch.setattr(nnlearn.data.dataset, "available_memory", lambda: 8 * 1024**3)
     huge = "{type: dense, units: 100000}"
     layers = f"model.layers=[{huge}, {huge}, {{type: dense, units: 3}}]"
     result = invoke("validate", write_config(TINY), "--set", layers)
@@ -186,9 +186,9 @@ def test_a_model_too_big_for_memory_is_refused_with_the_numbers(write_config, mo
 
 
 def test_a_dataset_that_ignores_n_features_is_sized_without_it(write_config, monkeypatch):
-    import nnlearn.data
+    import nnlearn.data.dataset
 
-    monkeypatch.setattr(nnlearn.data, "available_memory", lambda: 8 * 1024**3)
+    monkeypatch.setattr(nnlearn.data.dataset, "available_memory", lambda: 8 * 1024**3)
     result = invoke("validate", write_config(TINY), "--set", "data.source=moons", "--set", "data.n_samples=100000",
                     "--set", "data.n_features=10000", "--set", "model.layers[1].units=2")
     assert "of memory" not in result.output and result.exit_code == 0, result.output
@@ -272,7 +272,7 @@ def test_a_one_row_csv_says_how_many_rows_are_needed(write_config):
 
 
 def test_run_files_follow_the_umask(workdir):
-    from nnlearn.rundir import create_run_dir, write_atomic
+    from nnlearn.runs.rundir import create_run_dir, write_atomic
 
     previous = os.umask(0o022)
     try:
@@ -300,7 +300,7 @@ def _model_file(path: Path, node: dict) -> Path:
 ])
 def test_unsafe_model_files_are_named_in_a_short_message(tmp_path, node, fragment):
     from nnlearn.errors import RunError
-    from nnlearn.model_file import check_model_is_safe
+    from nnlearn.model.saved_model import check_model_is_safe
 
     with pytest.raises(RunError) as caught:
         check_model_is_safe(_model_file(tmp_path / "model.keras", node))
@@ -314,10 +314,10 @@ def test_unsafe_model_files_are_named_in_a_short_message(tmp_path, node, fragmen
 def stopped_run(write_config):
     """A run stopped after its first epoch, made without TensorFlow: its starting files as `train`
     writes them, and a one-epoch checkpoint."""
-    from nnlearn.checkpoint import save_checkpoint
-    from nnlearn.config_file import load_config
-    from nnlearn.prepare import prepare
-    from nnlearn.training import start_run_dir
+    from nnlearn.config.loading import load_config
+    from nnlearn.model.prepare import prepare
+    from nnlearn.runs.checkpoint import save_checkpoint
+    from nnlearn.training.train import start_run_dir
 
     path = write_config(TINY)
     prepared = prepare(load_config(path), path.parent)
@@ -397,8 +397,8 @@ def test_an_edited_config_is_not_resumed(stopped_run, old, new, named):
 
 
 def test_a_field_added_to_nnlearn_since_the_run_started_is_no_change(stopped_run):
-    from nnlearn.config_file import load_config
-    from nnlearn.prepare import config_changes
+    from nnlearn.config.loading import load_config
+    from nnlearn.runs.saved_run import config_changes
 
     # as if the run had started before nnlearn knew fit.tensorboard: its record lacks the key
     _edit_json(stopped_run / "run.json", lambda value: {**value, "config": {
@@ -410,7 +410,7 @@ def test_a_field_added_to_nnlearn_since_the_run_started_is_no_change(stopped_run
 
 
 def test_eval_warns_when_the_config_was_edited_after_training(stopped_run):
-    from nnlearn.prepare import prepare_saved_run
+    from nnlearn.runs.saved_run import prepare_saved_run
 
     config = stopped_run / "config.yaml"
     config.write_text(config.read_text().replace("seed: 0", "seed: 7"))
@@ -419,9 +419,9 @@ def test_eval_warns_when_the_config_was_edited_after_training(stopped_run):
 
 
 def test_changed_data_is_not_resumed(write_config):
-    from nnlearn.config_file import load_config
-    from nnlearn.prepare import prepare
-    from nnlearn.training import start_run_dir
+    from nnlearn.config.loading import load_config
+    from nnlearn.model.prepare import prepare
+    from nnlearn.training.train import start_run_dir
 
     path = write_config(LINEAR_REGRESSION)
     (path.parent / "table.csv").write_text("a,y\n" + "".join(f"{i},{i * 1.5}\n" for i in range(30)))
@@ -459,7 +459,7 @@ def test_compare_refuses_an_existing_html_file_before_showing_anything(stopped_r
 
 
 def test_resume_with_settings_gives_a_command_that_works(stopped_run):
-    from nnlearn.rundir import RunDir
+    from nnlearn.runs.rundir import RunDir
 
     stopped = " ".join(invoke("train", "--resume", stopped_run, "--set", "fit.epochs=9").output.split())
     assert f"continue it: nnlearn train --resume {stopped_run};" in stopped
@@ -508,7 +508,7 @@ def _environment() -> dict:
 
 @pytest.mark.tensorflow
 def test_a_full_disk_leaves_run_json_saying_failed_and_names_the_file(write_config, monkeypatch):
-    from nnlearn.rundir import RunDir
+    from nnlearn.runs.rundir import RunDir
 
     def full_disk(run_dir, content):
         raise OSError(28, "No space left on device", str(run_dir.checkpoint_file))

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.config_file import load_config
-from nnlearn.data import load_dataset, split_indices
-from nnlearn.prepare import prepare
+from nnlearn.cli.app import app
+from nnlearn.config.loading import load_config
+from nnlearn.data.dataset import load_dataset, split_indices
+from nnlearn.model.prepare import prepare
 from tests.conftest import CONFIGS, ROOT, edited
 
 runner = CliRunner()
@@ -58,7 +58,7 @@ def test_listing_needs_no_tensorflow(workdir, write_config):
     result = runner.invoke(app, ["explain", str(workdir / "config.yaml"), "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["input_shape"] == [8, 8, 1]
-    code = ("import sys; from nnlearn.cli import app; from typer.testing import CliRunner; "
+    code = ("import sys; from nnlearn.cli.app import app; from typer.testing import CliRunner; "
             "results = [CliRunner().invoke(app, [c, 'config.yaml']) for c in ('validate', 'explain')]; "
             "assert all(r.exit_code == 0 for r in results), [r.output for r in results]; "
             "print('tensorflow' in sys.modules)")
@@ -133,7 +133,7 @@ def test_a_damaged_image_names_the_file(workdir, write_config):
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_the_see_inside_pictures_draw_on_the_shipped_image_folder(workdir):
-    from nnlearn.plots import draw_plots
+    from nnlearn.pictures.plots import draw_plots
 
     result = runner.invoke(app, ["train", str(CONFIGS / "shapes_cnn.yaml"), "--set", "fit.epochs=1",
                                  "--out", "run", "-q", "--no-plots"])

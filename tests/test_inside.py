@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.snapshots import kept_epochs
+from nnlearn.cli.app import app
+from nnlearn.runs.snapshots import kept_epochs
 from tests.conftest import CONFIGS, LINEAR_REGRESSION, TINY
 
 runner = CliRunner()
@@ -47,7 +47,7 @@ def numpy_forward(weights, x, activations):
 
 @pytest.fixture(scope="module")
 def coffee_run(tmp_path_factory):
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     folder = tmp_path_factory.mktemp("coffee")
     (folder / "coffee.yaml").write_text(COFFEE)
@@ -56,9 +56,9 @@ def coffee_run(tmp_path_factory):
 
 @pytest.mark.tensorflow
 def test_unit_planes_equal_numpy_from_the_saved_weights(coffee_run):
-    from nnlearn import inside
-    from nnlearn.model_file import load_saved_model
-    from nnlearn.prepare import prepare_saved_run
+    from nnlearn.insight import inside
+    from nnlearn.model.saved_model import load_saved_model
+    from nnlearn.runs.saved_run import prepare_saved_run
 
     prepared, _ = prepare_saved_run(coffee_run)
     model = load_saved_model(coffee_run / "model.keras")
@@ -79,10 +79,10 @@ def test_unit_planes_equal_numpy_from_the_saved_weights(coffee_run):
 
 @pytest.mark.tensorflow
 def test_mistakes_are_the_top_losses_recomputed_by_keras(coffee_run):
-    from nnlearn import inside
-    from nnlearn.model import keras
-    from nnlearn.model_file import load_saved_model
-    from nnlearn.prepare import prepare_saved_run
+    from nnlearn.insight import inside
+    from nnlearn.model.build import keras
+    from nnlearn.model.saved_model import load_saved_model
+    from nnlearn.runs.saved_run import prepare_saved_run
 
     prepared, _ = prepare_saved_run(coffee_run)
     model = load_saved_model(coffee_run / "model.keras")
@@ -102,10 +102,10 @@ def test_mistakes_are_the_top_losses_recomputed_by_keras(coffee_run):
 
 @pytest.mark.tensorflow
 def test_dead_and_saturated_shares_equal_numpy(coffee_run, workdir, write_config):
-    from nnlearn import inside
-    from nnlearn.model_file import load_saved_model
-    from nnlearn.prepare import prepare_saved_run
-    from nnlearn.training import train
+    from nnlearn.insight import inside
+    from nnlearn.model.saved_model import load_saved_model
+    from nnlearn.runs.saved_run import prepare_saved_run
+    from nnlearn.training.train import train
 
     prepared, _ = prepare_saved_run(coffee_run)
     model = load_saved_model(coffee_run / "model.keras")
@@ -126,8 +126,8 @@ def test_dead_and_saturated_shares_equal_numpy(coffee_run, workdir, write_config
 
 @pytest.mark.tensorflow
 def test_two_feature_classifier_pictures_and_snapshots(coffee_run):
-    from nnlearn.plots import draw_plots
-    from nnlearn.snapshots import load_snapshots
+    from nnlearn.pictures.plots import draw_plots
+    from nnlearn.runs.snapshots import load_snapshots
 
     kept = load_snapshots(coffee_run)
     assert sorted(kept) == kept_epochs(12)
@@ -144,12 +144,12 @@ def test_two_feature_classifier_pictures_and_snapshots(coffee_run):
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_digits_dense_cnn_and_regression_get_the_pictures_that_apply(workdir):
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     dense = train(CONFIGS / "softmax_digits.yaml", ["fit.epochs=1"], out="runs/dense")
     cnn = train(CONFIGS / "cnn_digits.yaml", ["fit.epochs=1"], out="runs/cnn")
     regression = train(CONFIGS / "mlp_regression.yaml", ["fit.epochs=1"], out="runs/regression")
-    from nnlearn.plots import draw_plots
+    from nnlearn.pictures.plots import draw_plots
 
     drawn = {name: {path.name for path in draw_plots(run.run_dir)}
              for name, run in (("dense", dense), ("cnn", cnn), ("regression", regression))}
@@ -163,15 +163,15 @@ def test_digits_dense_cnn_and_regression_get_the_pictures_that_apply(workdir):
 
 @pytest.mark.tensorflow
 def test_eval_mistakes_and_inspect_json(write_config):
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     run = train(write_config(LINEAR_REGRESSION), ["fit.epochs=3"])
     result = runner.invoke(app, ["eval", str(run.run_dir), "--mistakes", "4", "--json"])
     assert result.exit_code == 0, result.output
     mistakes = json.loads(result.stdout)["mistakes"]
     assert len(mistakes) == 4
-    from nnlearn.model_file import load_saved_model
-    from nnlearn.prepare import prepare_saved_run
+    from nnlearn.model.saved_model import load_saved_model
+    from nnlearn.runs.saved_run import prepare_saved_run
 
     prepared, _ = prepare_saved_run(run.run_dir)
     predicted = load_saved_model(run.run_dir / "model.keras").predict(prepared.x("test"), verbose=0)[:, 0]
@@ -189,8 +189,8 @@ def test_eval_mistakes_and_inspect_json(write_config):
 
 
 def test_the_dead_unit_fix_fits_the_config():
-    from nnlearn.config_file import load_config
-    from nnlearn.inside import LayerActivity, activity_warnings
+    from nnlearn.config.loading import load_config
+    from nnlearn.insight.inside import LayerActivity, activity_warnings
 
     digits = CONFIGS / "softmax_digits.yaml"  # normalize: standard, Adam at the usual 0.001
     narrow = load_config(digits, ["model.layers[0].units=1", "model.layers[1].units=1"])

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from nnlearn.jsonout import json_text, numbers_back
-from nnlearn.rundir import RunDir, write_json
+from nnlearn.runs.rundir import RunDir, write_json
 
 
 def strict(text: str):

@@ -2,8 +2,8 @@
 
 import pytest
 
-from nnlearn.config_file import config_from_text
-from nnlearn.keras_calls import layer_calls, loss_call, metric_calls, optimizer_call
+from nnlearn.config.loading import config_from_text
+from nnlearn.model.keras_calls import layer_calls, loss_call, metric_calls, optimizer_call
 from tests.conftest import edited
 
 EVERY_LAYER = """\
@@ -50,7 +50,7 @@ def test_the_written_code_says_what_the_calls_hold():
 @pytest.mark.parametrize("text", [EVERY_LAYER, SIGNALS, edited(EVERY_LAYER, ("type: sgd", "type: adam"),
                                                                 ("momentum: 0.9", "beta_1: 0.9"))])
 def test_built_and_ejected_objects_are_the_same(text):
-    from nnlearn.model import keras
+    from nnlearn.model.build import keras
 
     if "beta_1" in text:  # Adam takes no momentum: the schema refuses it, with its fix
         from nnlearn.errors import ConfigError

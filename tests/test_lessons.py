@@ -10,8 +10,8 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.lessons import LESSONS
+from nnlearn.cli.app import app
+from nnlearn.teaching.lessons import LESSONS
 
 runner = CliRunner()
 
@@ -219,7 +219,7 @@ def test_learning_rate_too_small_good_and_diverging_against_numpy():
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_lessons_report_what_they_measure_while_they_run():
-    from nnlearn.lessons import run_lesson
+    from nnlearn.teaching.lessons import run_lesson
 
     heard = []
     result = run_lesson("adam-vs-gd", quick=True, progress=lambda stage, fraction, detail: heard.append(

@@ -7,8 +7,8 @@ import math
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.lr_find import rate_at, smooth
+from nnlearn.cli.app import app
+from nnlearn.workflows.lr_find import rate_at, smooth
 from tests.conftest import CONFIGS, TINY
 
 runner = CliRunner()
@@ -31,7 +31,7 @@ def test_the_ramp_and_the_smoothing_by_hand():
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_the_suggestion_trains_a_shipped_config_to_its_floor(workdir):
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     found = find(CONFIGS / "iris_softmax.yaml")
     rates, losses = found["learning_rates"], found["losses"]

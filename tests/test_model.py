@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from nnlearn.config_file import load_config
-from nnlearn.prepare import prepare
-from nnlearn.shapes import total_params
+from nnlearn.config.loading import load_config
+from nnlearn.model.prepare import prepare
+from nnlearn.model.shapes import total_params
 from tests.conftest import CONFIGS
 
 pytestmark = pytest.mark.tensorflow
@@ -11,9 +11,9 @@ pytestmark = pytest.mark.tensorflow
 
 @pytest.fixture(scope="module")
 def tf_model():
-    import nnlearn.model
+    import nnlearn.model.build
 
-    return nnlearn.model
+    return nnlearn.model.build
 
 
 @pytest.mark.parametrize("name", ["softmax_digits", "cnn_digits", "mlp_regression", "logistic_regression"])

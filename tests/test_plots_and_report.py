@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.plots import decision_grid, draw_plots, sparkline
-from nnlearn.predict import predict
-from nnlearn.prepare import prepare_saved_run
-from nnlearn.report import comparison_report, run_report
-from nnlearn.training import train
+from nnlearn.cli.app import app
+from nnlearn.insight.predict import predict
+from nnlearn.pictures.plots import decision_grid, draw_plots, sparkline
+from nnlearn.pictures.report import comparison_report, run_report
+from nnlearn.runs.saved_run import prepare_saved_run
+from nnlearn.training.train import train
 from tests.conftest import LINEAR_REGRESSION, MOONS, TINY
 
 
@@ -48,7 +48,7 @@ def test_classifier_with_two_features_gets_its_plots(moons_run):
 
 @pytest.mark.tensorflow
 def test_decision_boundary_agrees_with_predict(moons_run, tmp_path):
-    from nnlearn.model_file import load_saved_model
+    from nnlearn.model.saved_model import load_saved_model
 
     prepared, _ = prepare_saved_run(moons_run)
     grid = decision_grid(load_saved_model(moons_run / "model.keras"), prepared, steps=40)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
+from nnlearn.cli.app import app
 from tests.conftest import CONFIGS, TINY
 
 runner = CliRunner()
@@ -15,7 +15,7 @@ IRIS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal wid
 
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory):
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     folder = tmp_path_factory.mktemp("iris")
     (folder / "tiny.yaml").write_text(TINY)
@@ -42,7 +42,7 @@ def test_typed_rows_equal_the_same_rows_from_a_file(iris_run, tmp_path):
 
 @pytest.mark.tensorflow
 def test_inputs_outside_the_training_range_are_warned_about(iris_run):
-    from nnlearn.prepare import prepare_saved_run
+    from nnlearn.runs.saved_run import prepare_saved_run
 
     train_x = prepare_saved_run(iris_run)[0].splits.train.x
     inside = [f"{name}={value}" for name, value in zip(IRIS, train_x.mean(axis=0))]
@@ -57,7 +57,7 @@ def test_inputs_outside_the_training_range_are_warned_about(iris_run):
 
 @pytest.mark.tensorflow
 def test_ten_classes_show_the_top_three_unless_all(workdir):
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     run = train(CONFIGS / "softmax_digits.yaml", ["fit.epochs=1"], out="runs/digits").run_dir
     names = json.loads((run / "preprocessing.json").read_text())["feature_names"]
@@ -86,7 +86,7 @@ def test_a_file_given_without_input_is_shown_the_command_meant():
 
 def test_a_typed_row_with_an_unknown_name_names_it_and_the_feature_meant(tmp_path):
     from nnlearn.errors import DataError
-    from nnlearn.predict import typed_rows
+    from nnlearn.insight.predict import typed_rows
 
     with pytest.raises(DataError) as raised:
         typed_rows(["temperature=200", "durtion=13.9"], ["temperature", "duration"], tmp_path)
@@ -97,7 +97,7 @@ def test_a_typed_row_with_an_unknown_name_names_it_and_the_feature_meant(tmp_pat
 def test_predict_says_whether_no_rows_or_both_kinds_were_given(workdir):
     from typer.testing import CliRunner
 
-    from nnlearn.cli import app
+    from nnlearn.cli.app import app
 
     none = CliRunner().invoke(app, ["predict", "runs/x"])
     assert none.exit_code == 2 and "no rows were given; the rows to predict come with --input FILE" in none.output

@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from nnlearn.process import OutputWhoseReaderMayLeave
+from nnlearn.cli.process import OutputWhoseReaderMayLeave
 
 
 def test_output_goes_quiet_when_its_reader_has_left():
@@ -23,7 +23,7 @@ def test_output_goes_quiet_when_its_reader_has_left():
 
 CTRL_C_IN_A_FINALIZER = """
 import time, types
-from nnlearn.process import quiet_at_shutdown
+from nnlearn.cli.process import quiet_at_shutdown
 quiet_at_shutdown(types.SimpleNamespace(exc_value=KeyboardInterrupt(), exc_type=KeyboardInterrupt))
 for _ in range(500):
     time.sleep(0.01)  # the main thread meets the handed-on Ctrl-C here

@@ -5,11 +5,11 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.config_file import config_from_text, load_config
+from nnlearn.cli.app import app
+from nnlearn.config.loading import config_from_text, load_config
 from nnlearn.errors import ConfigError
-from nnlearn.explain import explain_prepared
-from nnlearn.prepare import prepare
+from nnlearn.model.prepare import prepare
+from nnlearn.teaching.explain import explain_prepared
 from tests.conftest import CONFIGS, TINY, edited
 
 runner = CliRunner()
@@ -71,10 +71,10 @@ def test_the_l2_term_in_the_loss_equals_lambda_times_the_sum_of_squared_weights(
     """metrics.json's test loss = cross-entropy (NumPy, from the saved model's logits) + l2·Σw²."""
     import numpy as np
 
-    from nnlearn.model import keras
-    from nnlearn.model_file import load_saved_model
-    from nnlearn.prepare import prepare_saved_run
-    from nnlearn.training import train
+    from nnlearn.model.build import keras
+    from nnlearn.model.saved_model import load_saved_model
+    from nnlearn.runs.saved_run import prepare_saved_run
+    from nnlearn.training.train import train
 
     l2 = 0.05
     run = train(CONFIGS / "iris_softmax.yaml", ["fit.epochs=3", f"model.layers[0].kernel_regularizer.l2={l2}"],

@@ -13,19 +13,19 @@ from pathlib import Path
 import pytest
 import yaml
 
-from nnlearn.catalog import compare, list_runs
-from nnlearn.checkpoint import load_checkpoint
 from nnlearn.errors import DataError, RunError
-from nnlearn.evaluation import evaluate
-from nnlearn.predict import predict
-from nnlearn.rundir import create_run_dir, write_atomic
-from nnlearn.training import train
+from nnlearn.insight.evaluation import evaluate
+from nnlearn.insight.predict import predict
+from nnlearn.runs.catalog import compare, list_runs
+from nnlearn.runs.checkpoint import load_checkpoint
+from nnlearn.runs.rundir import create_run_dir, write_atomic
+from nnlearn.training.train import train
 from tests.conftest import DIVERGES, MOONS
 
 
 def moons(write_config, epochs=6, name="moons.yaml"):
     """The moons config with fit.epochs set, written through the project's own override path."""
-    from nnlearn.config_file import load_config
+    from nnlearn.config.loading import load_config
 
     config = load_config(write_config(MOONS, name), [f"fit.epochs={epochs}"])
     return write_config(yaml.safe_dump(config.model_dump(mode="json")), name)
@@ -112,8 +112,8 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir, 
 def test_ctrl_c_while_the_plots_are_drawn_keeps_the_finished_run(write_config, monkeypatch):
     from typer.testing import CliRunner
 
-    from nnlearn import plots
-    from nnlearn.cli import app
+    from nnlearn.cli.app import app
+    from nnlearn.pictures import plots
 
     def interrupted(*args):
         raise KeyboardInterrupt
@@ -159,7 +159,7 @@ def test_ctrl_c_stops_keeps_a_checkpoint_and_exits_130(write_config, workdir):
 def test_resume_of_a_finished_run_is_refused(write_config):
     run = train(moons(write_config, epochs=2))
     with pytest.raises(RunError, match="already finished"):
-        from nnlearn.training import resume
+        from nnlearn.training.train import resume
         resume(run.run_dir)
 
 
@@ -211,7 +211,7 @@ def test_early_stopping_keeps_the_best_model(write_config):
 def test_train_says_that_early_stopping_stopped_it_and_which_weights_it_kept(write_config, workdir):
     from typer.testing import CliRunner
 
-    from nnlearn.cli import app
+    from nnlearn.cli.app import app
 
     stopping = ["fit.epochs=200", "fit.early_stopping.monitor=val_loss", "fit.early_stopping.patience=2",
                 "fit.early_stopping.restore_best_weights=false"]
@@ -232,8 +232,8 @@ def test_train_says_that_early_stopping_stopped_it_and_which_weights_it_kept(wri
 def test_a_run_that_went_to_the_end_but_got_its_best_epoch_back_says_so():
     """Keras brings the best epoch's weights back at the end even when early stopping never stopped the run:
     the saved model is then not the last epoch's, and the run says which it is."""
-    from nnlearn.display import early_stopping_line
-    from nnlearn.training import _early_stop
+    from nnlearn.cli.display import early_stopping_line
+    from nnlearn.training.train import _early_stop
 
     class Stopping:  # what training reads of Keras' EarlyStopping after fit
         stopped_epoch, restore_best_weights, best_weights, best_epoch = 0, True, [0.0], 2
@@ -251,7 +251,7 @@ def test_a_run_that_went_to_the_end_but_got_its_best_epoch_back_says_so():
 
 
 def test_early_stopping_monitor_must_be_measured(write_config):
-    from nnlearn.config_file import load_config
+    from nnlearn.config.loading import load_config
     from nnlearn.errors import ConfigError
 
     path = moons(write_config)
@@ -268,7 +268,7 @@ def _replace_model(run_dir: Path, model) -> None:
 
 @pytest.mark.tensorflow
 def test_models_with_lambda_layers_or_custom_objects_are_refused(write_config):
-    from nnlearn.model import keras
+    from nnlearn.model.build import keras
 
     run = train(moons(write_config, epochs=1))
     lambda_model = keras.Sequential([keras.Input((2,)), keras.layers.Lambda(lambda x: x * 2),
@@ -343,7 +343,7 @@ def test_runs_and_compare(write_config, workdir):
 def test_cli_predict_runs_compare(write_config, workdir):
     from typer.testing import CliRunner
 
-    from nnlearn.cli import app
+    from nnlearn.cli.app import app
 
     runner = CliRunner()
     train(moons(write_config, epochs=1), out="runs/one")
@@ -382,7 +382,7 @@ class CrashAt:
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_resume_with_early_stopping_equals_an_uninterrupted_run(write_config):
-    from nnlearn.training import resume
+    from nnlearn.training.train import resume
 
     stopping = ["fit.epochs=300", "fit.early_stopping.monitor=val_loss", "fit.early_stopping.patience=4"]
     path = write_config(MOONS)
@@ -399,7 +399,7 @@ def test_resume_with_early_stopping_equals_an_uninterrupted_run(write_config):
 
 
 def test_a_cut_short_history_names_the_file_the_line_and_what_is_wrong(tmp_path):
-    from nnlearn.rundir import RunDir
+    from nnlearn.runs.rundir import RunDir
 
     (tmp_path / "history.csv").write_text("epoch,loss,val_loss\n1,0.9,0.95\n2,0.8,0.85\n3,0.7")
     with pytest.raises(RunError) as raised:
@@ -416,7 +416,7 @@ def test_a_cut_short_history_names_the_file_the_line_and_what_is_wrong(tmp_path)
 def test_a_finished_run_whose_model_is_gone_says_so_and_how_to_train_again(write_config, workdir):
     from typer.testing import CliRunner
 
-    from nnlearn.cli import app
+    from nnlearn.cli.app import app
 
     run_dir = train(moons(write_config, epochs=2), out="runs/gone").run_dir
     (run_dir / "model.keras").unlink()
@@ -432,7 +432,7 @@ def test_a_finished_run_whose_model_is_gone_says_so_and_how_to_train_again(write
 def test_eval_of_a_failed_run_points_to_its_diagnosis_not_to_a_resume_that_would_fail_again(write_config):
     from typer.testing import CliRunner
 
-    from nnlearn.cli import app
+    from nnlearn.cli.app import app
 
     runner = CliRunner()
     trained = runner.invoke(app, ["train", str(write_config(DIVERGES)), "--out", "runs/nan", "--no-plots"])

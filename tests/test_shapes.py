@@ -1,7 +1,7 @@
 import pytest
 
-from nnlearn.config_file import config_from_text
-from nnlearn.shapes import infer_shapes, output_problems, total_params
+from nnlearn.config.loading import config_from_text
+from nnlearn.model.shapes import infer_shapes, output_problems, total_params
 
 HEAD = """\
 data: {source: digits}

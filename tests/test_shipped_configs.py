@@ -2,7 +2,7 @@
 
 import pytest
 
-from nnlearn.training import train
+from nnlearn.training.train import train
 from tests.conftest import CONFIGS
 
 FLOORS = {

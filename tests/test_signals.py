@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.config_file import load_config
-from nnlearn.data import load_dataset
-from nnlearn.prepare import prepare
-from nnlearn.shapes import infer_shapes
+from nnlearn.cli.app import app
+from nnlearn.config.loading import load_config
+from nnlearn.data.dataset import load_dataset
+from nnlearn.model.prepare import prepare
+from nnlearn.model.shapes import infer_shapes
 from tests.conftest import CONFIGS, edited
 
 runner = CliRunner()
@@ -56,7 +56,7 @@ def test_the_shape_walk_and_parameter_formulas(write_config):
 
 @pytest.mark.tensorflow
 def test_shapes_and_parameters_equal_keras(write_config):
-    from nnlearn.model import build_model
+    from nnlearn.model.build import build_model
 
     text = SIGNALS
     config = load_config(write_config(text))
@@ -117,7 +117,7 @@ def test_ejected_signals_equal_nnlearns(write_config, workdir):
 
 @pytest.mark.tensorflow
 def test_the_shipped_signals_config_trains_and_predicts(workdir):
-    from nnlearn.data import signals
+    from nnlearn.data.dataset import signals
 
     result = runner.invoke(app, ["train", str(CONFIGS / "signals_conv1d.yaml"), "--set", "fit.epochs=2",
                                  "--out", "run", "-q", "--no-plots"])

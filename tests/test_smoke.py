@@ -4,7 +4,7 @@ from xml.etree import ElementTree
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
+from nnlearn.cli.app import app
 from tests.conftest import CONFIGS, DIVERGES, TINY, edited
 
 runner = CliRunner()

@@ -7,15 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from nnlearn.checkpoint import load_checkpoint
 from nnlearn.errors import RunFailed
-from nnlearn.training import train
+from nnlearn.runs.checkpoint import load_checkpoint
+from nnlearn.training.train import train
 from tests.conftest import DIVERGES, MOONS, TINY
 
 
 def one_step_per_call(monkeypatch):
     """Make every execution a single step: what fit without steps_per_execution did."""
-    from nnlearn.model import TrainingSteps
+    from nnlearn.model.build import TrainingSteps
 
     monkeypatch.setattr(TrainingSteps, "EXECUTION_SECONDS", 0.0)
 
@@ -23,7 +23,7 @@ def one_step_per_call(monkeypatch):
 def whole_epochs_per_call(monkeypatch) -> list:
     """Let executions grow four times a call whatever they take, so from the fourth call on each runs
     several whole epochs; returns the list that collects every call's Execution."""
-    from nnlearn.model import TrainingSteps
+    from nnlearn.model.build import TrainingSteps
 
     monkeypatch.setattr(TrainingSteps, "EXECUTION_SECONDS", 1e9)
     executions = []
@@ -86,8 +86,8 @@ class CrashAfter:
 
 @pytest.mark.tensorflow
 def test_a_crash_between_checkpoint_writes_keeps_the_last_complete_epoch(write_config, monkeypatch):
-    from nnlearn.callbacks import Checkpointer
-    from nnlearn.training import resume
+    from nnlearn.training.callbacks import Checkpointer
+    from nnlearn.training.train import resume
 
     monkeypatch.setattr(Checkpointer, "WRITE_EVERY_SECONDS", 1e9)  # written only when training stops
     path = write_config(MOONS)
@@ -104,10 +104,10 @@ def test_a_crash_between_checkpoint_writes_keeps_the_last_complete_epoch(write_c
 @pytest.mark.tensorflow
 def test_compiled_evaluation_agrees_with_keras_evaluate(write_config):
     """Over more rows than one evaluation batch, so several batches are averaged."""
-    from nnlearn.config_file import load_config
-    from nnlearn.model import EVAL_BATCH_SIZE, build_model, compile_model
-    from nnlearn.prepare import prepare
-    from nnlearn.evaluation import measure
+    from nnlearn.config.loading import load_config
+    from nnlearn.model.build import EVAL_BATCH_SIZE, build_model, compile_model
+    from nnlearn.model.prepare import prepare
+    from nnlearn.training.measure import measure
 
     path = write_config(MOONS)
     prepared = prepare(load_config(path, ["data.n_samples=3000"]), path.parent)
@@ -154,8 +154,8 @@ def test_nan_after_an_epoch_ended_in_the_same_call_keeps_that_epochs_weights(wri
 
 @pytest.mark.tensorflow
 def test_a_crash_while_a_calls_epochs_are_recorded_keeps_weights_and_history_together(write_config, monkeypatch):
-    from nnlearn.callbacks import Checkpointer
-    from nnlearn.training import resume
+    from nnlearn.training.callbacks import Checkpointer
+    from nnlearn.training.train import resume
 
     monkeypatch.setattr(Checkpointer, "WRITE_EVERY_SECONDS", 1e9)  # written only when training stops
     path = write_config(TINY)

@@ -6,11 +6,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.model_selection import train_test_split as sklearns_split
 
-import nnlearn.data
-from nnlearn.config_file import load_config
-from nnlearn.data import load_dataset, split_indices
-from nnlearn.splits import train_test_split
-from nnlearn.task import is_classifier, task_of
+import nnlearn.data.dataset
+from nnlearn.config.loading import load_config
+from nnlearn.data.dataset import load_dataset, split_indices
+from nnlearn.data.splits import train_test_split
+from nnlearn.model.task import is_classifier, task_of
 from tests.conftest import CONFIGS
 
 
@@ -87,6 +87,6 @@ def test_shipped_configs_split_as_before(name, monkeypatch):
     dataset = load_dataset(config.data, config.seed, CONFIGS)
     stratify = is_classifier(task_of(config))
     ours = split_indices(dataset, config.data, config.seed, stratify)
-    monkeypatch.setattr(nnlearn.data, "train_test_split", sklearns)
+    monkeypatch.setattr(nnlearn.data.dataset, "train_test_split", sklearns)
     before = split_indices(dataset, config.data, config.seed, stratify)
     assert as_lists(ours) == as_lists(before)

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn import streaming
-from nnlearn.cli import app
-from nnlearn.config_file import load_config
+from nnlearn.cli.app import app
+from nnlearn.config.loading import load_config
+from nnlearn.data import streaming
+from nnlearn.training import streamed as streamed_steps
 from nnlearn.errors import DataError
-from nnlearn.prepare import prepare
+from nnlearn.model.prepare import prepare
 
 runner = CliRunner()
 
@@ -83,13 +84,13 @@ def test_each_epoch_holds_every_training_row_once_in_a_seeded_order(write_config
 
 @pytest.mark.tensorflow
 def test_streamed_metrics_are_the_in_memory_evaluation_of_the_same_rows(write_config, small_blocks):
-    from nnlearn.model import build_model, compile_model, evaluate_arrays
+    from nnlearn.model.build import build_model, compile_model, evaluate_arrays
 
     write_rows(write_config().parent)
     prepared = prepare(load_config(write_config(STREAMED)))
     model = build_model(prepared.config, prepared.input_shape)
     compile_model(model, prepared.config)
-    streamed = streaming.measure(model, prepared, "test")
+    streamed = streamed_steps.measure(model, prepared, "test")
     in_memory = evaluate_arrays(model, prepared.x("test"), prepared.y("test"))
     assert streamed == pytest.approx(in_memory, rel=1e-6)
 
@@ -97,7 +98,7 @@ def test_streamed_metrics_are_the_in_memory_evaluation_of_the_same_rows(write_co
 @pytest.mark.tensorflow
 def test_one_pass_measures_each_split_as_the_in_memory_evaluation_of_its_rows(write_config, small_blocks,
                                                                               monkeypatch):
-    from nnlearn import model as tf_model
+    from nnlearn.model import build as tf_model
 
     monkeypatch.setattr(tf_model, "EVAL_BATCH_SIZE", 16)
     monkeypatch.setattr(streaming, "EVAL_CHUNK_BATCHES", 2)  # chunks of 32 rows: the splits take turns
@@ -106,12 +107,12 @@ def test_one_pass_measures_each_split_as_the_in_memory_evaluation_of_its_rows(wr
     model = tf_model.build_model(prepared.config, prepared.input_shape)
     tf_model.compile_model(model, prepared.config)
     names = ["train", "validation", "test"]
-    together = streaming.measure_splits(model, prepared, names)
+    together = streamed_steps.measure_splits(model, prepared, names)
     for name in names:
         in_memory = tf_model.evaluate_arrays(model, prepared.x(name), prepared.y(name))
         assert together[name] == pytest.approx(in_memory, rel=1e-6)
-        assert together[name] == streaming.measure(model, prepared, name)  # one pass or three: the same
-    first = streaming.measure_splits(model, prepared, ["train"], rows=50)["train"]
+        assert together[name] == streamed_steps.measure(model, prepared, name)  # one pass or three: the same
+    first = streamed_steps.measure_splits(model, prepared, ["train"], rows=50)["train"]
     assert first == pytest.approx(tf_model.evaluate_arrays(model, prepared.x("train")[:50],
                                                            prepared.y("train")[:50]), rel=1e-6)
     assert first["loss"] != pytest.approx(together["train"]["loss"], rel=1e-3)  # a prefix, not every row
@@ -120,13 +121,13 @@ def test_one_pass_measures_each_split_as_the_in_memory_evaluation_of_its_rows(wr
 @pytest.mark.tensorflow
 def test_a_streamed_run_learns_reruns_identically_and_eval_and_predict_work(write_config, small_blocks,
                                                                            monkeypatch):
-    from nnlearn.training import Silent, train
+    from nnlearn.training.train import Silent, train
 
     class Said(Silent):
         def initial_loss(self, measured, expected, reason):
             self.reason = reason
 
-    monkeypatch.setattr(streaming, "INITIAL_LOSS_ROWS", 50)
+    monkeypatch.setattr(streamed_steps, "INITIAL_LOSS_ROWS", 50)
     folder = write_config().parent
     write_rows(folder)
     path = write_config(STREAMED)
@@ -152,7 +153,7 @@ def test_a_streamed_run_learns_reruns_identically_and_eval_and_predict_work(writ
 @pytest.mark.tensorflow
 def test_a_streamed_run_stopped_and_resumed_ends_as_an_uninterrupted_one(write_config, small_blocks):
     from nnlearn.errors import Interrupted
-    from nnlearn.training import Silent, resume, train
+    from nnlearn.training.train import Silent, resume, train
 
     write_rows(write_config().parent)
     path = write_config(STREAMED.replace("epochs: 4", "epochs: 6"))

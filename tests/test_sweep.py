@@ -6,7 +6,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
+from nnlearn.cli.app import app
 from tests.conftest import DIVERGES, TINY
 
 runner = CliRunner()
@@ -70,7 +70,7 @@ def test_a_2x2_grid_with_2_seeds(write_config, workdir):
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(write_config, workdir, monkeypatch):
-    from nnlearn import training
+    from nnlearn.training import train as training
 
     real_train = training.train_config
     calls = []

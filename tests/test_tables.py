@@ -6,11 +6,18 @@ from types import SimpleNamespace
 
 from rich.console import Console
 
-from nnlearn.catalog import Comparison, RunSummary
-from nnlearn.explain import Explanation, LayerRow
-from nnlearn.lessons import LessonResult
-from nnlearn.tables import (comparison_legend, comparison_tables, explanation_table, lesson_table,
-                            predictions_heading, predictions_table, runs_table)
+from nnlearn.cli.tables import (
+    comparison_legend,
+    comparison_tables,
+    explanation_table,
+    lesson_table,
+    predictions_heading,
+    predictions_table,
+    runs_table,
+)
+from nnlearn.runs.catalog import Comparison, RunSummary
+from nnlearn.teaching.explain import Explanation, LayerRow
+from nnlearn.teaching.lessons import LessonResult
 
 
 def rendered(*things) -> str:

@@ -12,9 +12,9 @@ from sklearn.impute import SimpleImputer
 from sklearn.preprocessing import OneHotEncoder
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.config import DataConfig
-from nnlearn.data import load_dataset, split_dataset, split_indices
+from nnlearn.cli.app import app
+from nnlearn.config.schema import DataConfig
+from nnlearn.data.dataset import load_dataset, split_dataset, split_indices
 from nnlearn.errors import DataError
 from tests.conftest import edited
 
@@ -195,8 +195,8 @@ def test_predict_refuses_a_gap_the_run_cannot_fill(houses, write_config, workdir
 @pytest.mark.tensorflow
 @pytest.mark.parametrize("settings", [("missing: median", "missing: median"), ("missing: median", "missing: drop")])
 def test_ejected_columns_equal_nnlearns(settings, houses, write_config, workdir):
-    from nnlearn.config_file import load_config
-    from nnlearn.prepare import prepare
+    from nnlearn.config.loading import load_config
+    from nnlearn.model.prepare import prepare
 
     path = write_config(edited(HOUSES, settings))
     script = CliRunner().invoke(app, ["eject", str(path)]).stdout

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from scipy.special import expit, softmax
 
-from nnlearn.config_file import config_from_text
-from nnlearn.task import classes, probabilities, task_of
+from nnlearn.config.loading import config_from_text
+from nnlearn.model.task import classes, probabilities, task_of
 from tests.conftest import LINEAR_REGRESSION, MOONS, TINY, edited
 
 LOGITS = np.array([[2.0, -1.0, 0.5], [-30.0, 40.0, 0.0], [0.0, 0.0, 0.0]])

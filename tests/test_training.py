@@ -4,9 +4,9 @@ import json
 import pytest
 
 from nnlearn.errors import RunError, RunFailed
-from nnlearn.evaluation import evaluate
-from nnlearn.rundir import create_run_dir
-from nnlearn.training import train
+from nnlearn.insight.evaluation import evaluate
+from nnlearn.runs.rundir import create_run_dir
+from nnlearn.training.train import train
 from tests.conftest import DIVERGES, LINEAR_REGRESSION, TINY, edited
 
 

@@ -5,8 +5,8 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from nnlearn.cli import app
-from nnlearn.validation import validate_file
+from nnlearn.cli.app import app
+from nnlearn.workflows.validate import validate_file
 from tests.conftest import TINY, edited
 
 # (name, change to TINY (old, new) or a whole text, expected path, expected line, message fragment)
@@ -147,7 +147,7 @@ def test_out_of_range_numbers_say_which_values_are_allowed(write_config):
 
 
 def test_multilabel_output_mismatch_names_both_fixes(tmp_path):
-    from nnlearn.authoring import write_template
+    from nnlearn.config.authoring import write_template
 
     path = write_template("multilabel", tmp_path / "multilabel.yaml")
     report = validate_file(path, ["model.layers[1].units=7"])

@@ -10,9 +10,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nnlearn.config_file import load_config
-from nnlearn.prepare import prepare
-from nnlearn.validation import validate_file
+from nnlearn.config.loading import load_config
+from nnlearn.model.prepare import prepare
+from nnlearn.workflows.validate import validate_file
 from tests.conftest import CONFIGS
 
 SHIPPED = {path.name: yaml.safe_load(path.read_text()) for path in sorted(CONFIGS.glob("*.yaml"))}
@@ -88,7 +88,7 @@ def test_validate_never_raises_and_valid_means_buildable(document):
         for problem in report.errors:  # every problem is located and worded
             assert problem.message and (problem.path or problem.line), problem
         if report.valid:
-            from nnlearn.model import build_model
+            from nnlearn.model.build import build_model
 
             prepared = prepare(load_config(path), CONFIGS)
             model = build_model(prepared.config, prepared.input_shape)

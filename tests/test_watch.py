@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from nnlearn.catalog import list_runs
 from nnlearn.errors import ConfigError
-from nnlearn.watch import config_changes
+from nnlearn.runs.catalog import list_runs
+from nnlearn.workflows.watch import config_changes
 from tests.conftest import MOONS, edited
 
 
@@ -29,9 +29,9 @@ def test_the_first_runs_table_counts_from_the_start_and_the_loss_line_fits_80_co
 
     from rich.console import Console
 
-    from nnlearn.cli import _loss_line
-    from nnlearn.display import watch_table
-    from nnlearn.watch import Retrained
+    from nnlearn.cli.app import _loss_line
+    from nnlearn.cli.display import watch_table
+    from nnlearn.workflows.watch import Retrained
 
     console = Console(file=StringIO(), width=80, color_system=None)
     run = SimpleNamespace(metrics={"test": {"loss": 0.1}})
@@ -45,7 +45,7 @@ def test_the_first_runs_table_counts_from_the_start_and_the_loss_line_fits_80_co
 
 @pytest.mark.tensorflow
 def test_a_save_retrains_and_an_invalid_edit_is_reported(write_config):
-    from nnlearn.watch import watch
+    from nnlearn.workflows.watch import watch
 
     path = write_config(MOONS)
     runs, errors = [], []
@@ -129,7 +129,7 @@ def test_cli_prints_one_json_line_per_run_and_ctrl_c_while_waiting_exits_0(write
 def test_cli_shows_the_configs_warnings_before_each_run(write_config):
     from typer.testing import CliRunner
 
-    from nnlearn.cli import app
+    from nnlearn.cli.app import app
 
     path = write_config(edited(MOONS, ("learning_rate: 0.01", "learning_rate: 50")))
     result = CliRunner().invoke(app, ["watch", str(path), "--set", "fit.epochs=1", "--max-runs", "1"])

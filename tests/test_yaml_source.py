@@ -1,7 +1,7 @@
 import pytest
 
+from nnlearn.config.yaml_source import MAX_BYTES, parse_yaml, read_yaml_file
 from nnlearn.errors import ConfigError
-from nnlearn.yaml_source import MAX_BYTES, parse_yaml, read_yaml_file
 
 
 def problem_of(text):

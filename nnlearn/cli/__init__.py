@@ -1,0 +1,1 @@
+"""The `nnlearn` command line: one function per command, usage mistakes, what people see."""

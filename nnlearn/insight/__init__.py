@@ -1,0 +1,1 @@
+"""What a trained model does: evaluation, predictions, the inside of the network, the diagnosis."""

@@ -1,0 +1,303 @@
+"""Inside a trained model: what each hidden unit computes, which examples it gets most wrong, and how
+many units are dead or saturated. Numbers only; `inside_plots` draws them.
+
+Every function takes a loaded Keras model and the run's Prepared data, and works in the data's own
+units (the run's normaliser is applied before the model sees anything).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from nnlearn.model import task
+from nnlearn.model.prepare import Prepared
+
+MAX_UNITS_SHOWN = 16
+DEAD_SHARE_WARNING = 0.5
+SATURATED_SHARE_WARNING = 0.5
+# sigmoid: a(1 − a) < 0.01 where a < 0.0101 or a > 0.9899; tanh: 1 − a² < 0.02 where |a| > 0.99
+SATURATION = {"sigmoid": (0.0101, 0.9899), "tanh": (-0.99, 0.99)}
+
+
+def layer_outputs(model, x: np.ndarray) -> list[np.ndarray]:
+    """Every layer's output for the (normalised) rows x, in inference mode (dropout off)."""
+    outputs, current = [], x
+    for layer in model.layers:
+        current = layer(current, training=False)
+        outputs.append(np.asarray(current, dtype=np.float64))
+    return outputs
+
+
+def model_outputs(model, x: np.ndarray) -> np.ndarray:
+    """The model's outputs for normalised rows x: one call, no predict loop (the rows fit in memory)."""
+    return np.asarray(model(x.astype(np.float32), training=False), dtype=np.float64)
+
+
+def hidden_dense_layers(model) -> list[int]:
+    """Indices of the Dense layers before the output layer: the hidden layers whose units we show."""
+    dense = [index for index, layer in enumerate(model.layers) if type(layer).__name__ == "Dense"]
+    return dense[:-1]
+
+
+def activation_name(layer) -> str:
+    activation = getattr(layer, "activation", None)
+    return getattr(activation, "__name__", "linear")
+
+
+@dataclass
+class UnitPlane:
+    """One hidden unit's activation over the plane of a two-feature input."""
+
+    layer: int  # index in model.layers
+    unit: int
+    activation: str
+    values: np.ndarray  # (steps, steps)
+
+
+def plane(prepared: Prepared, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """A steps×steps grid covering the training points with a 10% margin, in the data's own units."""
+    x = prepared.splits.train.x
+    low, high = x.min(axis=0), x.max(axis=0)
+    margin = 0.1 * (high - low + 1e-9)
+    return np.meshgrid(np.linspace(low[0] - margin[0], high[0] + margin[0], steps),
+                       np.linspace(low[1] - margin[1], high[1] + margin[1], steps))
+
+
+def normalised(prepared: Prepared, rows: np.ndarray) -> np.ndarray:
+    return prepared.normalizer.apply(rows).reshape((len(rows),) + prepared.input_shape).astype(np.float32)
+
+
+def unit_planes(model, prepared: Prepared, steps: int = 120) -> tuple[np.ndarray, np.ndarray, list[UnitPlane]]:
+    """Two-feature data: (xx, yy, planes), each hidden unit's activation g(w·a + b) at every grid point."""
+    xx, yy = plane(prepared, steps)
+    outputs = layer_outputs(model, normalised(prepared, np.c_[xx.ravel(), yy.ravel()]))
+    planes = []
+    for index in hidden_dense_layers(model):
+        layer = model.layers[index]
+        for unit in range(min(layer.units, MAX_UNITS_SHOWN)):
+            planes.append(UnitPlane(index, unit, activation_name(layer),
+                                    outputs[index][:, unit].reshape(xx.shape)))
+    return xx, yy, planes
+
+
+@dataclass
+class UnitWeights:
+    """One unit of the first hidden layer: its weight on each input feature, and its bias."""
+
+    unit: int
+    weights: list[float]
+    bias: float
+
+
+def first_layer_weights(model, prepared: Prepared) -> list[UnitWeights]:
+    """The first Dense layer's units (up to MAX_UNITS_SHOWN), when the model starts with Dense."""
+    first = next((layer for layer in model.layers if type(layer).__name__ in ("Dense", "Conv2D")), None)
+    if first is None or type(first).__name__ != "Dense":
+        return []
+    kernel, bias = (np.asarray(weight) for weight in first.get_weights())
+    return [UnitWeights(unit, kernel[:, unit].astype(float).tolist(), float(bias[unit]))
+            for unit in range(min(kernel.shape[1], MAX_UNITS_SHOWN))]
+
+
+def first_conv_kernels(model) -> np.ndarray | None:
+    """The first Conv2D layer's kernels as (filters, height, width, channels), or None."""
+    conv = next((layer for layer in model.layers if type(layer).__name__ == "Conv2D"), None)
+    if conv is None:
+        return None
+    return np.transpose(np.asarray(conv.get_weights()[0]), (3, 0, 1, 2))
+
+
+def one_example_per_class(prepared: Prepared, limit: int = 10) -> list[int]:
+    """Indices into the test split: the first example of each class (up to limit classes)."""
+    y = prepared.splits.test.y
+    picks = []
+    for label in range(prepared.dataset.n_classes):
+        found = np.flatnonzero(y == label)
+        if len(found):
+            picks.append(int(found[0]))
+    return picks[:limit]
+
+
+def feature_maps(model, prepared: Prepared, rows: list[int]) -> list[tuple[str, np.ndarray]]:
+    """(layer name, maps of shape (examples, height, width, channels)) for every conv and pool layer."""
+    x = prepared.x("test")[rows].astype(np.float32)
+    outputs = layer_outputs(model, x)
+    return [(layer.name, outputs[index]) for index, layer in enumerate(model.layers)
+            if type(layer).__name__ in ("Conv2D", "MaxPooling2D") and outputs[index].ndim == 4]
+
+
+@dataclass
+class Mistake:
+    """One test example the model gets badly wrong."""
+
+    index: int  # row of the test split
+    loss: float  # its own loss (regression: the absolute error)
+    true: str
+    predicted: str
+    probability: float | None  # the probability the model gave its predicted class
+    features: list[float] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"index": self.index, "loss": self.loss, "true": self.true, "predicted": self.predicted,
+                "probability": self.probability, "features": self.features}
+
+
+def _log_sigmoid(z: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0, -z)
+
+
+def per_example_loss(outputs: np.ndarray, y: np.ndarray, prepared: Prepared) -> np.ndarray:
+    """Each example's own loss, in NumPy (regression: the absolute error, in the target's units)."""
+    config = prepared.config.compile
+    kind = prepared.dataset.kind
+    if kind == "continuous":
+        return np.abs(outputs.reshape(len(outputs), -1) - y.reshape(len(y), -1)).mean(axis=1)
+    if config.loss == "binary_crossentropy":
+        target = y.reshape(outputs.shape).astype(np.float64)
+        if config.from_logits:
+            losses = -(target * _log_sigmoid(outputs) + (1 - target) * _log_sigmoid(-outputs))
+        else:
+            p = np.clip(outputs, 1e-7, 1 - 1e-7)
+            losses = -(target * np.log(p) + (1 - target) * np.log(1 - p))
+        return losses.mean(axis=1)
+    log_p = (outputs - outputs.max(axis=1, keepdims=True)) if config.from_logits else np.log(
+        np.clip(outputs, 1e-7, 1))
+    if config.from_logits:
+        log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    return -log_p[np.arange(len(y)), y.astype(np.int64)]
+
+
+def probabilities(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
+    """Outputs turned into probabilities (the task's own rule: nnlearn.model.task)."""
+    return task.probabilities(outputs, prepared.task,
+                              prepared.config.compile.from_logits)
+
+
+def mistakes(model, prepared: Prepared, count: int = 8) -> list[Mistake]:
+    """The count test examples with the highest loss, worst first (regression: largest |error|)."""
+    x = prepared.x("test").astype(np.float32)
+    outputs = model_outputs(model, x)
+    y = prepared.splits.test.y
+    losses = per_example_loss(outputs, y, prepared)
+    order = np.argsort(-losses, kind="stable")[:count]
+    kind, names = prepared.dataset.kind, prepared.dataset.class_names
+    found = []
+    for index in order:
+        features = prepared.splits.test.x[index].astype(float).tolist() if len(prepared.input_shape) == 1 else []
+        if kind == "continuous":
+            found.append(Mistake(int(index), float(losses[index]), f"{float(y[index].ravel()[0]):.4g}",
+                                 f"{float(outputs[index].ravel()[0]):.4g}", None, features))
+            continue
+        p = probabilities(outputs[index:index + 1], prepared)[0]
+        if kind == "multilabel":
+            truth = ", ".join(name for name, value in zip(names, y[index]) if value > 0.5) or "none"
+            said = ", ".join(name for name, value in zip(names, p) if value > 0.5) or "none"
+            found.append(Mistake(int(index), float(losses[index]), truth, said, None, features))
+            continue
+        if p.shape[0] == 1:  # binary: one output, P(class 1)
+            label = int(p[0] > 0.5)
+            confidence = float(p[0] if label else 1 - p[0])
+        else:
+            label = int(np.argmax(p))
+            confidence = float(p[label])
+        found.append(Mistake(int(index), float(losses[index]), names[int(y[index])], names[label], confidence,
+                             features))
+    return found
+
+
+@dataclass
+class LayerActivity:
+    """How many units of one hidden layer still pass a gradient on the training set."""
+
+    layer: int
+    name: str
+    activation: str
+    units: int
+    dead: float | None = None  # ReLU: share of units never positive on the training set
+    saturated: float | None = None  # sigmoid/tanh: share of outputs where the gradient is nearly flat
+    minimum: list[float] = field(default_factory=list)  # per unit (up to MAX_UNITS_SHOWN)
+    maximum: list[float] = field(default_factory=list)
+
+    def to_json(self) -> dict:
+        return {"layer": self.layer, "name": self.name, "activation": self.activation, "units": self.units,
+                "dead_share": self.dead, "saturated_share": self.saturated,
+                "activation_min": self.minimum, "activation_max": self.maximum}
+
+
+def activity(model, prepared: Prepared) -> list[LayerActivity]:
+    """Dead ReLU units and saturated sigmoid/tanh outputs of every hidden layer, on the training set."""
+    outputs = layer_outputs(model, prepared.x("train").astype(np.float32))
+    found = []
+    for index, layer in enumerate(model.layers[:-1]):
+        name = activation_name(layer)
+        if type(layer).__name__ not in ("Dense", "Conv2D"):
+            continue
+        values = outputs[index].reshape(-1, outputs[index].shape[-1])  # (positions, units or channels)
+        row = LayerActivity(index, layer.name, name, int(values.shape[1]),
+                            minimum=values.min(axis=0)[:MAX_UNITS_SHOWN].tolist(),
+                            maximum=values.max(axis=0)[:MAX_UNITS_SHOWN].tolist())
+        if name == "relu":
+            row.dead = float(np.mean(values.max(axis=0) <= 0))
+        elif name in SATURATION:
+            low, high = SATURATION[name]
+            row.saturated = float(np.mean((values < low) | (values > high)))
+        found.append(row)
+    return found
+
+
+def activity_warnings(rows: list[LayerActivity], config=None) -> list[str]:
+    """Lint-style warnings, with the fix, when many units are dead or saturated; given the run's config, the
+    fix fits it (no lower rate for a usual one, no standardising features already standardised)."""
+    warnings = []
+    for row in rows:
+        if row.dead is not None and row.dead >= DEAD_SHARE_WARNING:
+            warnings.append(f"layer {row.layer} ({row.name}): {row.dead:.0%} of its {row.units} ReLU units are "
+                            "dead (never positive on the training set), so no gradient flows through them. "
+                            f"Fix: {_dead_fix(row, rows, config)}.")
+        if row.saturated is not None and row.saturated >= SATURATED_SHARE_WARNING:
+            warnings.append(f"layer {row.layer} ({row.name}): {row.saturated:.0%} of its {row.activation} outputs "
+                            "are saturated (the curve is flat there, so the gradient is nearly 0). Fix: ReLU "
+                            "hidden layers, standardised features, or smaller initial weights.")
+    return warnings
+
+
+def _dead_fix(row: LayerActivity, rows: list[LayerActivity], config) -> str:
+    """What to try for dead ReLU units, from what the config already has."""
+    import shlex
+
+    from nnlearn.config.learning_rates import usual_rate
+    from nnlearn.insight.remedies import NARROW_UNITS, widened_width
+
+    if config is None:
+        return "a lower learning rate, standardised features (data.normalize: standard), or fewer epochs at a high rate"
+    if row.units <= NARROW_UNITS and row.dead >= 1.0:
+        # as diagnose says: a layer this narrow can lose all its units, then nothing passes through it
+        others = [other.units for other in rows if other.units > NARROW_UNITS]
+        output = getattr(config.model.layers[-1], "units", None) or 0
+        width = widened_width(others, output)
+        setting = shlex.quote(f"model.layers[{row.layer}].units={width}")
+        units = "its only unit" if row.units == 1 else f"all {row.units} of its units"
+        return (f"widen it: with {units} dead nothing passes through, where in a wider layer some units stay "
+                f"alive (--set {setting}); a different learning rate would not help")
+    fixes = []
+    rate, optimizer = config.compile.optimizer.learning_rate, config.compile.optimizer.type
+    if rate > usual_rate(optimizer):
+        fixes.append(f"a lower learning rate (now {rate:g}, above the usual {usual_rate(optimizer):g} for "
+                     f"{optimizer}), or fewer epochs at this rate")
+    if config.data.normalize != "standard":
+        fixes.append(f"standardised features (data.normalize: standard, now {config.data.normalize})")
+    fixes.append(f"a wider layer (more than its {row.units} units) or another seed (other starting weights)")
+    return ", or ".join(fixes)
+
+
+def inside_numbers(model, prepared: Prepared, count: int = 8) -> dict:
+    """The numbers behind the pictures, for `nnlearn inspect --json` and the report."""
+    rows = activity(model, prepared)
+    return {"layers": [row.to_json() for row in rows],
+            "first_layer_units": [{"unit": unit.unit, "weights": unit.weights, "bias": unit.bias}
+                                  for unit in first_layer_weights(model, prepared)],
+            "feature_names": prepared.dataset.feature_names,
+            "mistakes": [mistake.to_json() for mistake in mistakes(model, prepared, count)],
+            "warnings": activity_warnings(rows, prepared.config)}

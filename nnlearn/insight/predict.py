@@ -1,0 +1,265 @@
+"""`nnlearn predict`: apply a saved run to new inputs, with the run's own preprocessing.
+
+Classifiers get their class and probabilities (softmax or sigmoid applied to the logits); regression
+gets the predicted value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from nnlearn.data.dataset import check_features, path_exists, read_npz_arrays, read_table, read_text_file
+from nnlearn.data.tabular import Columns
+from nnlearn.errors import DataError
+from nnlearn.runs.rundir import RunDir
+from nnlearn.runs.saved_run import read_preprocessing
+
+
+@dataclass
+class Predictions:
+    """One dict per input row: the class (or value) and, for classifiers, each probability.
+    warnings: inputs outside the range the model saw in training, one sentence per feature."""
+
+    columns: list[str]
+    rows: list[dict]
+    warnings: list[str] = field(default_factory=list)
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=self.columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(self.rows)
+        return buffer.getvalue()
+
+
+def read_inputs(path: Path, feature_names: list[str], ignore: set[str]) -> np.ndarray:
+    """The rows of a CSV (columns named as in training, any order) or an NPZ's `x`, as floats."""
+    if not path_exists(path, "--input"):
+        raise DataError(f"the input file {path} does not exist.", path="--input")
+    if path.suffix.lower() == ".npz":
+        x = read_npz_arrays(path, "--input", ("x",))["x"]
+        if x.ndim == 1 and len(feature_names) == 1:
+            x = x.reshape(-1, 1)
+        check_features(x, path.name, "--input")
+        x = x.reshape(len(x), -1).astype(np.float64)
+        if x.shape[1] != len(feature_names):
+            raise DataError(f"x has {x.shape[1]} values per row; the model was trained on "
+                            f"{len(feature_names)}.", path="--input",
+                            hint="give rows shaped like the training data.")
+        bad = np.argwhere(~np.isfinite(x))
+        if len(bad):
+            row, column = bad[0]
+            raise DataError(f"row {row + 1}, column {column + 1} of x is {x[row, column]}.", path="--input",
+                            hint="fill in or drop rows with missing values.")
+        return x
+    if path.suffix.lower() != ".csv":
+        raise DataError(f"{path.name}: predict reads .csv or .npz files.", path="--input")
+    try:
+        rows = [row for row in csv.reader(io.StringIO(read_text_file(path, "--input"), newline=""))
+                if any(cell.strip() for cell in row)]
+    except csv.Error as error:
+        raise DataError(f"{path.name} is not a readable CSV: {error}.", path="--input",
+                        hint="save it again as comma-separated values.") from None
+    if not rows:
+        raise DataError(f"{path.name} is empty.", path="--input")
+    header = [name.strip() for name in rows[0]]
+    missing = [name for name in feature_names if name not in header]
+    unknown = [name for name in header if name not in feature_names and name not in ignore]
+    if missing or unknown:
+        parts = []
+        if missing:
+            parts.append(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+        if unknown:
+            parts.append(f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}")
+        raise DataError(f"{path.name}: {'; '.join(parts)}.", path="--input",
+                        hint=f"the model was trained on the columns: {', '.join(feature_names)}.")
+    positions = [header.index(name) for name in feature_names]
+    x = np.empty((len(rows) - 1, len(feature_names)))
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(f"{path.name} line {number} has {len(row)} cells; the header has {len(header)}.",
+                            path="--input")
+        for column, position in enumerate(positions):
+            cell = row[position].strip()
+            try:
+                value = float(cell)
+            except ValueError:
+                raise DataError(f"{path.name} line {number}, column {feature_names[column]!r}: {cell!r} is "
+                                "not a number.", path="--input",
+                                hint="every feature must be a number.") from None
+            if not math.isfinite(value):
+                raise DataError(f"{path.name} line {number}, column {feature_names[column]!r} is {cell}.",
+                                path="--input", hint="fill in or drop rows with missing values.")
+            x[number - 2, column] = value
+    return x
+
+
+def read_column_inputs(path: Path, columns: Columns, ignore: set[str]) -> np.ndarray:
+    """A CSV's rows through a run's fitted columns: missing cells filled as in training, text one-hot
+    encoded with the training categories (a category never seen in training is all zeros)."""
+    if not path_exists(path, "--input"):
+        raise DataError(f"the input file {path} does not exist.", path="--input")
+    if path.suffix.lower() != ".csv":
+        raise DataError(f"{path.name}: this run was trained on a CSV; predict reads a .csv file with the same "
+                        "columns.", path="--input")
+    table = read_table(path, None, field="--input")
+    names = [column.name for column in columns.columns]
+    missing = [name for name in names if name not in table.header]
+    unknown = [name for name in table.header if name not in names and name not in ignore]
+    if missing or unknown:
+        parts = ([f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}"] if missing
+                 else []) + ([f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"]
+                             if unknown else [])
+        raise DataError(f"{path.name}: {'; '.join(parts)}.", path="--input",
+                        hint=f"the model was trained on the columns: {', '.join(names)}.")
+    x = columns.transform(table, "--input")
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        row, column = bad[0]
+        raise DataError(f"{path.name} line {int(table.lines[row])}: {columns.feature_names[column]!r} is "
+                        f"{x[row, column]}.", path="--input", hint="write a finite number there.")
+    return x
+
+
+def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
+    """Predict the rows of input_path with the run's model and preprocessing."""
+    run_dir, input_path = RunDir.open(run_dir), Path(input_path)
+    config = run_dir.config()
+    state, normalizer = read_preprocessing(run_dir)
+    run_dir.check_finished()
+    ignore = ({config.data.target} if config.data.target else set()) | set(config.data.ignore)
+    files = None
+    if isinstance(state.get("images"), dict):
+        from nnlearn.data.images import image_inputs
+
+        images = state["images"]
+        files, x = image_inputs(input_path, tuple(images["image_size"]), int(images["channels"]))
+    elif state.get("columns"):
+        from nnlearn.runs.saved_run import saved_columns
+
+        x = read_column_inputs(input_path, saved_columns(state, run_dir), ignore)
+    else:
+        x = read_inputs(input_path, state["feature_names"], ignore)
+    if len(x) == 0:
+        raise DataError(f"{input_path.name} has no rows to predict.", path="--input")
+    warnings = [] if files is not None else outside_training_range(run_dir, x)
+    x = normalizer.apply(x).reshape((len(x),) + tuple(state["input_shape"]))
+    outputs = np.asarray(run_dir.load_model().predict(x, verbose=0), dtype=np.float64)
+    predictions = _describe(outputs, config, state)
+    predictions.warnings = warnings
+    if files is not None:  # which image each row is
+        shown = [str(path.relative_to(input_path)) if path != input_path else path.name for path in files]
+        predictions = Predictions(["file"] + predictions.columns,
+                                  [{"file": name, **row} for name, row in zip(shown, predictions.rows)])
+    return predictions
+
+
+def outside_training_range(run_dir: RunDir, x: np.ndarray, limit: int = 10) -> list[str]:
+    """One warning per feature whose new values lie outside what the training split held: there the
+    model extrapolates, and its answer is a guess."""
+    from nnlearn.runs.saved_run import prepare_saved_run
+
+    prepared, _ = prepare_saved_run(run_dir)
+    if prepared.stream is not None:  # one pass over the file, not the training split in memory
+        from nnlearn.data.streaming import training_range
+
+        low, high = training_range(prepared)
+    else:
+        seen = prepared.splits.train.x.reshape(len(prepared.splits.train.x), -1)
+        low, high = seen.min(axis=0), seen.max(axis=0)
+    if len(low) != x.shape[1]:
+        return []
+    warnings = []
+    for column, name in enumerate(prepared.dataset.feature_names[:x.shape[1]]):
+        outside = np.flatnonzero((x[:, column] < low[column]) | (x[:, column] > high[column]))
+        if len(outside):
+            rows = ", ".join(str(row + 1) for row in outside[:5]) + (", …" if len(outside) > 5 else "")
+            warnings.append(f"{name} = {x[outside[0], column]:.4g} (row{'s' if len(outside) > 1 else ''} {rows}) "
+                            f"is outside the range seen in training ({low[column]:.4g} to {high[column]:.4g}): "
+                            "the model never saw such inputs, so its answer there is a guess.")
+    return warnings[:limit]
+
+
+def input_columns(run_dir: RunDir | Path) -> list[str]:
+    """The columns a row for this run must have: the training CSV's columns (before any encoding)."""
+    run_dir = RunDir(run_dir)
+    state, _ = read_preprocessing(run_dir)
+    if state.get("columns"):
+        from nnlearn.runs.saved_run import saved_columns
+
+        return [column.name for column in saved_columns(state, run_dir).columns]
+    return list(state["feature_names"])
+
+
+def typed_rows(pairs: list[str], feature_names: list[str], folder: Path) -> Path:
+    """--row name=value options as a CSV file: pairs add up to one row, and a name given again (or a
+    --row holding several comma-separated pairs) starts the next row."""
+    rows: list[dict[str, str]] = [{}]
+    for option in pairs:
+        for pair in option.split(","):
+            name, equals, value = pair.partition("=")
+            name = name.strip()
+            if not equals or not name:
+                raise DataError(f"--row {option!r}: expected name=value, e.g. --row {feature_names[0]}=1.5.",
+                                path="--row", hint=f"the features are: {', '.join(feature_names)}.")
+            if name not in feature_names:
+                from difflib import get_close_matches
+
+                close = get_close_matches(name, feature_names, 1)
+                meant = f"; did you mean {close[0]!r}?" if close else "."
+                raise DataError(f"--row {pair.strip()}: no feature named {name!r}{meant} The features are: "
+                                f"{', '.join(feature_names)}.", path="--row",
+                                hint="give every feature: " + " ".join(f"--row {name}=…" for name in feature_names))
+            if name in rows[-1]:
+                rows.append({})
+            rows[-1][name] = value.strip()
+        if "," in option:
+            rows.append({})
+    rows = [row for row in rows if row]
+    for number, row in enumerate(rows, start=1):
+        missing = [name for name in feature_names if name not in row]
+        if missing:
+            raise DataError(f"typed row {number} has no value for {', '.join(map(repr, missing))}.", path="--row",
+                            hint="give every feature: " + " ".join(f"--row {name}=…" for name in feature_names))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(dict.fromkeys(name for row in rows for name in row)),
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    path = folder / "typed-rows.csv"
+    path.write_text(buffer.getvalue(), encoding="utf-8")
+    return path
+
+
+def _describe(outputs: np.ndarray, config, state: dict) -> Predictions:
+    """The class (or labels, or value) of each row, with every class's probability."""
+    from nnlearn.model.task import classes, probabilities, task_of
+
+    names = state.get("class_names") or []
+    task = task_of(config, state.get("target_kind"))
+    if task == "regression":
+        target = config.data.target or "prediction"
+        return Predictions([target], [{target: float(row[0])} for row in outputs])
+    chances = probabilities(outputs, task, config.compile.from_logits)
+    chosen = classes(outputs, task, config.compile.from_logits)
+    if task == "multilabel":
+        columns = ["labels"] + [f"p_{name}" for name in names]
+        rows = [{"labels": ";".join(n for n, yes in zip(names, picks) if yes),
+                 **{f"p_{n}": float(p) for n, p in zip(names, row)}} for picks, row in zip(chosen, chances)]
+        return Predictions(columns, rows)
+    if task == "binary":
+        negative, positive = (names[0], names[1]) if len(names) == 2 else ("0", "1")
+        columns = ["class", f"p_{negative}", f"p_{positive}"]
+        rows = [{"class": positive if label else negative, f"p_{negative}": float(1 - p),
+                 f"p_{positive}": float(p)} for label, p in zip(chosen, chances[:, 0])]
+        return Predictions(columns, rows)
+    columns = ["class"] + [f"p_{name}" for name in names]
+    rows = [{"class": names[int(label)], **{f"p_{n}": float(p) for n, p in zip(names, row)}}
+            for label, row in zip(chosen, chances)]
+    return Predictions(columns, rows)

@@ -1,0 +1,59 @@
+"""What no learning gives: the scores of a model that learned nothing (the bar every metric must clear),
+and the loss an untrained model should start from."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from nnlearn.config.schema import Config
+from nnlearn.data.dataset import Dataset
+from nnlearn.model.prepare import Prepared
+
+
+def baseline_metrics(prepared: Prepared) -> dict[str, float]:
+    """Majority class accuracy for classifiers; the training mean's mae, mse and r2 for regression."""
+    train_y = prepared.splits.train.y
+    test_y = prepared.splits.test.y
+    wanted = prepared.config.compile.resolved_metrics()
+    if prepared.dataset.kind == "classes":
+        majority = np.bincount(train_y).argmax()
+        return {"accuracy": float(np.mean(test_y == majority))} if "accuracy" in wanted else {}
+    if prepared.dataset.kind == "multilabel":
+        if "accuracy" not in wanted:
+            return {}
+        correct = test_y == (train_y.mean(axis=0) >= 0.5).astype(test_y.dtype)
+        per_label = {f"accuracy_{name}": float(value)
+                     for name, value in zip(prepared.dataset.class_names, correct.mean(axis=0))}
+        return {"accuracy": float(correct.mean()), **per_label}
+    train_y = train_y.reshape(len(train_y), -1)
+    test_y = test_y.reshape(len(test_y), -1)
+    error = test_y - train_y.mean(axis=0)
+    total = np.sum((test_y - test_y.mean(axis=0)) ** 2)
+    scores = {"mae": float(np.mean(np.abs(error))), "mse": float(np.mean(error ** 2)),
+              "r2": float(1 - np.sum(error ** 2) / total) if total > 0 else 0.0}
+    return {name: scores[name] for name in wanted if name in scores}
+
+
+def expected_initial_loss(config: Config, dataset: Dataset, train_y: np.ndarray) -> tuple[float, str]:
+    """What the loss should be before any training, when the model's outputs are near zero."""
+    loss = config.compile.loss
+    if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        classes = dataset.n_classes
+        return math.log(classes), (f"ln {classes} = {math.log(classes):.3f}: an untrained model gives "
+                                   f"each of the {classes} classes about 1/{classes}")
+    if loss == "binary_crossentropy":
+        return math.log(2), "ln 2 = 0.693: an untrained model says about 0.5 for every example"
+    targets = train_y.astype(np.float64)
+    value = float(np.mean(targets ** 2))
+    return value, (f"mean(y²) = {value:.4g}: an untrained model predicts about 0, so the error is y "
+                   "itself")
+
+
+def initial_loss_gap(measured: float, expected: float) -> bool:
+    """True when the loss before training is far from what an untrained model should give."""
+    if not math.isfinite(measured):
+        return True
+    # freshly initialised weights already give logits of order 1, so only a large excess is a sign
+    return measured > 2 * expected + 1 or measured < 0.25 * expected

@@ -1,0 +1,224 @@
+"""The shape of x through every layer, and each layer's parameter count, without TensorFlow.
+
+Also checks that the output layer and loss fit the task and the labels in the data.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from nnlearn.config.schema import (
+    Config,
+    Conv1D,
+    Conv2D,
+    Dense,
+    Dropout,
+    Flatten,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
+from nnlearn.errors import Problem
+
+Shape = tuple[int, ...]
+
+
+@dataclass
+class LayerShape:
+    """One layer: what comes out of it, and how many parameters it has (with the arithmetic)."""
+
+    index: int
+    type: str
+    output_shape: Shape
+    params: int
+    formula: str
+
+
+def _pair(value) -> tuple[int, int]:
+    return (value, value) if isinstance(value, int) else tuple(value)
+
+
+def _spatial(size: int, window: int, stride: int, padding: str) -> int:
+    if padding == "same":
+        return math.ceil(size / stride)
+    return (size - window) // stride + 1
+
+
+IMAGE_LAYERS = (Conv2D, MaxPooling2D, GlobalAveragePooling2D)
+SIGNAL_LAYERS = (Conv1D, MaxPooling1D, GlobalAveragePooling1D)
+
+
+def _first_shaped_layer(config: Config):
+    return next((layer for layer in config.model.layers if not isinstance(layer, Dropout)), None)
+
+
+def uses_image_input(config: Config) -> bool:
+    """True when the first layer that cares about shape is a conv2d or 2-D pooling layer."""
+    return isinstance(_first_shaped_layer(config), IMAGE_LAYERS)
+
+
+def uses_signal_input(config: Config) -> bool:
+    """True when the first layer that cares about shape is a conv1d or 1-D pooling layer: x is read as a
+    sequence (steps, channels)."""
+    return isinstance(_first_shaped_layer(config), SIGNAL_LAYERS)
+
+
+def infer_shapes(config: Config, input_shape: Shape) -> tuple[list[LayerShape], list[Problem]]:
+    """Walk the layers from the input shape; stops at the first layer whose input does not fit."""
+    shapes: list[LayerShape] = []
+    shape = tuple(input_shape)
+    for index, layer in enumerate(config.model.layers):
+        path = f"model.layers[{index}]"
+        if isinstance(layer, Dense):
+            if len(shape) != 1:
+                return shapes, [Problem(path, f"dense needs a flat vector, but its input has shape "
+                                              f"{_show(shape)}.",
+                                        hint="add `- {type: flatten}` before this dense layer.")]
+            fan_in = shape[0]
+            params = fan_in * layer.units + layer.units
+            formula = f"{fan_in}×{layer.units} + {layer.units} = {params}"
+            shape = (layer.units,)
+        elif isinstance(layer, (Conv2D, MaxPooling2D)):
+            if len(shape) != 3:
+                flattened = any(isinstance(earlier, (Flatten, Dense)) for earlier in config.model.layers[:index])
+                hint = ("put conv2d and pooling layers before flatten and dense layers." if flattened
+                        else "conv2d and pooling need images: use an image dataset such as digits, or "
+                             "dense layers for tabular data.")
+                return shapes, [Problem(path, f"{layer.type} needs an image input (height, width, "
+                                              f"channels), but its input has shape {_show(shape)}.",
+                                        hint=hint)]
+            height, width, channels = shape
+            if isinstance(layer, Conv2D):
+                window, strides = _pair(layer.kernel_size), _pair(layer.strides)
+            else:
+                window = _pair(layer.pool_size)
+                strides = _pair(layer.strides) if layer.strides is not None else window
+            if layer.padding == "valid" and (window[0] > height or window[1] > width):
+                field = "kernel_size" if isinstance(layer, Conv2D) else "pool_size"
+                return shapes, [Problem(f"{path}.{field}", f"the window {window[0]}×{window[1]} is larger "
+                                                           f"than its input {height}×{width}.",
+                                        hint=f"use a smaller {field}, padding: same, or fewer layers "
+                                             "before it.")]
+            out_h = _spatial(height, window[0], strides[0], layer.padding)
+            out_w = _spatial(width, window[1], strides[1], layer.padding)
+            if isinstance(layer, Conv2D):
+                params = window[0] * window[1] * channels * layer.filters + layer.filters
+                formula = (f"{window[0]}×{window[1]}×{channels}×{layer.filters} + {layer.filters} = "
+                           f"{params}")
+                shape = (out_h, out_w, layer.filters)
+            else:
+                params, formula = 0, "0 (no weights)"
+                shape = (out_h, out_w, channels)
+        elif isinstance(layer, (Conv1D, MaxPooling1D)):
+            if len(shape) != 2:
+                return shapes, [Problem(path, f"{layer.type} needs a sequence input (steps, channels), but its "
+                                              f"input has shape {_show(shape)}.", hint=_sequence_hint(shape))]
+            steps, channels = shape
+            if isinstance(layer, Conv1D):
+                window, stride, field = layer.kernel_size, layer.strides, "kernel_size"
+            else:
+                window, stride, field = layer.pool_size, layer.strides or layer.pool_size, "pool_size"
+            if layer.padding == "valid" and window > steps:
+                return shapes, [Problem(f"{path}.{field}", f"the window of {window} steps is longer than its "
+                                                           f"input of {steps} steps.",
+                                        hint=f"use a smaller {field}, padding: same, or fewer layers before it.")]
+            out = _spatial(steps, window, stride, layer.padding)
+            if isinstance(layer, Conv1D):
+                params = window * channels * layer.filters + layer.filters
+                formula = f"{window}×{channels}×{layer.filters} + {layer.filters} = {params}"
+                shape = (out, layer.filters)
+            else:
+                params, formula = 0, "0 (no weights)"
+                shape = (out, channels)
+        elif isinstance(layer, (GlobalAveragePooling1D, GlobalAveragePooling2D)):
+            rank = 2 if isinstance(layer, GlobalAveragePooling1D) else 3
+            if len(shape) != rank:
+                expected = "a sequence (steps, channels)" if rank == 2 else "an image (height, width, channels)"
+                return shapes, [Problem(path, f"{layer.type} needs {expected}, but its input has shape "
+                                              f"{_show(shape)}.", hint=f"use global_average_pooling{4 - rank}d"
+                                        if len(shape) == 5 - rank else "put it after the conv layers.")]
+            params, formula = 0, "0 (no weights)"
+            shape = (shape[-1],)
+        elif isinstance(layer, Flatten):
+            params, formula = 0, "0 (no weights)"
+            shape = (math.prod(shape),)
+        else:
+            params, formula = 0, "0 (no weights)"
+        shapes.append(LayerShape(index, layer.type, shape, params, formula))
+    return shapes, []
+
+
+def _sequence_hint(shape: Shape) -> str:
+    if len(shape) == 3:
+        return "conv1d and max_pooling1d read sequences; for images use conv2d and max_pooling2d."
+    if len(shape) == 1:
+        return "put conv1d and pooling layers before flatten and dense layers; the data must be a signal."
+    return "conv1d needs (steps, channels)."
+
+
+def _show(shape: Shape) -> str:
+    return f"({shape[0]},)" if len(shape) == 1 else "(" + ", ".join(str(s) for s in shape) + ")"
+
+
+def output_problems(config: Config, output_shape: Shape, kind: str, n_classes: int,
+                    sample_target: object = None) -> list[Problem]:
+    """Does the last layer and the loss fit the labels in the data? Each mismatch says how to fix it."""
+    last = len(config.model.layers) - 1
+    units_path = f"model.layers[{last}].units"
+    loss = config.compile.loss
+    if len(output_shape) != 1:
+        return [Problem(f"model.layers[{last}]", f"the output has shape {_show(output_shape)}; it must be "
+                                                 "a flat vector of outputs.",
+                        hint="end with `- {type: flatten}` and a dense output layer.")]
+    units = output_shape[0]
+    if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
+        if kind == "continuous":
+            return [Problem("compile.loss", f"{loss} needs class labels, but y is continuous (e.g. "
+                                            f"{sample_target}).",
+                            hint="for regression use loss: mean_squared_error and 1 output unit.")]
+        if kind == "multilabel":
+            return [Problem("compile.loss", f"{loss} picks one class of K, but each example here has "
+                                            f"{n_classes} yes/no labels (multi-label).",
+                            hint=f"use loss: binary_crossentropy with {n_classes} output units "
+                                 "(one sigmoid per label).")]
+        if units != n_classes:
+            return [Problem(units_path, f"the data has {n_classes} classes but the output layer has "
+                                        f"{units} units.",
+                            hint=f"set units: {n_classes}: one logit per class.")]
+    elif loss == "binary_crossentropy":
+        if kind == "continuous":
+            return [Problem("compile.loss", f"binary_crossentropy needs 0/1 labels, but y is continuous "
+                                            f"(e.g. {sample_target}).",
+                            hint="for regression use loss: mean_squared_error.")]
+        if kind == "classes" and n_classes > 2:
+            return [Problem("compile.loss", f"binary_crossentropy is for 2 classes, but the data has "
+                                            f"{n_classes}.",
+                            hint=f"use loss: sparse_categorical_crossentropy with {n_classes} output "
+                                 "units.")]
+        expected = n_classes if kind == "multilabel" else 1
+        if units != expected:
+            what = (f"{n_classes} labels: one logit per label" if kind == "multilabel"
+                    else "two classes: a single logit z, with P(y=1) = sigmoid(z)")
+            hint = f"set units: {expected}."
+            if kind == "multilabel" and config.data.source == "multilabel":  # the label count is a setting
+                hint = f"set units: {expected}, or make the dataset have {units} labels: data.n_labels: {units}."
+            return [Problem(units_path, f"binary_crossentropy here needs {expected} output unit"
+                                        f"{'s' if expected != 1 else ''} ({what}), but the output "
+                                        f"layer has {units}.", hint=hint)]
+    else:  # mean_squared_error
+        if kind in ("classes", "multilabel"):
+            better = ("binary_crossentropy" if kind == "multilabel" or n_classes <= 2
+                      else "sparse_categorical_crossentropy")
+            return [Problem("compile.loss", f"mean_squared_error treats y as a quantity, but y holds "
+                                            f"{n_classes} classes.",
+                            hint=f"use loss: {better} for classification.")]
+        if units != 1:
+            return [Problem(units_path, f"regression predicts one number per example, but the output "
+                                        f"layer has {units} units.", hint="set units: 1.")]
+    return []
+
+
+def total_params(shapes: list[LayerShape]) -> int:
+    return sum(layer.params for layer in shapes)

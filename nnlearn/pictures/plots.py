@@ -1,0 +1,229 @@
+"""Pictures of a run, drawn with matplotlib's Agg backend (no display needed), saved in RUN_DIR/plots/.
+
+- learning_curves.png: loss and each metric per epoch, training against validation
+- confusion_matrix.png: classifiers, on the test split
+- decision_boundary.png: inputs with two features, the predicted class or probability over the plane
+- predicted_vs_true.png: regression, on the test split
+- and the pictures of the inside of the model (inside_plots): units, filters, feature maps, mistakes,
+  the decision boundary over the epochs
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnlearn.errors import RunError
+from nnlearn.insight.evaluation import confusion_matrix
+from nnlearn.model.prepare import Prepared
+from nnlearn.model.task import classes, probabilities
+from nnlearn.pictures.figures import pyplot, save_figure
+from nnlearn.runs.rundir import RunDir
+from nnlearn.runs.saved_run import prepare_saved_run
+
+GRID_STEPS = 200
+
+
+def learning_curves(history: list[dict[str, float]], path: Path, title: str = "Learning curves") -> Path:
+    """One panel per quantity (loss, then each metric): training against validation, per epoch.
+    The loss goes on a log axis when it spans more than 100×, so both ends can be read."""
+    plt = pyplot()
+    names = sorted((key for key in history[0] if key != "epoch" and not key.startswith("val_")),
+                   key=lambda key: key != "loss")
+    figure, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.6), squeeze=False)
+    epochs = [row["epoch"] for row in history]
+    for axis, name in zip(axes[0], names):
+        axis.plot(epochs, [row[name] for row in history], label="training", color="tab:blue")
+        if f"val_{name}" in history[0]:
+            axis.plot(epochs, [row[f"val_{name}"] for row in history], label="validation",
+                      color="tab:orange")
+        axis.set_xlabel("epoch")
+        axis.set_title("loss (the cost J)" if name == "loss" else name)
+        if name == "loss" and _spans_decades(history):
+            axis.set_yscale("log")
+            axis.set_title("loss (the cost J), log scale")
+        axis.grid(alpha=0.3)
+        axis.legend()
+    figure.suptitle(title, y=1.04)
+    return save_figure(figure, path)
+
+
+def _spans_decades(history: list[dict[str, float]]) -> bool:
+    values = [row[key] for row in history for key in ("loss", "val_loss")
+              if key in row and np.isfinite(row[key]) and row[key] > 0]
+    return bool(values) and max(values) > 100 * min(values)
+
+
+def confusion_matrix_plot(labels: list[str], matrix: list[list[int]], path: Path) -> Path:
+    plt = pyplot()
+    counts = np.asarray(matrix)
+    size = max(4.0, 0.6 * len(labels) + 2)
+    figure, axis = plt.subplots(figsize=(size, size * 0.85))
+    image = axis.imshow(counts, cmap="Blues")
+    figure.colorbar(image, ax=axis, fraction=0.046)
+    axis.set_xticks(range(len(labels)), labels, rotation=45 if len(labels) > 4 else 0)
+    axis.set_yticks(range(len(labels)), labels)
+    axis.set_xlabel("predicted class")
+    axis.set_ylabel("true class")
+    threshold = counts.max() / 2 if counts.size else 0
+    for row in range(len(labels)):
+        for column in range(len(labels)):
+            axis.text(column, row, str(counts[row, column]), ha="center", va="center",
+                      color="white" if counts[row, column] > threshold else "black")
+    axis.set_title("Confusion matrix (test split)")
+    return save_figure(figure, path)
+
+
+@dataclass
+class Grid:
+    """The plane of a two-feature input, in the data's own units, and the model's answer on it."""
+
+    xx: np.ndarray
+    yy: np.ndarray
+    classes: np.ndarray
+    probability: np.ndarray | None  # P(y=1) for binary classifiers
+    confidence: np.ndarray | None = None  # K classes: the probability of the predicted class
+
+
+def decision_grid(model, prepared: Prepared, steps: int = GRID_STEPS) -> Grid:
+    """Predict every point of a steps×steps grid covering the training points (with a margin)."""
+    from nnlearn.insight.inside import plane
+
+    xx, yy = plane(prepared, steps)
+    outputs = predict_raw(model, prepared, np.c_[xx.ravel(), yy.ravel()])
+    task, from_logits = prepared.task, prepared.config.compile.from_logits
+    predicted = classes(outputs, task, from_logits).reshape(xx.shape)
+    chances = probabilities(outputs, task, from_logits)
+    if task == "binary":
+        return Grid(xx, yy, predicted, chances[:, 0].reshape(xx.shape))
+    return Grid(xx, yy, predicted, None, chances.max(axis=1).reshape(xx.shape))
+
+
+def predict_raw(model, prepared: Prepared, points: np.ndarray) -> np.ndarray:
+    """The model's outputs (logits) for rows in the data's own units."""
+    x = prepared.normalizer.apply(points).reshape((len(points),) + prepared.input_shape)
+    return np.asarray(model.predict(x, batch_size=4096, verbose=0), dtype=np.float64)
+
+
+MARKERS = "o^sDvP*Xh<"
+
+
+def decision_boundary(model, prepared: Prepared, path: Path) -> Path:
+    """The plane coloured by the model's answer, probability contours on it, and the training points
+    drawn as dark-edged markers (one shape per class, named in the legend) so they show on any colour."""
+    plt = pyplot()
+    grid = decision_grid(model, prepared)
+    figure, axis = plt.subplots(figsize=(6.4, 5))
+    names = prepared.dataset.class_names or []
+    if grid.probability is not None:
+        image = axis.contourf(grid.xx, grid.yy, grid.probability, levels=np.linspace(0, 1, 21),
+                              cmap="RdBu_r", alpha=0.55)
+        figure.colorbar(image, ax=axis, label=f"P(y = {names[1] if len(names) == 2 else 1}) = sigmoid(z)")
+        lines = axis.contour(grid.xx, grid.yy, grid.probability, levels=[0.1, 0.5, 0.9], colors="black",
+                             linewidths=[0.6, 1.8, 0.6], linestyles=["dashed", "solid", "dashed"])
+        axis.clabel(lines, fmt="%.1f", fontsize=7)
+        colours = ["#1f3d99", "#b2182b"]
+    else:
+        classes = prepared.dataset.n_classes
+        axis.contourf(grid.xx, grid.yy, grid.classes, levels=np.arange(classes + 1) - 0.5,
+                      cmap="tab10", alpha=0.3, vmin=-0.5, vmax=9.5)
+        if grid.confidence is not None:  # how sure the model is of its answer: the softmax's top probability
+            lines = axis.contour(grid.xx, grid.yy, grid.confidence, levels=[0.5, 0.9], colors="black",
+                                 linewidths=0.6, linestyles="dashed")
+            axis.clabel(lines, fmt="%.1f", fontsize=7)
+        colours = [plt.get_cmap("tab10")(index % 10) for index in range(classes)]
+    train = prepared.splits.train
+    for label in range(max(len(names), 2)):
+        chosen = train.y == label
+        if chosen.any():
+            axis.scatter(train.x[chosen, 0], train.x[chosen, 1], color=colours[label % len(colours)],
+                         marker=MARKERS[label % len(MARKERS)], edgecolors="black", linewidths=0.6, s=22,
+                         label=f"class {names[label] if label < len(names) else label}")
+    axis.legend(fontsize=8, loc="best", framealpha=0.85)
+    features = prepared.dataset.feature_names
+    axis.set_xlabel(features[0])
+    axis.set_ylabel(features[1])
+    axis.set_title(("Decision boundary (solid) and probability contours" if grid.probability is not None else
+                    "Decision regions and contours of the top class's probability") + ", with the training points",
+                   fontsize=10)
+    return save_figure(figure, path)
+
+
+def predicted_vs_true(model, prepared: Prepared, path: Path) -> Path:
+    plt = pyplot()
+    test = prepared.splits.test
+    predicted = predict_raw(model, prepared, test.x)[:, 0]
+    truth = test.y.reshape(len(test.y), -1)[:, 0]
+    figure, axis = plt.subplots(figsize=(5.5, 5))
+    axis.scatter(truth, predicted, s=18, alpha=0.7, edgecolors="black", linewidths=0.3)
+    low, high = float(min(truth.min(), predicted.min())), float(max(truth.max(), predicted.max()))
+    axis.plot([low, high], [low, high], color="tab:red", label="perfect: predicted = true")
+    axis.set_xlabel("true y")
+    axis.set_ylabel("predicted y")
+    axis.set_title("Regression on the test split")
+    axis.legend()
+    axis.grid(alpha=0.3)
+    return save_figure(figure, path)
+
+
+def draw_plots(run_dir: str | Path, prepared: Prepared | None = None) -> list[Path]:
+    """(Re)draw every plot that fits the run into RUN_DIR/plots/; returns the files written.
+    prepared: the run's data when the caller has it (right after training), else it is rebuilt."""
+    run_dir = RunDir.open(run_dir)
+    if prepared is None:
+        prepared, _ = prepare_saved_run(run_dir)
+    history = run_dir.history()
+    finished = run_dir.is_finished()
+    if not finished and not history:
+        raise RunError(f"{run_dir} has no {RunDir.MODEL} and no epoch in its history: there is nothing to plot "
+                       "yet.", hint=f"resume it: nnlearn train --resume {run_dir}")
+    folder = run_dir.plots_dir
+    folder.mkdir(exist_ok=True)
+    written = []
+    if history:
+        from nnlearn.insight.diagnose import curve_title, diagnose_run
+
+        written.append(learning_curves(history, folder / "learning_curves.png",
+                                       curve_title(diagnose_run(run_dir, prepared))))
+    if not finished:  # a failed or interrupted run: its history is all there is to draw
+        return written
+    model = run_dir.load_model()
+    kind = prepared.dataset.kind
+    if kind == "classes":
+        written.append(confusion_matrix_plot(prepared.dataset.class_names, confusion_matrix(model, prepared),
+                                             folder / "confusion_matrix.png"))
+        if prepared.input_shape == (2,):
+            written.append(decision_boundary(model, prepared, folder / "decision_boundary.png"))
+    elif kind == "continuous":
+        written.append(predicted_vs_true(model, prepared, folder / "predicted_vs_true.png"))
+    from nnlearn.pictures.inside_plots import draw_inside
+    from nnlearn.runs.snapshots import load_snapshots
+
+    written += draw_inside(model, prepared, folder, load_snapshots(run_dir), len(history))
+    write_inside_numbers(model, prepared, run_dir)
+    return written
+
+
+INSIDE_FILE = "inside.json"
+
+
+def write_inside_numbers(model, prepared: Prepared, run_dir: RunDir) -> None:
+    """The numbers behind the pictures of the inside (for the report and for teachers' checks)."""
+    import json
+
+    from nnlearn.insight.inside import inside_numbers
+
+    run_dir.write_plot(INSIDE_FILE, json.dumps(inside_numbers(model, prepared), indent=1) + "\n")
+
+
+def sparkline(values: list[float]) -> str:
+    """A one-line chart of values: ▁ lowest, █ highest."""
+    bars = "▁▂▃▄▅▆▇█"
+    finite = [v for v in values if np.isfinite(v)]
+    if not finite:
+        return ""
+    low, high = min(finite), max(finite)
+    span = (high - low) or 1.0
+    return "".join(bars[int((v - low) / span * (len(bars) - 1))] if np.isfinite(v) else "?" for v in values)

@@ -1,0 +1,128 @@
+"""A saved run's data made again: its preprocessing.json checked, its config compared with the one it started
+with, and its splits rebuilt from its own config, seed and normaliser (eval, predict, plots, inspect)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from pydantic import ValidationError
+
+from nnlearn.config.differences import changes
+from nnlearn.config.schema import Config
+from nnlearn.data.dataset import Normalizer
+from nnlearn.data.tabular import Columns
+from nnlearn.errors import RunError
+from nnlearn.files import sha256_of_file
+from nnlearn.model.prepare import Prepared, prepare
+from nnlearn.runs.rundir import RunDir
+
+
+def read_preprocessing(run_dir: RunDir | Path) -> tuple[dict, Normalizer]:
+    """A run's preprocessing.json, checked to be whole, and its normaliser. Raises RunError."""
+    run_dir = RunDir(run_dir)
+    state = run_dir.preprocessing()
+    problem = _preprocessing_problem(state)
+    if problem:
+        raise RunError(f"{run_dir.preprocessing_file} is damaged: {problem}",
+                       hint=f"it is written by `nnlearn train` and must not be edited: restore it, or train "
+                            f"again as a new run: nnlearn train {run_dir.config_file} --out NEW_DIR")
+    return state, Normalizer.from_dict(state["normalizer"])
+
+
+def _preprocessing_problem(state: dict) -> str | None:
+    def numbers(value) -> bool:
+        return isinstance(value, list) and all(isinstance(item, (int, float)) and not isinstance(item, bool)
+                                               and np.isfinite(item) for item in value)
+
+    missing = [key for key in ("normalizer", "input_shape", "feature_names", "target_kind") if key not in state]
+    if missing:
+        return f"it lacks {', '.join(missing)}."
+    normalizer, names, shape = state["normalizer"], state["feature_names"], state["input_shape"]
+    if not (isinstance(names, list) and names and all(isinstance(name, str) for name in names)):
+        return "feature_names must be a list of column names."
+    if not (isinstance(shape, list) and shape and all(isinstance(size, int) and not isinstance(size, bool)
+                                                      and size > 0 for size in shape)):
+        return f"input_shape must be a list of positive whole numbers, not {shape!r:.80}."
+    if int(np.prod(shape)) != len(names):
+        return f"input_shape {shape} does not hold the {len(names)} features of feature_names."
+    if not isinstance(normalizer, dict) or not {"method", "offset", "scale"} <= set(normalizer):
+        return "normalizer must hold method, offset and scale."
+    for key in ("offset", "scale"):
+        if not numbers(normalizer[key]):
+            return f"normalizer.{key} must be a list of finite numbers."
+        if len(normalizer[key]) != len(names):
+            return (f"normalizer.{key} has {len(normalizer[key])} values, but the run has {len(names)} "
+                    "features.")
+    if state["target_kind"] not in ("classes", "multilabel", "continuous"):
+        return f"target_kind {state['target_kind']!r:.80} is not classes, multilabel or continuous."
+    classes = state.get("class_names")
+    if classes is not None and not (isinstance(classes, list) and all(isinstance(n, str) for n in classes)):
+        return "class_names must be a list of names."
+    return None
+
+
+def config_changes(run_dir: RunDir | Path, config: Config) -> list[str]:
+    """The fields of config that differ from the resolved config run.json recorded when the run
+    started ("seed: 0 → 7"); none for a run saved before fingerprints were recorded."""
+    try:
+        started_with = RunDir(run_dir).record().get("config")
+    except RunError:
+        return []
+    if not isinstance(started_with, dict):
+        return []
+    try:  # a field added to nnlearn since the run started takes its default, and is no change
+        started_with = Config.model_validate(started_with).applying()
+    except ValidationError:
+        pass
+    now = config.applying()  # settings that do not apply (n_samples of a CSV) are no change either
+    return [f"{key}: {'(none)' if before is None else before} → {'(none)' if after is None else after}"
+            for key, before, after in changes(started_with, now)]
+
+
+def prepare_saved_run(run_dir: RunDir | Path) -> tuple[Prepared, list[str]]:
+    """Rebuild a run's splits from its saved config and seed, with its saved normaliser.
+
+    Returns the prepared data and warnings (such as a data file that changed since training).
+    """
+    run_dir = RunDir.open(run_dir)
+    state, normalizer = read_preprocessing(run_dir)
+    warnings = []
+    data_file = None
+    if state.get("data_file"):
+        data_file = Path(state["data_file"])
+        if not data_file.exists():
+            raise RunError(f"the run was trained on {data_file}, which no longer exists.",
+                           hint="put the data file back where it was to use this run.")
+        if state.get("data_sha256") and \
+                sha256_of_file(data_file) != state["data_sha256"]:
+            warnings.append(f"{data_file} changed since this run was trained: the test split is not "
+                            "the one training measured.")
+    config = run_dir.config()
+    changes = config_changes(run_dir, config)
+    if changes:
+        warnings.append(f"{run_dir.config_file} changed since the run was trained ({'; '.join(changes[:8])}): "
+                        "the split and the numbers may not be the run's own.")
+    if data_file is not None:
+        config.data.source = str(data_file)  # the file the run was trained on, wherever eval runs
+    config.data.stream = bool(state.get("streamed"))  # its split is the one training made, whatever auto says now
+    columns = saved_columns(state, run_dir)
+    prepared = prepare(config, None, normalizer=normalizer, columns=columns)
+    if len(normalizer.offset) != prepared.dataset.n_features:
+        raise RunError(f"{run_dir.preprocessing_file} is damaged: its normaliser has {len(normalizer.offset)} "
+                       f"values, but the data has {prepared.dataset.n_features} features.",
+                       hint=f"train again as a new run: nnlearn train {run_dir.config_file} --out NEW_DIR")
+    return prepared, warnings
+
+
+def saved_columns(state: dict, run_dir: RunDir | Path) -> Columns | None:
+    """A CSV run's fitted columns (fills, categories), as train saved them; None when there are none."""
+    if not state.get("columns"):
+        return None
+    try:
+        return Columns.from_dict(state["columns"])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        run_dir = RunDir(run_dir)
+        raise RunError(f"{run_dir.preprocessing_file} is damaged: its columns cannot be read.",
+                       hint=f"train again as a new run: nnlearn train {run_dir.config_file} --out NEW_DIR"
+                       ) from None

@@ -1,0 +1,1 @@
+"""What nnlearn teaches about a config: explain, lint warnings, lessons, eject, gradcheck."""

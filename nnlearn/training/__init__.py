@@ -1,0 +1,1 @@
+"""Step 3: minimise the cost. The loop, the compiled steps, callbacks, distribution, interrupts."""

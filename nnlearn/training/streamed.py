@@ -1,0 +1,153 @@
+"""Streamed data in TensorFlow: the compiled training step fed batch by batch from disk, and the loss and
+metrics of the splits measured in one pass over the file (see nnlearn.data.streaming for the reading)."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+
+from nnlearn.data.streaming import EVAL_CHUNK_BATCHES, SPLIT_CODES, chunks, epoch_batches
+
+INITIAL_LOSS_ROWS = 65_536  # the loss before training, a sanity check, is measured on this many training rows
+
+
+def _build(model, prepared) -> None:
+    from nnlearn.model.build import build_for_steps
+
+    x = np.zeros((1,) + tuple(prepared.input_shape), dtype=np.float32)
+    build_for_steps(model, x, prepared.targets(prepared.dataset.y[:1]))
+
+
+def _signature(prepared):
+    from nnlearn.model.build import tf
+
+    example_y = prepared.targets(prepared.dataset.y[:1])
+    return [tf.TensorSpec((None,) + tuple(prepared.input_shape), tf.float32),
+            tf.TensorSpec((None,) + example_y.shape[1:], tf.as_dtype(example_y.dtype))]
+
+
+class StreamedSteps:
+    """TrainingSteps for streamed data: the model's own train_step, compiled once, on each batch of
+    epoch_batches, handed over as arrays (a tf.data generator in between made an epoch about twice as slow).
+    run() returns after about EXECUTION_SECONDS so Ctrl-C is answered quickly, and stops after the first
+    batch whose loss is not finite."""
+
+    EXECUTION_SECONDS = 0.1
+
+    def __init__(self, model, prepared):
+        from nnlearn.model.build import tf
+
+        self.model, self.prepared = model, prepared
+        self.per_epoch = -(-len(prepared.splits.train) // prepared.config.fit.batch_size)
+        self.stopper = None
+        self.validation = True if prepared.splits.validation is not None else None  # measured at each epoch's end
+        self._epoch, self._batches = None, None
+        _build(model, prepared)
+        self._step = tf.function(lambda x, y: model.train_step((x, y)), input_signature=_signature(prepared),
+                                 autograph=False).get_concrete_function()
+
+    def evaluation_model(self):
+        return self.model
+
+    def run(self, epoch: int, first: int, last: int):
+        """Train from batch `first` of `epoch` on, within that epoch (last, the latest epoch a call may end
+        in, is always reached: streamed epochs are long). An execution that ends the epoch measures the
+        validation rows in one more pass and returns the epoch's logs, as TrainingSteps does."""
+        import time
+
+        from nnlearn.model.build import Execution, tf
+
+        if self._epoch != epoch or first == 0:
+            self._epoch, self._batches = epoch, epoch_batches(self.prepared, epoch)
+            for _ in range(first):  # an epoch is always begun at its first batch; this keeps run()'s contract
+                next(self._batches)
+        if first == 0:
+            self.model.reset_metrics()
+        clock, done, finite = time.perf_counter(), 0, True
+        while first + done < self.per_epoch:
+            x, y = next(self._batches)
+            finite = np.isfinite(float(self._step(tf.constant(x), tf.constant(y))["loss"]))
+            done += 1
+            if not finite or time.perf_counter() - clock >= self.EXECUTION_SECONDS:
+                break
+        logs = {name: float(value) for name, value in self.model.get_metrics_result().items()}
+        if not finite or first + done < self.per_epoch:
+            return Execution([], logs, done)
+        if self.validation is not None:
+            logs.update({f"val_{name}": value for name, value in measure(self.model, self.prepared,
+                                                                          "validation").items()})
+        return Execution([logs], logs, done)
+
+
+_EVALUATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _evaluator(model, prepared):
+    """A compiled function adding (x, y) to the model's metrics in batches of EVAL_BATCH_SIZE, as
+    evaluate_arrays does, without resetting them first."""
+    from nnlearn.model.build import evaluation_steps, tf
+
+    function = _EVALUATIONS.get(model)
+    if function is None:
+        _build(model, prepared)
+        function = tf.function(lambda x, y: evaluation_steps(model, x, y), input_signature=_signature(prepared),
+                               autograph=False).get_concrete_function()
+        _EVALUATIONS[model] = function
+    return function
+
+
+def measure_splits(model, prepared, split_names, rows: int | None = None) -> dict[str, dict[str, float]]:
+    """Loss and metrics of each named split, all in one pass over the file; each split's numbers are those
+    of evaluate_arrays on its rows (the same batches of EVAL_BATCH_SIZE, in file order). Each split keeps
+    its own metric state, put into the model's metric variables while its rows are measured.
+    rows: measure only each split's first `rows` rows."""
+    from nnlearn.model.build import EVAL_BATCH_SIZE, tf
+
+    evaluate = _evaluator(model, prepared)
+    model.reset_metrics()
+    variables = model.metrics_variables
+    fresh = [v.numpy() for v in variables]
+    states = {SPLIT_CODES[name]: fresh for name in split_names}  # each split's metric state, swapped in
+    current = None
+    for code, x, y in chunks(prepared, list(states), EVAL_CHUNK_BATCHES * EVAL_BATCH_SIZE, rows):
+        if code != current:
+            if current is not None:
+                states[current] = [v.numpy() for v in variables]
+            for variable, value in zip(variables, states[code]):
+                variable.assign(value)
+            current = code
+        evaluate(tf.constant(x), tf.constant(y))
+    if current is not None:
+        states[current] = [v.numpy() for v in variables]
+    results = {}
+    for name in split_names:
+        for variable, value in zip(variables, states[SPLIT_CODES[name]]):
+            variable.assign(value)
+        results[name] = {key: float(value) for key, value in model.get_metrics_result().items()}
+    return results
+
+
+def measure(model, prepared, split_name: str) -> dict[str, float]:
+    """Loss and metrics of one split, read from disk (as evaluate_arrays)."""
+    return measure_splits(model, prepared, [split_name])[split_name]
+
+
+def loss_before_training(model, prepared) -> tuple[float, str]:
+    """The loss on the first INITIAL_LOSS_ROWS training rows (a sanity check needs no whole pass over the
+    file), and the words saying so ('' when that is every training row)."""
+    loss = measure_splits(model, prepared, ["train"], INITIAL_LOSS_ROWS)["train"]["loss"]
+    if len(prepared.splits.train) <= INITIAL_LOSS_ROWS:
+        return loss, ""
+    return loss, f"; measured on the first {INITIAL_LOSS_ROWS:,} training rows"
+
+
+def predict(model, prepared, split_name: str) -> np.ndarray:
+    """The model's outputs for one split's rows, in file order (the order of the split's y), computed in
+    batches of EVAL_BATCH_SIZE."""
+    from nnlearn.model.build import EVAL_BATCH_SIZE
+
+    outputs = [np.asarray(model(x[first:first + EVAL_BATCH_SIZE], training=False))
+               for _, x, _ in chunks(prepared, [SPLIT_CODES[split_name]], EVAL_CHUNK_BATCHES * EVAL_BATCH_SIZE)
+               for first in range(0, len(x), EVAL_BATCH_SIZE)]
+    return np.concatenate(outputs) if outputs else np.empty((0,))

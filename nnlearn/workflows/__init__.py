@@ -1,0 +1,1 @@
+"""Commands built from the stages: validate, sweep, watch, lr-find, smoke."""

@@ -1,0 +1,145 @@
+"""`nnlearn validate`: every problem in a config, found without TensorFlow, each with its line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nnlearn.config.loading import from_set, parse_path, read_located, validate_located
+from nnlearn.errors import ConfigError, DataError, Problem
+
+
+@dataclass
+class Report:
+    """What validate found in one file."""
+
+    path: Path
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    prepared: object | None = field(default=None, repr=False)  # the data, split and ready, when valid
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+    def to_json(self) -> dict:
+        return {"path": str(self.path), "valid": self.valid,
+                "errors": [problem.as_dict() for problem in self.errors],
+                "warnings": [problem.as_dict() for problem in self.warnings]}
+
+
+def _data_problems(located, path: Path) -> list[Problem]:
+    """When the schema fails elsewhere, still check a valid `data` section's file or dataset."""
+    from pydantic import ValidationError
+
+    from nnlearn.config.schema import DataConfig
+    from nnlearn.data.dataset import load_dataset
+
+    section = located.data.get("data") if isinstance(located.data, dict) else None
+    seed = located.data.get("seed", 0) if isinstance(located.data, dict) else 0
+    try:
+        load_dataset(DataConfig.model_validate(section), seed if isinstance(seed, int) else 0, Path(path).parent)
+    except ValidationError:
+        return []  # the schema's own problems already cover the data section
+    except DataError as error:
+        return [Problem(error.path or "data", error.message, hint=error.hint)]
+    return []
+
+
+def _model_problems_despite(located, found: list[Problem], path: Path) -> list[Problem]:
+    """The model, output and loss checks, run on the valid parts of a config that failed the schema:
+    each field the schema refused is left out (so its default applies). Problems already found, or
+    inside a refused field, are not repeated. Nothing when the rest cannot stand without those fields."""
+    import copy
+
+    from pydantic import ValidationError
+
+    from nnlearn.config.schema import Config
+    from nnlearn.data.dataset import load_dataset
+    from nnlearn.model.prepare import check_model_against_data
+
+    data = copy.deepcopy(located.data)
+    refused = []
+    for problem in found:
+        try:
+            key = parse_path(problem.path)
+        except ValueError:
+            return []
+        if not key or not _remove(data, key):
+            return []
+        refused.append(problem.path)
+    try:
+        config = Config.model_validate(data)
+        dataset = load_dataset(config.data, config.seed, Path(path).parent)
+        check_model_against_data(config, dataset)
+    except (ValidationError, DataError):
+        return []  # the refused fields were needed: the schema's problems come first
+    except ConfigError as error:
+        return [problem for problem in error.problems
+                if not any(problem.path == path or problem.path.startswith(path + ".") or
+                           problem.path.startswith(path + "[") for path in refused)]
+    return []
+
+
+def _remove(data, key: tuple) -> bool:
+    """Delete the value at key from nested dicts and lists; False if it is not there or is a list item."""
+    node = data
+    for part in key[:-1]:
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if isinstance(node, dict) and key[-1] in node:
+        del node[key[-1]]
+        return True
+    return False
+
+
+def validate_file(path: Path, overrides: list[str] | tuple = ()) -> Report:
+    """Validate one config: schema, then the data and the model's shapes against it."""
+    try:
+        return _validate_file(path, overrides)
+    except OSError as error:  # a file that cannot be read for a reason of the system's own
+        where = f" {error.filename}" if error.filename else ""
+        report = Report(Path(path))
+        report.errors = [Problem("", f"cannot read{where}: {error.strerror or error}.",
+                                 hint="check the path, its permissions and the free disk space.")]
+        return report
+
+
+def _validate_file(path: Path, overrides: list[str] | tuple) -> Report:
+    report = Report(Path(path))
+    try:
+        located = read_located(path, overrides)
+    except ConfigError as error:
+        report.errors = error.problems
+        return report
+    from nnlearn.model.prepare import prepare
+    from nnlearn.teaching.lint import lint
+
+    def locate(problem: Problem) -> Problem:
+        if problem.line is None and problem.path:
+            try:
+                problem.line, problem.column = located.where(parse_path(problem.path))
+            except ValueError:
+                pass
+        return from_set(problem, located.overridden)
+
+    try:
+        config = validate_located(located, str(path))
+    except ConfigError as error:
+        report.errors = error.problems + [locate(problem) for problem in _data_problems(located, path)]
+        report.errors += [locate(problem) for problem in _model_problems_despite(located, report.errors, path)]
+        return report
+
+    try:
+        prepared = prepare(config, Path(path).parent)
+    except ConfigError as error:
+        report.errors = [locate(problem) for problem in error.problems]
+        return report
+    except DataError as error:
+        report.errors = [locate(Problem(error.path or "data", error.message, hint=error.hint))]
+        return report
+    report.warnings = [locate(problem) for problem in lint(prepared)]
+    report.prepared = prepared
+    return report

@@ -1,0 +1,100 @@
+"""`nnlearn watch`: train a config, then retrain it every time the file is saved, in one process.
+
+TensorFlow is imported once, by the first run; each later run costs only its own training. Each run
+is a normal run directory (so `runs`, `compare` and `report` work on it), and is shown beside the
+previous one: what changed in the config and how each test metric moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nnlearn.config.differences import changes as config_changes
+from nnlearn.errors import NnlearnError
+
+POLL_SECONDS = 0.1  # how often the file is looked at: cheap (one small read), quick enough to feel instant
+
+
+@dataclass
+class Retrained:
+    """One completed run of the watched config, compared with the run before it."""
+
+    run: object  # nnlearn.training.train.Run
+    seconds: float  # from the file's change (or the start of watching) to the metrics
+    changes: list[tuple[str, object, object]] = field(default_factory=list)  # (key, before, after)
+    previous: object | None = None  # the previous Run, None for the first
+    after_save: bool = True  # False for the run watching starts with: seconds count from the start
+
+    def deltas(self) -> dict[str, float]:
+        """Each test metric minus the previous run's (empty for the first run)."""
+        if self.previous is None:
+            return {}
+        before, after = self.previous.metrics.get("test") or {}, self.run.metrics.get("test") or {}
+        return {name: after[name] - before[name] for name in after if name in before}
+
+    def to_json(self) -> dict:
+        return {**self.run.to_json(), "seconds": round(self.seconds, 3),
+                "training_seconds": round(self.run.seconds, 3),
+                "previous_run_dir": str(self.previous.run_dir) if self.previous else None,
+                "changes": [{"key": key, "before": before, "after": after}
+                            for key, before, after in self.changes],
+                "deltas": {"test": self.deltas()}}
+
+
+def _fingerprint(path: Path) -> tuple[bytes | None, float | None]:
+    """The file's content hash and modification time; (None, None) while it does not exist."""
+    try:
+        stat = path.stat()
+        return hashlib.sha256(path.read_bytes()).digest(), stat.st_mtime
+    except OSError:
+        return None, None
+
+
+def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run, on_error,
+          progress=None, max_runs: int | None = None, poll_seconds: float = POLL_SECONDS, on_changes=None) -> int:
+    """Train config_path, then again after every save, until Ctrl-C (KeyboardInterrupt) or max_runs.
+
+    on_changes(changes) is called as each run after the first starts, with the (key, before, after) of
+    every config value changed since the last completed run, so that what was picked up shows at once;
+    on_run(Retrained) is called after each completed run; on_error(NnlearnError) for an invalid edit or
+    a failed run, after which watching goes on. A Ctrl-C during a run stops that run as `nnlearn
+    train` does and raises its Interrupted error. Returns the number of completed runs.
+    """
+    from nnlearn.config.loading import load_config
+    from nnlearn.training.train import train_config
+
+    path = Path(config_path)
+    seen: bytes | None = b""  # differs from every real fingerprint, so the first look trains
+    started = time.time()
+    previous = None
+    previous_config: dict | None = None
+    completed = 0
+    while max_runs is None or completed < max_runs:
+        content, modified = _fingerprint(path)
+        if content == seen:
+            time.sleep(poll_seconds)
+            continue
+        time.sleep(0.05)  # an editor may write a file in two steps: wait for the second
+        if _fingerprint(path)[0] != content:
+            continue
+        changed_at = modified if modified is not None and started <= modified <= time.time() else started
+        seen = content
+        try:
+            config = load_config(path, overrides)
+            resolved = config.model_dump(mode="json")
+            changes = config_changes(previous_config, resolved) if previous_config is not None else []
+            if on_changes is not None and previous_config is not None:
+                on_changes(changes)
+            run = train_config(config, path.parent, progress=progress)
+        except NnlearnError as error:
+            if getattr(error, "exit_code", 2) == 130:
+                raise
+            on_error(error)
+            continue
+        on_run(Retrained(run, time.time() - changed_at, changes, previous, after_save=changed_at != started))
+        previous, previous_config = run, resolved
+        completed += 1
+    return completed
