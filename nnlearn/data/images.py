@@ -78,9 +78,7 @@ def list_folder(folder: Path, image_size: tuple[int, int] | None, color: str) ->
 
 def decode_files(files: list[Path], image_size: tuple[int, int], channels: int, field: str) -> np.ndarray:
     """Decode and resize image files with TensorFlow; a file that is not an image is a DataError."""
-    from nnlearn.tensorflow_import import import_tensorflow
-
-    tf = import_tensorflow()
+    from nnlearn.tensorflow_import import tf
 
     rows = np.empty((len(files), image_size[0] * image_size[1] * channels), dtype=np.float32)
     for index, path in enumerate(files):

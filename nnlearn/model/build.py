@@ -14,11 +14,8 @@ import numpy as np
 
 from nnlearn.config.schema import Config
 from nnlearn.model.keras_calls import layer_calls, loss_call, metric_calls, optimizer_call
-from nnlearn.tensorflow_import import import_tensorflow
+from nnlearn.tensorflow_import import keras, tf
 
-tf = import_tensorflow()
-
-keras = tf.keras
 EVAL_BATCH_SIZE = 1024
 
 
