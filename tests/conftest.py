@@ -70,6 +70,17 @@ fit: {epochs: 30}
 """
 
 
+# A model's float32 outputs for rows batched another way (one row, or two together) are summed in another order:
+# they agree to about 1e-7 of their size, not bit for bit.
+FLOAT32_REORDERED = {"rel": 1e-5, "abs": 1e-7}
+
+
+def approx_rows(rows: list[dict]) -> list[dict]:
+    """rows (e.g. predict's JSON) with each float compared to FLOAT32_REORDERED, every other value exactly."""
+    return [{key: pytest.approx(value, **FLOAT32_REORDERED) if isinstance(value, float) else value
+             for key, value in row.items()} for row in rows]
+
+
 def edited(text: str, *changes: tuple[str, str]) -> str:
     """text with each (old, new) replacement made; each old must occur exactly once, so an edit never
     silently does nothing when the template drifts."""

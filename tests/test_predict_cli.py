@@ -7,7 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
-from tests.conftest import CONFIGS, TINY
+from tests.conftest import CONFIGS, TINY, approx_rows
 
 runner = CliRunner()
 IRIS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
@@ -31,9 +31,9 @@ def test_typed_rows_equal_the_same_rows_from_a_file(iris_run, tmp_path):
     from_rows = runner.invoke(app, ["predict", str(iris_run), *[a for pair in typed for a in ("--row", pair)],
                                     "--json"])
     assert from_file.exit_code == from_rows.exit_code == 0, from_rows.output
-    assert json.loads(from_rows.stdout)["predictions"] == json.loads(from_file.stdout)["predictions"]
+    assert json.loads(from_rows.stdout)["predictions"] == approx_rows(json.loads(from_file.stdout)["predictions"])
     one_option = runner.invoke(app, ["predict", str(iris_run), "--row", ",".join(typed[:4]), "--json"])
-    assert json.loads(one_option.stdout)["predictions"] == json.loads(from_file.stdout)["predictions"][:1]
+    assert json.loads(one_option.stdout)["predictions"] == approx_rows(json.loads(from_file.stdout)["predictions"][:1])
     incomplete = runner.invoke(app, ["predict", str(iris_run), "--row", f"{IRIS[0]}=5"])
     assert incomplete.exit_code == 2 and "no value for" in incomplete.output and "Traceback" not in incomplete.output
     both = runner.invoke(app, ["predict", str(iris_run)])
