@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from nnlearn.cli.app import app
 from nnlearn.config.loading import load_config
 from nnlearn.data import streaming
+from nnlearn.data.sources import Source
 from nnlearn.errors import DataError
 from nnlearn.model.prepare import prepare
 from nnlearn.training import streamed as streamed_steps
@@ -203,9 +204,10 @@ def test_auto_streams_only_what_would_take_too_much_of_the_free_memory(write_con
     config = load_config(write_config(STREAMED.replace("stream: true", "stream: auto")))
     monkeypatch.setattr(streaming, "NUMBERS_CSV_BYTES", 0)
     monkeypatch.setattr(streaming, "available_memory", lambda: 10**12)
-    assert not streaming.streamed(config, None)
+    source = Source.of(config.data.source, write_config().parent)
+    assert not streaming.streamed(config, source)
     monkeypatch.setattr(streaming, "available_memory", lambda: 1000)  # 300 rows × 3 features × 4 × 3 > 250
-    assert streaming.streamed(config, None)
+    assert streaming.streamed(config, source)
 
 
 def test_explain_says_the_rows_will_be_streamed(write_config):

@@ -636,7 +636,7 @@ def eject(config: Annotated[Path, typer.Argument(help="The YAML config to turn i
     with handled(False):
         _refuse_existing(output)
         prepared = prepare(load_config(config, overrides or []), config.parent)
-        text = eject_script(prepared, config.parent, output)
+        text = eject_script(prepared, output)
         if output is None:
             print(text, end="")
             return

@@ -43,6 +43,17 @@ Pair = Union[Positive, tuple[Positive, Positive]]
 
 BUNDLED_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "blobs", "xor", "linear", "multilabel", "signals")
+
+
+def source_kind(source: str) -> str:
+    """What data.source names, from the name alone: bundled, synthetic, a file's suffix (csv, npz, ...), or
+    folder for a path without one (nnlearn.data.sources.Source looks at the disk)."""
+    if source in BUNDLED_DATASETS:
+        return "bundled"
+    if source in SYNTHETIC_DATASETS:
+        return "synthetic"
+    suffix = Path(source).suffix.lower()
+    return suffix[1:] if suffix else "folder"
 Missing = Literal["error", "drop", "mean", "median", "most_frequent"]
 Text = Literal["error", "one_hot"]
 
@@ -351,8 +362,7 @@ class Config(Section):
         for name, sources in synthetic.items():
             if source not in sources:
                 data.pop(name, None)
-        named = source in BUNDLED_DATASETS + SYNTHETIC_DATASETS
-        kind = "named" if named else source.lower().rsplit(".", 1)[-1] if "." in Path(source).name else "folder"
+        kind = source_kind(source)
         if kind != "csv":
             for name in ("target", "missing", "text", "columns", "ignore", "stream"):
                 data.pop(name, None)

@@ -17,9 +17,10 @@ from pathlib import Path
 
 import numpy as np
 
-from nnlearn.config.schema import BUNDLED_DATASETS, SYNTHETIC_DATASETS, DataConfig
+from nnlearn.config.schema import DataConfig
 from nnlearn.data.bundled import read_bundled
-from nnlearn.data.images import PIXEL_RANGE, ImageFolder, is_image_folder, list_folder
+from nnlearn.data.images import PIXEL_RANGE, ImageFolder, list_folder
+from nnlearn.data.sources import Source, unknown_source
 from nnlearn.data.splits import train_test_split
 from nnlearn.data.tabular import Column, Columns, Table, check_column_names, plan_columns, target_rows
 from nnlearn.errors import DataError
@@ -123,38 +124,18 @@ class Splits:
     test: Split
 
 
-def resolve_source(source: str, config_dir: Path | None) -> Path:
-    """A file source relative to the config's folder if it exists there, else to the current folder."""
-    try:
-        path = Path(source).expanduser()
-    except RuntimeError:  # ~someone with no such user
-        raise DataError(f"cannot find the home folder in {source!r}: there is no such user.",
-                        path="data.source", hint="write the path without ~user, e.g. relative to the "
-                                                 "config's folder.") from None
-    try:
-        if not path.is_absolute() and config_dir is not None and (config_dir / path).exists():
-            return (config_dir / path).resolve()
-        return path.resolve()
-    except (OSError, RuntimeError) as error:  # a name too long; a loop of links (RuntimeError)
-        reason = getattr(error, "strerror", None) or "a loop of symbolic links"
-        raise DataError(f"cannot use the path {source!r:.120}: {reason}.", path="data.source",
-                        hint="give the path of an existing .csv or .npz file.") from None
-
-
-def is_file_source(source: str) -> bool:
-    return source not in BUNDLED_DATASETS + SYNTHETIC_DATASETS
-
-
 def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None,
-                 columns: Columns | None = None) -> Dataset:
-    """Load the dataset the config names. Raises DataError for a missing or unusable file.
+                 columns: Columns | None = None, source: Source | None = None) -> Dataset:
+    """Load the dataset the config names (source: data.source already looked at). Raises DataError for a
+    missing or unusable file.
 
     A CSV's fills and categories are fitted on the training split (the one split_dataset makes), unless
     columns gives those of a saved run.
     """
-    if data.source in BUNDLED_DATASETS:
+    source = source or Source.of(data.source, config_dir)
+    if source.kind == "bundled":
         return _bundled(data.source)
-    if data.source in SYNTHETIC_DATASETS:
+    if source.kind == "synthetic":
         sized = data.source in ("blobs", "linear", "multilabel")  # the others always have 2 features
         columns = (data.n_features if sized else 2) + (data.n_labels if data.source == "multilabel" else 1)
         check_fits_in_memory(data.n_samples * columns * 8 * COPIES_IN_MEMORY,
@@ -162,25 +143,24 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None,
                              + (f" and n_features {data.n_features:,}" if sized else ""), "data.n_samples",
                              "lower n_samples or n_features." if sized else "lower n_samples.")
         return _synthetic(data, seed)
-    path = resolve_source(data.source, config_dir)
-    suffix = path.suffix.lower()
-    if is_image_folder(path):
+    path = source.path
+    if source.kind == "images":
         images = list_folder(path, data.image_size, data.color)
         names = [f"pixel{i + 1}" for i in range(int(np.prod(images.image_shape)))]
         return Dataset(None, images.labels, names, "classes", images.class_names, images.image_shape,
                        images=images)
-    if suffix not in (".csv", ".npz"):
-        names = BUNDLED_DATASETS + SYNTHETIC_DATASETS
-        guess = difflib.get_close_matches(data.source, names, n=1, cutoff=0.6)
-        raise DataError(f"unknown data source {data.source!r}; expected one of {', '.join(names)}, or a "
-                        "path to a .csv or .npz file or a folder of images.", path="data.source",
-                        hint=f"did you mean {guess[0]!r}?" if guess else
-                        "give a bundled or synthetic dataset's name, or a file path.")
+    if source.kind == "other":
+        raise unknown_source(data.source)
+    if source.kind == "image":
+        raise DataError(f"data.source {data.source!r} is one image; training reads a folder of images with one "
+                        "sub-folder per class.", path="data.source",
+                        hint=f"give the folder: {path.parent.parent.name or path.parent.name}/ holding "
+                             "cat/1.png, dog/1.png, ...")
     if not path_exists(path, "data.source"):
         raise DataError(f"the data file {data.source!r} does not exist (looked for {path}).",
                         path="data.source", hint="check the path; it is read relative to the config's "
                                                  "folder, then to the current folder.")
-    dataset = _read_csv(path, data, seed, columns) if suffix == ".csv" else _read_npz(path)
+    dataset = _read_csv(path, data, seed, columns) if source.kind == "csv" else _read_npz(path)
     _check_finite(dataset, data.source)
     return dataset
 

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlearn.data.sources import IMAGE_SUFFIXES, Source
 from nnlearn.errors import DataError
 
-# the formats image_dataset_from_directory reads
-SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 PIXEL_RANGE = 255.0
 
 
@@ -39,14 +38,6 @@ class ImageFolder:
         return decode_files([self.files[row] for row in rows], self.image_size, self.channels, "data.source")
 
 
-def is_image_folder(path: Path) -> bool:
-    """A folder, unless it is named like a data file (d.csv): that is a mistake, said as such elsewhere."""
-    try:
-        return path.suffix.lower() not in (".csv", ".npz") and path.is_dir()
-    except OSError:
-        return False
-
-
 def list_folder(folder: Path, image_size: tuple[int, int] | None, color: str) -> ImageFolder:
     """Classes (sub-folders, sorted) and their image files (sorted). Raises DataError."""
     if image_size is None:
@@ -65,10 +56,10 @@ def list_folder(folder: Path, image_size: tuple[int, int] | None, color: str) ->
     files, labels = [], []
     for label, class_folder in enumerate(classes):
         found = sorted(path for path in class_folder.rglob("*")
-                       if path.suffix.lower() in SUFFIXES and path.is_file())
+                       if path.suffix.lower() in IMAGE_SUFFIXES and path.is_file())
         if not found:
             raise DataError(f"the class folder {class_folder.name!r} in {folder} has no images "
-                            f"({', '.join(SUFFIXES)}).", path="data.source",
+                            f"({', '.join(IMAGE_SUFFIXES)}).", path="data.source",
                             hint="put its images in it, or remove the folder.")
         files += found
         labels += [label] * len(found)
@@ -87,21 +78,22 @@ def decode_files(files: list[Path], image_size: tuple[int, int], channels: int, 
         except (tf.errors.InvalidArgumentError, tf.errors.NotFoundError, tf.errors.UnknownError) as error:
             reason = str(getattr(error, "message", error)).splitlines()[0][:120]
             raise DataError(f"cannot read {path} as an image: {reason}", path=field,
-                            hint=f"remove the file, or save it again as one of {', '.join(SUFFIXES)}.") from None
+                            hint=f"remove the file, or save it again as one of {', '.join(IMAGE_SUFFIXES)}.") from None
         resized = tf.image.resize(image, image_size)  # bilinear, as image_dataset_from_directory
         rows[index] = resized.numpy().reshape(-1)
     return rows
 
 
-def image_inputs(path: Path, image_size: tuple[int, int], channels: int) -> tuple[list[Path], np.ndarray]:
+def image_inputs(source: Source, image_size: tuple[int, int], channels: int) -> tuple[list[Path], np.ndarray]:
     """`predict --input`: one image file or a folder of them (searched through its sub-folders)."""
-    if is_image_folder(path):
-        files = sorted(found for found in path.rglob("*") if found.suffix.lower() in SUFFIXES and found.is_file())
+    path = source.path
+    if source.kind == "images":
+        files = sorted(found for found in path.rglob("*") if found.suffix.lower() in IMAGE_SUFFIXES and found.is_file())
         if not files:
-            raise DataError(f"the folder {path} holds no images ({', '.join(SUFFIXES)}).", path="--input")
-    elif path.suffix.lower() in SUFFIXES:
+            raise DataError(f"the folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)}).", path="--input")
+    elif source.kind == "image":
         files = [path]
     else:
         raise DataError(f"{path.name}: this run was trained on images; predict reads an image file "
-                        f"({', '.join(SUFFIXES)}) or a folder of them.", path="--input")
+                        f"({', '.join(IMAGE_SUFFIXES)}) or a folder of them.", path="--input")
     return files, decode_files(files, image_size, channels, "--input")

@@ -42,13 +42,12 @@ from nnlearn.data.dataset import (
     check_target,
     feature_columns,
     fills_missing_cells,
-    is_file_source,
     path_exists,
     read_header,
-    resolve_source,
     split_sizes,
     with_target,
 )
+from nnlearn.data.sources import Source
 from nnlearn.data.tabular import MISSING_MARKERS
 from nnlearn.errors import DataError
 from nnlearn.files import UnreadableFile, available_memory, check_regular_file, count_lines, sha256_of_file
@@ -63,15 +62,15 @@ TRAIN, VALIDATION, TEST = 0, 1, 2
 SPLIT_CODES = {"train": TRAIN, "validation": VALIDATION, "test": TEST}
 
 
-def streamed(config: Config, config_dir: Path | None) -> bool:
+def streamed(config: Config, source: Source) -> bool:
     """Whether this config's data is read from disk a block at a time (data.stream; auto: when holding it
     would take more than STREAM_MEMORY_FRACTION of the free memory). Raises DataError for data.stream:
     true on data that cannot stream."""
     data, setting = config.data, config.data.stream
     if setting is False:
         return False
-    path = resolve_source(data.source, config_dir) if is_file_source(data.source) else None
-    if path is None or path.suffix.lower() != ".csv":
+    path = source.path
+    if source.kind != "csv":
         if setting is True:
             raise DataError(f"data.stream: true reads a CSV file from disk; data.source {data.source!r} is not "
                             "a CSV file.", path="data.stream", hint="remove data.stream (auto), or set it to false.")
@@ -275,11 +274,10 @@ def read_target(path: Path, header: list[str], target: str) -> np.ndarray:
         return np.asarray(cells.to_pylist(), dtype=object)
 
 
-def streamed_dataset(config: Config, config_dir: Path | None) -> tuple["StreamedDataset", Splits]:
+def streamed_dataset(config: Config, source: Source) -> tuple["StreamedDataset", Splits]:
     """The dataset of a streamed CSV: the target and each row's split in memory, the features left on disk;
     and its splits, whose features are read when asked for."""
-    data = config.data
-    path = resolve_source(data.source, config_dir)
+    data, path = config.data, source.path
     if not path_exists(path, "data.source"):
         raise DataError(f"the data file {data.source!r} does not exist (looked for {path}).", path="data.source",
                         hint="check the path; it is read relative to the config's folder, then to the current "

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from nnlearn.data.dataset import check_features, path_exists, read_npz_arrays, read_table, read_text_file
+from nnlearn.data.sources import Source
 from nnlearn.data.tabular import Columns
 from nnlearn.errors import DataError
 from nnlearn.runs.rundir import RunDir
@@ -38,11 +39,12 @@ class Predictions:
         return buffer.getvalue()
 
 
-def read_inputs(path: Path, feature_names: list[str], ignore: set[str]) -> np.ndarray:
+def read_inputs(source: Source, feature_names: list[str], ignore: set[str]) -> np.ndarray:
     """The rows of a CSV (columns named as in training, any order) or an NPZ's `x`, as floats."""
+    path = source.path
     if not path_exists(path, "--input"):
         raise DataError(f"the input file {path} does not exist.", path="--input")
-    if path.suffix.lower() == ".npz":
+    if source.kind == "npz":
         x = read_npz_arrays(path, "--input", ("x",))["x"]
         if x.ndim == 1 and len(feature_names) == 1:
             x = x.reshape(-1, 1)
@@ -58,7 +60,7 @@ def read_inputs(path: Path, feature_names: list[str], ignore: set[str]) -> np.nd
             raise DataError(f"row {row + 1}, column {column + 1} of x is {x[row, column]}.", path="--input",
                             hint="fill in or drop rows with missing values.")
         return x
-    if path.suffix.lower() != ".csv":
+    if source.kind != "csv":
         raise DataError(f"{path.name}: predict reads .csv or .npz files.", path="--input")
     try:
         rows = [row for row in csv.reader(io.StringIO(read_text_file(path, "--input"), newline=""))
@@ -100,12 +102,13 @@ def read_inputs(path: Path, feature_names: list[str], ignore: set[str]) -> np.nd
     return x
 
 
-def read_column_inputs(path: Path, columns: Columns, ignore: set[str]) -> np.ndarray:
+def read_column_inputs(source: Source, columns: Columns, ignore: set[str]) -> np.ndarray:
     """A CSV's rows through a run's fitted columns: missing cells filled as in training, text one-hot
     encoded with the training categories (a category never seen in training is all zeros)."""
+    path = source.path
     if not path_exists(path, "--input"):
         raise DataError(f"the input file {path} does not exist.", path="--input")
-    if path.suffix.lower() != ".csv":
+    if source.kind != "csv":
         raise DataError(f"{path.name}: this run was trained on a CSV; predict reads a .csv file with the same "
                         "columns.", path="--input")
     table = read_table(path, None, field="--input")
@@ -134,18 +137,19 @@ def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
     state, normalizer = read_preprocessing(run_dir)
     run_dir.check_finished()
     ignore = ({config.data.target} if config.data.target else set()) | set(config.data.ignore)
+    source = Source.at(input_path)
     files = None
     if isinstance(state.get("images"), dict):
         from nnlearn.data.images import image_inputs
 
         images = state["images"]
-        files, x = image_inputs(input_path, tuple(images["image_size"]), int(images["channels"]))
+        files, x = image_inputs(source, tuple(images["image_size"]), int(images["channels"]))
     elif state.get("columns"):
         from nnlearn.runs.saved_run import saved_columns
 
-        x = read_column_inputs(input_path, saved_columns(state, run_dir), ignore)
+        x = read_column_inputs(source, saved_columns(state, run_dir), ignore)
     else:
-        x = read_inputs(input_path, state["feature_names"], ignore)
+        x = read_inputs(source, state["feature_names"], ignore)
     if len(x) == 0:
         raise DataError(f"{input_path.name} has no rows to predict.", path="--input")
     warnings = [] if files is not None else outside_training_range(run_dir, x)

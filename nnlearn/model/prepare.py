@@ -16,11 +16,10 @@ from nnlearn.data.dataset import (
     Normalizer,
     Splits,
     check_fits_in_memory,
-    is_file_source,
     load_dataset,
-    resolve_source,
     split_dataset,
 )
+from nnlearn.data.sources import Source
 from nnlearn.data.streaming import fit_normalizer, release_parsing_memory, streamed, streamed_dataset
 from nnlearn.data.tabular import Columns
 from nnlearn.errors import ConfigError, DataError, Problem
@@ -38,8 +37,13 @@ class Prepared:
     normalizer: Normalizer
     input_shape: Shape
     layers: list[LayerShape]
-    source_path: Path | None = None  # the data file, resolved, when the source is a file
+    source: Source
     stream: object | None = None  # streaming.Stream when the features are read from disk, never held
+
+    @property
+    def source_path(self) -> Path | None:
+        """The data file or folder, resolved, when the source is one."""
+        return self.source.path
 
     @property
     def task(self) -> Task:
@@ -111,9 +115,10 @@ def prepare(config: Config, config_dir: Path | None = None,
             normalizer: Normalizer | None = None, columns: Columns | None = None) -> Prepared:
     """Load and check the data, split it with the config's seed, and fit (or reuse) the normaliser and a
     CSV's fitted columns."""
-    if streamed(config, config_dir):  # read from disk a block at a time, never held whole
-        return _prepare_streamed(config, config_dir, normalizer)
-    dataset = load_dataset(config.data, config.seed, config_dir, columns)
+    source = Source.of(config.data.source, config_dir)
+    if streamed(config, source):  # read from disk a block at a time, never held whole
+        return _prepare_streamed(config, source, normalizer)
+    dataset = load_dataset(config.data, config.seed, config_dir, columns, source)
     layers = check_model_against_data(config, dataset)
     stratify = is_classifier(task_of(config))
     splits = split_dataset(dataset, config.data, config.seed, stratify)
@@ -121,19 +126,16 @@ def prepare(config: Config, config_dir: Path | None = None,
         normalizer = Normalizer.for_pixels(config.data.normalize, dataset.n_features)
     elif normalizer is None:
         normalizer = Normalizer.fit(config.data.normalize, splits.train.x)
-    source_path = (resolve_source(config.data.source, config_dir) if is_file_source(config.data.source)
-                   else None)
-    return Prepared(config, dataset, splits, normalizer, input_shape_for(config, dataset), layers,
-                    source_path)
+    return Prepared(config, dataset, splits, normalizer, input_shape_for(config, dataset), layers, source)
 
 
-def _prepare_streamed(config: Config, config_dir: Path | None, normalizer: Normalizer | None = None) -> Prepared:
+def _prepare_streamed(config: Config, source: Source, normalizer: Normalizer | None = None) -> Prepared:
     """prepare() for streamed data: the target and each row's split in memory; the normaliser fitted in one
     pass over the training rows (or a saved run's)."""
-    dataset, splits = streamed_dataset(config, config_dir)
+    dataset, splits = streamed_dataset(config, source)
     layers = check_model_against_data(config, dataset)
     if normalizer is None:
         normalizer = fit_normalizer(config.data.normalize, dataset.stream)
     release_parsing_memory()
-    return Prepared(config, dataset, splits, normalizer, input_shape_for(config, dataset), layers,
-                    dataset.stream.path, stream=dataset.stream)
+    return Prepared(config, dataset, splits, normalizer, input_shape_for(config, dataset), layers, source,
+                    stream=dataset.stream)

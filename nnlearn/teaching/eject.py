@@ -8,13 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nnlearn.config.schema import (
-    BUNDLED_DATASETS,
-    SYNTHETIC_DATASETS,
-    Config,
-)
-from nnlearn.data.dataset import resolve_source
-from nnlearn.data.images import SUFFIXES, is_image_folder
+from nnlearn.config.schema import Config
+from nnlearn.data.dataset import read_table
+from nnlearn.data.sources import IMAGE_SUFFIXES, Source
 from nnlearn.data.tabular import MISSING_MARKERS
 from nnlearn.model.keras_calls import layer_calls, loss_call, metric_calls, optimizer_call
 from nnlearn.model.task import is_classifier, task_of
@@ -204,10 +200,10 @@ def _numbers_note(config: Config, streamed: bool) -> str:
     return "\n".join(lines)
 
 
-def _uses_columns(config: Config) -> bool:
+def _uses_columns(config: Config, source: Source) -> bool:
     """A CSV whose columns are filled, dropped, left out or one-hot encoded."""
     data = config.data
-    return (data.source.lower().endswith(".csv")
+    return (source.kind == "csv"
             and (data.missing != "error" or data.text != "error" or bool(data.columns) or bool(data.ignore)))
 
 
@@ -216,21 +212,19 @@ def _setting(config: Config, name: str, key: str) -> str:
     return getattr(own, key) if own is not None and getattr(own, key) else getattr(config.data, key)
 
 
-def _dropped(config: Config, config_dir: Path | None) -> list[str]:
-    names = _feature_columns(config, config_dir) + [config.data.target]
+def _dropped(config: Config, source: Source) -> list[str]:
+    names = _feature_columns(config, source) + [config.data.target]
     return [name for name in names if _setting(config, name, "missing") == "drop"]
 
 
-def _feature_columns(config: Config, config_dir: Path | None = None) -> list[str]:
-    from nnlearn.data.dataset import read_table
-
-    header = read_table(resolve_source(config.data.source, config_dir), config.data.target).header
+def _feature_columns(config: Config, source: Source) -> list[str]:
+    header = read_table(source.path, config.data.target).header
     return [name for name in header if name != config.data.target and name not in config.data.ignore]
 
 
-def _columns_code(config: Config, config_dir: Path | None, text_columns: set[str]) -> str:
+def _columns_code(config: Config, source: Source, text_columns: set[str]) -> str:
     columns = [(name, _setting(config, name, "missing"), name in text_columns)
-               for name in _feature_columns(config, config_dir)]
+               for name in _feature_columns(config, source)]
     return COLUMNS.format(columns=columns)
 
 
@@ -269,7 +263,7 @@ def _located(path: Path, script: Path | None) -> str:
             '    raise SystemExit(f"Cannot find {FILE}: change FILE above to where the data file is.")\n')
 
 
-def _data_code(config: Config, config_dir: Path | None, script: Path | None) -> str:
+def _data_code(config: Config, source_of_data: Source, script: Path | None) -> str:
     data = config.data
     source = data.source
     noise = data.noise
@@ -299,12 +293,11 @@ def _data_code(config: Config, config_dir: Path | None, script: Path | None) -> 
     if source == "multilabel":
         return (f"x, y = datasets.make_multilabel_classification({data.n_samples}, n_features={data.n_features}, "
                 f"n_classes={data.n_labels}, random_state=SEED)\nx = x.astype(np.float64)\n")
-    path = resolve_source(source, config_dir)
-    located = "from pathlib import Path\n\n" + _located(path, script)
-    if is_image_folder(path):
-        return located + IMAGES.format(suffixes=SUFFIXES, channels=1 if data.color == "grayscale" else 3,
+    located = "from pathlib import Path\n\n" + _located(source_of_data.path, script)
+    if source_of_data.kind == "images":
+        return located + IMAGES.format(suffixes=IMAGE_SUFFIXES, channels=1 if data.color == "grayscale" else 3,
                                        size=tuple(data.image_size or (28, 28)))
-    if path.suffix.lower() == ".npz":
+    if source_of_data.kind == "npz":
         return (located + "with np.load(DATA, allow_pickle=False) as archive:\n"
                 "    x, y = archive['x'].reshape(len(archive['x']), -1).astype(np.float64), archive['y']\n"
                 "if y.ndim == 1:\n    y = np.unique(y, return_inverse=True)[1]\n")
@@ -314,9 +307,9 @@ def _data_code(config: Config, config_dir: Path | None, script: Path | None) -> 
               "    y = np.unique(np.array(labels, dtype=np.float64), return_inverse=True)[1]\n"
               "except ValueError:\n"
               "    y = np.unique(np.array(labels), return_inverse=True)[1]\n")
-    if _uses_columns(config):
+    if _uses_columns(config, source_of_data):
         return "import csv\n" + located + TABLE.format(missing=sorted(MISSING_MARKERS), target=data.target,
-                                                      drop=_dropped(config, config_dir)) + labels
+                                                      drop=_dropped(config, source_of_data)) + labels
     return ("import csv\n" + located +
             "with open(DATA, newline='', encoding='utf-8-sig') as handle:\n"
             "    table = [row for row in csv.reader(handle) if any(cell.strip() for cell in row)]\n"
@@ -335,7 +328,7 @@ def _layer_code(call, seed: int) -> str:
     return f"    {call.code()},\n"
 
 
-def eject(prepared, config_dir: Path | None = None, script: Path | None = None) -> str:
+def eject(prepared, script: Path | None = None) -> str:
     """The standalone script's text, for a prepared config (its data already loaded and checked).
 
     `script` is where the script will be written (None: printed); a data file under its folder is found
@@ -345,7 +338,7 @@ def eject(prepared, config_dir: Path | None = None, script: Path | None = None) 
     task = task_of(config)
     classification = is_classifier(task)
     stratify = task in ("binary", "multiclass")
-    rows = ["\n# What x and y are\n", _data_code(config, config_dir, script)]
+    rows = ["\n# What x and y are\n", _data_code(config, prepared.source, script)]
     n_validation = (f"max(1, round(rows * {data.validation_split}))" if data.validation_split > 0 else "0")
     if prepared.stream is not None:
         rows.append(STREAMED_SPLIT.format(test_split=data.test_split, validation_split=data.validation_split,
@@ -357,14 +350,13 @@ def eject(prepared, config_dir: Path | None = None, script: Path | None = None) 
     if data.validation_split > 0 and prepared.stream is None:
         rows.append("rest, validation = train_test_split(rest, test_size=n_validation, random_state=SEED, "
                     f"stratify={'y[rest]' if stratify else 'None'})\n")
-    if _uses_columns(config):
+    if _uses_columns(config, prepared.source):
         dataset = prepared.dataset
         fitted = dataset.columns.columns if dataset.columns else []
         text_columns = {column.name for column in fitted if column.text}
-        rows.append(_columns_code(config, config_dir, text_columns))
+        rows.append(_columns_code(config, prepared.source, text_columns))
     normalize = NORMALIZE[data.normalize]
-    file_source = data.source not in BUNDLED_DATASETS + SYNTHETIC_DATASETS
-    if file_source and is_image_folder(resolve_source(data.source, config_dir)) and data.normalize != "none":
+    if prepared.source.kind == "images" and data.normalize != "none":
         normalize = PIXELS
     rows.append("\n# Normalise with statistics of the training rows only\n" + normalize + "\n"
                 "scale = np.where(scale > 0, scale, 1.0)\n"
