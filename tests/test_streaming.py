@@ -15,7 +15,7 @@ from nnlearn.data import streaming
 from nnlearn.data.sources import Source
 from nnlearn.errors import DataError
 from nnlearn.model.prepare import prepare
-from nnlearn.training import streamed as streamed_steps
+from nnlearn.training import measure as measuring
 from tests.conftest import FLOAT32_REORDERED
 
 runner = CliRunner()
@@ -92,7 +92,7 @@ def test_streamed_metrics_are_the_in_memory_evaluation_of_the_same_rows(write_co
     prepared = prepare(load_config(write_config(STREAMED)))
     model = build_model(prepared.config, prepared.input_shape)
     compile_model(model, prepared.config)
-    streamed = streamed_steps.measure(model, prepared, "test")
+    streamed = measuring.measure(model, prepared, "test")
     in_memory = evaluate_arrays(model, prepared.x("test"), prepared.y("test"))
     assert streamed == pytest.approx(in_memory, rel=1e-6)
 
@@ -109,12 +109,12 @@ def test_one_pass_measures_each_split_as_the_in_memory_evaluation_of_its_rows(wr
     model = tf_model.build_model(prepared.config, prepared.input_shape)
     tf_model.compile_model(model, prepared.config)
     names = ["train", "validation", "test"]
-    together = streamed_steps.measure_splits(model, prepared, names)
+    together = measuring.measure_splits(model, prepared, names)
     for name in names:
         in_memory = tf_model.evaluate_arrays(model, prepared.x(name), prepared.y(name))
         assert together[name] == pytest.approx(in_memory, rel=1e-6)
-        assert together[name] == streamed_steps.measure(model, prepared, name)  # one pass or three: the same
-    first = streamed_steps.measure_splits(model, prepared, ["train"], rows=50)["train"]
+        assert together[name] == measuring.measure(model, prepared, name)  # one pass or three: the same
+    first = measuring.measure_splits(model, prepared, ["train"], rows=50)["train"]
     assert first == pytest.approx(tf_model.evaluate_arrays(model, prepared.x("train")[:50],
                                                            prepared.y("train")[:50]), rel=1e-6)
     assert first["loss"] != pytest.approx(together["train"]["loss"], rel=1e-3)  # a prefix, not every row
@@ -129,7 +129,7 @@ def test_a_streamed_run_learns_reruns_identically_and_eval_and_predict_work(writ
         def initial_loss(self, measured, expected, reason):
             self.reason = reason
 
-    monkeypatch.setattr(streamed_steps, "INITIAL_LOSS_ROWS", 50)
+    monkeypatch.setattr(measuring, "INITIAL_LOSS_ROWS", 50)
     folder = write_config().parent
     write_rows(folder)
     path = write_config(STREAMED)

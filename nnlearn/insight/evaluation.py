@@ -12,7 +12,7 @@ from nnlearn.model.baselines import baseline_metrics
 from nnlearn.model.prepare import Prepared
 from nnlearn.runs.rundir import RunDir
 from nnlearn.runs.saved_run import prepare_saved_run
-from nnlearn.training.measure import measure
+from nnlearn.training.measure import measure, predict_split
 
 
 @dataclass
@@ -77,15 +77,9 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int 
 
 def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:
     """Counts of (true class, predicted class) on the test split."""
-    from nnlearn.model.build import evaluation_batches
     from nnlearn.model.task import classes
 
-    if prepared.stream is not None:
-        from nnlearn.training.streamed import predict
-
-        outputs = predict(model, prepared, "test")
-    else:
-        outputs = model.predict(evaluation_batches(prepared.x("test"), prepared.y("test")), verbose=0)
+    outputs = predict_split(model, prepared, "test")
     task = prepared.task
     predicted = classes(outputs, task, prepared.config.compile.from_logits)
     size = prepared.dataset.n_classes

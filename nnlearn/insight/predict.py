@@ -170,13 +170,7 @@ def outside_training_range(run_dir: RunDir, x: np.ndarray, limit: int = 10) -> l
     from nnlearn.runs.saved_run import prepare_saved_run
 
     prepared, _ = prepare_saved_run(run_dir)
-    if prepared.stream is not None:  # one pass over the file, not the training split in memory
-        from nnlearn.data.streaming import training_range
-
-        low, high = training_range(prepared)
-    else:
-        seen = prepared.splits.train.x.reshape(len(prepared.splits.train.x), -1)
-        low, high = seen.min(axis=0), seen.max(axis=0)
+    low, high = prepared.feed.training_range()
     if len(low) != x.shape[1]:
         return []
     warnings = []

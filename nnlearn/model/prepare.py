@@ -5,7 +5,7 @@ Everything a run needs before TensorFlow is imported; every mistake found here i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +23,7 @@ from nnlearn.data.sources import Source
 from nnlearn.data.streaming import fit_normalizer, release_parsing_memory, streamed, streamed_dataset
 from nnlearn.data.tabular import Columns
 from nnlearn.errors import ConfigError, DataError, Problem
+from nnlearn.model.feeds import MemoryFeed, StreamedFeed
 from nnlearn.model.shapes import LayerShape, Shape, infer_shapes, output_problems, uses_image_input, uses_signal_input
 from nnlearn.model.task import Task, is_classifier, task_of
 
@@ -39,6 +40,10 @@ class Prepared:
     layers: list[LayerShape]
     source: Source
     stream: object | None = None  # streaming.Stream when the features are read from disk, never held
+    feed: MemoryFeed | StreamedFeed = field(init=False, repr=False)  # how the rows reach the model
+
+    def __post_init__(self):
+        self.feed = (StreamedFeed if self.stream is not None else MemoryFeed)(self)
 
     @property
     def source_path(self) -> Path | None:

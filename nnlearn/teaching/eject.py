@@ -340,14 +340,14 @@ def eject(prepared, script: Path | None = None) -> str:
     stratify = task in ("binary", "multiclass")
     rows = ["\n# What x and y are\n", _data_code(config, prepared.source, script)]
     n_validation = (f"max(1, round(rows * {data.validation_split}))" if data.validation_split > 0 else "0")
-    if prepared.stream is not None:
+    if prepared.feed.streamed:
         rows.append(STREAMED_SPLIT.format(test_split=data.test_split, validation_split=data.validation_split,
                                           n_validation=n_validation))
     else:
         rows.append(SPLIT.format(test_split=data.test_split, validation_split=data.validation_split,
                                  stratified=" and stratified by class" if stratify else "",
                                  n_validation=n_validation, stratify_all="y" if stratify else "None"))
-    if data.validation_split > 0 and prepared.stream is None:
+    if data.validation_split > 0 and not prepared.feed.streamed:
         rows.append("rest, validation = train_test_split(rest, test_size=n_validation, random_state=SEED, "
                     f"stratify={'y[rest]' if stratify else 'None'})\n")
     if _uses_columns(config, prepared.source):
@@ -373,7 +373,7 @@ def eject(prepared, script: Path | None = None) -> str:
     rows.append(f"\n# Step 2: the loss and the optimizer\nmodel.compile(\n    loss={loss},\n"
                 f"    optimizer={optimizer_code},\n    metrics=[{', '.join(metrics)}],\n)\n")
     validation = "validation_data=(x[validation], y[validation]), " if data.validation_split > 0 else ""
-    if fit.shuffle and prepared.stream is None:
+    if fit.shuffle and not prepared.feed.streamed:
         rows.append(SHUFFLED_FIT.format(batch_size=fit.batch_size, validation=validation, epochs=fit.epochs))
     else:
         rows.append(f"\n# Step 3: minimise the cost\nmodel.fit(x[rest], y[rest], {validation}epochs={fit.epochs}, "
@@ -381,4 +381,4 @@ def eject(prepared, script: Path | None = None) -> str:
     splits = ["train", "validation", "test"] if data.validation_split > 0 else ["train", "test"]
     rows.append(EVALUATE.format(splits=splits, rows=", ".join(splits).replace("train", "rest")))
     return (HEADER.format(name=config.name, file=script.name if script else "model.py", seed=config.seed,
-                          numbers=_numbers_note(config, prepared.stream is not None)) + "".join(rows))
+                          numbers=_numbers_note(config, prepared.feed.streamed)) + "".join(rows))

@@ -178,7 +178,7 @@ def explain_prepared(prepared) -> Explanation:
     """The explanation of a prepared config: layers, output, expected initial loss and warnings."""
     explanation = explain(prepared.config, prepared.dataset, prepared.layers, prepared.input_shape,
                           prepared.splits.train.y, lint(prepared))
-    if prepared.stream is not None:  # data.stream: say how the rows will reach the model
+    if prepared.feed.streamed:  # data.stream: say how the rows will reach the model
         explanation.inputs += ("; streamed from disk a block at a time (data.stream): only the target and "
                                "each row's split stay in memory, and the split is seeded but not stratified")
     return explanation

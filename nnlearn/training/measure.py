@@ -1,45 +1,65 @@
-"""A model's loss and metrics on a split, in inference mode: the numbers training saves and eval repeats."""
+"""A model's loss, metrics and outputs on a split, in inference mode (dropout off): the numbers training saves
+and eval repeats, for data held in memory or streamed from disk alike (Prepared.feed)."""
 
 from __future__ import annotations
 
+import numpy as np
+
+from nnlearn.data.streaming import EVAL_CHUNK_BATCHES
 from nnlearn.model.prepare import Prepared
+from nnlearn.model.task import classes
+
+INITIAL_LOSS_ROWS = 65_536  # the loss before training, a sanity check, is measured on this many training rows
 
 
 def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | None:
-    """Loss and metrics of one split, in inference mode (dropout off); None for an absent split."""
+    """Loss and metrics of one split; None for an absent split."""
+    return measure_splits(model, prepared, [split_name])[split_name]
+
+
+def measure_splits(model, prepared: Prepared, split_names, rows: int | None = None
+                   ) -> dict[str, dict[str, float] | None]:
+    """Loss and metrics of each named split (None for an absent one); rows: only each split's first rows.
+    Streamed data is read once for all the splits; data in memory goes to TensorFlow whole, one split per
+    call, through the function the training steps compiled for it (one graph fewer to trace)."""
     from nnlearn.model.build import evaluate_arrays
+    from nnlearn.training.streamed import measure_in_one_pass
 
-    if getattr(prepared.splits, split_name) is None:
-        return None
-    if prepared.stream is not None:  # read from disk a block at a time
-        from nnlearn.training.streamed import measure as measure_streamed
+    present = [name for name in split_names if getattr(prepared.splits, name) is not None]
+    if prepared.feed.streamed:
+        measured = measure_in_one_pass(model, prepared, present, rows)
+    else:
+        measured = {name: evaluate_arrays(model, prepared.x(name)[:rows], prepared.y(name)[:rows])
+                    for name in present}
+    if prepared.dataset.kind == "multilabel":
+        for name, results in measured.items():
+            if "accuracy" in results:
+                results.update(per_label_accuracy(model, prepared, name))
+    return {name: measured.get(name) for name in split_names}
 
-        return measure_streamed(model, prepared, split_name)
-    results = evaluate_arrays(model, prepared.x(split_name), prepared.y(split_name))
-    if prepared.dataset.kind == "multilabel" and "accuracy" in results:
-        results.update(per_label_accuracy(model, prepared, split_name))
-    return results
+
+def loss_before_training(model, prepared: Prepared) -> tuple[float, str]:
+    """The loss on the first INITIAL_LOSS_ROWS training rows (a sanity check needs no whole pass over big
+    data), and the words saying so ('' when that is every training row)."""
+    loss = measure_splits(model, prepared, ["train"], INITIAL_LOSS_ROWS)["train"]["loss"]
+    if len(prepared.splits.train) <= INITIAL_LOSS_ROWS:
+        return loss, ""
+    return loss, f"; measured on the first {INITIAL_LOSS_ROWS:,} training rows"
 
 
-def measure_splits(model, prepared: Prepared, split_names) -> dict[str, dict[str, float] | None]:
-    """measure() of each named split; streamed data is read once for all of them."""
-    if prepared.stream is not None:
-        from nnlearn.training.streamed import measure_splits as measure_streamed
+def predict_split(model, prepared: Prepared, split_name: str) -> np.ndarray:
+    """The model's outputs for one split's rows, in the order of the split's y, in batches of EVAL_BATCH_SIZE."""
+    from nnlearn.model.build import EVAL_BATCH_SIZE
 
-        present = [name for name in split_names if getattr(prepared.splits, name) is not None]
-        measured = measure_streamed(model, prepared, present)
-        return {name: measured.get(name) for name in split_names}
-    return {name: measure(model, prepared, name) for name in split_names}
+    outputs = [np.asarray(model(x[first:first + EVAL_BATCH_SIZE], training=False))
+               for _, x, _ in prepared.feed.chunks([split_name], EVAL_CHUNK_BATCHES * EVAL_BATCH_SIZE)
+               for first in range(0, len(x), EVAL_BATCH_SIZE)]
+    return np.concatenate(outputs) if outputs else np.empty((0,))
 
 
 def per_label_accuracy(model, prepared: Prepared, split_name: str) -> dict[str, float]:
     """Multi-label: the accuracy of each label's own yes/no decision."""
-    from nnlearn.model.build import evaluation_batches
-    from nnlearn.model.task import classes
-
-    x, y = prepared.x(split_name), prepared.y(split_name)
-    decided = classes(model.predict(evaluation_batches(x, y), verbose=0), "multilabel",
-                      prepared.config.compile.from_logits)
-    correct = decided == (y > 0.5)
+    decided = classes(predict_split(model, prepared, split_name), "multilabel", prepared.config.compile.from_logits)
+    correct = decided == (prepared.y(split_name) > 0.5)
     return {f"accuracy_{name}": float(value)
             for name, value in zip(prepared.dataset.class_names, correct.mean(axis=0))}

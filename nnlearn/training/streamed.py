@@ -7,9 +7,7 @@ import weakref
 
 import numpy as np
 
-from nnlearn.data.streaming import EVAL_CHUNK_BATCHES, SPLIT_CODES, chunks, epoch_batches
-
-INITIAL_LOSS_ROWS = 65_536  # the loss before training, a sanity check, is measured on this many training rows
+from nnlearn.data.streaming import EVAL_CHUNK_BATCHES, epoch_batches
 
 
 def _build(model, prepared) -> None:
@@ -75,8 +73,8 @@ class StreamedSteps:
         if not finite or first + done < self.per_epoch:
             return Execution([], logs, done)
         if self.validation is not None:
-            logs.update({f"val_{name}": value for name, value in measure(self.model, self.prepared,
-                                                                          "validation").items()})
+            measured = measure_in_one_pass(self.model, self.prepared, ["validation"])["validation"]
+            logs.update({f"val_{name}": value for name, value in measured.items()})
         return Execution([logs], logs, done)
 
 
@@ -97,57 +95,32 @@ def _evaluator(model, prepared):
     return function
 
 
-def measure_splits(model, prepared, split_names, rows: int | None = None) -> dict[str, dict[str, float]]:
-    """Loss and metrics of each named split, all in one pass over the file; each split's numbers are those
-    of evaluate_arrays on its rows (the same batches of EVAL_BATCH_SIZE, in file order). Each split keeps
-    its own metric state, put into the model's metric variables while its rows are measured.
-    rows: measure only each split's first `rows` rows."""
+def measure_in_one_pass(model, prepared, split_names, rows: int | None = None) -> dict[str, dict[str, float]]:
+    """Loss and metrics of each named split, all in one pass over the feed (for streamed data, the file);
+    each split's numbers are those of evaluate_arrays on its rows (the same batches of EVAL_BATCH_SIZE, in
+    order). Each split keeps its own metric state, put into the model's metric variables while its rows are
+    measured. rows: measure only each split's first `rows` rows."""
     from nnlearn.model.build import EVAL_BATCH_SIZE, tf
 
     evaluate = _evaluator(model, prepared)
     model.reset_metrics()
     variables = model.metrics_variables
     fresh = [v.numpy() for v in variables]
-    states = {SPLIT_CODES[name]: fresh for name in split_names}  # each split's metric state, swapped in
+    states = {name: fresh for name in split_names}  # each split's metric state, swapped in
     current = None
-    for code, x, y in chunks(prepared, list(states), EVAL_CHUNK_BATCHES * EVAL_BATCH_SIZE, rows):
-        if code != current:
+    for name, x, y in prepared.feed.chunks(list(states), EVAL_CHUNK_BATCHES * EVAL_BATCH_SIZE, rows):
+        if name != current:
             if current is not None:
                 states[current] = [v.numpy() for v in variables]
-            for variable, value in zip(variables, states[code]):
+            for variable, value in zip(variables, states[name]):
                 variable.assign(value)
-            current = code
+            current = name
         evaluate(tf.constant(x), tf.constant(y))
     if current is not None:
         states[current] = [v.numpy() for v in variables]
     results = {}
     for name in split_names:
-        for variable, value in zip(variables, states[SPLIT_CODES[name]]):
+        for variable, value in zip(variables, states[name]):
             variable.assign(value)
         results[name] = {key: float(value) for key, value in model.get_metrics_result().items()}
     return results
-
-
-def measure(model, prepared, split_name: str) -> dict[str, float]:
-    """Loss and metrics of one split, read from disk (as evaluate_arrays)."""
-    return measure_splits(model, prepared, [split_name])[split_name]
-
-
-def loss_before_training(model, prepared) -> tuple[float, str]:
-    """The loss on the first INITIAL_LOSS_ROWS training rows (a sanity check needs no whole pass over the
-    file), and the words saying so ('' when that is every training row)."""
-    loss = measure_splits(model, prepared, ["train"], INITIAL_LOSS_ROWS)["train"]["loss"]
-    if len(prepared.splits.train) <= INITIAL_LOSS_ROWS:
-        return loss, ""
-    return loss, f"; measured on the first {INITIAL_LOSS_ROWS:,} training rows"
-
-
-def predict(model, prepared, split_name: str) -> np.ndarray:
-    """The model's outputs for one split's rows, in file order (the order of the split's y), computed in
-    batches of EVAL_BATCH_SIZE."""
-    from nnlearn.model.build import EVAL_BATCH_SIZE
-
-    outputs = [np.asarray(model(x[first:first + EVAL_BATCH_SIZE], training=False))
-               for _, x, _ in chunks(prepared, [SPLIT_CODES[split_name]], EVAL_CHUNK_BATCHES * EVAL_BATCH_SIZE)
-               for first in range(0, len(x), EVAL_BATCH_SIZE)]
-    return np.concatenate(outputs) if outputs else np.empty((0,))

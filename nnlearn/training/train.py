@@ -33,7 +33,7 @@ from nnlearn.model.prepare import Prepared, prepare
 from nnlearn.runs.checkpoint import load_checkpoint, save_checkpoint
 from nnlearn.runs.rundir import SPLITS, RunDir
 from nnlearn.runs.saved_run import config_changes, prepare_saved_run
-from nnlearn.training.measure import measure, measure_splits
+from nnlearn.training.measure import loss_before_training, measure_splits
 from nnlearn.versions import __version__, installed_versions
 
 
@@ -323,28 +323,15 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
         callbacks.append(snapshots.snapshot_callback(run_dir, config.fit.epochs, stopper))
     if config.fit.tensorboard:
         callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir.tensorboard_dir)))
-    if prepared.stream is not None:  # batches read from disk
-        from nnlearn.training.streamed import StreamedSteps
-
-        steps = StreamedSteps(model, prepared)
-    else:
-        validation = None if prepared.splits.validation is None else (prepared.x("validation"),
-                                                                       prepared.y("validation"))
-        steps = tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), config, strategy,
-                                       validation)
+    steps = _training_steps(model, prepared, strategy)
     steps.stopper = stopper
 
     if not checkpoint and start is None:  # does the loss start where an untrained model's should?
         from nnlearn.model.baselines import expected_initial_loss
 
         expected, reason = expected_initial_loss(config, prepared.dataset, prepared.splits.train.y)
-        if prepared.stream is not None:  # a prefix of the training rows: a check needs no pass over the file
-            from nnlearn.training.streamed import loss_before_training
-
-            measured, where = loss_before_training(steps.evaluation_model(), prepared)
-            reason += where
-        else:
-            measured = measure(steps.evaluation_model(), prepared, "train")["loss"]
+        measured, where = loss_before_training(steps.evaluation_model(), prepared)
+        reason += where
         if prepared.task != "regression" and math.isfinite(measured) and measured > 1.2 * expected:
             reason += _why_above(steps.evaluation_model(), prepared)
         progress.initial_loss(measured, expected, reason)
@@ -492,14 +479,23 @@ def _call_ends(prepared: Prepared) -> list[int]:
     return sorted({*kept, fit.epochs})
 
 
+def _training_steps(model, prepared: Prepared, strategy):
+    """Many compiled training steps per call into TensorFlow: over the arrays on the device, or over batches
+    read from disk (data.stream)."""
+    from nnlearn.model import build as tf_model
+
+    if prepared.feed.streamed:
+        from nnlearn.training.streamed import StreamedSteps
+
+        return StreamedSteps(model, prepared)
+    validation = None if prepared.splits.validation is None else (prepared.x("validation"), prepared.y("validation"))
+    return tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), prepared.config, strategy,
+                                  validation)
+
+
 def _why_above(model, prepared: Prepared) -> str:
     """Why a fresh classifier's loss starts above ln K: its random weights already give logits far from 0."""
-    if prepared.stream is not None:
-        from nnlearn.data.streaming import first_rows
-
-        rows = first_rows(prepared, "train", 2048)
-    else:
-        rows = prepared.x("train")[:2048]
+    rows = prepared.feed.first_rows("train", 2048)
     logits = np.asarray(model(rows, training=False), dtype=np.float64)
     spread = float(logits.std())
     return (f"; this one starts higher because its random initial weights already give logits spread around "
@@ -566,22 +562,13 @@ def start_run_dir(prepared: Prepared, out: str | Path | None) -> RunDir:
         "class_names": dataset.class_names,
         "target_kind": dataset.kind,
         "data_file": str(prepared.source_path) if prepared.source_path else None,
-        "data_sha256": prepared.stream.sha256() if prepared.stream is not None  # the file is read once for both
-        else _sha256(prepared.source_path) if prepared.source_path and prepared.source_path.is_file() else None,
+        "data_sha256": prepared.feed.sha256(),
         **dataset.saved_state(),
     }
     record = _status_record({}, "starting", _now(), versions, epochs=0)
     record.update(_fingerprint(prepared))
     config_text = header + yaml.safe_dump(config.applying(), sort_keys=False, allow_unicode=True)
     return RunDir.start(config.name, out, config_text, preprocessing, record)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _started(run_dir: RunDir) -> str:
