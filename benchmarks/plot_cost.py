@@ -27,18 +27,19 @@ def median_seconds(action, repeats: int = 3) -> float:
 
 def main(names: list[str]) -> None:
     from nnlearn.pictures import inside_plots, plots
+    from nnlearn.runs.rundir import RunDir
     from nnlearn.training.train import train
 
     print(f"{'config':<18} {'training':>9} {'plots':>7} {'+ inside':>9} {'inside share of the run':>24}")
     with tempfile.TemporaryDirectory() as folder:
         for name in names:
             run = train(ROOT / "configs" / f"{name}.yaml", out=Path(folder) / name)
-            with_inside = median_seconds(lambda run=run: plots.draw_plots(run.run_dir))
+            with_inside = median_seconds(lambda run=run: plots.draw_plots(RunDir.open(run.run_dir)))
             drawn, numbers = inside_plots.draw_inside, plots.write_inside_numbers
             inside_plots.draw_inside = lambda *args, **kwargs: []
             plots.write_inside_numbers = lambda *args, **kwargs: None
             try:
-                without = median_seconds(lambda run=run: plots.draw_plots(run.run_dir))
+                without = median_seconds(lambda run=run: plots.draw_plots(RunDir.open(run.run_dir)))
             finally:
                 inside_plots.draw_inside, plots.write_inside_numbers = drawn, numbers
             extra = with_inside - without

@@ -22,8 +22,9 @@ def train(config_path, overrides=(), out=None, progress=None, expect=()):
 def evaluate(run_dir, expect=()):
     """Evaluate a saved run on its test split again; see nnlearn.insight.evaluation.evaluate."""
     from nnlearn.insight.evaluation import evaluate as evaluate_run
+    from nnlearn.runs.rundir import RunDir
 
-    return evaluate_run(run_dir, expect)
+    return evaluate_run(RunDir.open(run_dir), expect)
 
 
 def load_config(config_path, overrides=()):

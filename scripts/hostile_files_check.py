@@ -30,6 +30,7 @@ import numpy as np
 from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
+from nnlearn.runs.rundir import RunDir
 
 CONFIG = """\
 name: tiny
@@ -166,7 +167,7 @@ def stopped_run(folder: Path, name: str) -> Path:
     config = folder / "config.yaml"
     prepared = prepare(load_config(config), folder)
     run_dir = start_run_dir(prepared, folder / "runs" / name).path
-    save_checkpoint(run_dir, {"model_0": np.zeros((4, 8), np.float32)}, [{"loss": 1.0}])
+    save_checkpoint(RunDir.open(run_dir), {"model_0": np.zeros((4, 8), np.float32)}, [{"loss": 1.0}])
     record = json.loads((run_dir / "run.json").read_text())
     (run_dir / "run.json").write_text(json.dumps({**record, "status": "interrupted", "epochs": 1}))
     (run_dir / "model.keras").write_bytes(b"never loaded: these cases fail first")

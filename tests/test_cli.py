@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
+from nnlearn.runs.rundir import RunDir
 from tests.conftest import CONFIGS, DIVERGES, ROOT, TINY, edited
 
 runner = CliRunner()
@@ -215,7 +216,7 @@ def test_piped_training_prints_a_line_per_epoch_and_a_resume_counts_new_epochs(w
 
     with pytest.raises(SystemError):
         train(write_config(), ["fit.epochs=5"], out="runs/crashed", progress=CrashAt(3))
-    kept = load_checkpoint(workdir / "runs/crashed")["epoch"]  # short epochs: the end of an earlier call
+    kept = load_checkpoint(RunDir.open(workdir / "runs/crashed"))["epoch"]  # short epochs: the end of an earlier call
     assert 0 < kept < 3
     resumed = invoke("train", "--resume", "runs/crashed", "--no-plots")
     assert resumed.exit_code == 0, resumed.output

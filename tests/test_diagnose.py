@@ -13,6 +13,7 @@ from nnlearn.cli.app import app
 from nnlearn.insight.diagnose import curve_title, diagnose
 from nnlearn.insight.remedies import _stopping_point
 from nnlearn.insight.run_numbers import RunNumbers
+from nnlearn.runs.rundir import RunDir
 from tests.conftest import DIVERGES, TINY
 
 runner = CliRunner()
@@ -154,7 +155,7 @@ def test_from_with_weights_starts_where_the_saved_run_stopped(write_config, work
 
     first = runner.invoke(app, ["train", str(write_config(TINY)), "--out", "runs/first", "--no-plots"])
     assert first.exit_code == 0, first.output
-    saved = load_checkpoint(workdir / "runs/first")["variables"]
+    saved = load_checkpoint(RunDir.open(workdir / "runs/first"))["variables"]
     # a learning rate of 0 keeps the weights where they start: exactly the saved run's
     second = runner.invoke(app, ["train", "--from", "runs/first", "--weights", "--set",
                                  "compile.optimizer.type=sgd", "--set", "compile.optimizer.learning_rate=1e-12",

@@ -24,6 +24,7 @@ from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
 from nnlearn.errors import NnlearnError
+from nnlearn.runs.rundir import RunDir
 from nnlearn.training.distribute import (
     Cluster,
     Launch,
@@ -129,7 +130,7 @@ def test_a_dead_worker_stops_the_others_and_the_run_resumes(no_strays):
                                 cwd=no_strays, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + LIMIT
-        while not ((state := load_checkpoint(run_dir) if (run_dir / "run.json").exists() else None)
+        while not ((state := load_checkpoint(RunDir.open(run_dir)) if (run_dir / "run.json").exists() else None)
                    and state["epoch"] >= 2):
             assert launcher.poll() is None, launcher.communicate()
             if time.monotonic() > deadline:  # a timeout, so a stuck run fails instead of hanging
@@ -144,7 +145,7 @@ def test_a_dead_worker_stops_the_others_and_the_run_resumes(no_strays):
     errors = " ".join(errors.split())
     assert "worker 1 stopped" in errors and f"nnlearn train --resume {run_dir} --workers 2" in errors
     assert "Traceback" not in errors, errors[errors.index("Traceback") - 300:][:2500] if "Traceback" in errors else ""
-    stopped_at = load_checkpoint(run_dir)["epoch"]
+    stopped_at = load_checkpoint(RunDir.open(run_dir))["epoch"]
     assert 2 <= stopped_at < 100 and not (run_dir / "model.keras").exists()
 
     resumed = trained("--resume", run_dir, "--workers", "2", cwd=no_strays)
@@ -242,7 +243,7 @@ def test_mirrored_ctrl_c_then_resume_equals_an_uninterrupted_run(no_strays):
                                 "--no-plots"], cwd=no_strays, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + LIMIT
-        while not ((state := load_checkpoint(run_dir) if (run_dir / "run.json").exists() else None)
+        while not ((state := load_checkpoint(RunDir.open(run_dir)) if (run_dir / "run.json").exists() else None)
                    and state["epoch"] >= 2):
             assert process.poll() is None, process.communicate()
             if time.monotonic() > deadline:  # a timeout, so a stuck run fails instead of hanging

@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
+from nnlearn.runs.rundir import RunDir
 from tests.conftest import LINEAR_REGRESSION, ROOT, TINY
 
 runner = CliRunner()
@@ -322,7 +323,7 @@ def stopped_run(write_config):
     path = write_config(TINY)
     prepared = prepare(load_config(path), path.parent)
     run_dir = start_run_dir(prepared, "runs/stopped").path
-    save_checkpoint(run_dir, {"model_0": np.zeros((4, 8), np.float32)}, [{"loss": 1.0}])
+    save_checkpoint(RunDir.open(run_dir), {"model_0": np.zeros((4, 8), np.float32)}, [{"loss": 1.0}])
     record = json.loads((run_dir / "run.json").read_text())
     (run_dir / "run.json").write_text(json.dumps({**record, "status": "interrupted", "epochs": 1}))
     return run_dir
@@ -404,9 +405,9 @@ def test_a_field_added_to_nnlearn_since_the_run_started_is_no_change(stopped_run
     _edit_json(stopped_run / "run.json", lambda value: {**value, "config": {
         **value["config"], "fit": {key: item for key, item in value["config"]["fit"].items() if key != "tensorboard"}}})
     config = load_config(stopped_run / "config.yaml")
-    assert config_changes(stopped_run, config) == []
+    assert config_changes(RunDir.open(stopped_run), config) == []
     config.seed = 5
-    assert config_changes(stopped_run, config) == ["seed: 0 → 5"]
+    assert config_changes(RunDir.open(stopped_run), config) == ["seed: 0 → 5"]
 
 
 def test_eval_warns_when_the_config_was_edited_after_training(stopped_run):
@@ -414,7 +415,7 @@ def test_eval_warns_when_the_config_was_edited_after_training(stopped_run):
 
     config = stopped_run / "config.yaml"
     config.write_text(config.read_text().replace("seed: 0", "seed: 7"))
-    _, warnings = prepare_saved_run(stopped_run)
+    _, warnings = prepare_saved_run(RunDir.open(stopped_run))
     assert any("seed: 0 → 7" in warning and "not be the run's own" in warning for warning in warnings)
 
 

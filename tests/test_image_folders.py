@@ -13,6 +13,7 @@ from nnlearn.cli.app import app
 from nnlearn.config.loading import load_config
 from nnlearn.data.dataset import load_dataset, split_indices
 from nnlearn.model.prepare import prepare
+from nnlearn.runs.rundir import RunDir
 from tests.conftest import CONFIGS, ROOT, edited
 
 runner = CliRunner()
@@ -139,5 +140,5 @@ def test_the_see_inside_pictures_draw_on_the_shipped_image_folder(workdir):
                                  "--out", "run", "-q", "--no-plots"])
     assert result.exit_code in (0, 1), result.output
     assert len(list(SHAPES.glob("*/*.png"))) == 600
-    drawn = {path.name for path in draw_plots(workdir / "run")}
+    drawn = {path.name for path in draw_plots(RunDir.open(workdir / "run"))}
     assert {"filters.png", "feature_maps.png", "mistakes.png", "confusion_matrix.png"} <= drawn

@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
+from nnlearn.runs.rundir import RunDir
 from nnlearn.runs.snapshots import kept_epochs
 from tests.conftest import CONFIGS, LINEAR_REGRESSION, TINY
 
@@ -60,7 +61,7 @@ def test_unit_planes_equal_numpy_from_the_saved_weights(coffee_run):
     from nnlearn.model.saved_model import load_saved_model
     from nnlearn.runs.saved_run import prepare_saved_run
 
-    prepared, _ = prepare_saved_run(coffee_run)
+    prepared, _ = prepare_saved_run(RunDir.open(coffee_run))
     model = load_saved_model(coffee_run / "model.keras")
     xx, yy, planes = inside.unit_planes(model, prepared, steps=30)
     assert [(plane.layer, plane.unit, plane.activation) for plane in planes] == \
@@ -84,7 +85,7 @@ def test_mistakes_are_the_top_losses_recomputed_by_keras(coffee_run):
     from nnlearn.model.saved_model import load_saved_model
     from nnlearn.runs.saved_run import prepare_saved_run
 
-    prepared, _ = prepare_saved_run(coffee_run)
+    prepared, _ = prepare_saved_run(RunDir.open(coffee_run))
     model = load_saved_model(coffee_run / "model.keras")
     found = inside.mistakes(model, prepared, 5)
     logits = model.predict(prepared.x("test"), verbose=0)
@@ -107,7 +108,7 @@ def test_dead_and_saturated_shares_equal_numpy(coffee_run, workdir, write_config
     from nnlearn.runs.saved_run import prepare_saved_run
     from nnlearn.training.train import train
 
-    prepared, _ = prepare_saved_run(coffee_run)
+    prepared, _ = prepare_saved_run(RunDir.open(coffee_run))
     model = load_saved_model(coffee_run / "model.keras")
     [hidden] = inside.activity(model, prepared)
     a = numpy_forward(model.get_weights(), prepared.x("train"), ["sigmoid", "linear"])[0]
@@ -115,7 +116,7 @@ def test_dead_and_saturated_shares_equal_numpy(coffee_run, workdir, write_config
     assert hidden.dead is None and hidden.minimum == pytest.approx(a.min(axis=0).tolist(), abs=1e-5)
 
     relu = train(write_config(TINY), ["fit.epochs=1", "compile.optimizer.learning_rate=5"]).run_dir
-    prepared, _ = prepare_saved_run(relu)
+    prepared, _ = prepare_saved_run(RunDir.open(relu))
     model = load_saved_model(relu / "model.keras")
     [hidden] = inside.activity(model, prepared)
     a = numpy_forward(model.get_weights(), prepared.x("train"), ["relu", "linear"])[0]
@@ -129,11 +130,11 @@ def test_two_feature_classifier_pictures_and_snapshots(coffee_run):
     from nnlearn.pictures.plots import draw_plots
     from nnlearn.runs.snapshots import load_snapshots
 
-    kept = load_snapshots(coffee_run)
+    kept = load_snapshots(RunDir.open(coffee_run))
     assert sorted(kept) == kept_epochs(12)
     assert [array.shape for array in kept[1]] == [(2, 3), (3,), (3, 1), (1,)]
     assert not np.array_equal(kept[1][0], kept[12][0])  # training moved the weights
-    names = {path.name for path in draw_plots(coffee_run)}
+    names = {path.name for path in draw_plots(RunDir.open(coffee_run))}
     assert {"units.png", "mistakes.png", "decision_boundary_epochs.png", "decision_boundary.png"} <= names
     assert "filters.png" not in names and "feature_maps.png" not in names
     numbers = json.loads((coffee_run / "plots" / "inside.json").read_text())
@@ -151,7 +152,7 @@ def test_digits_dense_cnn_and_regression_get_the_pictures_that_apply(workdir):
     regression = train(CONFIGS / "mlp_regression.yaml", ["fit.epochs=1"], out="runs/regression")
     from nnlearn.pictures.plots import draw_plots
 
-    drawn = {name: {path.name for path in draw_plots(run.run_dir)}
+    drawn = {name: {path.name for path in draw_plots(RunDir.open(run.run_dir))}
              for name, run in (("dense", dense), ("cnn", cnn), ("regression", regression))}
     assert {"units.png", "mistakes.png"} <= drawn["dense"] and "filters.png" not in drawn["dense"]
     assert {"filters.png", "feature_maps.png", "mistakes.png"} <= drawn["cnn"]
@@ -173,7 +174,7 @@ def test_eval_mistakes_and_inspect_json(write_config):
     from nnlearn.model.saved_model import load_saved_model
     from nnlearn.runs.saved_run import prepare_saved_run
 
-    prepared, _ = prepare_saved_run(run.run_dir)
+    prepared, _ = prepare_saved_run(RunDir.open(run.run_dir))
     predicted = load_saved_model(run.run_dir / "model.keras").predict(prepared.x("test"), verbose=0)[:, 0]
     errors = np.abs(predicted - prepared.splits.test.y)
     assert [m["index"] for m in mistakes] == np.argsort(-errors, kind="stable")[:4].tolist()

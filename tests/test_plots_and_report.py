@@ -11,6 +11,7 @@ from nnlearn.cli.app import app
 from nnlearn.insight.predict import predict
 from nnlearn.pictures.plots import decision_grid, draw_plots, sparkline
 from nnlearn.pictures.report import comparison_report, run_report
+from nnlearn.runs.rundir import RunDir
 from nnlearn.runs.saved_run import prepare_saved_run
 from nnlearn.training.train import train
 from tests.conftest import LINEAR_REGRESSION, MOONS, TINY
@@ -38,7 +39,7 @@ def moons_run(tmp_path_factory):
 
 @pytest.mark.tensorflow
 def test_classifier_with_two_features_gets_its_plots(moons_run):
-    written = draw_plots(moons_run)
+    written = draw_plots(RunDir.open(moons_run))
     assert sorted(path.name for path in written) == ["confusion_matrix.png", "decision_boundary.png",
                                                      "decision_boundary_epochs.png", "learning_curves.png",
                                                      "mistakes.png", "units.png"]
@@ -50,14 +51,14 @@ def test_classifier_with_two_features_gets_its_plots(moons_run):
 def test_decision_boundary_agrees_with_predict(moons_run, tmp_path):
     from nnlearn.model.saved_model import load_saved_model
 
-    prepared, _ = prepare_saved_run(moons_run)
+    prepared, _ = prepare_saved_run(RunDir.open(moons_run))
     grid = decision_grid(load_saved_model(moons_run / "model.keras"), prepared, steps=40)
     rng = np.random.default_rng(0)
     picks = rng.integers(0, 40, size=(25, 2))
     points = np.array([[grid.xx[i, j], grid.yy[i, j]] for i, j in picks])
     csv_path = tmp_path / "points.csv"
     csv_path.write_text("x1,x2\n" + "".join(f"{float(a)!r},{float(b)!r}\n" for a, b in points))
-    predicted = predict(moons_run, csv_path)
+    predicted = predict(RunDir.open(moons_run), csv_path)
     for (i, j), row in zip(picks, predicted.rows):
         assert row["p_1"] == pytest.approx(grid.probability[i, j], abs=1e-5)
         assert row["class"] == str(grid.classes[i, j])
@@ -66,10 +67,10 @@ def test_decision_boundary_agrees_with_predict(moons_run, tmp_path):
 @pytest.mark.tensorflow
 def test_regression_and_multiclass_plots(write_config):
     regression = train(write_config(LINEAR_REGRESSION, "reg.yaml"), ["fit.epochs=5"]).run_dir
-    assert sorted(p.name for p in draw_plots(regression)) == ["learning_curves.png", "mistakes.png",
+    assert sorted(p.name for p in draw_plots(RunDir.open(regression))) == ["learning_curves.png", "mistakes.png",
                                                               "predicted_vs_true.png", "units.png"]
     iris = train(write_config(TINY, "iris.yaml")).run_dir
-    assert sorted(p.name for p in draw_plots(iris)) == ["confusion_matrix.png", "learning_curves.png",
+    assert sorted(p.name for p in draw_plots(RunDir.open(iris))) == ["confusion_matrix.png", "learning_curves.png",
                                                         "mistakes.png", "units.png"]
     assert_sane_image((iris / "plots" / "confusion_matrix.png").read_bytes())
 
@@ -91,7 +92,7 @@ class Collector(HTMLParser):
 
 @pytest.mark.tensorflow
 def test_html_report_is_self_contained_and_its_images_decode(moons_run):
-    page = run_report(moons_run)
+    page = run_report(RunDir.open(moons_run))
     parser = Collector()
     parser.feed(page)
     assert parser.links == []  # nothing outside the file
@@ -115,7 +116,7 @@ def test_report_and_plot_commands(moons_run, tmp_path):
     again = runner.invoke(app, ["report", str(moons_run), "-o", str(target)])
     assert again.exit_code == 2 and "never overwrites" in again.output
     assert runner.invoke(app, ["plot", str(moons_run)]).exit_code == 0
-    both = comparison_report([moons_run, moons_run])
+    both = comparison_report([RunDir.open(moons_run), RunDir.open(moons_run)])
     assert "Config differences" in both and both.count("<h2>Run ") == 2
 
 

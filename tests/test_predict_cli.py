@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
+from nnlearn.runs.rundir import RunDir
 from tests.conftest import CONFIGS, TINY, approx_rows
 
 runner = CliRunner()
@@ -44,7 +45,7 @@ def test_typed_rows_equal_the_same_rows_from_a_file(iris_run, tmp_path):
 def test_inputs_outside_the_training_range_are_warned_about(iris_run):
     from nnlearn.runs.saved_run import prepare_saved_run
 
-    train_x = prepare_saved_run(iris_run)[0].splits.train.x
+    train_x = prepare_saved_run(RunDir.open(iris_run))[0].splits.train.x
     inside = [f"{name}={value}" for name, value in zip(IRIS, train_x.mean(axis=0))]
     result = runner.invoke(app, ["predict", str(iris_run), *[a for p in inside for a in ("--row", p)], "--json"])
     assert json.loads(result.stdout)["warnings"] == []

@@ -9,6 +9,7 @@ from nnlearn.cli.app import app
 from nnlearn.config.loading import config_from_text, load_config
 from nnlearn.errors import ConfigError
 from nnlearn.model.prepare import prepare
+from nnlearn.runs.rundir import RunDir
 from nnlearn.teaching.explain import explain_prepared
 from tests.conftest import CONFIGS, TINY, edited
 
@@ -83,7 +84,7 @@ def test_the_l2_term_in_the_loss_equals_lambda_times_the_sum_of_squared_weights(
     assert isinstance(model.layers[0].kernel_regularizer, keras.regularizers.L1L2)
     kernel = model.layers[0].get_weights()[0].astype(np.float64)
     penalty = l2 * float(np.sum(kernel ** 2))
-    prepared, _ = prepare_saved_run(run.run_dir)
+    prepared, _ = prepare_saved_run(RunDir.open(run.run_dir))
     logits = model.predict(prepared.x("test"), verbose=0).astype(np.float64)
     labels = prepared.y("test").astype(int).reshape(-1)
     shifted = logits - logits.max(axis=1, keepdims=True)

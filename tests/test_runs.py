@@ -18,7 +18,7 @@ from nnlearn.insight.evaluation import evaluate
 from nnlearn.insight.predict import predict
 from nnlearn.runs.catalog import compare, list_runs
 from nnlearn.runs.checkpoint import load_checkpoint
-from nnlearn.runs.rundir import create_run_dir, write_atomic
+from nnlearn.runs.rundir import RunDir, create_run_dir, write_atomic
 from nnlearn.training.train import train
 from tests.conftest import DIVERGES, MOONS
 
@@ -56,7 +56,7 @@ def _cli(*args, **options):
 def _wait_for_epoch(run_dir: Path, epoch: int, process, limit: float = 120) -> None:
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
-        state = load_checkpoint(run_dir)
+        state = load_checkpoint(RunDir(run_dir))  # the folder may not exist yet
         if state and state["epoch"] >= epoch:
             return
         assert process.poll() is None, process.communicate()
@@ -150,7 +150,7 @@ def test_ctrl_c_stops_keeps_a_checkpoint_and_exits_130(write_config, workdir):
     assert "nnlearn train --resume runs/stopped" in stderr.replace("\n", " ")
     run_dir = workdir / "runs/stopped"
     assert json.loads((run_dir / "run.json").read_text())["status"] == "interrupted"
-    state = load_checkpoint(run_dir)
+    state = load_checkpoint(RunDir.open(run_dir))
     rows = list(csv.DictReader((run_dir / "history.csv").open()))
     assert len(rows) == state["epoch"] >= 2
 
@@ -160,7 +160,7 @@ def test_resume_of_a_finished_run_is_refused(write_config):
     run = train(moons(write_config, epochs=2))
     with pytest.raises(RunError, match="already finished"):
         from nnlearn.training.train import resume
-        resume(run.run_dir)
+        resume(RunDir.open(run.run_dir))
 
 
 def test_a_crash_between_write_and_rename_keeps_the_old_file(tmp_path, monkeypatch):
@@ -275,7 +275,7 @@ def test_models_with_lambda_layers_or_custom_objects_are_refused(write_config):
                                      keras.layers.Dense(1)])
     _replace_model(run.run_dir, lambda_model)
     with pytest.raises(RunError, match="Lambda layer"):
-        evaluate(run.run_dir)
+        evaluate(RunDir.open(run.run_dir))
 
     import keras as keras_api
 
@@ -288,7 +288,7 @@ def test_models_with_lambda_layers_or_custom_objects_are_refused(write_config):
     custom_model = keras.Sequential([keras.Input((2,)), Custom(), keras.layers.Dense(1)])
     _replace_model(run.run_dir, custom_model)
     with pytest.raises(RunError, match="custom code"):
-        evaluate(run.run_dir)
+        evaluate(RunDir.open(run.run_dir))
 
 
 @pytest.mark.tensorflow
@@ -296,7 +296,7 @@ def test_predict_classes_probabilities_and_bad_input(write_config, workdir):
     run = train(moons(write_config, epochs=3))
     good = workdir / "points.csv"
     good.write_text("x2,x1\n0.1,0.5\n0.9,-1\n")  # column order does not matter
-    result = predict(run.run_dir, good)
+    result = predict(RunDir.open(run.run_dir), good)
     assert result.columns == ["class", "p_0", "p_1"]
     for row in result.rows:
         assert row["p_0"] + row["p_1"] == pytest.approx(1.0)
@@ -307,7 +307,7 @@ def test_predict_classes_probabilities_and_bad_input(write_config, workdir):
         bad = workdir / "bad.csv"
         bad.write_text(content)
         with pytest.raises(DataError, match=fragment):
-            predict(run.run_dir, bad)
+            predict(RunDir.open(run.run_dir), bad)
 
 
 @pytest.mark.tensorflow
@@ -318,12 +318,12 @@ def test_predict_agrees_with_the_models_argmax_on_iris(write_config, workdir):
 
     run = train(write_config(TINY))
     np.savez(workdir / "rows.npz", x=np.array([[5.1, 3.5, 1.4, 0.2], [6.7, 3.0, 5.2, 2.3]]))
-    result = predict(run.run_dir, workdir / "rows.npz")
+    result = predict(RunDir.open(run.run_dir), workdir / "rows.npz")
     assert [sum(row[f"p_{name}"] for name in ("setosa", "versicolor", "virginica")) for row in result.rows] \
         == pytest.approx([1.0, 1.0])
     np.savez(workdir / "wrong.npz", x=np.zeros((2, 3)))
     with pytest.raises(DataError, match="3 values per row"):
-        predict(run.run_dir, workdir / "wrong.npz")
+        predict(RunDir.open(run.run_dir), workdir / "wrong.npz")
 
 
 @pytest.mark.tensorflow
@@ -333,7 +333,7 @@ def test_runs_and_compare(write_config, workdir):
     summaries = list_runs(workdir / "runs")
     assert [(s.run_dir.name, s.status, s.epochs, s.metric) for s in summaries] == \
         [("a", "finished", 2, "accuracy"), ("b", "finished", 3, "accuracy")]
-    result = compare([first.run_dir, second.run_dir])
+    result = compare([RunDir.open(first.run_dir), RunDir.open(second.run_dir)])
     assert result.differences == {"model.layers[0].units": [16, 8], "fit.epochs": [2, 3]}
     assert result.metrics["test"]["accuracy"] == [first.metrics["test"]["accuracy"],
                                                   second.metrics["test"]["accuracy"]]
@@ -390,7 +390,7 @@ def test_resume_with_early_stopping_equals_an_uninterrupted_run(write_config):
     assert whole.epochs < 300
     with pytest.raises(SystemError):
         train(path, stopping, out="runs/crashed", progress=CrashAt(whole.epochs - 2))
-    resumed = resume("runs/crashed")
+    resumed = resume(RunDir.open("runs/crashed"))
     assert resumed.epochs == whole.epochs
     assert resumed.early_stopping == whole.early_stopping is not None
     assert json.loads((resumed.run_dir / "run.json").read_text())["early_stopping"] == whole.early_stopping

@@ -9,6 +9,7 @@ import pytest
 
 from nnlearn.errors import RunFailed
 from nnlearn.runs.checkpoint import load_checkpoint
+from nnlearn.runs.rundir import RunDir
 from nnlearn.training.train import train
 from tests.conftest import DIVERGES, MOONS, TINY
 
@@ -38,7 +39,7 @@ def whole_epochs_per_call(monkeypatch) -> list:
 
 
 def same_checkpoints(first, second) -> bool:
-    one, other = load_checkpoint(first), load_checkpoint(second)
+    one, other = load_checkpoint(RunDir.open(first)), load_checkpoint(RunDir.open(second))
     return (one["history"] == other["history"] and one["variables"].keys() == other["variables"].keys()
             and all(np.array_equal(one["variables"][key], other["variables"][key]) for key in one["variables"]))
 
@@ -66,7 +67,7 @@ def test_nan_names_the_same_batch_whatever_the_execution_size(write_config, monk
     assert where == one.value.message.split(";")[0]
     assert "at epoch 3, batch" in where
     for name in ("many", "one"):  # the last good checkpoint is the last complete epoch
-        checkpoint = load_checkpoint(path.parent / "runs" / name)
+        checkpoint = load_checkpoint(RunDir.open(path.parent / "runs" / name))
         assert checkpoint["epoch"] == 2 and [row["epoch"] for row in checkpoint["history"]] == [1, 2]
 
 
@@ -92,11 +93,11 @@ def test_a_crash_between_checkpoint_writes_keeps_the_last_complete_epoch(write_c
     monkeypatch.setattr(Checkpointer, "WRITE_EVERY_SECONDS", 1e9)  # written only when training stops
     path = write_config(MOONS)
     whole = train(path, ["fit.epochs=6"], out="runs/whole")
-    assert load_checkpoint(whole.run_dir)["epoch"] == 6  # written when training ended
+    assert load_checkpoint(RunDir.open(whole.run_dir))["epoch"] == 6  # written when training ended
     with pytest.raises(SystemError):
         train(path, ["fit.epochs=6"], out="runs/crashed", progress=CrashAfter(4))
-    assert load_checkpoint(path.parent / "runs/crashed")["epoch"] == 3
-    resumed = resume("runs/crashed")
+    assert load_checkpoint(RunDir.open(path.parent / "runs/crashed"))["epoch"] == 3
+    resumed = resume(RunDir.open("runs/crashed"))
     assert (resumed.run_dir / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
     assert resumed.metrics == whole.metrics
 
@@ -148,7 +149,7 @@ def test_nan_after_an_epoch_ended_in_the_same_call_keeps_that_epochs_weights(wri
     with pytest.raises(RunFailed) as one:
         train(path, settings, out="runs/one")
     assert many.value.message.split(";")[0] == one.value.message.split(";")[0]
-    assert load_checkpoint(path.parent / "runs/many")["epoch"] == 2
+    assert load_checkpoint(RunDir.open(path.parent / "runs/many"))["epoch"] == 2
     assert same_checkpoints(path.parent / "runs/many", path.parent / "runs/one")
 
 
@@ -165,9 +166,9 @@ def test_a_crash_while_a_calls_epochs_are_recorded_keeps_weights_and_history_tog
     with pytest.raises(SystemError):
         train(path, ["fit.epochs=30"], out="runs/crashed", progress=CrashAfter(10))
     assert len(executions[-1].ended) > 1  # epoch 10 was one of several that ended in the last call
-    kept = load_checkpoint(path.parent / "runs/crashed")["epoch"]
+    kept = load_checkpoint(RunDir.open(path.parent / "runs/crashed"))["epoch"]
     assert 0 < kept < 10
-    resumed = resume("runs/crashed")
+    resumed = resume(RunDir.open("runs/crashed"))
     assert (resumed.run_dir / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
     assert resumed.metrics == whole.metrics
     assert same_checkpoints(resumed.run_dir, whole.run_dir)

@@ -15,6 +15,7 @@ from nnlearn.data import streaming
 from nnlearn.data.sources import Source
 from nnlearn.errors import DataError
 from nnlearn.model.prepare import prepare
+from nnlearn.runs.rundir import RunDir
 from nnlearn.training import measure as measuring
 from tests.conftest import FLOAT32_REORDERED
 
@@ -169,7 +170,7 @@ def test_a_streamed_run_stopped_and_resumed_ends_as_an_uninterrupted_one(write_c
 
     with pytest.raises(Interrupted):
         train(path, out="runs/stopped", progress=StopAfterThree())
-    resumed = resume("runs/stopped")
+    resumed = resume(RunDir.open("runs/stopped"))
     assert (resumed.run_dir / "history.csv").read_bytes() == (whole.run_dir / "history.csv").read_bytes()
     assert resumed.metrics == whole.metrics
 

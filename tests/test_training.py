@@ -5,7 +5,7 @@ import pytest
 
 from nnlearn.errors import RunError, RunFailed
 from nnlearn.insight.evaluation import evaluate
-from nnlearn.runs.rundir import create_run_dir
+from nnlearn.runs.rundir import RunDir, create_run_dir
 from nnlearn.training.train import train
 from tests.conftest import DIVERGES, LINEAR_REGRESSION, TINY, edited
 
@@ -24,7 +24,7 @@ def test_train_then_eval_gives_the_same_test_metrics(write_config):
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
     saved = json.loads((run.run_dir / "metrics.json").read_text())
     assert saved["test"] == run.metrics["test"]
-    again = evaluate(run.run_dir)
+    again = evaluate(RunDir.open(run.run_dir))
     for name, value in run.metrics["test"].items():
         assert again.test[name] == pytest.approx(value, abs=1e-6)
     assert sum(map(sum, again.confusion_matrix)) == 30  # 20% of iris's 150 rows
@@ -37,7 +37,7 @@ def test_regression_reports_mae_mse_r2_and_eval_agrees(write_config):
     assert set(run.metrics["test"]) == {"loss", "mae", "mse", "r2"}
     assert run.metrics["test"]["r2"] > 0.9  # a linear target, learned by one linear unit
     assert run.baseline["r2"] < 0.05
-    again = evaluate(run.run_dir)
+    again = evaluate(RunDir.open(run.run_dir))
     assert again.test["r2"] == pytest.approx(run.metrics["test"]["r2"], abs=1e-6)
     assert again.confusion_matrix is None
 
@@ -49,7 +49,7 @@ def test_csv_config_and_conv_model_train(write_config, workdir):
     run = train(write_config(edited(TINY, ("source: iris", "source: points.csv\n  target: label"),
                                     ("units: 3", "units: 2"))), ["fit.epochs=1"])
     assert json.loads((run.run_dir / "preprocessing.json").read_text())["class_names"] == ["no", "yes"]
-    assert evaluate(run.run_dir).class_names == ["no", "yes"]
+    assert evaluate(RunDir.open(run.run_dir)).class_names == ["no", "yes"]
 
 
 def test_runs_in_the_same_second_get_their_own_directories(workdir):
@@ -79,6 +79,6 @@ def test_nan_loss_fails_the_run_and_names_the_epoch(write_config):
 def test_eval_of_a_folder_that_is_not_a_run(workdir):
     (workdir / "empty").mkdir()
     with pytest.raises(RunError, match="not an nnlearn run"):
-        evaluate(workdir / "empty")
+        evaluate(RunDir.open(workdir / "empty"))
     with pytest.raises(RunError, match="no run directory"):
-        evaluate(workdir / "absent")
+        evaluate(RunDir.open(workdir / "absent"))

@@ -20,6 +20,7 @@ from nnlearn.cli.process import exit_after, exit_interrupted, guard_output, igno
 from nnlearn.cli.usage import Commands
 from nnlearn.errors import NnlearnError
 from nnlearn.jsonout import json_text
+from nnlearn.runs.rundir import RunDir
 from nnlearn.versions import installed_versions
 
 app = typer.Typer(cls=Commands, no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
@@ -163,8 +164,6 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     with handled(as_json), _failed_runs_stay_useful(people, not no_plots, as_json):
         if resume is not None:
             if config is not None or overrides or out is not None or from_run is not None:
-                from nnlearn.runs.rundir import RunDir
-
                 new_run = f"start a new run from it with other settings: nnlearn train --from {resume} --set KEY=VALUE"
                 hint = (f"continue it: nnlearn train --resume {resume}; or {new_run}"
                         if not RunDir(resume).is_finished() else
@@ -172,7 +171,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
                         f"weights: nnlearn train --from {resume} --weights --set fit.epochs=N; or {new_run}")
                 raise NnlearnError("--resume continues a run exactly, with its saved config; it takes no "
                                    "CONFIG, --from, --set or --out.", hint=hint)
-            run = resume_run(resume, progress=progress, expect=expect or [])
+            run = resume_run(RunDir.open(resume), progress=progress, expect=expect or [])
         elif from_run is not None:
             if config is not None:
                 raise NnlearnError("--from starts from a saved run's config; give either CONFIG or --from, "
@@ -180,7 +179,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
             from nnlearn.training.train import train_from
 
             overrides = list(overrides or []) + (["fit.tensorboard=true"] if tensorboard else [])
-            run = train_from(from_run, overrides, out=out, progress=progress, expect=expect or [],
+            run = train_from(RunDir.open(from_run), overrides, out=out, progress=progress, expect=expect or [],
                              weights=weights)
         elif weights:
             raise NnlearnError("--weights goes with --from RUN_DIR: the run whose weights to start from.",
@@ -203,8 +202,6 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
 
         print_wrapped(people, "", early_stopping_line(run.early_stopping))
     people.print(metrics_table(run.metrics, run.baseline, title=title))
-    from nnlearn.runs.rundir import RunDir
-
     saved = RunDir(run.run_dir)
     if saved.tensorboard_dir.is_dir():
         people.print(f"TensorBoard logs: tensorboard --logdir {escape_markup(str(saved.tensorboard_dir))}",
@@ -219,7 +216,7 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     from nnlearn.insight.diagnose import diagnose_run
 
     with handled(as_json):
-        verdicts = diagnose_run(run.run_dir, run.prepared)
+        verdicts = diagnose_run(saved, run.prepared)
     print_diagnosis(people, verdicts)
     _emit(as_json, {**run.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})
     if not run.passed:
@@ -244,7 +241,7 @@ def _draw_plots_of_a_finished_run(run) -> None:
     from nnlearn.pictures.plots import draw_plots
 
     try:
-        draw_plots(run.run_dir, run.prepared)
+        draw_plots(RunDir(run.run_dir), run.prepared)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted while drawing the plots; the run itself is finished and saved in "
                           f"{run.run_dir}.", hint=f"draw them with: nnlearn plot {run.run_dir}") from None
@@ -263,14 +260,13 @@ def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
             from nnlearn.insight.diagnose import diagnose_run
 
             print_error(_consoles(as_json)[1], failure)
-            from nnlearn.runs.rundir import RunDir
-
-            if plots and RunDir(failure.run_dir).history():  # at least one good epoch to draw
+            failed = RunDir(failure.run_dir)
+            if plots and failed.history():  # at least one good epoch to draw
                 from nnlearn.pictures.plots import draw_plots
 
-                for drawn in draw_plots(failure.run_dir):
+                for drawn in draw_plots(failed):
                     people.print(f"The learning curves up to the last good epoch: {drawn}")
-            print_diagnosis(people, diagnose_run(failure.run_dir))
+            print_diagnosis(people, diagnose_run(failed))
             _emit(as_json, error_json(failure))
             raise typer.Exit(1) from None
         raise
@@ -290,7 +286,8 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
 
     people, errors = _consoles(as_json)
     with handled(as_json):
-        result = evaluate(run_dir, expect or [], mistakes)
+        run = RunDir.open(run_dir)
+        result = evaluate(run, expect or [], mistakes)
     for warning in result.warnings:
         print_wrapped(errors, "[yellow]warning[/]: ", warning, 2)
     people.print(metrics_table({"test": result.test}, result.baseline, title=f"Test metrics of {run_dir}"))
@@ -303,7 +300,7 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
     from nnlearn.insight.diagnose import diagnose_run
 
     with handled(as_json):
-        verdicts = diagnose_run(run_dir)
+        verdicts = diagnose_run(run, result.prepared)  # the data evaluate prepared, not prepared again
     print_diagnosis(people, verdicts)
     _emit(as_json, {**result.to_json(), "diagnosis": [verdict.to_json() for verdict in verdicts]})
     if not result.passed:
@@ -397,15 +394,16 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
             said = "both --input and --row were given: use one" if row else "no rows were given"
             raise NnlearnError(f"{said}; the rows to predict come with --input FILE or with --row NAME=VALUE.",
                                path="--input", hint=f"e.g. nnlearn predict {run_dir} --input new_rows.csv")
+        run = RunDir.open(run_dir)
         if row:
             import tempfile
 
             from nnlearn.insight.predict import input_columns, typed_rows
 
             with tempfile.TemporaryDirectory() as folder:
-                result = predict_rows(run_dir, typed_rows(row, input_columns(run_dir), Path(folder)))
+                result = predict_rows(run, typed_rows(row, input_columns(run), Path(folder)))
         else:
-            result = predict_rows(run_dir, input_file)
+            result = predict_rows(run, input_file)
         if output is not None:
             from nnlearn.runs.rundir import write_atomic
 
@@ -451,7 +449,8 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
                                f"({run_dirs[0]}).", hint=f"e.g. nnlearn compare {run_dirs[0]} OTHER_RUN_DIR; "
                                                          "`nnlearn runs` lists your runs.")
         _refuse_existing(html_file)
-        result = compare_runs(run_dirs)
+        runs = [RunDir.open(path) for path in run_dirs]
+        result = compare_runs(runs)
     for line in comparison_legend(run_dirs):
         people.print(line, soft_wrap=True)
     for table in comparison_tables(run_dirs, result):
@@ -460,7 +459,7 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
         with handled(as_json):
             from nnlearn.pictures.report import comparison_report
 
-            _write_new(html_file, comparison_report(run_dirs))
+            _write_new(html_file, comparison_report(runs))
         people.print(f"Wrote {html_file}.")
     _emit(as_json, result.to_json())
 
@@ -491,7 +490,7 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `
 
     people, _ = _consoles(as_json)
     with handled(as_json):
-        written = draw_plots(run_dir)
+        written = draw_plots(RunDir.open(run_dir))
     for path in written:
         people.print(f"Wrote {path}")
     _emit(as_json, {"run_dir": str(run_dir), "plots": [str(path) for path in written]})
@@ -505,13 +504,12 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
     """Write one self-contained HTML report of a run (config, model, warnings, metrics, plots), or of a
     sweep folder made by `nnlearn sweep` (its ranking, plots and runs)."""
     from nnlearn.pictures.report import REPORT_FILE, run_report, sweep_report
-    from nnlearn.runs.rundir import RunDir
     from nnlearn.runs.sweep_folder import is_sweep_dir, write_sweep_page
 
     people, _ = _consoles(as_json)
     with handled(as_json):
         sweep = is_sweep_dir(run_dir)
-        text = sweep_report(run_dir) if sweep else run_report(run_dir)
+        text = sweep_report(run_dir) if sweep else run_report(RunDir.open(run_dir))
         if output is not None:
             target = output
             _write_new(output, text)
@@ -534,7 +532,7 @@ def diagnose(run_dir: Annotated[Path, typer.Argument(help="A run directory made 
 
     people, _ = _consoles(as_json)
     with handled(as_json):
-        verdicts = diagnose_run(run_dir)
+        verdicts = diagnose_run(RunDir.open(run_dir))
     print_diagnosis(people, verdicts)
     _emit(as_json, {"run_dir": str(run_dir), "diagnosis": [v.to_json() for v in verdicts]})
 
@@ -548,7 +546,6 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     weights and the test examples it gets most wrong (the numbers behind `plots/units.png` and
     `plots/mistakes.png`)."""
     from nnlearn.cli.tables import activity_table, mistakes_table
-    from nnlearn.runs.rundir import RunDir
     from nnlearn.runs.saved_run import prepare_saved_run
 
     people, errors = _consoles(as_json)

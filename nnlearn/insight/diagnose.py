@@ -8,7 +8,6 @@ Works from the saved files alone (history, metrics, the resolved config): no Ten
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 from nnlearn.config.learning_rates import usual_rate
 from nnlearn.insight.remedies import (
@@ -521,11 +520,11 @@ def curve_title(verdicts: list[Verdict]) -> str:
     return titles[kinds[0]] if kinds else titles["healthy"]
 
 
-def diagnose_run(run_dir: Path | RunDir, prepared=None) -> list[Verdict]:
+def diagnose_run(run_dir: RunDir, prepared=None) -> list[Verdict]:
     """The verdict of a saved run (finished, failed or interrupted), from its files."""
     from nnlearn.model.baselines import baseline_metrics, expected_initial_loss
     from nnlearn.runs.saved_run import prepare_saved_run
-    run_dir = RunDir.open(run_dir)
+
     if prepared is None:
         prepared, _ = prepare_saved_run(run_dir)
     metrics = run_dir.metrics()

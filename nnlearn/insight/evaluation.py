@@ -28,6 +28,7 @@ class Evaluation:
     expectations: list[ExpectationResult] = field(default_factory=list)
     mistakes: list = field(default_factory=list)  # inside.Mistake, worst first, with --mistakes N
     feature_names: list[str] = field(default_factory=list)
+    prepared: Prepared | None = field(default=None, repr=False)  # its data, so the diagnosis needs no reload
 
     @property
     def passed(self) -> bool:
@@ -44,7 +45,7 @@ class Evaluation:
         return result
 
 
-def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int = 0) -> Evaluation:
+def evaluate(run: RunDir, expect: list[str] | tuple = (), mistakes: int = 0) -> Evaluation:
     """Load model.keras safely and measure the test split as training did.
 
     mistakes: also find that many test examples with the highest loss (regression: largest |error|).
@@ -52,7 +53,6 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int 
     expect: expectations such as "accuracy>=0.95", checked with the config's own `expect:` list;
     train and validation ones use the metrics saved by training.
     """
-    run = RunDir.open(run_dir)
     prepared, warnings = prepare_saved_run(run)
     expectations = expectations_for(prepared.config, expect)
     model = run.load_model()  # a RunError before TensorFlow is imported when the run did not finish
@@ -72,7 +72,7 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int 
 
         worst = find_mistakes(model, prepared, mistakes)
     return Evaluation(run.path, test, baseline_metrics(prepared), prepared.dataset.class_names, matrix,
-                      warnings, results, worst, prepared.dataset.feature_names)
+                      warnings, results, worst, prepared.dataset.feature_names, prepared)
 
 
 def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:

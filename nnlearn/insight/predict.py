@@ -130,9 +130,9 @@ def read_column_inputs(source: Source, columns: Columns, ignore: set[str]) -> np
     return x
 
 
-def predict(run_dir: str | Path, input_path: str | Path) -> Predictions:
+def predict(run_dir: RunDir, input_path: str | Path) -> Predictions:
     """Predict the rows of input_path with the run's model and preprocessing."""
-    run_dir, input_path = RunDir.open(run_dir), Path(input_path)
+    input_path = Path(input_path)
     config = run_dir.config()
     state, normalizer = read_preprocessing(run_dir)
     run_dir.check_finished()
@@ -184,9 +184,8 @@ def outside_training_range(run_dir: RunDir, x: np.ndarray, limit: int = 10) -> l
     return warnings[:limit]
 
 
-def input_columns(run_dir: RunDir | Path) -> list[str]:
+def input_columns(run_dir: RunDir) -> list[str]:
     """The columns a row for this run must have: the training CSV's columns (before any encoding)."""
-    run_dir = RunDir(run_dir)
     state, _ = read_preprocessing(run_dir)
     if state.get("columns"):
         from nnlearn.runs.saved_run import saved_columns

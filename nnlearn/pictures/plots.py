@@ -168,10 +168,9 @@ def predicted_vs_true(model, prepared: Prepared, path: Path) -> Path:
     return save_figure(figure, path)
 
 
-def draw_plots(run_dir: str | Path, prepared: Prepared | None = None) -> list[Path]:
+def draw_plots(run_dir: RunDir, prepared: Prepared | None = None) -> list[Path]:
     """(Re)draw every plot that fits the run into RUN_DIR/plots/; returns the files written.
     prepared: the run's data when the caller has it (right after training), else it is rebuilt."""
-    run_dir = RunDir.open(run_dir)
     if prepared is None:
         prepared, _ = prepare_saved_run(run_dir)
     history = run_dir.history()

@@ -100,8 +100,7 @@ def _inside_section(run_dir: RunDir) -> str:
     return "".join(parts)
 
 
-def run_report_body(run_dir: RunDir | Path) -> str:
-    run_dir = RunDir.open(run_dir)
+def run_report_body(run_dir: RunDir) -> str:
     prepared, warnings = prepare_saved_run(run_dir)
     explanation = explain_prepared(prepared)
     # a failed or interrupted run has no metrics.json: its report still shows its curves and diagnosis
@@ -161,13 +160,12 @@ def _page(title: str, body: str) -> str:
             "<p class='dim'>Made by nnlearn report.</p></body></html>\n")
 
 
-def run_report(run_dir: str | Path) -> str:
+def run_report(run_dir: RunDir) -> str:
     """The HTML of one run's report."""
-    run_dir = Path(run_dir)
     return _page(f"nnlearn run {run_dir.name}", run_report_body(run_dir))
 
 
-def comparison_report(run_dirs: list[Path]) -> str:
+def comparison_report(run_dirs: list[RunDir]) -> str:
     """The HTML of several runs side by side: config differences, metrics, then each run."""
     result = compare(run_dirs)
     names = [path.name for path in run_dirs]

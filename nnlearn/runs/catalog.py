@@ -47,9 +47,8 @@ def process_alive(pid) -> bool:
         return True
 
 
-def summarize(run_dir: Path) -> RunSummary:
+def summarize(run: RunDir) -> RunSummary:
     """One run's line in `nnlearn runs`; a damaged or edited file shows as unknown, never a crash."""
-    run = RunDir(run_dir)
     status_file, config = run.record(strict=False), run.config_mapping()
     status = _typed(status_file.get("status"), str, "unknown")
     if status in ("starting", "running") and not process_alive(status_file.get("pid")):
@@ -59,7 +58,7 @@ def summarize(run_dir: Path) -> RunSummary:
     metric = next((name for name in ("accuracy", "r2") if name in metrics), "loss" if metrics else None)
     value = _typed(metrics.get(metric), float, None) if metric else None
     fit = _typed(config.get("fit"), dict, {})
-    return RunSummary(run_dir, _typed(config.get("name"), str, run_dir.name),
+    return RunSummary(run.path, _typed(config.get("name"), str, run.name),
                       _typed(status_file.get("started"), str, ""), _typed(status_file.get("epochs"), int, 0),
                       _typed(fit.get("epochs"), int, None), metric, value, status,
                       _typed(status_file.get("early_stopping"), dict, None))
@@ -80,8 +79,8 @@ def list_runs(root: Path) -> list[RunSummary]:
         raise RunError(f"there is no folder {root}.", hint="train something first, or give the folder "
                                                            "that holds your runs.")
     # hidden folders are run folders still being set up (or left by a kill while being set up)
-    runs = [summarize(path) for path in root.iterdir()
-            if not path.name.startswith(".") and RunDir(path).has_record()]
+    found = (RunDir(path) for path in root.iterdir() if not path.name.startswith("."))
+    runs = [summarize(run) for run in found if run.has_record()]
     return sorted(runs, key=lambda run: (run.started, str(run.run_dir)))
 
 
@@ -96,9 +95,8 @@ class Comparison:
                 "metrics": self.metrics}
 
 
-def compare(run_dirs: list[Path]) -> Comparison:
+def compare(runs: list[RunDir]) -> Comparison:
     """The config keys whose values differ between runs, and their metrics side by side."""
-    runs = [RunDir.open(run_dir) for run_dir in run_dirs]
     differing = differences([run.config_mapping() for run in runs])
     saved = [{split: _typed(entry.get(split), dict, {}) for split in SPLITS}
              for entry in (run.metrics(strict=False) for run in runs)]
@@ -107,4 +105,4 @@ def compare(run_dirs: list[Path]) -> Comparison:
         names = list(dict.fromkeys(name for entry in saved for name in (entry.get(split) or {})))
         if names:
             metrics[split] = {name: [(entry.get(split) or {}).get(name) for entry in saved] for name in names}
-    return Comparison(list(run_dirs), differing, metrics)
+    return Comparison([run.path for run in runs], differing, metrics)

@@ -10,7 +10,6 @@ import io
 import json
 import zipfile
 import zlib
-from pathlib import Path
 
 import numpy as np
 
@@ -22,7 +21,7 @@ _STATE_KEY = "__state__"
 _BEST_PREFIX = "best_"
 
 
-def save_checkpoint(run_dir: RunDir | Path, variables: dict[str, np.ndarray], history: list[dict],
+def save_checkpoint(run_dir: RunDir, variables: dict[str, np.ndarray], history: list[dict],
                     early_stopping: dict | None = None, best_weights: list | None = None) -> None:
     """Write the checkpoint of the epochs in history (variables from model.snapshot)."""
     state = {"epoch": len(history), "history": history, "early_stopping": early_stopping}
@@ -31,15 +30,15 @@ def save_checkpoint(run_dir: RunDir | Path, variables: dict[str, np.ndarray], hi
     arrays[_STATE_KEY] = np.array(json.dumps(state))  # a unicode array: no pickle needed to read it
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    RunDir(run_dir).write_checkpoint(buffer.getvalue())
+    run_dir.write_checkpoint(buffer.getvalue())
 
 
-def load_checkpoint(run_dir: RunDir | Path) -> dict | None:
+def load_checkpoint(run_dir: RunDir) -> dict | None:
     """{"epoch", "history", "early_stopping", "variables", "best_weights"}, or None before epoch 1.
 
     A damaged file (truncated, emptied, altered, not an NPZ) is a RunError naming it.
     """
-    path = RunDir(run_dir).checkpoint_file
+    path = run_dir.checkpoint_file
     if not path.exists():
         return None
     fix = ("the checkpoint is written by `nnlearn train` after each epoch and cannot be repaired: delete "

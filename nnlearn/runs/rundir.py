@@ -14,6 +14,7 @@ import yaml
 
 from nnlearn.errors import RunError
 from nnlearn.files import UnreadableFile, read_bounded
+from nnlearn.runs.record import preprocessing_problem, with_status
 
 RUNS_ROOT = Path("runs")
 CONFIG_FILE = "config.yaml"
@@ -331,14 +332,41 @@ class RunDir:
         return self.record_file.is_file()
 
     def record(self, strict: bool = True) -> dict:
-        """run.json; strict=False gives {} for a missing or damaged one."""
+        """run.json (what it holds: nnlearn.runs.record); strict=False gives {} for a missing or damaged one."""
         return read_json(self.path, RUN_FILE) if strict else self._lenient_json(RUN_FILE)
 
     def write_record(self, record: dict) -> None:
         write_json(self.record_file, record)
 
+    def record_status(self, status: str, epochs: int, versions: dict | None = None,
+                      early_stopping: dict | None = None) -> None:
+        """run.json's status now, keeping what else it records (the fingerprint, when the run started); a
+        finished run that early stopping ended also records how (`early_stopping`)."""
+        try:
+            record = self.record()
+        except RunError:
+            record = {}
+        record = with_status(record, status, epochs, versions)
+        record.pop("early_stopping", None)
+        if early_stopping is not None:
+            record["early_stopping"] = early_stopping
+        self.write_record(record)
+
+    def record_distribution(self, distribution: dict) -> None:
+        """run.json says how a data-parallel run was spread: strategy, replicas, workers, batch shares."""
+        record = self.record()
+        record["distribute"] = distribution
+        self.write_record(record)
+
     def preprocessing(self) -> dict:
-        return read_json(self.path, PREPROCESSING_FILE)
+        """preprocessing.json, checked whole (what it holds: nnlearn.runs.record). Raises RunError."""
+        state = read_json(self.path, PREPROCESSING_FILE)
+        problem = preprocessing_problem(state)
+        if problem:
+            raise RunError(f"{self.preprocessing_file} is damaged: {problem}",
+                           hint=f"it is written by `nnlearn train` and must not be edited: restore it, or train "
+                                f"again as a new run: nnlearn train {self.config_file} --out NEW_DIR")
+        return state
 
     def is_finished(self) -> bool:
         """Whether training saved its model (so it can be evaluated, plotted and used to predict)."""

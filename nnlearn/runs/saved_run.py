@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from pydantic import ValidationError
 
 from nnlearn.config.differences import changes
@@ -18,55 +17,17 @@ from nnlearn.model.prepare import Prepared, prepare
 from nnlearn.runs.rundir import RunDir
 
 
-def read_preprocessing(run_dir: RunDir | Path) -> tuple[dict, Normalizer]:
-    """A run's preprocessing.json, checked to be whole, and its normaliser. Raises RunError."""
-    run_dir = RunDir(run_dir)
+def read_preprocessing(run_dir: RunDir) -> tuple[dict, Normalizer]:
+    """A run's preprocessing.json (checked whole by RunDir) and its normaliser. Raises RunError."""
     state = run_dir.preprocessing()
-    problem = _preprocessing_problem(state)
-    if problem:
-        raise RunError(f"{run_dir.preprocessing_file} is damaged: {problem}",
-                       hint=f"it is written by `nnlearn train` and must not be edited: restore it, or train "
-                            f"again as a new run: nnlearn train {run_dir.config_file} --out NEW_DIR")
     return state, Normalizer.from_dict(state["normalizer"])
 
 
-def _preprocessing_problem(state: dict) -> str | None:
-    def numbers(value) -> bool:
-        return isinstance(value, list) and all(isinstance(item, (int, float)) and not isinstance(item, bool)
-                                               and np.isfinite(item) for item in value)
-
-    missing = [key for key in ("normalizer", "input_shape", "feature_names", "target_kind") if key not in state]
-    if missing:
-        return f"it lacks {', '.join(missing)}."
-    normalizer, names, shape = state["normalizer"], state["feature_names"], state["input_shape"]
-    if not (isinstance(names, list) and names and all(isinstance(name, str) for name in names)):
-        return "feature_names must be a list of column names."
-    if not (isinstance(shape, list) and shape and all(isinstance(size, int) and not isinstance(size, bool)
-                                                      and size > 0 for size in shape)):
-        return f"input_shape must be a list of positive whole numbers, not {shape!r:.80}."
-    if int(np.prod(shape)) != len(names):
-        return f"input_shape {shape} does not hold the {len(names)} features of feature_names."
-    if not isinstance(normalizer, dict) or not {"method", "offset", "scale"} <= set(normalizer):
-        return "normalizer must hold method, offset and scale."
-    for key in ("offset", "scale"):
-        if not numbers(normalizer[key]):
-            return f"normalizer.{key} must be a list of finite numbers."
-        if len(normalizer[key]) != len(names):
-            return (f"normalizer.{key} has {len(normalizer[key])} values, but the run has {len(names)} "
-                    "features.")
-    if state["target_kind"] not in ("classes", "multilabel", "continuous"):
-        return f"target_kind {state['target_kind']!r:.80} is not classes, multilabel or continuous."
-    classes = state.get("class_names")
-    if classes is not None and not (isinstance(classes, list) and all(isinstance(n, str) for n in classes)):
-        return "class_names must be a list of names."
-    return None
-
-
-def config_changes(run_dir: RunDir | Path, config: Config) -> list[str]:
+def config_changes(run_dir: RunDir, config: Config) -> list[str]:
     """The fields of config that differ from the resolved config run.json recorded when the run
     started ("seed: 0 → 7"); none for a run saved before fingerprints were recorded."""
     try:
-        started_with = RunDir(run_dir).record().get("config")
+        started_with = run_dir.record().get("config")
     except RunError:
         return []
     if not isinstance(started_with, dict):
@@ -80,12 +41,11 @@ def config_changes(run_dir: RunDir | Path, config: Config) -> list[str]:
             for key, before, after in changes(started_with, now)]
 
 
-def prepare_saved_run(run_dir: RunDir | Path) -> tuple[Prepared, list[str]]:
+def prepare_saved_run(run_dir: RunDir) -> tuple[Prepared, list[str]]:
     """Rebuild a run's splits from its saved config and seed, with its saved normaliser.
 
     Returns the prepared data and warnings (such as a data file that changed since training).
     """
-    run_dir = RunDir.open(run_dir)
     state, normalizer = read_preprocessing(run_dir)
     warnings = []
     data_file = None
@@ -115,14 +75,13 @@ def prepare_saved_run(run_dir: RunDir | Path) -> tuple[Prepared, list[str]]:
     return prepared, warnings
 
 
-def saved_columns(state: dict, run_dir: RunDir | Path) -> Columns | None:
+def saved_columns(state: dict, run_dir: RunDir) -> Columns | None:
     """A CSV run's fitted columns (fills, categories), as train saved them; None when there are none."""
     if not state.get("columns"):
         return None
     try:
         return Columns.from_dict(state["columns"])
     except (KeyError, TypeError, ValueError, AttributeError):
-        run_dir = RunDir(run_dir)
         raise RunError(f"{run_dir.preprocessing_file} is damaged: its columns cannot be read.",
                        hint=f"train again as a new run: nnlearn train {run_dir.config_file} --out NEW_DIR"
                        ) from None

@@ -7,7 +7,6 @@ They live in RUN_DIR/snapshots.npz, rewritten atomically when an epoch is kept; 
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import numpy as np
 
@@ -28,7 +27,7 @@ def wanted(prepared) -> bool:
     return prepared.input_shape == (2,) and prepared.dataset.kind == "classes"
 
 
-def save_snapshot(run_dir: RunDir | Path, epoch: int, weights: list[np.ndarray]) -> None:
+def save_snapshot(run_dir: RunDir, epoch: int, weights: list[np.ndarray]) -> None:
     """Add (or replace) epoch's weights in RUN_DIR/snapshots.npz."""
     kept = load_snapshots(run_dir)
     kept[epoch] = weights
@@ -36,12 +35,12 @@ def save_snapshot(run_dir: RunDir | Path, epoch: int, weights: list[np.ndarray])
               for index, array in enumerate(layers)}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    RunDir(run_dir).write_snapshots(buffer.getvalue())
+    run_dir.write_snapshots(buffer.getvalue())
 
 
-def load_snapshots(run_dir: RunDir | Path) -> dict[int, list[np.ndarray]]:
+def load_snapshots(run_dir: RunDir) -> dict[int, list[np.ndarray]]:
     """{epoch: weights}; empty when the run kept none or the file cannot be read."""
-    path = RunDir(run_dir).snapshots_file
+    path = run_dir.snapshots_file
     if not path.is_file():
         return {}
     try:
@@ -55,7 +54,7 @@ def load_snapshots(run_dir: RunDir | Path) -> dict[int, list[np.ndarray]]:
     return {epoch: [layers[index] for index in sorted(layers)] for epoch, layers in sorted(found.items())}
 
 
-def snapshot_callback(run_dir: RunDir | Path, epochs: int, stopper):
+def snapshot_callback(run_dir: RunDir, epochs: int, stopper):
     """A Keras callback that keeps the weights after each of kept_epochs(epochs) that ended well."""
     from nnlearn.model.build import keras
 

@@ -150,7 +150,7 @@ def run_dir_of_this_worker(config: Config, out):
 def resumable_copy(run_dir: RunDir) -> RunDir:
     """A worker other than the chief resumes from a copy of the chief's run directory (it reads the same
     checkpoint but never writes the chief's files)."""
-    copy = RunDir(run_dir).copy(_temporary_folder() / "run")
+    copy = run_dir.copy(_temporary_folder() / "run")
     record = copy.record()
     record["pid"] = None  # the chief may already be resuming the original
     copy.write_record(record)

@@ -8,16 +8,12 @@ whenever training ends or stops), so an interrupted or killed run can be resumed
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import os
 import signal
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +27,7 @@ from nnlearn.errors import Interrupted, NnlearnError, RunError, RunFailed
 from nnlearn.model.baselines import baseline_metrics
 from nnlearn.model.prepare import Prepared, prepare
 from nnlearn.runs.checkpoint import load_checkpoint, save_checkpoint
+from nnlearn.runs.record import fingerprint, with_status
 from nnlearn.runs.rundir import SPLITS, RunDir
 from nnlearn.runs.saved_run import config_changes, prepare_saved_run
 from nnlearn.training.measure import loss_before_training, measure_splits
@@ -88,13 +85,12 @@ def train(config_path: str | Path, overrides: list[str] | tuple = (), out: str |
     return train_config(config, Path(config_path).parent, out=out, progress=progress, expect=expect)
 
 
-def train_from(run_dir: str | Path, overrides: list[str] | tuple = (), out: str | Path | None = None,
+def train_from(saved: RunDir, overrides: list[str] | tuple = (), out: str | Path | None = None,
                progress=None, expect: list[str] | tuple = (), weights: bool = False) -> Run:
     """A new run that starts from a saved run's config (with overrides), on the same data file; with
     weights, also from the saved run's last good weights (its last checkpoint), so "lower the learning
     rate and try again" is one command. The saved run is never changed.
     """
-    saved = RunDir.open(run_dir)
     config = saved.config(overrides)
     data_file = saved.preprocessing().get("data_file")
     if data_file and not any(override.startswith("data.source=") for override in overrides):
@@ -131,13 +127,12 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     return _fit_recorded(prepared, run, expectations, progress, checkpoint=None, start=start)
 
 
-def resume(run_dir: str | Path, progress=None, expect: list[str] | tuple = ()) -> Run:
+def resume(run: RunDir, progress=None, expect: list[str] | tuple = ()) -> Run:
     """Continue an interrupted run from its last checkpoint to the configured number of epochs.
 
     Refuses a run whose config.yaml or data changed since it started: its checkpoint, split and
     normaliser belong to the original settings.
     """
-    run = RunDir.open(run_dir)
     record = run.record()
     status = record.get("status")
     if status == "finished" and not run.is_finished():
@@ -213,7 +208,7 @@ class _terminate_stops:
 def _record_ending(run_dir: RunDir, status: str) -> str:
     """Write status into run.json; '' or, when that fails too, a sentence naming the file."""
     try:
-        _save_status(run_dir, status, _started(run_dir), None, epochs=_checkpoint_epoch(run_dir))
+        run_dir.record_status(status, _checkpoint_epoch(run_dir))
     except (OSError, NnlearnError) as error:
         reason = getattr(error, "strerror", None) or error
         return f" {run_dir.record_file} could not be updated ({reason}); it may still say running."
@@ -234,17 +229,6 @@ def _alive(pid) -> bool:
     return process_alive(pid)
 
 
-def _fingerprint(prepared: Prepared) -> dict:
-    """What must not change between the start of a run and its resumption: the resolved config and
-    the data (the arrays themselves, whatever their source)."""
-    config = prepared.config.applying()
-    return {"config": config, "config_sha256": _json_sha256(config), "data_sha256": prepared.dataset.fingerprint()}
-
-
-def _json_sha256(value) -> str:
-    return hashlib.sha256(json.dumps(value, sort_keys=True).encode("utf-8")).hexdigest()
-
-
 def _check_config_unchanged(run_dir: RunDir) -> None:
     """Refuse a config.yaml edited since the run started, naming each changed field."""
     changed = config_changes(run_dir, run_dir.config())
@@ -258,7 +242,7 @@ def _check_config_unchanged(run_dir: RunDir) -> None:
 
 def _check_data_unchanged(run_dir: RunDir, record: dict, prepared: Prepared) -> None:
     expected = record.get("data_sha256")
-    if expected and _fingerprint(prepared)["data_sha256"] != expected:
+    if expected and prepared.dataset.fingerprint() != expected:
         where = prepared.source_path or f"data.source {prepared.config.data.source}"
         raise RunError(f"the data ({where}) changed since {run_dir} started: resuming would train and test "
                        "on other rows than the run began with.",
@@ -284,11 +268,10 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
 
     config = prepared.config
     versions = {"nnlearn": __version__, **tf_model.versions()}
-    started = _started(run_dir)
-    _save_status(run_dir, "running", started, versions, epochs=checkpoint["epoch"] if checkpoint else 0)
+    run_dir.record_status("running", checkpoint["epoch"] if checkpoint else 0, versions)
     strategy = distribute.make_strategy(config)  # None for fit.distribute: none
     if strategy is not None:
-        _record_distribution(run_dir, distribute.describe(strategy, config))
+        run_dir.record_distribution(distribute.describe(strategy, config))
     tf_model.enable_determinism(config.seed)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:  # under a strategy, every variable is created mirrored on each replica
@@ -347,7 +330,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     seconds = time.perf_counter() - clock
     if stopper.reason == "nan":
         epoch, batch = stopper.stopped_at
-        _save_status(run_dir, "failed", started, versions, epochs=len(rows))
+        run_dir.record_status("failed", len(rows), versions)
         # the same rule as the diagnosis printed below it: far above the usual rate, straight back to it
         rate, optimizer = config.compile.optimizer.learning_rate, config.compile.optimizer.type
         lowered, far = lowered_rate(rate, optimizer)
@@ -361,7 +344,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
         raise failure
     if stopper.reason == "interrupted":
         epoch, batch = stopper.stopped_at
-        _save_status(run_dir, "interrupted", started, versions, epochs=len(rows))
+        run_dir.record_status("interrupted", len(rows), versions)
         interrupted = Interrupted(f"interrupted at epoch {epoch}, batch {batch}; the checkpoint of epoch "
                                   f"{len(rows)} is kept in {run_dir}.",
                                   hint=f"continue with: nnlearn train --resume {run_dir}")
@@ -378,7 +361,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
                            "expectations": [result.to_json() for result in results],
                            "epochs": len(rows), "seconds": round(seconds, 3)})
     early = _early_stop(stopping, rows) if stopping is not None else None
-    _save_status(run_dir, "finished", started, versions, epochs=len(rows), early_stopping=early)
+    run_dir.record_status("finished", len(rows), versions, early_stopping=early)
     return Run(run_dir.path, len(rows), seconds, metrics, baseline, rows, results, prepared, early)
 
 
@@ -565,49 +548,6 @@ def start_run_dir(prepared: Prepared, out: str | Path | None) -> RunDir:
         "data_sha256": prepared.feed.sha256(),
         **dataset.saved_state(),
     }
-    record = _status_record({}, "starting", _now(), versions, epochs=0)
-    record.update(_fingerprint(prepared))
+    record = with_status(fingerprint(config.applying(), dataset.fingerprint()), "starting", 0, versions)
     config_text = header + yaml.safe_dump(config.applying(), sort_keys=False, allow_unicode=True)
     return RunDir.start(config.name, out, config_text, preprocessing, record)
-
-
-def _started(run_dir: RunDir) -> str:
-    try:
-        return run_dir.record().get("started") or _now()
-    except RunError:
-        return _now()
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _status_record(record: dict, status: str, started: str, versions: dict | None, epochs: int) -> dict:
-    record = dict(record)
-    record.update({"status": status, "started": started, "updated": _now(), "epochs": epochs,
-                   "pid": os.getpid(), "command": " ".join(sys.argv[1:]) if sys.argv else ""})
-    if versions is not None:
-        record["versions"] = versions
-    return record
-
-
-def _save_status(run_dir: RunDir, status: str, started: str, versions: dict | None, epochs: int,
-                 early_stopping: dict | None = None) -> None:
-    """Update run.json's status, keeping what else it records (the run's fingerprint); a finished run
-    that early stopping ended also records how (`early_stopping`)."""
-    try:
-        record = run_dir.record()
-    except RunError:
-        record = {}
-    record = _status_record(record, status, started, versions, epochs)
-    record.pop("early_stopping", None)
-    if early_stopping is not None:
-        record["early_stopping"] = early_stopping
-    run_dir.write_record(record)
-
-
-def _record_distribution(run_dir: RunDir, distribution: dict) -> None:
-    """run.json says how a data-parallel run was spread: strategy, replicas, workers, batch shares."""
-    record = run_dir.record()
-    record["distribute"] = distribution
-    run_dir.write_record(record)

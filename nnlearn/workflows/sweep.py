@@ -15,7 +15,7 @@ from nnlearn.config.loading import load_config, parse_path
 from nnlearn.config.schema import Config, key_metric
 from nnlearn.errors import ConfigError, Interrupted, NnlearnError, Problem, RunFailed
 from nnlearn.jsonout import json_text
-from nnlearn.runs.rundir import create_run_dir
+from nnlearn.runs.rundir import RunDir, create_run_dir
 from nnlearn.runs.sweep_folder import BASE_CONFIG_FILE, SWEEP_FILE, Axis, Sweep, plan, save_results
 
 
@@ -144,7 +144,7 @@ def run_sweep(sweep: Sweep, config_dir: Path | None, on_run=None) -> Sweep:
         run_dir = sweep.sweep_dir / member.name
         try:
             if run_dir.exists():
-                run = resume(run_dir)  # interrupted earlier: continue from its last checkpoint
+                run = resume(RunDir.open(run_dir))  # interrupted earlier: continue from its last checkpoint
             else:
                 run = train_config(load_config(base_path, member.overrides()), config_dir, out=run_dir)
             member.status, member.metrics = "finished", run.metrics
