@@ -101,11 +101,11 @@ def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | No
     if prepared.stream is not None:  # read from disk a block at a time
         from nnlearn.streaming import measure as measure_streamed
 
-        return measure_streamed(model, prepared, split_name)
+        return prepared.in_target_units(measure_streamed(model, prepared, split_name))
     results = evaluate_arrays(model, prepared.x(split_name), prepared.y(split_name))
     if prepared.dataset.kind == "multilabel" and "accuracy" in results:
         results.update(per_label_accuracy(model, prepared, split_name))
-    return results
+    return prepared.in_target_units(results)
 
 
 def measure_splits(model, prepared: Prepared, split_names) -> dict[str, dict[str, float] | None]:
@@ -115,7 +115,8 @@ def measure_splits(model, prepared: Prepared, split_names) -> dict[str, dict[str
 
         present = [name for name in split_names if getattr(prepared.splits, name) is not None]
         measured = measure_streamed(model, prepared, present)
-        return {name: measured.get(name) for name in split_names}
+        return {name: prepared.in_target_units(measured[name]) if measured.get(name) is not None else None
+                for name in split_names}
     return {name: measure(model, prepared, name) for name in split_names}
 
 

@@ -179,6 +179,8 @@ def mistakes(model, prepared: Prepared, count: int = 8) -> list[Mistake]:
     """The count test examples with the highest loss, worst first (regression: largest |error|)."""
     x = prepared.x("test").astype(np.float32)
     outputs = model_outputs(model, x)
+    if prepared.dataset.kind == "continuous":  # predictions in y's own units (data.standardize_target)
+        outputs = prepared.predicted_values(outputs)
     y = prepared.splits.test.y
     losses = per_example_loss(outputs, y, prepared)
     order = np.argsort(-losses, kind="stable")[:count]

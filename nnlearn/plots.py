@@ -170,7 +170,7 @@ def decision_boundary(model, prepared: Prepared, path: Path) -> Path:
 def predicted_vs_true(model, prepared: Prepared, path: Path) -> Path:
     plt = _pyplot()
     test = prepared.splits.test
-    predicted = predict_raw(model, prepared, test.x)[:, 0]
+    predicted = prepared.predicted_values(predict_raw(model, prepared, test.x))[:, 0]
     truth = test.y.reshape(len(test.y), -1)[:, 0]
     figure, axis = plt.subplots(figsize=(5.5, 5))
     axis.scatter(truth, predicted, s=18, alpha=0.7, edgecolors="black", linewidths=0.3)

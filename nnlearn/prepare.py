@@ -6,6 +6,7 @@ Everything a run needs before TensorFlow is imported; every mistake found here i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from nnlearn.tabular import Columns
 from nnlearn.task import Task, is_classifier, task_of
 from nnlearn.rundir import RunDir
 from nnlearn.shapes import LayerShape, Shape, infer_shapes, output_problems, uses_image_input, uses_signal_input
+from nnlearn.target_scale import TargetScale
 
 
 @dataclass
@@ -64,8 +66,26 @@ class Prepared:
         if loss == "binary_crossentropy" and self.dataset.kind == "classes":
             return y.reshape(-1, 1).astype(np.float32)
         if loss == "mean_squared_error":
-            return y.reshape(len(y), -1).astype(np.float32)
+            scale = self.target_scale
+            return scale.to_model(y) if scale else y.reshape(len(y), -1).astype(np.float32)
         return y
+
+    @cached_property
+    def target_scale(self) -> TargetScale | None:
+        """With data.standardize_target, the training split's mean and standard deviation the target is
+        learned in (the same numbers every time the run is prepared); else None."""
+        if not (self.config.data.standardize_target and self.dataset.kind == "continuous"):
+            return None
+        return TargetScale.fit(self.splits.train.y)
+
+    def in_target_units(self, logs: dict) -> dict:
+        """Logged losses and metrics in y's own units (as they are, unless the target is standardised)."""
+        return self.target_scale.in_units(logs) if self.target_scale else logs
+
+    def predicted_values(self, outputs: np.ndarray) -> np.ndarray:
+        """A regression model's outputs as predictions in y's own units."""
+        scale = self.target_scale
+        return scale.from_model(outputs) if scale else np.asarray(outputs, dtype=np.float64)
 
 
 def input_shape_for(config: Config, dataset: Dataset) -> Shape:
@@ -171,6 +191,12 @@ def _preprocessing_problem(state: dict) -> str | None:
                     "features.")
     if state["target_kind"] not in ("classes", "multilabel", "continuous"):
         return f"target_kind {state['target_kind']!r:.80} is not classes, multilabel or continuous."
+    if state.get("target_scale") is not None:
+        from nnlearn.target_scale import problem
+
+        wrong = problem(state["target_scale"])
+        if wrong:
+            return wrong
     classes = state.get("class_names")
     if classes is not None and not (isinstance(classes, list) and all(isinstance(n, str) for n in classes)):
         return "class_names must be a list of names."

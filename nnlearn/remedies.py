@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 from nnlearn.run_numbers import (RunNumbers, accuracy_noise, finite, hidden_layers, key_metric, retrain,
-                                 train_longer)
+                                 retrain_command, train_longer)
 
 # an epoch whose validation loss is within this share of the lowest is as good as the lowest
 NEAR_BEST = 0.05
@@ -39,8 +39,11 @@ def widened_width(other_widths: list[int], outputs: int) -> int:
 
 def regularization_advice(numbers: RunNumbers) -> tuple[str, str | None]:
     """The remedies for overfitting other than early stopping, with an L2 penalty on the widest hidden dense
-    layer (the one with the most weights to memorise with) as the command."""
-    remedy = LESS_MEMORY
+    layer (the one with the most weights to memorise with) as the command; a model that already drops
+    units is told of a larger rate, not of dropout."""
+    dropped = [(index, rate) for index, rate in enumerate(numbers.dropout) if rate]
+    remedy = (LESS_MEMORY if not dropped else LESS_MEMORY.replace(
+        "or dropout", f"or more dropout (model.layers[{dropped[0][0]}] drops {dropped[0][1]:g} now)"))
     hidden = hidden_layers(numbers)
     if not hidden:
         return remedy + ".", None
@@ -70,15 +73,96 @@ def lowered_rate(rate: float, optimizer: str) -> tuple[float, bool]:
 
 def lower_rate(numbers: RunNumbers) -> tuple[str, str]:
     """How to lower a learning rate that made the steps too large (lowered_rate), and the command."""
-    rate, usual = numbers.learning_rate, usual_rate(numbers.optimizer)
-    name = "Adam" if numbers.optimizer == "adam" else "plain gradient descent (sgd)"
-    lowered, far = lowered_rate(rate, numbers.optimizer)
-    command = retrain(numbers, f"compile.optimizer.learning_rate={lowered:g}")
+    advice, lowered = lower_rate_advice(numbers.learning_rate, numbers.optimizer)
+    return advice, retrain(numbers, f"compile.optimizer.learning_rate={lowered:g}")
+
+
+def divergence_fix(rate: float, optimizer: str, normalize: str, unscaled_target_loss: float | None,
+                   run_dir: str) -> tuple[str, str]:
+    """Why the steps were too large, and one command that fixes every cause named: a target far from size
+    1 (a regression whose untrained loss mean(y²) is that large) standardised, unscaled features
+    standardised, and the learning rate: back to the optimizer's usual one when another cause is named
+    (and the rate is above it), else lowered (lowered_rate)."""
+    reasons, settings = [], []
+    if unscaled_target_loss is not None:
+        reasons.append(f"the target is not scaled: an untrained model's squared error is mean(y²) = "
+                       f"{unscaled_target_loss:.4g}, and each gradient step grows with the error, so the steps are "
+                       "far too large at any usual learning rate. Standardise it (data.standardize_target: true; "
+                       "the loss, the metrics and the predictions stay in y's own units)")
+        settings.append("data.standardize_target=true")
+    if normalize == "none":
+        reasons.append("the features are not scaled (data.normalize: none): a feature of large values makes "
+                       "the steps along its weight large too. Standardise them")
+        settings.append("data.normalize=standard")
+    usual = usual_rate(optimizer)
+    if not reasons:
+        advice, _ = lower_rate_advice(rate, optimizer)
+        return advice, retrain_command(run_dir, f"compile.optimizer.learning_rate={lowered_rate(rate, optimizer)[0]:g}")
+    if rate > usual:
+        reasons.append(f"start from the usual learning rate for {optimizer}, {usual:g} (now {rate:g})")
+        settings.append(f"compile.optimizer.learning_rate={usual:g}")
+    return "; ".join(reasons), retrain_command(run_dir, *settings)
+
+
+def lower_rate_advice(rate: float, optimizer: str) -> tuple[str, float]:
+    """lower_rate's sentence and rate from the plain numbers."""
+    usual = usual_rate(optimizer)
+    name = "Adam" if optimizer == "adam" else "plain gradient descent (sgd)"
+    lowered, far = lowered_rate(rate, optimizer)
     if far:
-        warned = ", as the config's warning says," if numbers.optimizer == "adam" else ""  # lint warns for Adam
+        warned = ", as the config's warning says," if optimizer == "adam" else ""  # lint warns for Adam
         return (f"the learning rate ({rate:g}) is far above the usual {usual:g} for {name}: start again from "
-                f"{usual:g}{warned} rather than lowering it tenfold run after run", command)
-    return f"lower the learning rate (now {rate:g}) about tenfold and start again", command
+                f"{usual:g}{warned} rather than lowering it tenfold run after run", lowered)
+    return f"lower the learning rate (now {rate:g}) about tenfold and start again", lowered
+
+
+def bias_remedy(numbers: RunNumbers) -> tuple[str, str | None]:
+    """What makes a model less simple, from what it has: a bottleneck widened, linear hidden layers given
+    ReLU, a penalty or dropout lowered, a hidden layer added, or the widest hidden layer doubled."""
+    narrow, classes = _narrow_layers(numbers)
+    hidden = hidden_layers(numbers)
+    if narrow:
+        others = [units for index, units in hidden if (index, units) not in narrow]
+        width = widened_width(others, classes or 0)
+        names = " and ".join(f"model.layers[{index}] ({units} unit{'s' if units > 1 else ''})"
+                             for index, units in narrow)
+        return (f"{names} {'is a bottleneck' if len(narrow) == 1 else 'are bottlenecks'}: everything the output "
+                f"learns passes through {'it' if len(narrow) == 1 else 'them'}. Widen to {width} units",
+                retrain(numbers, *(f"model.layers[{index}].units={width}" for index, _ in narrow)))
+    linear = [index for index, _ in hidden if index < len(numbers.activations)
+              and numbers.activations[index] in ("linear", "")]
+    if hidden and len(linear) == len(hidden):
+        return ("its hidden layers are linear, so the whole network is one linear function of x, which cannot "
+                "bend: give them ReLU", retrain(numbers, *(f"model.layers[{index}].activation=relu"
+                                                          for index in linear)))
+    penalised = [(index, l2) for index, l2 in enumerate(numbers.l2) if l2]
+    if penalised:
+        index, l2 = max(penalised, key=lambda layer: layer[1])
+        return (f"less regularization: model.layers[{index}]'s L2 penalty ({l2:g}) keeps its weights small; "
+                "lower it tenfold", retrain(numbers, f"model.layers[{index}].kernel_regularizer.l2={l2 / 10:g}"))
+    dropped = [(index, rate) for index, rate in enumerate(numbers.dropout) if rate]
+    if dropped:
+        index, rate = max(dropped, key=lambda layer: layer[1])
+        return (f"less dropout: model.layers[{index}] drops {rate:g} of its inputs while training; halve it",
+                retrain(numbers, f"model.layers[{index}].rate={rate / 2:g}"))
+    if not hidden:
+        return ("a hidden layer: with none, the model is one linear function of x (a straight boundary, a "
+                "plane); add one, e.g. {type: dense, units: 16, activation: relu}, before the output layer", None)
+    index, units = max(hidden, key=lambda layer: layer[1])
+    return (f"more units: model.layers[{index}] has {units}; try twice as many, or another layer",
+            retrain(numbers, f"model.layers[{index}].units={2 * units}"))
+
+
+def variance_remedy(numbers: RunNumbers) -> tuple[str, str | None]:
+    """Overfitting's remedies: early stopping replayed on this run's own history when it has none and it
+    would help, else regularization (a penalty, more dropout, a smaller model, more data)."""
+    rows = [row for row in numbers.history if finite(row.get("val_loss"))]
+    if numbers.patience is None and len(rows) > 1:
+        return early_stopping_advice(numbers, rows)
+    advice, command = regularization_advice(numbers)
+    if numbers.patience is not None:
+        advice = f"early stopping is already on (patience {numbers.patience}); {advice}"
+    return advice, command
 
 
 def raised_rate(numbers: RunNumbers) -> float | None:
