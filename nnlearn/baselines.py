@@ -58,6 +58,23 @@ def expected_initial_loss(config: Config, dataset: Dataset, train_y: np.ndarray)
 # a regression whose untrained loss, mean(y²), is above this has a target far from size 1 (|y| above 10):
 # squared errors and gradients that large make plain gradient descent's steps huge
 UNSCALED_TARGET_LOSS = 100
+# a feature whose root mean square is above this many times 1, or below 1 over it, is far from size 1: the
+# gradient along its weight is that much larger or smaller than along a standardised one's
+UNSCALED_FEATURE = 10
+
+
+def unscaled_feature_sizes(prepared: Prepared) -> tuple[float, float] | None:
+    """With data.normalize: none, the sizes (root mean square over the training rows) of the smallest and
+    the largest feature, when either is far from 1; else None. (Streamed rows are not read for it.)"""
+    if prepared.config.data.normalize != "none" or prepared.stream is not None:
+        return None
+    x = np.asarray(prepared.splits.train.x, dtype=np.float64).reshape(len(prepared.splits.train.x), -1)
+    if not x.size:
+        return None
+    sizes = np.sqrt(np.mean(x ** 2, axis=0))
+    smallest, largest = float(sizes.min()), float(sizes.max())
+    far = largest > UNSCALED_FEATURE or 0 < smallest < 1 / UNSCALED_FEATURE
+    return (smallest, largest) if far else None
 
 
 def unscaled_target_loss(prepared: Prepared) -> float | None:

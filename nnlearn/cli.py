@@ -263,11 +263,13 @@ def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
             print_error(_consoles(as_json)[1], failure)
             from nnlearn.rundir import RunDir
 
-            if plots and RunDir(failure.run_dir).history():  # at least one good epoch to draw
+            failed = RunDir(failure.run_dir)
+            if plots and (failed.history() or failed.batch_losses()):  # good epochs, or the batches up to the NaN
                 from nnlearn.plots import draw_plots
 
+                upto = "the last good epoch" if failed.history() else "the batch whose loss became NaN"
                 for drawn in draw_plots(failure.run_dir):
-                    people.print(f"The learning curves up to the last good epoch: {drawn}")
+                    people.print(f"The learning curves up to {upto}: {drawn}")
             print_diagnosis(people, diagnose_run(failure.run_dir))
             _emit(as_json, error_json(failure))
             raise typer.Exit(1) from None

@@ -250,8 +250,10 @@ class CompileConfig(Section):
         regression = self.loss == "mean_squared_error"
         for metric in self.metrics:
             if regression and metric == "accuracy":
-                raise ValueError("accuracy needs classes, but mean_squared_error is a regression loss. "
-                                 "Fix: use metrics: [mae, mse, r2].")
+                raise ValueError("accuracy needs classes, but mean_squared_error is a regression loss. Fix: "
+                                 "if y is a quantity, use metrics: [mae, mse, r2]; if y holds classes, the loss "
+                                 "is the mistake: use loss: sparse_categorical_crossentropy (binary_crossentropy "
+                                 "for two classes) with metrics: [accuracy].")
             if not regression and metric != "accuracy":
                 raise ValueError(f"{metric} is a regression metric, but {self.loss} is a classification "
                                  "loss. Fix: use metrics: [accuracy].")

@@ -82,7 +82,7 @@ def _diverged(numbers: RunNumbers) -> Verdict | None:
     else:
         return None
     evidence += _first_blow_up(numbers, losses, start)
-    advice, command = divergence_fix(numbers.learning_rate, numbers.optimizer, numbers.normalize,
+    advice, command = divergence_fix(numbers.learning_rate, numbers.optimizer, numbers.feature_sizes,
                                      numbers.unscaled_target_loss, numbers.run_dir)
     return Verdict("diverged", "Diverged: the loss blew up", evidence + ".", advice + ".", command)
 
@@ -230,10 +230,12 @@ def _why_nothing(numbers: RunNumbers, standing: Standing) -> tuple[str, str | No
                 f"that answers the same whatever x. {advice[0].upper()}{advice[1:]}", command)
     train = _train_score(numbers, standing.metric)
     if not finite(train) or train - standing.baseline <= standing.margin:
-        if numbers.normalize == "none":
+        if numbers.feature_sizes is not None:
+            smallest, largest = numbers.feature_sizes
             return ("it learned nothing even on its training examples, and its features are not scaled "
-                    "(data.normalize: none): features of very different sizes make gradient descent crawl along "
-                    "some directions. Standardise them", retrain(numbers, "data.normalize=standard"))
+                    f"(data.normalize: none; their sizes go from {smallest:.3g} to {largest:.3g}): "
+                    "features far from size 1 make gradient descent crawl along some directions and overshoot "
+                    "along others. Standardise them", retrain(numbers, "data.normalize=standard"))
         return why_stuck(numbers, losses) if losses else ("no epoch to judge", None)
     return (f"on its own training examples it scores {standing.metric} {train:.4f}, far better than no learning, "
             "but that does not carry over to new ones: it memorised them. The labels may not follow from these "
@@ -388,7 +390,8 @@ def curve_title(verdicts: list[Verdict]) -> str:
 
 def diagnose_run(run_dir: Path | RunDir, prepared=None) -> list[Verdict]:
     """The verdict of a saved run (finished, failed or interrupted), from its files."""
-    from nnlearn.baselines import baseline_metrics, expected_initial_loss, unscaled_target_loss
+    from nnlearn.baselines import (baseline_metrics, expected_initial_loss, unscaled_feature_sizes,
+                                   unscaled_target_loss)
     from nnlearn.prepare import prepare_saved_run
     run_dir = RunDir.open(run_dir)
     if prepared is None:
@@ -417,5 +420,6 @@ def diagnose_run(run_dir: Path | RunDir, prepared=None) -> list[Verdict]:
         loss_before_training=record.get("loss_before_training"),
         dropout=tuple(getattr(layer, "rate", 0.0) if layer.type == "dropout" else 0.0 for layer in layers),
         standardize_target=config.data.standardize_target, unscaled_target_loss=unscaled_target_loss(prepared),
+        feature_sizes=unscaled_feature_sizes(prepared),
         batch_losses=[] if history else run_dir.batch_losses(),
         failure=record.get("failure") if isinstance(record.get("failure"), dict) else {}))

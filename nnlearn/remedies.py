@@ -15,6 +15,8 @@ NEAR_BEST = 0.05
 USUAL_RATE = {"adam": 0.001, "sgd": 0.01}
 # a rate this many times the usual is far above it (for Adam 0.1: where lint's usual range ends)
 FAR_ABOVE_USUAL = 100
+# a feature larger than this (root mean square) makes the steps along its weight far too large (baselines)
+UNSCALED_FEATURE = 10
 # a loss that changed by less than this share over the whole run stayed flat
 FLAT = 0.01
 # a hidden layer this narrow (or narrower than the number of classes) is a bottleneck; widened to at least this
@@ -77,12 +79,12 @@ def lower_rate(numbers: RunNumbers) -> tuple[str, str]:
     return advice, retrain(numbers, f"compile.optimizer.learning_rate={lowered:g}")
 
 
-def divergence_fix(rate: float, optimizer: str, normalize: str, unscaled_target_loss: float | None,
-                   run_dir: str) -> tuple[str, str]:
+def divergence_fix(rate: float, optimizer: str, feature_sizes: tuple[float, float] | None,
+                   unscaled_target_loss: float | None, run_dir: str) -> tuple[str, str]:
     """Why the steps were too large, and one command that fixes every cause named: a target far from size
-    1 (a regression whose untrained loss mean(y²) is that large) standardised, unscaled features
-    standardised, and the learning rate: back to the optimizer's usual one when another cause is named
-    (and the rate is above it), else lowered (lowered_rate)."""
+    1 (a regression whose untrained loss mean(y²) is that large) standardised, features far from size 1
+    (data.normalize: none; baselines.unscaled_feature_sizes) standardised, and the learning rate: back to the
+    optimizer's usual one when another cause is named (and the rate is above it), else lowered."""
     reasons, settings = [], []
     if unscaled_target_loss is not None:
         reasons.append(f"the target is not scaled: an untrained model's squared error is mean(y²) = "
@@ -90,9 +92,14 @@ def divergence_fix(rate: float, optimizer: str, normalize: str, unscaled_target_
                        "far too large at any usual learning rate. Standardise it (data.standardize_target: true; "
                        "the loss, the metrics and the predictions stay in y's own units)")
         settings.append("data.standardize_target=true")
-    if normalize == "none":
-        reasons.append("the features are not scaled (data.normalize: none): a feature of large values makes "
-                       "the steps along its weight large too. Standardise them")
+    if feature_sizes is not None:
+        smallest, largest = feature_sizes
+        reasons.append(f"the features are not scaled (data.normalize: none; their sizes go from {smallest:.3g} to "
+                       f"{largest:.3g}): " + ("the gradient along a feature's weight grows with its values, so the "
+                                              "steps along the largest are that much larger. Standardise them"
+                                              if largest > UNSCALED_FEATURE else
+                                              "standardise them too, so that one learning rate suits every weight "
+                                              "(along a feature far below size 1, the steps are far too small)"))
         settings.append("data.normalize=standard")
     usual = usual_rate(optimizer)
     if not reasons:

@@ -50,6 +50,7 @@ class RunNumbers:
     dropout: tuple[float, ...] = ()  # each layer's dropout rate (0 for a layer that is not dropout)
     standardize_target: bool = False  # data.standardize_target
     unscaled_target_loss: float | None = None  # mean(y²) of a regression target far from size 1 (baselines)
+    feature_sizes: tuple[float, float] | None = None  # the smallest and largest feature's sizes, when far from 1
     batch_losses: list[float] = field(default_factory=list)  # a first epoch that ended in NaN, batch by batch
     failure: dict = field(default_factory=dict)  # run.json's failure: {"reason": "nan", "epoch": E, "batch": B}
 

@@ -400,11 +400,11 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
 
 def _nan_failure(prepared: Prepared, run_dir: RunDir, epoch: int, batch: int, good_epochs: int) -> RunFailed:
     """The error of a run whose loss became NaN, with the same fix as the diagnosis printed below it."""
-    from nnlearn.baselines import unscaled_target_loss
+    from nnlearn.baselines import unscaled_feature_sizes, unscaled_target_loss
     from nnlearn.remedies import divergence_fix
 
     optimizer = prepared.config.compile.optimizer
-    advice, command = divergence_fix(optimizer.learning_rate, optimizer.type, prepared.config.data.normalize,
+    advice, command = divergence_fix(optimizer.learning_rate, optimizer.type, unscaled_feature_sizes(prepared),
                                      unscaled_target_loss(prepared), str(run_dir))
     failure = RunFailed(f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training stopped. "
                         f"The last good checkpoint (epoch {good_epochs}) is in {run_dir}.",
