@@ -254,8 +254,8 @@ def _train_score(numbers: RunNumbers, metric: str) -> float | None:
 # --- high bias --------------------------------------------------------------------------------------------
 
 def _high_bias(numbers: RunNumbers) -> Verdict | None:
-    metric = key_metric(numbers.metrics) or ("accuracy" if numbers.history and "accuracy" in numbers.history[-1]
-                                             else "r2")
+    found = errors(numbers)
+    metric = "accuracy" if found is not None and found.name == "error" else "r2"
     train = _train_score(numbers, metric)
     if not finite(train):
         return None

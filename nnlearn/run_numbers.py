@@ -169,8 +169,8 @@ class Errors:
 
 def errors(numbers: RunNumbers) -> Errors | None:
     """The training and validation error of the model the run ended with; None when they are not known."""
-    classifier = key_metric(numbers.metrics) == "accuracy" or (
-        not numbers.metrics and bool(numbers.history) and "accuracy" in numbers.history[-1])
+    measured = [numbers.metrics.get(split) or {} for split in ("test", "train")] + numbers.history[-1:]
+    classifier = any("accuracy" in scores for scores in measured)
     key = "accuracy" if classifier else "loss"
     if numbers.finished and numbers.metrics:
         train, validation = ((numbers.metrics.get(split) or {}).get(key) for split in ("train", "validation"))
