@@ -691,7 +691,7 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
     """
     from rich.markup import escape
 
-    from nnlearn.display import EpochProgress, early_stopping_line, watch_table
+    from nnlearn.display import EpochProgress, early_stopping_line, print_diagnosis, watch_table
     from nnlearn.tables import as_yaml
     from nnlearn.watch import watch as watch_config
 
@@ -711,6 +711,7 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
             print_wrapped(people, "", early_stopping_line(run.early_stopping))
         people.print(watch_table(retrained))
         people.print(f"{run.epochs} epochs in {run.seconds:.1f} s; saved in [bold]{escape(str(run.run_dir))}[/]")
+        print_diagnosis(people, retrained.diagnosis)  # the verdict train would print
         people.print(f"Watching {escape(str(config))}: save it to train again; Ctrl-C to stop.")
         _emit(as_json, retrained.to_json())  # one line per run, flushed: a script reads it at once
 

@@ -123,6 +123,10 @@ def test_cli_prints_one_json_line_per_run_and_ctrl_c_while_waiting_exits_0(write
     assert set(second["deltas"]["test"]) == set(second["metrics"]["test"])
     assert {"seconds", "training_seconds"} <= set(second)  # their values: benchmarks/whole_process.py
     assert (workdir / second["run_dir"] / "metrics.json").is_file()
+    # the verdict train and diagnose give the same run
+    from nnlearn.diagnose import diagnose_run
+
+    assert second["diagnosis"] == [verdict.to_json() for verdict in diagnose_run(workdir / second["run_dir"])]
 
 
 @pytest.mark.tensorflow
