@@ -329,7 +329,8 @@ def _healthy(numbers: RunNumbers) -> Verdict:
     trend = loss_trend(numbers)
     if trend is not None:
         moved = (f"fell {trend.fell:.1%} of the untrained loss over the last tenth of the epochs" if trend.fell > 0
-                 else f"did not fall over the last tenth of the epochs (it rose {-trend.fell:.1%} of the untrained loss)")
+                 else f"did not fall over the last tenth of the epochs (it rose {-trend.fell:.1%} of the "
+                      "untrained loss)")
         parts.append(f"the {trend.name} loss {moved}: "
                      + ("not to a new low" if trend.fell > STILL_FALLING else "it has settled"))
     linear = _linear_hidden_layers(numbers)

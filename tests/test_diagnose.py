@@ -1,5 +1,5 @@
 """diagnose: each rule from the numbers that define it (hand-made histories, on both sides of its threshold),
-the consistency rules as properties, then real runs: each case the issue saw, and the CLI on a failed run.
+the consistency rules as properties, then real runs: each case a user reported, and the CLI on a failed run.
 The scenario corpus (tests/scenarios) checks the rules on runs whose truth is known by construction."""
 
 import dataclasses
@@ -412,7 +412,7 @@ def test_a_retrain_command_quotes_what_a_shell_would_expand():
     assert shlex.split(command)[3:] == ["my runs/r", "--set", "model.layers[0].units=16", "--set", "fit.epochs=6"]
 
 
-# --- real runs: the cases the issue saw ----------------------------------------------------------------------
+# --- real runs: the cases users reported ----------------------------------------------------------------------
 
 @pytest.mark.tensorflow
 def test_a_failed_run_is_diagnosed_drawn_reported_and_started_again_never_resumed(write_config, workdir):
