@@ -374,7 +374,7 @@ CURVE_TITLES = {"diverged": "the loss blew up (diverged)",
                 "learned_nothing": "no better than no learning",
                 "high_bias": "the training error stays high: underfitting (high bias)",
                 "high_variance": "validation error well above training error: overfitting (high variance)",
-                "healthy": "it learned, and validation error stays close to training error"}
+                "healthy": "it learned, and its validation error is not well above its training error"}
 
 
 def curve_title(verdicts: list[Verdict]) -> str:
