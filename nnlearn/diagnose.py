@@ -423,4 +423,12 @@ def diagnose_run(run_dir: Path | RunDir, prepared=None) -> list[Verdict]:
         standardize_target=config.data.standardize_target, unscaled_target_loss=unscaled_target_loss(prepared),
         feature_sizes=unscaled_feature_sizes(prepared),
         batch_losses=[] if history else run_dir.batch_losses(),
-        failure=record.get("failure") if isinstance(record.get("failure"), dict) else {}))
+        failure=_failure(record)))
+
+
+def _failure(record: dict) -> dict:
+    """run.json's failure, with only the values diagnose can use (a hand-edited file may hold anything)."""
+    failure = record.get("failure") if isinstance(record.get("failure"), dict) else {}
+    return {key: value for key, value in failure.items()
+            if (key == "reason" and isinstance(value, str))
+            or (key in ("epoch", "batch") and isinstance(value, int) and not isinstance(value, bool) and value > 0)}

@@ -218,7 +218,8 @@ class _terminate_stops:
 def _record_ending(run_dir: RunDir, status: str) -> str:
     """Write status into run.json; '' or, when that fails too, a sentence naming the file."""
     try:
-        _save_status(run_dir, status, _started(run_dir), None, epochs=_checkpoint_epoch(run_dir))
+        failure = {"reason": "error"} if status == "failed" else None  # not a NaN: a crash, a full disk
+        _save_status(run_dir, status, _started(run_dir), None, epochs=_checkpoint_epoch(run_dir), failure=failure)
     except (OSError, NnlearnError) as error:
         reason = getattr(error, "strerror", None) or error
         return f" {run_dir.record_file} could not be updated ({reason}); it may still say running."

@@ -85,6 +85,13 @@ def test_a_nan_loss_is_diverged_and_named_where_it_happened():
     assert verdict.command == "nnlearn train --from runs/r --set compile.optimizer.learning_rate=0.005"
 
 
+def test_a_run_that_failed_for_another_reason_than_a_nan_is_not_called_diverged():
+    history = rows([0.6, 0.5, 0.45], [0.6, 0.5, 0.45])
+    assert kind(diagnose(numbers(history, status="failed", failure={"reason": "error"}))) == "still_improving"
+    # a run saved before failures were recorded: a failed one is one whose loss became NaN
+    assert kind(diagnose(numbers(history, status="failed"))) == "diverged"
+
+
 def test_diverged_names_the_epoch_the_loss_first_blew_up_not_the_epoch_it_peaked():
     # diabetes, sgd at rate 1: 7.3e13 from epoch 1 on, its peak 8.832e13 in epoch 33
     losses = [7.29e13] + [8.83e13] * 31 + [8.832e13] + [8.83e13] * 7
