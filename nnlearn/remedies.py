@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from nnlearn.baselines import UNSCALED_FEATURE
 from nnlearn.run_numbers import (RunNumbers, accuracy_noise, finite, hidden_layers, key_metric, retrain,
                                  retrain_command, train_longer)
 
@@ -15,8 +16,6 @@ NEAR_BEST = 0.05
 USUAL_RATE = {"adam": 0.001, "sgd": 0.01}
 # a rate this many times the usual is far above it (for Adam 0.1: where lint's usual range ends)
 FAR_ABOVE_USUAL = 100
-# a feature larger than this (root mean square) makes the steps along its weight far too large (baselines)
-UNSCALED_FEATURE = 10
 # a loss that changed by less than this share over the whole run stayed flat
 FLAT = 0.01
 # a hidden layer this narrow (or narrower than the number of classes) is a bottleneck; widened to at least this

@@ -401,6 +401,10 @@ def test_a_diagnosis_of_100_000_epochs_reads_each_epoch_a_few_times():
             reads.append(key)
             return super().get(key, default)
 
+        def __getitem__(self, key):
+            reads.append(key)
+            return super().__getitem__(key)
+
     history = [Counted(row) for row in history]
     [verdict] = diagnose(numbers(history, validation=0.7, train=1.0, validation_loss=2.0, train_loss=1e-4))
     assert verdict.kind == "high_variance"
