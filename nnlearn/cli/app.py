@@ -261,11 +261,12 @@ def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
 
             print_error(_consoles(as_json)[1], failure)
             failed = RunDir(failure.run_dir)
-            if plots and failed.history():  # at least one good epoch to draw
+            if plots and (failed.history() or failed.batch_losses()):  # good epochs, or the batches up to the NaN
                 from nnlearn.pictures.plots import draw_plots
 
+                upto = "the last good epoch" if failed.history() else "the batch whose loss became NaN"
                 for drawn in draw_plots(failed):
-                    people.print(f"The learning curves up to the last good epoch: {drawn}")
+                    people.print(f"The learning curves up to {upto}: {drawn}")
             print_diagnosis(people, diagnose_run(failed))
             _emit(as_json, error_json(failure))
             raise typer.Exit(1) from None
@@ -687,7 +688,7 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
     """
     from rich.markup import escape
 
-    from nnlearn.cli.display import EpochProgress, early_stopping_line, watch_table
+    from nnlearn.cli.display import EpochProgress, early_stopping_line, print_diagnosis, watch_table
     from nnlearn.cli.tables import as_yaml
     from nnlearn.workflows.watch import watch as watch_config
 
@@ -707,6 +708,7 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
             print_wrapped(people, "", early_stopping_line(run.early_stopping))
         people.print(watch_table(retrained))
         people.print(f"{run.epochs} epochs in {run.seconds:.1f} s; saved in [bold]{escape(str(run.run_dir))}[/]")
+        print_diagnosis(people, retrained.diagnosis)  # the verdict train would print
         people.print(f"Watching {escape(str(config))}: save it to train again; Ctrl-C to stop.")
         _emit(as_json, retrained.to_json())  # one line per run, flushed: a script reads it at once
 

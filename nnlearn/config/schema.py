@@ -102,6 +102,11 @@ class DataConfig(Section):
                                     description="Fraction of all rows held out for validation (0: none).")
     normalize: Literal["none", "standard", "minmax"] = Field(
         "standard", description="Feature scaling, fitted on the training split only.")
+    standardize_target: Flag = Field(
+        False, description="Regression: learn y standardised with the training split's mean and standard "
+                           "deviation (saved in preprocessing.json), for a target far from size 1 (y ≈ 150 makes "
+                           "the squared error start near 150² and plain gradient descent diverge). The loss, the "
+                           "metrics and the predictions stay in y's own units.")
     n_samples: Whole = Field(500, ge=10, le=1_000_000, description="Synthetic datasets: number of rows.")
     noise: Annotated[float, Strict(), Field(ge=0), BeforeValidator(_exponent_text_as_number)] | None = Field(
         None, description="Synthetic datasets: noise level (dataset default if unset).")
@@ -264,8 +269,10 @@ class CompileConfig(Section):
         regression = self.loss == "mean_squared_error"
         for metric in self.metrics:
             if regression and metric == "accuracy":
-                raise ValueError("accuracy needs classes, but mean_squared_error is a regression loss. "
-                                 "Fix: use metrics: [mae, mse, r2].")
+                raise ValueError("accuracy needs classes, but mean_squared_error is a regression loss. Fix: "
+                                 "if y is a quantity, use metrics: [mae, mse, r2]; if y holds classes, the loss "
+                                 "is the mistake: use loss: sparse_categorical_crossentropy (binary_crossentropy "
+                                 "for two classes) with metrics: [accuracy].")
             if not regression and metric != "accuracy":
                 raise ValueError(f"{metric} is a regression metric, but {self.loss} is a classification "
                                  "loss. Fix: use metrics: [accuracy].")
@@ -370,6 +377,8 @@ class Config(Section):
             data.pop("image_size", None)
             data.pop("color", None)
         optimizer = resolved["compile"]["optimizer"]
+        if self.compile.loss != "mean_squared_error":
+            data.pop("standardize_target", None)
         if optimizer.get("type") != "sgd":
             optimizer.pop("momentum", None)
         if resolved["fit"].get("distribute") != "mirrored":
@@ -390,6 +399,14 @@ class Config(Section):
             raise ValueError(f"fit.early_stopping.monitor {stopping.monitor!r} needs a validation split, "
                              "but data.validation_split is 0. Fix: set validation_split: 0.1, or monitor: "
                              "loss.")
+        return self
+
+    @model_validator(mode="after")
+    def _a_standardised_target_is_a_quantity(self):
+        if self.data.standardize_target and self.compile.loss != "mean_squared_error":
+            raise ValueError(f"data.standardize_target scales a quantity y, but {self.compile.loss} learns "
+                             "classes, which have no mean or standard deviation. Fix: remove "
+                             "data.standardize_target (or set it to false).")
         return self
 
     @field_validator("name")

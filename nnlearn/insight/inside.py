@@ -179,6 +179,8 @@ def mistakes(model, prepared: Prepared, count: int = 8) -> list[Mistake]:
     """The count test examples with the highest loss, worst first (regression: largest |error|)."""
     x = prepared.x("test").astype(np.float32)
     outputs = model_outputs(model, x)
+    if prepared.dataset.kind == "continuous":  # predictions in y's own units (data.standardize_target)
+        outputs = prepared.predicted_values(outputs)
     y = prepared.splits.test.y
     losses = per_example_loss(outputs, y, prepared)
     order = np.argsort(-losses, kind="stable")[:count]
@@ -258,9 +260,24 @@ def activity_warnings(rows: list[LayerActivity], config=None) -> list[str]:
                             f"Fix: {_dead_fix(row, rows, config)}.")
         if row.saturated is not None and row.saturated >= SATURATED_SHARE_WARNING:
             warnings.append(f"layer {row.layer} ({row.name}): {row.saturated:.0%} of its {row.activation} outputs "
-                            "are saturated (the curve is flat there, so the gradient is nearly 0). Fix: ReLU "
-                            "hidden layers, standardised features, or smaller initial weights.")
+                            "are saturated (the curve is flat there, so the gradient is nearly 0). Fix: "
+                            f"{_saturated_fix(config)}.")
     return warnings
+
+
+def _saturated_fix(config) -> str:
+    """What to try for saturated sigmoid or tanh units, leaving out what the config already has."""
+    from nnlearn.insight.remedies import usual_rate
+
+    fixes = ["ReLU hidden layers"]
+    if config is None or config.data.normalize != "standard":
+        now = f", now {config.data.normalize}" if config is not None else ""
+        fixes.append(f"standardised features (data.normalize: standard{now})")
+    if config is not None:  # large steps drive z far from 0, where the curve is flat
+        rate, optimizer = config.compile.optimizer.learning_rate, config.compile.optimizer.type
+        if rate > usual_rate(optimizer):
+            fixes.append(f"a lower learning rate (now {rate:g}, above the usual {usual_rate(optimizer):g})")
+    return fixes[0] if len(fixes) == 1 else ", ".join(fixes[:-1]) + " or " + fixes[-1]
 
 
 def _dead_fix(row: LayerActivity, rows: list[LayerActivity], config) -> str:

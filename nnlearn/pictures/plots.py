@@ -50,6 +50,29 @@ def learning_curves(history: list[dict[str, float]], path: Path, title: str = "L
     return save_figure(figure, path)
 
 
+def batch_curve(losses: list[float], path: Path, title: str) -> Path:
+    """A first epoch that ended in NaN, batch by batch: each batch's loss up to the last finite one, and
+    where the loss stopped being finite (log scale when the losses span more than 100×)."""
+    plt = pyplot()
+    figure, axis = plt.subplots(figsize=(6.4, 3.6))
+    shown = [(number, loss) for number, loss in enumerate(losses, start=1) if np.isfinite(loss)]
+    if shown:
+        axis.plot(*zip(*shown), marker="o", markersize=3, color="tab:blue", label="training loss of each batch")
+    failed = next((number for number, loss in enumerate(losses, start=1) if not np.isfinite(loss)), None)
+    if failed is not None:
+        axis.axvline(failed, color="tab:red", linestyle="--", label=f"batch {failed}: NaN or infinite")
+    positive = [loss for _, loss in shown if loss > 0]
+    if positive and max(positive) > 100 * min(positive):
+        axis.set_yscale("log")
+    axis.set_xlabel("batch (epoch 1)")
+    axis.set_title("loss (the cost J) of each batch, up to the NaN" + (", log scale" if axis.get_yscale() == "log"
+                                                                         else ""))
+    axis.grid(alpha=0.3)
+    axis.legend()
+    figure.suptitle(title, y=1.04)
+    return save_figure(figure, path)
+
+
 def _spans_decades(history: list[dict[str, float]]) -> bool:
     values = [row[key] for row in history for key in ("loss", "val_loss")
               if key in row and np.isfinite(row[key]) and row[key] > 0]
@@ -154,7 +177,7 @@ def decision_boundary(model, prepared: Prepared, path: Path) -> Path:
 def predicted_vs_true(model, prepared: Prepared, path: Path) -> Path:
     plt = pyplot()
     test = prepared.splits.test
-    predicted = predict_raw(model, prepared, test.x)[:, 0]
+    predicted = prepared.predicted_values(predict_raw(model, prepared, test.x))[:, 0]
     truth = test.y.reshape(len(test.y), -1)[:, 0]
     figure, axis = plt.subplots(figsize=(5.5, 5))
     axis.scatter(truth, predicted, s=18, alpha=0.7, edgecolors="black", linewidths=0.3)
@@ -175,17 +198,21 @@ def draw_plots(run_dir: RunDir, prepared: Prepared | None = None) -> list[Path]:
         prepared, _ = prepare_saved_run(run_dir)
     history = run_dir.history()
     finished = run_dir.is_finished()
-    if not finished and not history:
+    batches = [] if history or finished else run_dir.batch_losses()
+    if not finished and not history and not batches:
+        failed = run_dir.failure().get("reason") == "nan"  # resuming would replay the same steps to the NaN
         raise RunError(f"{run_dir} has no {RunDir.MODEL} and no epoch in its history: there is nothing to plot "
-                       "yet.", hint=f"resume it: nnlearn train --resume {run_dir}")
+                       "yet.", hint=f"see why with `nnlearn diagnose {run_dir}`" if failed
+                       else f"resume it: nnlearn train --resume {run_dir}")
     folder = run_dir.plots_dir
     folder.mkdir(exist_ok=True)
     written = []
-    if history:
+    if history or batches:
         from nnlearn.insight.diagnose import curve_title, diagnose_run
 
-        written.append(learning_curves(history, folder / "learning_curves.png",
-                                       curve_title(diagnose_run(run_dir, prepared))))
+        title = curve_title(diagnose_run(run_dir, prepared))
+        written.append(learning_curves(history, folder / "learning_curves.png", title) if history
+                       else batch_curve(batches, folder / "learning_curves.png", title))
     if not finished:  # a failed or interrupted run: its history is all there is to draw
         return written
     model = run_dir.load_model()

@@ -27,6 +27,7 @@ class Retrained:
     changes: list[tuple[str, object, object]] = field(default_factory=list)  # (key, before, after)
     previous: object | None = None  # the previous Run, None for the first
     after_save: bool = True  # False for the run watching starts with: seconds count from the start
+    diagnosis: list = field(default_factory=list)  # the run's verdict (diagnose), as train shows it
 
     def deltas(self) -> dict[str, float]:
         """Each test metric minus the previous run's (empty for the first run)."""
@@ -41,7 +42,7 @@ class Retrained:
                 "previous_run_dir": str(self.previous.run_dir) if self.previous else None,
                 "changes": [{"key": key, "before": before, "after": after}
                             for key, before, after in self.changes],
-                "deltas": {"test": self.deltas()}}
+                "deltas": {"test": self.deltas()}, "diagnosis": [verdict.to_json() for verdict in self.diagnosis]}
 
 
 def _fingerprint(path: Path) -> tuple[bytes | None, float | None]:
@@ -94,7 +95,10 @@ def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run,
                 raise
             on_error(error)
             continue
-        on_run(Retrained(run, time.time() - changed_at, changes, previous, after_save=changed_at != started))
+        from nnlearn.insight.diagnose import diagnose_run
+
+        on_run(Retrained(run, time.time() - changed_at, changes, previous, after_save=changed_at != started,
+                         diagnosis=diagnose_run(run.run_dir, run.prepared)))
         previous, previous_config = run, resolved
         completed += 1
     return completed
