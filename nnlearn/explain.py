@@ -119,7 +119,8 @@ def _output_values(config: Config, units: int, each: str, squash: str, gives: st
     from_logits, each = config.compile.from_logits, f", {each}" if each else ""
     if activation == "linear":
         if from_logits:
-            return f"{units} logit{'s' if units > 1 else ''} z{each}; {squash} inside the loss, computed stably, gives {gives}"
+            return (f"{units} logit{'s' if units > 1 else ''} z{each}; {squash} inside the loss, computed stably, "
+                    f"gives {gives}")
         return (f"{units} unsquashed output{'s' if units > 1 else ''} z{each}, which from_logits: false makes the "
                 f"loss read as {gives}, with no {squash.removeprefix('a ')} applied")
     made = {"sigmoid": "sigmoid(z)", "softmax": "softmax(z)"}.get(activation, f"{activation}(z)")

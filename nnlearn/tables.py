@@ -259,20 +259,45 @@ def _shown(value) -> str:
     return str(value)
 
 
-def mistakes_table(mistakes, feature_names: list[str], regression: bool) -> Table:
-    """The test examples with the highest loss, worst first; tabular data shows its first features."""
-    what = "largest absolute errors" if regression else "highest loss"
-    table = Table(title=f"The {len(mistakes)} test examples with the {what}")
-    for column, justify in (("test row", "right"), ("true", "left"), ("predicted", "left"),
-                            ("|error|" if regression else "loss", "right")):
+def mistakes_table(mistakes, feature_names: list[str], regression: bool, asked: int | None = None) -> Table:
+    """The test examples the model gets wrong, worst first: an image's file, or tabular data's row and
+    first features."""
+    from nnlearn.inside import mistakes_title
+
+    table = Table(title=escape(mistakes_title(mistakes, asked or len(mistakes), regression)))
+    files = bool(mistakes) and mistakes[0].file is not None
+    table.add_column("file" if files else "test row", justify="left" if files else "right", overflow="fold")
+    for column, justify in (("true y" if regression else "true", "left"),
+                            ("predicted ŷ" if regression else "predicted (p)", "left"),
+                            ("|ŷ − y|" if regression else "loss", "right")):
         table.add_column(column, justify=justify)
     names = feature_names[:3] if mistakes and mistakes[0].features else []
     for name in names:
         table.add_column(escape(name[:14]), justify="right")
     for mistake in mistakes:
         said = mistake.predicted + (f" ({mistake.probability:.2f})" if mistake.probability is not None else "")
-        table.add_row(str(mistake.index), escape(mistake.true), escape(said), f"{mistake.loss:.3g}",
-                      *[f"{value:.3g}" for value in mistake.features[:len(names)]])
+        table.add_row(escape(mistake.file) if files else str(mistake.index), escape(mistake.true), escape(said),
+                      f"{mistake.loss:.3g}", *[f"{value:.3g}" for value in mistake.features[:len(names)]])
+    return table
+
+
+def first_layer_table(units, feature_names: list[str], columns: int = 4) -> Table:
+    """The first hidden layer's weights w and bias b per unit (the numbers behind units.png): up to
+    columns features as columns of their own, else each unit's strongest weights by name."""
+    table = Table(title="First hidden layer: each unit's weights w and bias b (z = w·x + b)")
+    table.add_column("unit", justify="right")
+    table.add_column("b", justify="right")
+    whole = len(feature_names) <= columns
+    for name in feature_names if whole else ["the largest |w|, by input"]:
+        table.add_column(f"w ({escape(name)})" if whole else name, justify="right" if whole else "left",
+                         overflow="fold")
+    for unit in units:
+        if whole:
+            cells = [f"{weight:+.3g}" for weight in unit.weights]
+        else:
+            strongest = sorted(range(len(unit.weights)), key=lambda index: -abs(unit.weights[index]))[:3]
+            cells = [", ".join(f"{escape(feature_names[index])} {unit.weights[index]:+.3g}" for index in strongest)]
+        table.add_row(str(unit.unit), f"{unit.bias:+.3g}", *cells)
     return table
 
 
