@@ -565,7 +565,7 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     for warning in numbers["warnings"]:
         print_wrapped(errors, "[yellow]warning[/]: ", warning, 2)
     if units:
-        people.print(first_layer_table(units, prepared.dataset.feature_names))
+        people.print(first_layer_table(units, prepared.dataset.feature_names, prepared.config.data.normalize))
     if mistakes:
         people.print(mistakes_table(worst, prepared.dataset.feature_names, prepared.dataset.kind == "continuous",
                                     mistakes))

@@ -259,12 +259,15 @@ def _shown(value) -> str:
     return str(value)
 
 
-def mistakes_table(mistakes, feature_names: list[str], regression: bool, asked: int | None = None) -> Table:
+def mistakes_table(mistakes, feature_names: list[str], regression: bool, asked: int | None = None) -> Table | Text:
     """The test examples the model gets wrong, worst first: an image's file, or tabular data's row and
     first features."""
     from nnlearn.inside import mistakes_title
 
-    table = Table(title=escape(mistakes_title(mistakes, asked or len(mistakes), regression)))
+    title = escape(mistakes_title(mistakes, asked or len(mistakes), regression))
+    if not mistakes:
+        return Text.from_markup(title + ".")
+    table = Table(title=title)
     files = bool(mistakes) and mistakes[0].file is not None
     table.add_column("file" if files else "test row", justify="left" if files else "right", overflow="fold")
     for column, justify in (("true y" if regression else "true", "left"),
@@ -281,10 +284,12 @@ def mistakes_table(mistakes, feature_names: list[str], regression: bool, asked: 
     return table
 
 
-def first_layer_table(units, feature_names: list[str], columns: int = 4) -> Table:
-    """The first hidden layer's weights w and bias b per unit (the numbers behind units.png): up to
-    columns features as columns of their own, else each unit's strongest weights by name."""
-    table = Table(title="First hidden layer: each unit's weights w and bias b (z = w·x + b)")
+def first_layer_table(units, feature_names: list[str], normalize: str = "none", columns: int = 4) -> Table:
+    """The first layer's weights w and bias b per unit (the numbers behind units.png): up to columns
+    features as columns of their own, else each unit's strongest weights by name. normalize: the run's
+    data.normalize, since w multiplies x as the model sees it."""
+    seen = "" if normalize == "none" else f"x after data.normalize: {normalize}"
+    table = Table(title="First layer: each unit's weights w and bias b (z = w·x + b)", caption=seen or None)
     table.add_column("unit", justify="right")
     table.add_column("b", justify="right")
     whole = len(feature_names) <= columns

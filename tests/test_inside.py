@@ -209,3 +209,28 @@ def test_the_dead_unit_fix_fits_the_config():
     [text] = activity_warnings([LayerActivity(0, "dense", "relu", 32, dead=0.5)], wide)
     assert "a lower learning rate (now 0.5, above the usual 0.001 for adam)" in text
     assert "data.normalize: standard, now none" in text and "units=" not in text
+
+
+@pytest.mark.tensorflow
+def test_inspect_text_shows_the_first_layer_weights_and_only_wrong_answers(write_config, monkeypatch):
+    from nnlearn.model_file import load_saved_model
+    from nnlearn.prepare import prepare_saved_run
+    from nnlearn.training import train
+
+    run = train(write_config(TINY), ["fit.epochs=2"]).run_dir  # iris after 2 epochs: unsure, often wrong
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = runner.invoke(app, ["inspect", str(run), "--mistakes", "150"])
+    assert shown.exit_code == 0, shown.output
+    assert "First layer: each unit's weights w and bias b" in shown.output
+    assert "w (sepal" in shown.output and "x after data.normalize: standard" in shown.output
+    weights = load_saved_model(run / "model.keras").get_weights()[0]  # the saved kernel, unit 0's column
+    row = next(line for line in shown.output.splitlines() if line.startswith("│    0 │"))
+    assert f"{weights[0, 0]:+.3g}" in row and f"{weights[3, 0]:+.3g}" in row
+    # every listed example is wrong, and every wrong one is listed: Keras' argmax of the saved model
+    prepared, _ = prepare_saved_run(run)
+    predicted = load_saved_model(run / "model.keras").predict(prepared.x("test"), verbose=0).argmax(axis=1)
+    wrong = int(np.sum(predicted != prepared.splits.test.y))
+    listed = json.loads(runner.invoke(app, ["eval", str(run), "--mistakes", "150", "--json"]).stdout)["mistakes"]
+    assert len(listed) == wrong and all(m["true"] != m["predicted"] for m in listed)
+    assert 0 < wrong < len(predicted)  # right answers existed, and none was listed
+    assert [m["loss"] for m in listed] == sorted((m["loss"] for m in listed), reverse=True)
