@@ -51,6 +51,14 @@ def scatter_classes(axis, x: np.ndarray, labels: np.ndarray | None, names: list[
                      label=unlabelled)
         return
     colours = class_colours(len(names))
+    if len(names) > LEGEND_ENTRIES:  # a colour bar names them: one call per marker shape, not per class
+        labels = np.asarray(labels).astype(int)
+        for shape, marker in enumerate(MARKERS):
+            chosen = labels % len(MARKERS) == shape
+            if chosen.any():
+                axis.scatter(x[chosen, 0], x[chosen, 1], color=np.asarray(colours)[labels[chosen]], marker=marker,
+                             s=size, edgecolors="black", linewidths=edge)
+        return
     for label, name in enumerate(names):
         chosen = labels == label
         if chosen.any():
@@ -68,6 +76,7 @@ def class_legend(figure, axis, names: list[str], title: str = "true class", outs
         bar = figure.colorbar(ScalarMappable(norm=norm, cmap=colours), ax=axis, fraction=0.046, pad=0.02)
         ticks = np.unique(np.linspace(0, len(names) - 1, 8).round().astype(int))
         bar.set_ticks(ticks, labels=[names[tick] for tick in ticks])
+        bar.minorticks_off()
         bar.set_label(f"{title}: {len(names)} classes", fontsize=8)
         bar.ax.tick_params(labelsize=7)
         return

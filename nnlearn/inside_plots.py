@@ -50,16 +50,27 @@ def _points(axis, prepared: Prepared, limit: int = 300) -> None:
 
 
 def _figure_legend(figure, prepared: Prepared, height: float, shaped: bool = True) -> None:
-    """The point colours, named, in one row under the figure's title."""
-    from nnlearn.drawing import class_names_of, legend_handles
+    """The point colours, named, under the figure's title: a row of legend entries up to 8 classes, else
+    a thin colour bar from the first class to the last."""
+    from nnlearn.drawing import class_names_of, class_regions, legend_handles
 
     names = class_names_of(prepared)
+    if prepared.dataset.kind == "classes" and len(names) > 8:
+        from matplotlib.cm import ScalarMappable
+
+        colours, norm = class_regions(len(names))
+        strip = figure.add_axes((0.3, 1 - 0.72 / height, 0.4, 0.1 / height))
+        bar = figure.colorbar(ScalarMappable(norm=norm, cmap=colours), cax=strip, orientation="horizontal")
+        ticks = np.unique(np.linspace(0, len(names) - 1, 6).round().astype(int))
+        bar.set_ticks(ticks, labels=[names[tick] for tick in ticks], fontsize=7)
+        bar.minorticks_off()
+        strip.set_title(f"points: the training examples, coloured by true class ({len(names)} classes)", fontsize=7.5)
+        return
     handles = legend_handles(names, with_none=prepared.dataset.kind != "classes", shaped=shaped)
-    more = f" (the first {len(handles)} of {len(names)})" if len(handles) < len(names) else ""
     figure.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 1 - 0.5 / height),
-                  ncol=min(len(handles), 8), fontsize=7.5, frameon=False, handletextpad=0.2, columnspacing=1.0,
-                  title=("points: the training examples, by true class" + more) if prepared.dataset.kind ==
-                  "classes" else None, title_fontsize=7.5)
+                  ncol=len(handles), fontsize=7.5, frameon=False, handletextpad=0.2, columnspacing=1.0,
+                  title="points: the training examples, by true class" if prepared.dataset.kind == "classes"
+                  else None, title_fontsize=7.5)
 
 
 def units_plot(model, prepared: Prepared, path: Path) -> Path | None:
