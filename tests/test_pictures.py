@@ -70,16 +70,13 @@ def coloured_share(png_path) -> float:
 def figures(monkeypatch):
     """Every figure the plots save, by file name, kept open for the test to look at its artists."""
     from nnlearn import plots
+    from nnlearn.rundir import write_atomic
 
-    kept, save = {}, plots._save
+    kept = {}
 
-    def keeping(figure, path):
+    def keeping(figure, path):  # as plots._save, without closing the figure
         kept[path.name] = figure
-        figure.canvas.draw()  # lays the figure out as saved
-        png = plots._png(figure, 100)
-        from nnlearn.rundir import write_atomic
-
-        write_atomic(path, png)
+        write_atomic(path, plots._png(figure, 100))
         return path
 
     monkeypatch.setattr(plots, "_save", keeping)
