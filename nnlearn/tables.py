@@ -190,11 +190,13 @@ def gradcheck_table(result, tolerance: float) -> Table:
 
 
 def lesson_table(result):
-    """What a lesson measured, for a learner: single numbers in one table (4 significant digits, a
-    dict's entries each on its own row), then each set of equally long lists as one table with a row
-    per position, labelled by the set's first list (or by epoch); long lists show about 10 rows."""
+    """What a lesson measured, for a learner, each number labelled as the course says it (the lesson's
+    labels): single numbers in one table (4 significant digits, a dict's entries each on its own row),
+    then each set of equally long lists as one table with a row per position, labelled by the set's first
+    list (or by epoch); long lists show about 10 rows. The lesson's note (what "—" means) goes last."""
     from rich.console import Group
 
+    labels = result.labels
     single = Table(title=f"Measured just now ({result.seconds:.1f} s)")
     single.add_column("quantity")
     single.add_column("value", justify="right")
@@ -202,19 +204,20 @@ def lesson_table(result):
     for key, value in result.numbers.items():
         if isinstance(value, dict):
             for name, item in value.items():
-                single.add_row(f"{_label(key)}: {_label(name)}", _shown(item))
-        elif isinstance(value, list) and value and not any(isinstance(item, (list, dict)) for item in value):
+                single.add_row(escape(labels.get(f"{key}.{name}", f"{_label(key)}: {_label(name)}")), _shown(item))
+        elif isinstance(value, list) and len(value) > 1 and not any(isinstance(item, (list, dict)) for item in value):
             series.setdefault(len(value), {})[key] = value
         else:
-            single.add_row(_label(key), escape(_shown(value)))
-    tables = [single]
+            single.add_row(escape(labels.get(key, _label(key))), escape(_shown(value)))
+    tables = [single] if single.row_count else [Text(single.title, justify="center")]
     for lists in series.values():
-        tables += _series_tables(lists)
-    return Group(*tables)
+        tables += _series_tables(lists, labels)
+    return Group(*tables, *([Text(result.note)] if result.note else []))
 
 
-def _series_tables(lists: dict[str, list], columns: int = 4) -> list[Table]:
-    """One table per columns lists (so that 80 columns hold it), each led by the labelling column."""
+def _series_tables(lists: dict[str, list], labels: dict[str, str], columns: int = 4) -> list[Table]:
+    """One table per up to columns lists, split evenly (so that 80 columns hold each), each led by the
+    labelling column."""
     lists = dict(lists)
     length = len(next(iter(lists.values())))
     if all(key.endswith("_by_epoch") for key in lists):  # no list of their own to label the rows
@@ -223,19 +226,21 @@ def _series_tables(lists: dict[str, list], columns: int = 4) -> list[Table]:
         label, positions = "#", list(range(1, length + 1))
     else:
         first = next(iter(lists))
-        label, positions = _label(first), lists.pop(first)
+        label, positions = labels.get(first, _label(first)), lists.pop(first)
     step = math.ceil(length / 10) if length > 12 else 1  # about 10 rows, always the first and the last
     shown = sorted(set(range(0, length, step)) | {length - 1})
     every = f"1 row in {step} of {length}; --json has them all" if step > 1 else None
     keys, tables = list(lists), []
-    for first in range(0, len(keys), columns):
+    per_table = math.ceil(len(keys) / math.ceil(len(keys) / columns))
+    for first in range(0, len(keys), per_table):
         table = Table(caption=every)
-        table.add_column(label, justify="right")
-        for key in keys[first:first + columns]:
-            table.add_column(_label(key.removesuffix("_by_epoch")), justify="right")
-        for index in shown:  # a number is never folded; a long header is
-            table.add_row(*[Text(_shown(value), no_wrap=True) for value in
-                            [positions[index]] + [lists[key][index] for key in keys[first:first + columns]]])
+        words = [position for position in positions if isinstance(position, str)]  # cases named in words
+        table.add_column(escape(label), justify="left" if words else "right", no_wrap=bool(words))
+        for key in keys[first:first + per_table]:
+            table.add_column(escape(labels.get(key, _label(key.removesuffix("_by_epoch")))), justify="right")
+        for index in shown:  # a number is never folded; a long header or a case in words is
+            table.add_row(*[Text(_shown(value), no_wrap=not isinstance(value, str)) for value in
+                            [positions[index]] + [lists[key][index] for key in keys[first:first + per_table]]])
         tables.append(table)
     return tables
 
@@ -249,13 +254,17 @@ def _label(key: str) -> str:
 
 
 def _shown(value) -> str:
-    """A measured number as a learner reads it: 4 significant digits, whole numbers with commas."""
+    """A measured number as a learner reads it: 4 significant digits, whole numbers with commas; a list
+    (of lists) as its numbers in a row, a list of one as that one."""
     if isinstance(value, bool) or value is None:
         return {True: "yes", False: "no", None: "—"}[value]
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, list):
+        flat = [item for part in value for item in (part if isinstance(part, list) else [part])]
+        return ", ".join(_shown(item) for item in flat)
     return str(value)
 
 
