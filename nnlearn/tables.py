@@ -71,28 +71,25 @@ def runs_table(folder: Path, summaries) -> RunsTable:
 
 class RunsTable:
     """The runs as a table: run, started, epochs, key test metric, status. The run's name is never cut
-    (it is what you copy) and every cell is kept on one line, so the usual runs/<name>-<time> names fit
-    80 columns one row each. Where the table is wider than the terminal, the started column goes first
-    when every name already holds its start (`-YYYYMMDD-HHMMSS`); still too wide, each run takes two
-    lines: its whole name, then the rest below it. A file or a pipe gets the whole table (print_table)."""
+    (it is what you copy), every cell is kept on one line, and the start is always shown, so the usual
+    runs/<name>-<time> names fit 80 columns one row each. Where the table is wider than the terminal,
+    its columns move closer (one space apart); still too wide, each run takes two lines: its whole name,
+    then the rest below it. A file or a pipe gets the whole table (print_table)."""
 
     def __init__(self, folder: Path, summaries):
         self.folder, self.summaries = folder, list(summaries)
         self.title = f"Runs in {escape(str(folder))}"
 
-    def table(self, dated: bool = True) -> Table:
+    def table(self, gap: int = 2) -> Table:
         table = Table(title=self.title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                      padding=(0, 1, 0, 0))  # 2 spaces between columns (one of them the divider)
+                      padding=(0, gap - 1, 0, 0))  # gap spaces between columns (one of them the divider)
         names = [run.run_dir.name for run in self.summaries]
         table.add_column("run", no_wrap=True, min_width=max(map(len, names), default=3))
-        for column in ("started UTC", "epochs", "test", "status")[0 if dated else 1:]:
+        for column in ("started UTC", "epochs", "test", "status"):
             table.add_column(column, justify="right" if column == "epochs" else "left", no_wrap=True)
         for run in self.summaries:
-            table.add_row(escape(run.run_dir.name), *self.cells(run)[0 if dated else 1:])
+            table.add_row(escape(run.run_dir.name), *self.cells(run))
         return table
-
-    def _named_with_their_start(self) -> bool:
-        return all(re.search(r"-\d{8}-\d{6}$", run.run_dir.name) for run in self.summaries)
 
     @staticmethod
     def cells(run) -> list[str]:
@@ -111,7 +108,7 @@ class RunsTable:
         return Measurement.get(console, options, self.table())
 
     def __rich_console__(self, console, options):
-        for table in [self.table()] + ([self.table(dated=False)] if self._named_with_their_start() else []):
+        for table in (self.table(gap=2), self.table(gap=1)):
             if Measurement.get(console, options.update_width(10_000), table).maximum < options.max_width:
                 yield table  # short of the last column, where some terminals wrap early
                 return
