@@ -294,8 +294,8 @@ def first_layer_table(units, feature_names: list[str], normalize: str = "none", 
     """The first layer's weights w and bias b per unit (the numbers behind units.png): up to columns
     features as columns of their own, else each unit's strongest weights by name. normalize: the run's
     data.normalize, since w multiplies x as the model sees it."""
-    seen = "" if normalize == "none" else f"x after data.normalize: {normalize}"
-    table = Table(title="First layer: each unit's weights w and bias b (z = w·x + b)", caption=seen or None)
+    seen = {"standard": "; x standardised", "minmax": "; x scaled to 0–1"}.get(normalize, "")  # data.normalize
+    table = Table(title="First layer: weights w and bias b", caption=f"each unit's z = w·x + b{seen}")
     table.add_column("unit", justify="right")
     table.add_column("b", justify="right")
     whole = len(feature_names) <= columns

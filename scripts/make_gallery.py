@@ -24,21 +24,23 @@ PAGE = ROOT / "docs" / "gallery.md"
 
 # (name, config file, overrides, what it shows): the shipped configs as they are
 RUNS = [
-    ("coffee_roasting", "configs/coffee_roasting.yaml", [], "two features, three sigmoid units (the course lab)"),
-    ("moons_mlp", "configs/moons_mlp.yaml", [], "two features, two ReLU layers"),
-    ("exam_scores", "configs/exam_scores.yaml", [], "logistic regression on two exam scores"),
-    ("iris_softmax", "configs/iris_softmax.yaml", [], "softmax over 3 classes, 4 features"),
-    ("logistic_regression", "configs/logistic_regression.yaml", [], "one sigmoid unit, 30 features"),
-    ("softmax_digits", "configs/softmax_digits.yaml", [], "a dense network on 8×8 digit images"),
-    ("cnn_digits", "configs/cnn_digits.yaml", [], "a CNN on 8×8 digit images"),
-    ("shapes_cnn", "configs/shapes_cnn.yaml", [], "a CNN on a folder of 28×28 grayscale images"),
-    ("signals_conv1d", "configs/signals_conv1d.yaml", [], "conv1d on synthetic signals"),
-    ("mlp_regression", "configs/mlp_regression.yaml", [], "regression on 10 features"),
+    ("coffee_roasting", "configs/coffee_roasting.yaml", [], "Two features, three sigmoid units (the course lab)"),
+    ("moons_mlp", "configs/moons_mlp.yaml", [], "Two features, two ReLU layers"),
+    ("exam_scores", "configs/exam_scores.yaml", [], "Logistic regression on two exam scores"),
+    ("iris_softmax", "configs/iris_softmax.yaml", [], "Softmax over 3 classes, 4 features"),
+    ("logistic_regression", "configs/logistic_regression.yaml", [], "One sigmoid unit, 30 features"),
+    ("softmax_digits", "configs/softmax_digits.yaml", [], "A dense network on 8×8 digit images"),
+    ("cnn_digits", "configs/cnn_digits.yaml", [], "A CNN on 8×8 digit images"),
+    ("shapes_cnn", "configs/shapes_cnn.yaml", [], "A CNN on a folder of 28×28 grayscale images"),
+    ("signals_conv1d", "configs/signals_conv1d.yaml", [], "conv1d on synthetic signals: the pictures that apply to any classifier"),
+    ("mlp_regression", "configs/mlp_regression.yaml", [], "Regression on 10 features (diabetes)"),
 ]
 MADE_HERE = [
-    ("colour_shapes", "a CNN on a folder of colour (RGB) images, made by this script"),
-    ("forty_classes", "40 classes (blobs): the confusion matrix's compact form"),
+    ("colour_shapes", "A CNN on a folder of colour (RGB) images, made by this script"),
+    ("forty_classes", "40 classes (blobs): the confusion matrix's compact form, the classes named by a colour bar"),
 ]
+SHOWN_OF_MADE_HERE = {"colour_shapes": {"filters", "feature_maps", "mistakes"},
+                      "forty_classes": {"confusion_matrix", "decision_boundary"}}  # the rest is as above
 COLOUR_CONFIG = """\
 name: colour-shapes
 seed: 0
@@ -136,7 +138,8 @@ def train_all(work: Path) -> dict[str, dict[str, Path]]:
             print(f"training {name} ...", flush=True)
             shutil.rmtree(run_dir, ignore_errors=True)
             train(path, overrides, out=run_dir)
-        drawn[name] = {png.stem: png for png in draw_plots(run_dir)}
+        shown = SHOWN_OF_MADE_HERE.get(name)
+        drawn[name] = {png.stem: png for png in draw_plots(run_dir) if shown is None or png.stem in shown}
     return drawn
 
 
@@ -148,27 +151,36 @@ def pixels(path: Path) -> tuple[int, int]:
 
 
 def small_copy(source: Path, target: Path) -> None:
-    """The PNG with a palette of at most 256 colours: a fraction of the bytes, the same picture."""
+    """The PNG with a palette of 128 colours: a fraction of the bytes, the same picture to the eye."""
     from PIL import Image
 
     with Image.open(source) as image:
-        image.convert("RGB").quantize(256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
+        image.convert("RGB").quantize(128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(
             target, optimize=True)
 
 
 def write_page(drawn: dict[str, dict[str, Path]]) -> None:
     about = {name: text for name, _, _, text in RUNS} | dict(MADE_HERE)
+    order = list(PICTURES)
     lines = ["# Gallery: every picture nnlearn draws", "",
              "Each shipped config trained as `nnlearn train CONFIG` trains it, with the pictures it draws into",
-             "`RUN_DIR/plots/` (a picture appears only where it applies). Two more runs are made by the script: a",
-             "folder of colour images, and 40 classes. Made by `python scripts/make_gallery.py`; sizes in pixels",
-             "as drawn (every picture is at most 2400 px on a side).", ""]
+             "`RUN_DIR/plots/` (each appears only where it applies: `mistakes.png` only when some test example",
+             "is wrong). Two more runs are made by the script, to show what they need: a folder of colour images,",
+             "and 40 classes. Regenerate with `python scripts/make_gallery.py`; sizes are in pixels as drawn (at",
+             "most 2400 on a side), and the copies here use a palette of 128 colours to stay small.", "",
+             "| run | " + " | ".join(f"`{picture}`" for picture in order) + " |",
+             "| --- | " + " | ".join("---" for _ in order) + " |"]
     for name, pictures in drawn.items():
-        lines += [f"## {name}", "", f"{about[name]}." + (f" `configs/{name}.yaml`." if name in
-                                                          {run[0] for run in RUNS} else ""), ""]
-        for picture in sorted(pictures, key=lambda stem: list(PICTURES).index(stem) if stem in PICTURES else 99):
+        cells = [f"[✓](#{name.replace('_', '-')})" if picture in pictures else "" for picture in order]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    lines.append("")
+    for name, pictures in drawn.items():
+        shipped = name in {run[0] for run in RUNS}
+        lines += [f"## {name.replace('_', '-')}", "", f"{about[name]}" + (f" (`configs/{name}.yaml`)." if shipped
+                                                                           else "."), ""]
+        for picture in sorted(pictures, key=lambda stem: order.index(stem) if stem in order else len(order)):
             width, height = pixels(pictures[picture])
-            lines += [f"**{picture}.png** ({width}×{height}): {PICTURES.get(picture, picture)}", "",
+            lines += [f"**{picture}.png** ({width}×{height}): {PICTURES.get(picture, picture)}.", "",
                       f"![{name}: {picture}](images/gallery/{name}_{picture}.png)", ""]
     PAGE.write_text("\n".join(lines))
 
@@ -193,6 +205,9 @@ def main() -> None:
             for picture, path in pictures.items():
                 small_copy(path, GALLERY / f"{name}_{picture}.png")
         for (name, picture), target in README_IMAGES.items():
+            if picture not in drawn[name]:  # e.g. no mistakes.png: every test example right this time
+                print(f"{name} drew no {picture}.png: docs/images/{target} is left as it was")
+                continue
             small_copy(drawn[name][picture], ROOT / "docs" / "images" / target)
         write_page(drawn)
     print(f"wrote {PAGE.relative_to(ROOT)} and {len(list(GALLERY.glob('*.png')))} pictures")

@@ -221,8 +221,8 @@ def test_inspect_text_shows_the_first_layer_weights_and_only_wrong_answers(write
     monkeypatch.setenv("COLUMNS", "80")
     shown = runner.invoke(app, ["inspect", str(run), "--mistakes", "150"])
     assert shown.exit_code == 0, shown.output
-    assert "First layer: each unit's weights w and bias b" in shown.output
-    assert "w (sepal" in shown.output and "x after data.normalize: standard" in shown.output
+    assert "First layer: weights w and bias b" in shown.output and "each unit's z = w·x + b" in shown.output
+    assert "w (sepal" in shown.output and "x standardised" in shown.output
     weights = load_saved_model(run / "model.keras").get_weights()[0]  # the saved kernel, unit 0's column
     row = next(line for line in shown.output.splitlines() if line.startswith("│    0 │"))
     assert f"{weights[0, 0]:+.3g}" in row and f"{weights[3, 0]:+.3g}" in row
