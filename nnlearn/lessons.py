@@ -452,6 +452,19 @@ def derivative(quick: bool = False) -> LessonResult:
                                 "x1": "x₁", "x2": "x₂", "y": "y"})
 
 
+BACKPROP_LABELS = {"layer": "layer", "units": "units", "nodes_N": "N: units (nodes) with weights",
+                   "params_P": "P: parameters (w and b)",
+                   "backprop_steps_N_plus_P": "N + P: backpropagation's steps, about",
+                   "finite_difference_steps_N_times_P": "N × P: finite differences' steps, about",
+                   "backward_passes": "backpropagation: backward passes",
+                   "finite_difference_forward_passes": "finite differences: forward passes (2P)",
+                   "max_abs_gradient_difference": "largest |∂J/∂w backprop − finite diff.|",
+                   "largest_gradient": "largest |∂J/∂w|",
+                   "backward_seconds": "backpropagation: seconds",
+                   "finite_difference_seconds": "finite differences: seconds",
+                   "speedup": "backpropagation was faster by (times)"}
+
+
 def backprop_cost(quick: bool = False) -> LessonResult:
     """One backward pass against finite differences: the same gradient, at very different costs."""
     tf, keras = _keras()
@@ -504,25 +517,14 @@ def backprop_cost(quick: bool = False) -> LessonResult:
                         "parameter, each of which touches the whole network (about N × P steps); both give "
                         "the same gradient, up to the finite difference's own error.",
                         {"layer": ["input", "hidden 1", "hidden 2", "output"], "units": list(units),
-                         "nodes_N": nodes, "params_P": params,
-                         "backprop_steps_N_plus_P": nodes + params,
+                         "nodes_N": nodes, "params_P": params, "backprop_steps_N_plus_P": nodes + params,
                          "finite_difference_steps_N_times_P": nodes * params,
                          "backward_passes": 1, "finite_difference_forward_passes": forward_passes,
                          "max_abs_gradient_difference": largest_difference,
                          "largest_gradient": float(max(np.max(np.abs(g)) for g in backprop)),
                          "backward_seconds": backward_seconds, "finite_difference_seconds": finite_seconds,
                          "speedup": finite_seconds / backward_seconds if backward_seconds else None},
-                        labels={"layer": "layer", "units": "units", "nodes_N": "N: units (nodes) with weights",
-                                "params_P": "P: parameters (w and b)",
-                                "backprop_steps_N_plus_P": "N + P: backpropagation's steps, about",
-                                "finite_difference_steps_N_times_P": "N × P: finite differences' steps, about",
-                                "backward_passes": "backpropagation: backward passes",
-                                "finite_difference_forward_passes": "finite differences: forward passes (2P)",
-                                "max_abs_gradient_difference": "largest |∂J/∂w backprop − finite diff.|",
-                                "largest_gradient": "largest |∂J/∂w|",
-                                "backward_seconds": "backpropagation: seconds",
-                                "finite_difference_seconds": "finite differences: seconds",
-                                "speedup": "backpropagation was faster by (times)"})
+                        labels=BACKPROP_LABELS)
 
 
 _listener: Callable[[str, float, str], None] | None = None  # set by run_lesson: the CLI's live progress
@@ -533,6 +535,18 @@ def _say(stage: str, fraction: float = 0.0, detail: str = "") -> None:
     latest number (detail). Silent when nobody listens (library use, tests)."""
     if _listener is not None:
         _listener(stage, min(max(fraction, 0.0), 1.0), detail)
+
+
+BIAS_VARIANCE_LABELS = {"train_examples": "m: training examples", "validation_examples":
+                        "validation examples (for J_cv)", "params": "parameters (w and b)",
+                        "steps": "epochs (one gradient step each, on all m)", "lambdas": "λ (Keras' l2)",
+                        "train_loss": "J_train (no λ term)", "validation_loss": "J_cv",
+                        "train_error": "training error", "validation_error": "validation error",
+                        "sum_squared_weights": "Σw²", "best_lambda": "λ with the lowest J_cv",
+                        "lambda_in_course_terms": "the course's λ (2m × Keras' λ)",
+                        "keras_l2_penalty": "λ·Σw² (Keras' L2 term)", "epochs_measured": "epoch",
+                        "no_regularization_train_loss_by_epoch": "λ = 0: J_train",
+                        "no_regularization_validation_loss_by_epoch": "λ = 0: J_cv"}
 
 
 def bias_variance(quick: bool = False) -> LessonResult:
@@ -592,13 +606,19 @@ def bias_variance(quick: bool = False) -> LessonResult:
         _say("training the over-parameterised network at each λ", (index + 1) / len(lambdas),
              f"λ = {value:<7g} J_train {train_loss:.3f}  J_cv {validation_loss:.3f}  "
              f"error train {train_error:.3f}  validation {validation_error:.3f}  Σw² {squares:.3g}")
+    return _bias_variance_result(numbers, rows, every)
+
+
+def _bias_variance_result(numbers: dict, rows: list[tuple], every: int) -> LessonResult:
+    """The bias-variance lesson's numbers from its rows (λ, J_train, J_cv, training error, validation
+    error, Σw², J_train by epoch, J_cv by epoch, Keras' L2 penalty), one row per λ."""
     for key, column in (("train_loss", 1), ("validation_loss", 2), ("train_error", 3), ("validation_error", 4),
                         ("sum_squared_weights", 5)):
         numbers[key] = [row[column] for row in rows]
     best = min(rows, key=lambda row: row[2])
     numbers["best_lambda"] = best[0]
-    numbers["lambda_in_course_terms"] = [2 * 60 * value for value in lambdas]  # λ_course = 2m·λ_keras
-    numbers["epochs_measured"] = list(range(every, steps + 1, every))
+    numbers["lambda_in_course_terms"] = [2 * 60 * row[0] for row in rows]  # λ_course = 2m·λ_keras
+    numbers["epochs_measured"] = list(range(every, numbers["steps"] + 1, every))
     numbers["no_regularization_train_loss_by_epoch"] = rows[0][6]
     numbers["no_regularization_validation_loss_by_epoch"] = rows[0][7]
     numbers["best_lambda_validation_loss_by_epoch"] = best[7]
@@ -612,17 +632,8 @@ def bias_variance(quick: bool = False) -> LessonResult:
                         "network predicts about 0.5 everywhere, so J_train and J_cv are both near ln 2 = 0.693 "
                         "(high bias, underfitting). In between, J_cv is lowest: that λ is the one to pick, by "
                         "validation.", numbers,
-                        labels={"train_examples": "m: training examples", "validation_examples":
-                                "validation examples (for J_cv)", "params": "parameters (w and b)",
-                                "steps": "epochs (one gradient step each, on all m)", "lambdas": "λ (Keras' l2)",
-                                "train_loss": "J_train (no λ term)", "validation_loss": "J_cv",
-                                "train_error": "training error", "validation_error": "validation error",
-                                "sum_squared_weights": "Σw²", "best_lambda": "λ with the lowest J_cv",
-                                "lambda_in_course_terms": "the course's λ (2m × Keras' λ)",
-                                "keras_l2_penalty": "λ·Σw² (Keras' L2 term)", "epochs_measured": "epoch",
-                                "no_regularization_train_loss_by_epoch": "λ = 0: J_train",
-                                "no_regularization_validation_loss_by_epoch": "λ = 0: J_cv",
-                                "best_lambda_validation_loss_by_epoch": f"λ = {best[0]:g}: J_cv"})
+                        labels={**BIAS_VARIANCE_LABELS, "best_lambda_validation_loss_by_epoch":
+                                f"λ = {best[0]:g}: J_cv"})
 
 
 def learning_rate(quick: bool = False) -> LessonResult:
@@ -684,6 +695,18 @@ fit: {{epochs: {epochs}, batch_size: 64}}
 """
 
 
+DATA_PARALLEL_LABELS = {"rows": "rows of data", "epochs": "epochs", "batch_size": "batch size",
+                        "per_worker_batch_size": "rows of each batch per worker",
+                        "weight": "weight", "gradient_of_64_rows": "∂J/∂w over 64 rows",
+                        "mean_of_two_32_row_gradients": "mean of two 32-row ∂J/∂w",
+                        **{f"{name}_{what}": f"{shown}: {text}" for name, shown in
+                           (("one_worker", "one worker"), ("two_workers", "two workers")) for what, text in
+                           (("process_seconds", "seconds, whole process"),
+                            ("training_seconds", "seconds training"), ("test_accuracy", "test accuracy"),
+                            ("loss_by_epoch", "J(w,b)"))},
+                        "max_abs_loss_difference": "largest |J one worker − J two workers|"}
+
+
 def data_parallel(quick: bool = False) -> LessonResult:
     """One worker with batches of 64 against two workers with 32 rows of each batch."""
     import json
@@ -740,16 +763,7 @@ def data_parallel(quick: bool = False) -> LessonResult:
                         "its own cores, and a model whose step takes far longer than exchanging its gradients, "
                         "N workers take a step in about 1/N of the time, or learn from N times the data in the "
                         "same time.", numbers,
-                        labels={"rows": "rows of data", "epochs": "epochs", "batch_size": "batch size",
-                                "per_worker_batch_size": "rows of each batch per worker",
-                                "weight": "weight", "gradient_of_64_rows": "∂J/∂w over 64 rows",
-                                "mean_of_two_32_row_gradients": "mean of two 32-row ∂J/∂w",
-                                **{f"{name}_{what}": f"{shown}: {text}" for name, shown in
-                                   (("one_worker", "one worker"), ("two_workers", "two workers")) for what, text in
-                                   (("process_seconds", "seconds, whole process"),
-                                    ("training_seconds", "seconds training"), ("test_accuracy", "test accuracy"),
-                                    ("loss_by_epoch", "J(w,b)"))},
-                                "max_abs_loss_difference": "largest |J one worker − J two workers|"})
+                        labels=DATA_PARALLEL_LABELS)
 
 
 LESSONS = [

@@ -31,10 +31,16 @@ def lint(prepared) -> list[Problem]:
 
 def _lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
           train_y: np.ndarray | None = None) -> list[Problem]:
-    warnings: list[Problem] = []
     layers = config.model.layers
     weighted = (Dense, Conv2D, Conv1D)
     last = max(index for index, layer in enumerate(layers) if isinstance(layer, weighted))
+    return (_hidden_layer_warnings(layers, last, weighted) + _output_warnings(config, layers[last], last, train_y)
+            + _optimizer_warnings(config) + _size_warnings(layers, total_params, train_rows))
+
+
+def _hidden_layer_warnings(layers: list, last: int, weighted: tuple) -> list[Problem]:
+    """Activations that make a hidden layer weaker than it could be."""
+    warnings: list[Problem] = []
     for index, layer in enumerate(layers):
         if not isinstance(layer, weighted) or index == last:
             continue
@@ -56,7 +62,12 @@ def _lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
             warnings.append(Problem(path, "softmax in a hidden layer forces its outputs to sum to 1, "
                                           "throwing information away.", hint="use activation: relu.",
                                     id="softmax_hidden"))
-    output = layers[last]
+    return warnings
+
+
+def _output_warnings(config: Config, output, last: int, train_y: np.ndarray | None) -> list[Problem]:
+    """An output layer that squashes twice, too early, or cannot reach the targets."""
+    warnings: list[Problem] = []
     output_path = f"model.layers[{last}].activation"
     regression, from_logits = task_of(config) == "regression", config.compile.from_logits
     if output.activation in ("softmax", "sigmoid") and not regression:
@@ -91,6 +102,12 @@ def _lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
                                                      f"{float(np.max(train_y)):.4g}.",
                                         hint="use activation: linear for regression.",
                                         id="output_cannot_reach_targets"))
+    return warnings
+
+
+def _optimizer_warnings(config: Config) -> list[Problem]:
+    """A learning rate far from what the optimizer needs."""
+    warnings: list[Problem] = []
     optimizer = config.compile.optimizer
     if optimizer.type == "adam" and not ADAM_RANGE[0] <= optimizer.learning_rate <= ADAM_RANGE[1]:
         warnings.append(Problem("compile.optimizer.learning_rate",
@@ -103,6 +120,12 @@ def _lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
                                 f"for only {config.fit.epochs} epochs: each step is tiny, so the cost will "
                                 "hardly go down.", hint="raise the learning rate (e.g. 0.01), train longer, "
                                                         "or use type: adam.", id="tiny_gradient_steps"))
+    return warnings
+
+
+def _size_warnings(layers: list, total_params: int, train_rows: int) -> list[Problem]:
+    """A penalty that outweighs the loss; far more parameters than examples."""
+    warnings: list[Problem] = []
     for index, layer in enumerate(layers):
         settings = getattr(layer, "kernel_regularizer", None)
         if settings is None:
@@ -129,3 +152,5 @@ def _lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
                                                 "set instead of learning from it (overfitting).",
                                 hint="use fewer units or layers, dropout, or more data.", id="many_parameters"))
     return warnings
+
+

@@ -4,7 +4,6 @@ lessons. Each takes a result object and returns a table; the CLI prints it."""
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 from rich import box

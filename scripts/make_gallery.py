@@ -32,7 +32,8 @@ RUNS = [
     ("softmax_digits", "configs/softmax_digits.yaml", [], "A dense network on 8×8 digit images"),
     ("cnn_digits", "configs/cnn_digits.yaml", [], "A CNN on 8×8 digit images"),
     ("shapes_cnn", "configs/shapes_cnn.yaml", [], "A CNN on a folder of 28×28 grayscale images"),
-    ("signals_conv1d", "configs/signals_conv1d.yaml", [], "conv1d on synthetic signals: the pictures that apply to any classifier"),
+    ("signals_conv1d", "configs/signals_conv1d.yaml", [],
+     "Conv1d on synthetic signals: the pictures that apply to any classifier"),
     ("mlp_regression", "configs/mlp_regression.yaml", [], "Regression on 10 features (diabetes)"),
 ]
 MADE_HERE = [
