@@ -83,7 +83,9 @@ def figures(monkeypatch):
     import nnlearn.inside_plots as inside_plots
 
     monkeypatch.setattr(inside_plots, "_save", keeping)
-    return kept
+    yield kept
+    for figure in kept.values():
+        plots._pyplot().close(figure)
 
 
 @pytest.fixture
@@ -110,6 +112,10 @@ def test_colour_images_are_drawn_in_colour_and_mistakes_name_their_files(colour_
     for mistake in numbers["mistakes"]:
         assert mistake["true"] != mistake["predicted"]
         assert (workdir / "shapes" / mistake["file"]).is_file() and mistake["file"].split("/")[0] == mistake["true"]
+    from nnlearn.report import run_report
+
+    page = run_report(colour_run)  # the report names them by file too
+    assert "<th>file</th>" in page and f"<td>{numbers['mistakes'][0]['file']}</td>" in page
 
 
 @pytest.mark.tensorflow
