@@ -26,14 +26,14 @@ MADE_TO_HAPPEN = {
     "tanh_hidden": edited(TINY, ("units: 8, activation: relu", "units: 8, activation: tanh")),
     "softmax_hidden": edited(TINY, ("units: 8, activation: relu", "units: 8, activation: softmax")),
     "squashed_twice": edited(TINY, SOFTMAX_OUTPUT),
-    "probabilities_from_output": edited(edited(TINY, SOFTMAX_OUTPUT), ("optimizer:", "from_logits: false\n  "
-                                                                                     "optimizer:")),
+    "probabilities_from_output": edited(edited(TINY, SOFTMAX_OUTPUT), ("optimizer:",
+                                                                       "from_logits: false\n  optimizer:")),
     "logits_as_probabilities": edited(TINY, ("optimizer:", "from_logits: false\n  optimizer:")),
     "output_cannot_reach_targets": edited(REGRESSION, ("ACT", "relu")),
     "adam_learning_rate": edited(TINY, ("learning_rate: 0.05", "learning_rate: 5")),
     "tiny_gradient_steps": edited(TINY, ("{type: adam, learning_rate: 0.05}", "{type: sgd, learning_rate: 1e-5}")),
-    "collapsing_penalty": edited(TINY, ("units: 8, activation: relu", "units: 8, activation: relu, "
-                                                                      "kernel_regularizer: {l2: 0.5}")),
+    "collapsing_penalty": edited(TINY, ("units: 8, activation: relu",
+                                        "units: 8, activation: relu, kernel_regularizer: {l2: 0.5}")),
     "many_parameters": edited(TINY, ("units: 8, activation: relu", "units: 4000, activation: relu")),
     "batch_larger_than_data": edited(TINY, ("batch_size: 32", "batch_size: 500")),
 }

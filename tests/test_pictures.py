@@ -80,7 +80,7 @@ def figures(monkeypatch):
         return path
 
     monkeypatch.setattr(plots, "_save", keeping)
-    import nnlearn.inside_plots as inside_plots
+    from nnlearn import inside_plots
 
     monkeypatch.setattr(inside_plots, "_save", keeping)
     yield kept
