@@ -41,7 +41,7 @@ def test_a_classifier_has_no_target_to_standardise(write_config):
 
 @pytest.mark.tensorflow
 def test_a_standardised_target_is_learned_standardised_and_reported_in_its_own_units(workdir):
-    from nnlearn.model.prepare import prepare_saved_run
+    from nnlearn.runs.saved_run import prepare_saved_run
     from nnlearn.training import train
 
     run = train(CONFIGS / "mlp_regression.yaml", SCALED, out="runs/scaled")

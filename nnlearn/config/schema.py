@@ -55,6 +55,11 @@ def source_kind(source: str) -> str:
     suffix = Path(source).suffix.lower()
     return suffix[1:] if suffix else "folder"
 Missing = Literal["error", "drop", "mean", "median", "most_frequent"]
+# every warning nnlearn.teaching.lint can give, by its stable id (lint.ignore names them)
+LintWarning = Literal["linear_hidden", "sigmoid_hidden", "tanh_hidden", "softmax_hidden", "squashed_twice",
+                      "probabilities_from_output", "logits_as_probabilities", "output_cannot_reach_targets",
+                      "adam_learning_rate", "tiny_gradient_steps", "collapsing_penalty", "many_parameters",
+                      "batch_larger_than_data"]
 Text = Literal["error", "one_hot"]
 
 
@@ -325,6 +330,14 @@ class FitConfig(Section):
         return self
 
 
+class LintConfig(Section):
+    """Which of the config's warnings (nnlearn validate, explain, train) are deliberate choices."""
+
+    ignore: list[LintWarning] = Field(default_factory=list, description=(
+        "Warnings not to give, by id, for choices made on purpose; e.g. [sigmoid_hidden] for the course "
+        "lab's sigmoid hidden units. The ids: " + ", ".join(LintWarning.__args__) + "."))
+
+
 class Config(Section):
     """A whole nnlearn config."""
 
@@ -337,6 +350,7 @@ class Config(Section):
     fit: FitConfig = Field(default_factory=FitConfig)
     expect: list[str] = Field(default_factory=list, description="Expectations checked after training, in "
                               "the grammar of --expect, e.g. [\"test_accuracy >= 0.95\"] (a miss exits 1).")
+    lint: LintConfig = Field(default_factory=LintConfig, description="The config's warnings: which to leave out.")
     # the keys `--set` gave (config_file.load_config): a problem found later at one of them is fixed by a --set
     _set_keys: frozenset = PrivateAttr(default=frozenset())
 
@@ -383,6 +397,8 @@ class Config(Section):
             optimizer.pop("momentum", None)
         if resolved["fit"].get("distribute") != "mirrored":
             resolved["fit"].pop("devices", None)
+        if not self.lint.ignore:
+            resolved.pop("lint")  # nothing to say: runs keep the config as the learner wrote it
         return resolved
 
     @model_validator(mode="after")
