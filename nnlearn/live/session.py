@@ -82,8 +82,9 @@ def _verdicts(run_dir, prepared=None) -> list:
 
 
 def serve_watch(config: Path, overrides: list[str], options: ServeOptions, shown: Shown,
-                max_runs: int | None = None) -> None:
-    """Serve the live page and watch config until Ctrl-C; a port in use raises NnlearnError before training."""
+                max_runs: int | None = None, stop: threading.Event | None = None) -> None:
+    """Serve the live page and watch config until Ctrl-C, max_runs runs or stop is set; a port in use raises
+    NnlearnError before anything is trained."""
     from nnlearn.process import ignore_further_interrupts
     from nnlearn.watch import watch
 
@@ -116,7 +117,7 @@ def serve_watch(config: Path, overrides: list[str], options: ServeOptions, shown
 
     try:
         watch(config, overrides, on_run=run_done, on_error=error_seen, on_changes=changes_seen, on_save=state.saved,
-              progress=LiveProgress(shown.progress, state), max_runs=max_runs)
+              progress=LiveProgress(shown.progress, state), max_runs=max_runs, stop=stop)
     except KeyboardInterrupt:
         pass
     except Interrupted as stopped:  # Ctrl-C during a run: it stopped as `nnlearn train` stops, its folder kept
