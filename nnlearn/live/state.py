@@ -59,17 +59,17 @@ class LiveState:
     def started(self, run_dir, epochs: int) -> None:
         """A new run: its curves start empty; the previous runs stay overlaid."""
         with self._changed:
-            history: dict[str, list[float]] = {}
-            record = {"run_dir": str(run_dir), "status": "training", "history": history, "test": None,
+            # the run's history is sent once while it trains (as `history`), and kept in `runs` when it ends
+            record = {"run_dir": str(run_dir), "status": "training", "history": {}, "test": None,
                       "baseline": None, "verdict": None, "changes": self.shown["changes"]}
             runs = (self.shown["runs"] + [record])[-RUNS_KEPT:]
-            self._update(status="training", run_dir=str(run_dir), epoch=0, epochs=epochs, history=history,
+            self._update(status="training", run_dir=str(run_dir), epoch=0, epochs=epochs, history={},
                          errors=[], verdict=None, test=None, baseline=None, failure=None, picture=None, runs=runs)
 
     def epoch_ended(self, number: int, logs: dict) -> None:
         with self._changed:
-            for name, value in logs.items():
-                self.shown["history"].setdefault(name, []).append(float(value))
+            for name, value in logs.items():  # 7 significant digits: a float32's, in a third of the JSON
+                self.shown["history"].setdefault(name, []).append(float(f"{float(value):.7g}"))
             self._update(epoch=number)
 
     def drawn(self, picture: dict | None) -> None:
@@ -100,7 +100,7 @@ class LiveState:
         with self._changed:
             runs = self.shown["runs"]
             if runs and runs[-1]["run_dir"] == self.shown["run_dir"]:
-                runs[-1].update(status=status, **values)
+                runs[-1].update(status=status, history=self.shown["history"], **values)
             self._update(**values)
 
     def close(self) -> None:

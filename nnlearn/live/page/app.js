@@ -193,6 +193,12 @@ async function save() {
   drawProblems(page.state);
 }
 
+function curveEvents() {
+  document.getElementById("metric-choice").addEventListener("change", () => {
+    if (page.state) drawCurves(page.state);
+  });
+}
+
 function editorEvents() {
   const editor = document.getElementById("editor");
   editor.addEventListener("input", () => {
@@ -351,15 +357,34 @@ function problemList(heading, problems, className) {
 
 // ---------------------------------------------------------------- curves
 
+function metricNames(state) {
+  const names = new Set();
+  for (const history of [state.history, ...state.runs.map((run) => run.history)]) {
+    for (const name of Object.keys(history)) if (!name.startsWith("val_") && name !== "loss") names.add(name);
+  }
+  return [...names];
+}
+
+function chosenMetric(names) {
+  // the loss and one metric are drawn: the learner's choice, else the key one (accuracy, r2), else the first
+  const choice = document.getElementById("metric-choice");
+  const shown = names.join(" ");
+  if (choice.dataset.names !== shown) {
+    const previous = choice.value;
+    choice.replaceChildren(...names.map((name) => element("option", {value: name, text: name})));
+    choice.dataset.names = shown;
+    choice.value = names.includes(previous) ? previous : ["accuracy", "r2"].find((name) => names.includes(name))
+      || names[0] || "";
+  }
+  document.getElementById("metric-choice-label").hidden = names.length < 2;
+  return choice.value;
+}
+
 function drawCurves(state) {
   const box = document.getElementById("curves");
-  const names = Object.keys(state.history).filter((name) => !name.startsWith("val_"));
-  for (const run of state.runs) {
-    for (const name of Object.keys(run.history)) if (!name.startsWith("val_") && !names.includes(name)) names.push(name);
-  }
-  names.sort((a, b) => (a === "loss" ? -1 : b === "loss" ? 1 : 0));
+  const names = ["loss", chosenMetric(metricNames(state))].filter(Boolean);
   box.replaceChildren();
-  if (!names.length) {
+  if (!Object.keys(state.history).length && !state.runs.some((run) => Object.keys(run.history).length)) {
     box.append(element("p", {className: "empty", text: "the curves appear as the first epochs end"}));
     return;
   }
@@ -491,9 +516,10 @@ function drawPicture(state) {
   document.getElementById("units-legend").textContent = "";
   if (!picture) {
     title.textContent = "The model";
-    box.append(element("p", {className: "empty", text: state.run_dir
-      ? "pictures are drawn for two-feature classifiers and for regression"
-      : "the picture appears as training starts"}));
+    const why = state.failure ? "no epoch of this run ended well: there are no weights to draw"
+      : state.status === "training" || !state.run_dir ? "the picture appears when the first epoch ends"
+        : "pictures are drawn for classifiers of two features and for regression";
+    box.append(element("p", {className: "empty", text: why}));
     return;
   }
   if (picture.error) {
@@ -646,9 +672,15 @@ function truthChart(picture) {
     chart.append(xLabel, yLabel);
   }
   const caption = svgElement("text", {x: left + size / 2, y: top + size + 30, "text-anchor": "middle"});
-  caption.textContent = "true value → (dashed: predicted = true)";
-  chart.append(caption, svgElement("rect", {x: left, y: top, width: size, height: size, fill: "none", class: "axis"}));
-  return chart;
+  caption.textContent = "true value (dashed: predicted = true)";
+  const side = svgElement("text", {x: 12, y: top + size / 2, "text-anchor": "middle",
+                                   transform: `rotate(-90 12 ${top + size / 2})`});
+  side.textContent = "predicted value";
+  chart.append(caption, side, svgElement("rect", {x: left, y: top, width: size, height: size, fill: "none",
+                                                  class: "axis"}));
+  const wrapper = element("div");
+  wrapper.append(element("h3", {text: `Predicted against true, on the ${picture.split} rows`}), chart);
+  return wrapper;
 }
 
 // ---------------------------------------------------------------- the end of a run
@@ -712,7 +744,9 @@ function drawRuns(state) {
   list.replaceChildren();
   for (const run of state.runs) {
     const name = run.run_dir.split(/[\\/]/).pop();
-    const score = run.test ? Object.entries(run.test).filter(([metric]) => metric !== "loss")[0] : null;
+    const names = run.test ? Object.keys(run.test).filter((metric) => metric !== "loss") : [];
+    const key = ["accuracy", "r2"].find((metric) => names.includes(metric)) || names[0];
+    const score = key ? [key, run.test[key]] : null;
     const said = run.status === "finished" ? (score ? `test ${score[0]} ${formatNumber(score[1])}` : "finished")
       : run.status;
     list.append(element("li", {className: run.run_dir === state.run_dir ? "current" : ""},
@@ -723,4 +757,5 @@ function drawRuns(state) {
 // ---------------------------------------------------------------- start
 
 editorEvents();
+curveEvents();
 api("/api/state").then((answer) => draw(answer.body)).finally(connect);
