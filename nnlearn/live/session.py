@@ -101,8 +101,8 @@ def serve_watch(config: Path, overrides: list[str], options: ServeOptions, shown
         _open_browser(address)
 
     def run_done(retrained) -> None:
+        shown.on_run(retrained)  # the terminal's report (and --json's line) first, as without --serve
         state.finished(retrained.run, _verdicts(retrained.run.run_dir, retrained.run.prepared))
-        shown.on_run(retrained)
 
     def error_seen(error) -> None:
         if isinstance(error, RunFailed) and error.run_dir is not None:
