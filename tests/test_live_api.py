@@ -328,3 +328,28 @@ def test_ctrl_c_during_a_run_stops_server_and_watcher_with_the_run_folder_comple
     assert not [path for path in run_dir.rglob("*") if path.is_file() and token.encode() in path.read_bytes()]
     with pytest.raises(OSError):
         socket.create_connection((page.host, page.port), timeout=2).close()
+
+
+def test_another_host_is_allowed_with_a_warning_and_help_needs_no_tensorflow(tmp_path):
+    config = tmp_path / "moons.yaml"
+    config.write_text(MOONS)
+    console = Console(file=StringIO(), width=200)
+    stopped = threading.Event()
+    stopped.set()  # nothing is trained: the server starts, says where, and stops
+
+    def nothing(*arguments) -> None:
+        pass
+
+    serve_watch(config, [], ServeOptions(host="0.0.0.0", port=0, open_browser=False),
+                Shown(nothing, nothing, nothing, None, console, console), stop=stopped)
+    said = console.file.getvalue()
+    assert "warning: listening on 0.0.0.0, not only on this machine" in said
+    assert "Live page: http://127.0.0.1:" in said and "stopped watching and serving the page" in said
+    local = Console(file=StringIO(), width=200)
+    serve_watch(config, [], ServeOptions(port=0, open_browser=False),
+                Shown(nothing, nothing, nothing, None, local, local), stop=stopped)
+    assert "warning" not in local.file.getvalue()
+    code = ("import sys; from typer.testing import CliRunner; from nnlearn.cli import app; "
+            "r = CliRunner().invoke(app, ['watch', '--help']); assert r.exit_code == 0, r.output; "
+            "assert '--serve' in r.output and '--no-browser' in r.output; assert 'tensorflow' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parent.parent)
