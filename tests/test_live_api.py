@@ -199,6 +199,8 @@ def test_a_control_edit_returns_the_new_text_and_its_line_without_saving(served)
     status, answer, _ = page.call("POST", "/api/edit", {"text": MOONS, "edit": {"set": "fit.epochs", "value": 9}})
     assert status == 422 and "set by --set" in answer["errors"][0]["message"]
     assert page.call("POST", "/api/edit", {"text": MOONS, "edit": {"remove_layer": 2}})[0] == 422
+    status, answer, _ = page.call("POST", "/api/edit", {"text": edited(MOONS, ("units: 16", "units: 20"))})
+    assert status == 200 and answer["line"] is None and answer["controls"]["layers"][0]["units"] == 20
 
 
 def test_a_port_in_use_is_a_clear_error_with_a_free_one_suggested(tmp_path):

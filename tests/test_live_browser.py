@@ -160,12 +160,15 @@ def test_a_control_changes_the_yaml_at_its_line(opened, served):
     before = config.read_text()
     units = before.splitlines()[4]
     assert "units: 16" in units
-    tab.click("button[aria-label='layer 0 more units']")
+    more = tab.locator("button[aria-label='layer 0 more units']")
+    more.click()
     expect(tab.locator("#control-note")).to_have_text("line 5: model.layers[0].units: 16 → 17", timeout=SECONDS)
     assert tab.locator("#gutter span").nth(4).get_attribute("class") == "changed"
+    more.click()  # the control now starts from the edited text, not from the file still being saved
+    expect(tab.locator("#control-note")).to_have_text("line 5: model.layers[0].units: 17 → 18", timeout=SECONDS)
     expect(tab.locator("#save-note")).to_have_text(re.compile("^saved"), timeout=SECONDS)
     after = config.read_text()
     diff = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"]
-    assert diff == [f"- {units}", f"+ {units.replace('units: 16', 'units: 17')}"]
+    assert diff == [f"- {units}", f"+ {units.replace('units: 16', 'units: 18')}"]
     opened.wait_until_waiting()
     assert tab.locator("#units figure").count() == 16 and opened.problems() == []

@@ -8,7 +8,8 @@ Every request must carry the session's token, as `?token=TOKEN` or an `Authoriza
     GET  /api/state        the state as JSON (docs/json.md)
     GET  /api/events       the same, as a stream of `state` events, one each time it changes
     POST /api/config       {"text": ..., "base": SHA256}: saved when valid (200), else 400/409/422
-    POST /api/edit         {"text": ..., "edit": {...}}: the text as a control changes it (not saved)
+    POST /api/edit         {"text": ..., "edit": {...}}: the text as a control changes it (not saved); without
+                           "edit", what the controls show for the text
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ class Handler(BaseHTTPRequestHandler):
     def _refused(self) -> bool:
         if self.app.allows(self._token()):
             return False
+        self.close_connection = True  # a body sent with it is never read
         self._send_json(403, {"errors": [{"message": "this page needs the token nnlearn printed: open the "
                                                      "address it printed, with its ?token=."}]})
         return True
@@ -112,6 +114,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         route = urlsplit(self.path).path
         if route not in ("/api/config", "/api/edit"):
+            self.close_connection = True
             self._send_json(404, {"errors": [{"message": f"there is no {route} here."}]})
             return
         body = self._json_body()
@@ -149,17 +152,22 @@ class Handler(BaseHTTPRequestHandler):
 
     def _edit(self, body: dict) -> None:
         edit = body.get("edit")
+        overridden = self.app.state.overridden
+        if edit is None:  # no edit: what the controls show for this text
+            self._send_json(200, {"text": body["text"], "line": None, "description": None,
+                                  "controls": controls_of(body["text"], overridden)})
+            return
         try:
             if not isinstance(edit, dict):
                 raise EditError('"edit" must be an object, e.g. {"set": "fit.epochs", "value": 20}.')
-            if given_by_option(str(edit.get("set", "")), self.app.state.overridden):
+            if given_by_option(str(edit.get("set", "")), overridden):
                 raise EditError(f"{edit['set']} is set by --set on the command line, so the file's value is not "
                                 "used.", hint="stop nnlearn and start it again without that --set.")
             edited = apply_edit(body["text"], edit)
         except NnlearnError as error:
             self._send_json(422, {"errors": [problem.as_dict() for problem in error.problems]})
             return
-        self._send_json(200, {**edited.to_json(), "controls": controls_of(edited.text, self.app.state.overridden)})
+        self._send_json(200, {**edited.to_json(), "controls": controls_of(edited.text, overridden)})
 
     def _stream_events(self) -> None:
         """A `state` event now and after each change (at most ten a second), until the watcher stops."""

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from nnlearn.config_file import format_path, parse_path
 from nnlearn.display import print_wrapped
-from nnlearn.errors import Interrupted, NnlearnError, RunFailed
+from nnlearn.errors import ConfigError, DataError, Interrupted, NnlearnError
 from nnlearn.live.server import LiveApp, start_server
 from nnlearn.live.state import LiveProgress, LiveState
 
@@ -105,10 +105,10 @@ def serve_watch(config: Path, overrides: list[str], options: ServeOptions, shown
         state.finished(retrained.run, _verdicts(retrained.run.run_dir, retrained.run.prepared))
 
     def error_seen(error) -> None:
-        if isinstance(error, RunFailed) and error.run_dir is not None:
-            state.failed(error, _verdicts(error.run_dir))
-        else:
+        if isinstance(error, (ConfigError, DataError)):  # the save cannot be trained: its problems, at their lines
             state.invalid(error)
+        else:  # a run that failed (a NaN loss): its message, and its diagnosis when it has a run folder
+            state.failed(error, _verdicts(error.run_dir) if error.run_dir is not None else [])
         shown.on_error(error)
 
     def changes_seen(changes) -> None:

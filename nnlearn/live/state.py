@@ -83,7 +83,8 @@ class LiveState:
         self._update(status="waiting")
 
     def failed(self, error, verdicts: list) -> None:
-        """A run stopped by a failure (a NaN loss): its message and diagnosis; watching goes on."""
+        """A run stopped by a failure (a NaN loss; a run that cannot go on): its message and diagnosis;
+        watching goes on."""
         verdict = verdicts[0].to_json() if verdicts else None
         failure = {"kind": type(error).__name__, "problems": _problems(error)}
         self._end_run("failed", verdict=verdict)
@@ -92,7 +93,7 @@ class LiveState:
     def invalid(self, error) -> None:
         """A save the watcher could not train (the config's problems, with their lines): the last good run
         stays on the page."""
-        if self.shown["status"] == "training":
+        if self.shown["status"] == "training":  # (a data file that became unreadable while it trained)
             self._end_run("failed")
         self._update(status="invalid", errors=_problems(error))
 

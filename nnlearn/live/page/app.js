@@ -10,6 +10,7 @@ const CLASS_COLOURS = ["#2b6cb0", "#dd6b20", "#2f855a", "#c53030", "#6b46c1", "#
                        "#4a5568", "#744210"];
 const LEARNING_RATES = [0.00001, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10];
 const SAVE_AFTER_CONTROL_MS = 500;  // quick clicks on a control are saved once, after the last
+const CONTROLS_AFTER_TYPING_MS = 300;
 
 const page = {
   state: null,
@@ -18,6 +19,7 @@ const page = {
   controlsShown: null,  // the controls' JSON as drawn, so a redraw never steals a control's focus
   markedLines: {error: new Set(), changed: new Set()},
   saveTimer: null,
+  controlsTimer: null,
   localErrors: null,    // the errors of a save the page tried and the server refused
 };
 
@@ -86,7 +88,7 @@ function draw(state) {
   page.state = state;
   drawStatus(state);
   drawEditor(state);
-  drawControls(state.controls);
+  if (state.config.sha256 === page.baseSha && !editorDirty()) drawControls(state.controls);
   drawProblems(state);
   drawCurves(state);
   drawPicture(state);
@@ -204,7 +206,11 @@ function editorEvents() {
   editor.addEventListener("input", () => {
     document.getElementById("save").disabled = !editorDirty();
     markLines("changed", []);
-    drawGutter();
+    clearTimeout(page.controlsTimer);  // the controls follow the text typed, once the typing pauses
+    page.controlsTimer = setTimeout(async () => {
+      const answer = await api("/api/edit", {text: editor.value});
+      if (answer.status === 200) drawControls(answer.body.controls);
+    }, CONTROLS_AFTER_TYPING_MS);
   });
   editor.addEventListener("scroll", () => {
     document.getElementById("gutter").scrollTop = editor.scrollTop;
@@ -317,7 +323,6 @@ async function edit(change) {
   editor.value = answer.body.text;
   markLines("changed", [answer.body.line]);
   setNote("control-note", `line ${answer.body.line}: ${answer.body.description}`, "note changed");
-  page.controlsShown = null;
   drawControls(answer.body.controls);
   document.getElementById("save").disabled = !editorDirty();
   clearTimeout(page.saveTimer);
