@@ -195,6 +195,12 @@ async function save() {
   drawProblems(page.state);
 }
 
+function statusEvents() {  // the status "the saved config has N problems" leads to them
+  document.getElementById("status").addEventListener("click", () => {
+    if (page.state && page.state.status === "invalid") document.getElementById("problems").scrollIntoView();
+  });
+}
+
 function curveEvents() {
   document.getElementById("metric-choice").addEventListener("change", () => {
     if (page.state) drawCurves(page.state);
@@ -763,4 +769,5 @@ function drawRuns(state) {
 
 editorEvents();
 curveEvents();
+statusEvents();
 api("/api/state").then((answer) => draw(answer.body)).finally(connect);
