@@ -1,6 +1,7 @@
 """The live page in a real browser: headless Chromium (Debian's `chromium` package, which .ci/run installs)
-driven by Playwright, against `nnlearn watch CONFIG --serve` itself. A missing Chromium fails these tests:
-skipping them would hide a broken page."""
+driven by Playwright, against `nnlearn watch CONFIG --serve` itself: one server and one browser for five
+checks in a row (one test, so that they share them whichever process runs it). A missing Chromium fails
+the test: skipping it would hide a broken page."""
 
 import difflib
 import os
@@ -22,17 +23,14 @@ CHROMIUM_ARGUMENTS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-
                       "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SECONDS = 120_000  # Playwright's waits are in milliseconds: generous, as a busy machine trains slowly
 
-pytestmark = [pytest.mark.tensorflow, pytest.mark.browser, pytest.mark.xdist_group("live_browser")]
 
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """`nnlearn watch moons.yaml --serve --port 0 --no-browser` in a folder of its own: (address, config)."""
-    folder = tmp_path_factory.mktemp("live")
-    config = folder / "moons.yaml"
+@pytest.fixture
+def served(tmp_path):
+    """`nnlearn watch moons.yaml --serve --port 0 --no-browser` in the test's folder: (address, config)."""
+    config = tmp_path / "moons.yaml"
     config.write_text(MOONS)
     process = subprocess.Popen([sys.executable, "-m", "nnlearn", "watch", str(config), "--serve", "--port", "0",
-                                "--no-browser", "--quiet"], cwd=folder, stdout=subprocess.PIPE,
+                                "--no-browser", "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True,
                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     watchdog = threading.Timer(600, process.kill)  # never hangs the suite
@@ -51,7 +49,7 @@ def served(tmp_path_factory):
             process.kill()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def browser():
     from playwright.sync_api import sync_playwright
 
@@ -87,14 +85,7 @@ class Opened:
         return [message for message in self.messages if not message.startswith(("log:", "info:", "debug:"))]
 
 
-@pytest.fixture
-def opened(browser, served):
-    page = Opened(browser, served[0])
-    yield page
-    page.tab.close()
-
-
-def test_the_page_loads_with_no_console_errors_and_nothing_from_elsewhere(opened, served):
+def check_the_page_loads_with_no_console_errors_and_nothing_from_elsewhere(opened: Opened, served: tuple) -> None:
     tab = opened.tab
     assert tab.locator("svg[data-name^='loss'] polyline.curve.training.current").count() == 1
     assert tab.locator("#boundary path.boundary").count() == 1  # the decision boundary of two features
@@ -106,7 +97,7 @@ def test_the_page_loads_with_no_console_errors_and_nothing_from_elsewhere(opened
     assert [url for url in opened.requests if not url.startswith((origin, "data:"))] == []
 
 
-def test_the_curves_grow_during_training(opened, served):
+def check_the_curves_grow_during_training(opened: Opened, served: tuple) -> None:
     tab, config = opened.tab, served[1]
     config.write_text(edited(MOONS, ("epochs: 6", "epochs: 300")))  # a save from the learner's own editor
     expect(tab.locator("#status")).to_have_text(re.compile("^training"), timeout=SECONDS)
@@ -124,7 +115,7 @@ def test_the_curves_grow_during_training(opened, served):
     assert opened.problems() == []
 
 
-def test_an_edit_in_the_page_retrains_and_the_new_run_appears(opened, served):
+def check_an_edit_in_the_page_retrains_and_the_new_run_appears(opened: Opened, served: tuple) -> None:
     tab, config = opened.tab, served[1]
     before = opened.runs()
     text = edited(MOONS, ("learning_rate: 0.01", "learning_rate: 0.02"))
@@ -140,7 +131,7 @@ def test_an_edit_in_the_page_retrains_and_the_new_run_appears(opened, served):
     assert opened.problems() == []
 
 
-def test_an_invalid_edit_shows_its_error_and_leaves_the_file_as_it_was(opened, served):
+def check_an_invalid_edit_shows_its_error_and_leaves_the_file_as_it_was(opened: Opened, served: tuple) -> None:
     tab, config = opened.tab, served[1]
     before = config.read_bytes()
     invalid = edited(MOONS, ("units: 16", "units: -3"))
@@ -155,7 +146,7 @@ def test_an_invalid_edit_shows_its_error_and_leaves_the_file_as_it_was(opened, s
     assert tab.locator("#status").text_content() == "waiting for a save"  # nothing was saved, nothing retrains
 
 
-def test_a_control_changes_the_yaml_at_its_line(opened, served):
+def check_a_control_changes_the_yaml_at_its_line(opened: Opened, served: tuple) -> None:
     tab, config = opened.tab, served[1]
     before = config.read_text()
     units = before.splitlines()[4]
@@ -171,4 +162,32 @@ def test_a_control_changes_the_yaml_at_its_line(opened, served):
     diff = [line for line in difflib.ndiff(before.splitlines(), after.splitlines()) if line[:1] in "+-"]
     assert diff == [f"- {units}", f"+ {units.replace('units: 16', 'units: 18')}"]
     opened.wait_until_waiting()
-    assert tab.locator("#units figure").count() == 16 and opened.problems() == []
+    assert tab.locator("#units figure").count() == 16
+    tab.fill("#editor", edited(after, ("units: 18", "units: 30")))  # typed, then a click before a pause
+    more.click()
+    expect(tab.locator("#control-note")).to_have_text("line 5: model.layers[0].units: 30 → 31", timeout=SECONDS)
+    for _ in range(600):  # saved half a second after the click
+        if "units: 31" in config.read_text():
+            break
+        tab.wait_for_timeout(100)
+    assert "units: 31" in config.read_text()
+    opened.wait_until_waiting()
+    assert opened.problems() == []
+
+
+@pytest.mark.tensorflow
+@pytest.mark.browser
+def test_the_live_page_in_a_real_browser(browser, served):
+    """One server and one browser for the five checks, in this order (each starts from what the one before
+    left): the page loads cleanly; its curves grow while a save from the learner's own editor trains; an
+    edit saved in the page retrains; an invalid one is refused; a control edits the YAML at its line."""
+    opened = Opened(browser, served[0])
+    check_the_page_loads_with_no_console_errors_and_nothing_from_elsewhere(opened, served)
+    check_the_curves_grow_during_training(opened, served)
+    check_an_edit_in_the_page_retrains_and_the_new_run_appears(opened, served)
+    check_an_invalid_edit_shows_its_error_and_leaves_the_file_as_it_was(opened, served)
+    runs = opened.runs()
+    opened.tab.close()
+    reopened = Opened(browser, served[0])  # a page closed and opened again shows the session where it is
+    assert reopened.runs() == runs and reopened.tab.locator("#editor").input_value() == served[1].read_text()
+    check_a_control_changes_the_yaml_at_its_line(reopened, served)

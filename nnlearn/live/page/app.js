@@ -16,6 +16,7 @@ const page = {
   state: null,
   baseSha: null,        // the version of the file the editor's text started from
   loadedText: null,     // that version's text: the editor is "dirty" when it differs
+  controls: null,       // what the controls show (GET /api/state's `controls`, or for the editor's text)
   controlsShown: null,  // the controls' JSON as drawn, so a redraw never steals a control's focus
   markedLines: {error: new Set(), changed: new Set()},
   saveTimer: null,
@@ -213,10 +214,7 @@ function editorEvents() {
     document.getElementById("save").disabled = !editorDirty();
     markLines("changed", []);
     clearTimeout(page.controlsTimer);  // the controls follow the text typed, once the typing pauses
-    page.controlsTimer = setTimeout(async () => {
-      const answer = await api("/api/edit", {text: editor.value});
-      if (answer.status === 200) drawControls(answer.body.controls);
-    }, CONTROLS_AFTER_TYPING_MS);
+    page.controlsTimer = setTimeout(refreshControls, CONTROLS_AFTER_TYPING_MS);
   });
   editor.addEventListener("scroll", () => {
     document.getElementById("gutter").scrollTop = editor.scrollTop;
@@ -242,7 +240,15 @@ function editorEvents() {
 
 // ---------------------------------------------------------------- the controls
 
+async function refreshControls() {  // what the controls show for the editor's text, asked of the server
+  clearTimeout(page.controlsTimer);
+  page.controlsTimer = null;
+  const answer = await api("/api/edit", {text: document.getElementById("editor").value});
+  if (answer.status === 200) drawControls(answer.body.controls);
+}
+
 function drawControls(controls) {
+  page.controls = controls;
   const shown = JSON.stringify(controls);
   if (shown === page.controlsShown) return;
   page.controlsShown = shown;
@@ -304,7 +310,10 @@ function layerControl(layer, activations) {
                                         onchange: (event) => edit({set: `${key}.activation`, value: event.target.value})});
   for (const name of activations) activation.append(element("option", {value: name, text: name}));
   activation.value = layer.activation;
-  const change = (step) => () => edit({set: `${key}.units`, value: Math.max(1, layer.units + step)});
+  const change = (step) => () => edit((controls) => {  // from the units the text has when clicked
+    const now = controls.layers.find((shown) => shown.index === layer.index);
+    return {set: `${key}.units`, value: Math.max(1, (Number.isInteger(now?.units) ? now.units : 1) + step)};
+  });
   return element("div", {className: "control layer", "data-layer": String(layer.index)},
     element("label", {text: `layer ${layer.index}`}),
     element("button", {type: "button", className: "small", title: "one unit fewer", text: "−",
@@ -319,7 +328,11 @@ function layerControl(layer, activations) {
                        onclick: () => edit({remove_layer: layer.index})}));
 }
 
-async function edit(change) {
+async function edit(making) {
+  // making: the edit, or a function of the controls that makes it (a step from the value they show)
+  if (page.controlsTimer) await refreshControls();  // typed text the controls have not caught up with
+  if (typeof making === "function" && !page.controls) return;
+  const change = typeof making === "function" ? making(page.controls) : making;
   const editor = document.getElementById("editor");
   const answer = await api("/api/edit", {text: editor.value, edit: change});
   if (answer.status !== 200) {
