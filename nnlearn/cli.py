@@ -732,8 +732,8 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
         if serve:
             from nnlearn.live.session import ServeOptions, Shown, serve_watch
 
-            options = ServeOptions(open_browser=not no_browser)
-            options.host, options.port = host or options.host, options.port if port is None else port
+            options = ServeOptions(host or ServeOptions.host, ServeOptions.port if port is None else port,
+                                   open_browser=not no_browser)
             shown = Shown(show_run, show_error, show_changes, EpochProgress(people, quiet=quiet), people, errors)
             serve_watch(config, overrides or [], options, shown, max_runs)
             return
