@@ -682,13 +682,25 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
                                                           help="Stop after this many completed runs.")] = None,
           quiet: QuietOption = False,
           as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per completed run, one "
-                                                "per line.")] = False):
+                                                "per line.")] = False,
+          serve: Annotated[bool, typer.Option("--serve", help="Also serve a live page of the training (curves, "
+                                              "the model's picture, the verdict) where the config can be edited; "
+                                              "its address, with a token, is printed.")] = False,
+          port: Annotated[Optional[int], typer.Option("--port", metavar="N", min=0, max=65535,
+                                                      help="With --serve: the port to listen on (default 8765; "
+                                                           "0: any free one).")] = None,
+          host: Annotated[Optional[str], typer.Option("--host", metavar="H",
+                                                      help="With --serve: the address to listen on (default "
+                                                           "127.0.0.1, this machine only).")] = None,
+          no_browser: Annotated[bool, typer.Option("--no-browser", help="With --serve: do not open a browser "
+                                                   "on the page.")] = False):
     """Train CONFIG, then retrain it every time the file is saved, with TensorFlow kept loaded.
 
     Each run is a normal run directory; its test metrics are shown beside the previous run's, with
     what changed in the config and the loss per epoch. The config's warnings come before each run
     (--quiet hides them). An invalid edit is reported and watching goes on. Ctrl-C while waiting exits
-    0; during a run it stops that run like `nnlearn train` (exit 130).
+    0; during a run it stops that run like `nnlearn train` (exit 130). With --serve, Ctrl-C stops the
+    page and the watcher (exit 0), a run in progress kept as `nnlearn train` keeps one.
     """
     from rich.markup import escape
 
@@ -721,6 +733,17 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
         errors.print(f"Still watching {escape(str(config))}: fix it and save again.")
 
     with handled(as_json):
+        if serve:
+            from nnlearn.cli.serve import ServeOptions, Shown, serve_watch
+
+            options = ServeOptions(host or ServeOptions.host, ServeOptions.port if port is None else port,
+                                   open_browser=not no_browser)
+            shown = Shown(show_run, show_error, show_changes, EpochProgress(people, quiet=quiet), people, errors)
+            serve_watch(config, overrides or [], options, shown, max_runs)
+            return
+        if port is not None or host is not None or no_browser:
+            raise NnlearnError("--port, --host and --no-browser go with --serve, the live page.", path="--serve",
+                               hint=f"nnlearn watch {config} --serve")
         try:
             watch_config(config, overrides or [], on_run=show_run, on_error=show_error, on_changes=show_changes,
                          progress=EpochProgress(people, quiet=quiet), max_runs=max_runs)

@@ -196,6 +196,9 @@ class EpochProgress:
         else:
             self.unprinted = (number, logs)
 
+    def weights_after(self, epochs: int, model, prepared) -> None:
+        """Nothing to draw in a terminal (the model after each call into TensorFlow: see nnlearn.workflows.live)."""
+
     def _print_epoch(self, number: int, logs: dict) -> None:
         self.unprinted = None
         self.console.print(f"epoch {number:>{len(str(self.total))}}/{self.total}  {epoch_logs(logs)}",

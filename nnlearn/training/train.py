@@ -70,6 +70,8 @@ class Silent:
 
     def epoch(self, number: int, logs: dict) -> None: ...
 
+    def weights_after(self, epochs: int, model, prepared: Prepared) -> None: ...
+
     def finish(self) -> None: ...
 
 
@@ -297,6 +299,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
         callbacks.append(stopping)
 
     def snapshot(history_rows):
+        progress.weights_after(len(history_rows), model, prepared)  # a live page draws the model here
         variables = tf_model.snapshot(model)
         state, best = (stopping.state(), stopping.best_weights) if stopping else (None, None)
 
