@@ -47,7 +47,8 @@ def main() -> None:
         from sklearn.datasets import make_blobs
 
         from nnlearn.pictures.plots import draw_plots
-        from nnlearn.training import train
+        from nnlearn.runs.rundir import RunDir
+        from nnlearn.training.train import train
 
         x, y = make_blobs(6000, centers=300, n_features=2, random_state=0)
         (folder / "classes.csv").write_text("a,b,label\n" + "".join(
@@ -55,7 +56,7 @@ def main() -> None:
         (folder / "many.yaml").write_text(CONFIG)
         run = train(folder / "many.yaml", out=folder / "run")
         clock = time.perf_counter()
-        drawn = draw_plots(run.run_dir)
+        drawn = draw_plots(RunDir.open(run.run_dir))
         print(f"every picture of a 300-class run ({len(drawn)} files): {time.perf_counter() - clock:.1f} s")
 
 

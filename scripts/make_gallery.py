@@ -125,7 +125,8 @@ def colour_shapes(folder: Path, per_class: int = 60, size: int = 24, seed: int =
 def train_all(work: Path) -> dict[str, dict[str, Path]]:
     """Train every gallery run into work/; {run name: {picture: its PNG}}."""
     from nnlearn.pictures.plots import draw_plots
-    from nnlearn.training import train
+    from nnlearn.runs.rundir import RunDir
+    from nnlearn.training.train import train
 
     work.mkdir(parents=True, exist_ok=True)
     (work / "colour.yaml").write_text(COLOUR_CONFIG.format(folder=colour_shapes(work / "colour_shapes")))
@@ -140,7 +141,7 @@ def train_all(work: Path) -> dict[str, dict[str, Path]]:
             shutil.rmtree(run_dir, ignore_errors=True)
             train(path, overrides, out=run_dir)
         shown = SHOWN_OF_MADE_HERE.get(name)
-        drawn[name] = {png.stem: png for png in draw_plots(run_dir) if shown is None or png.stem in shown}
+        drawn[name] = {png.stem: png for png in draw_plots(RunDir.open(run_dir)) if shown is None or png.stem in shown}
     return drawn
 
 

@@ -17,6 +17,7 @@ from nnlearn.insight.diagnose import CURVE_TITLES, RULES, curve_title, diagnose
 from nnlearn.insight.remedies import _stopping_point
 from nnlearn.insight.run_numbers import RunNumbers
 from nnlearn.runs.rundir import RunDir
+from nnlearn.training.train import Silent
 from tests.conftest import CONFIGS, DIVERGES, ROOT, TINY
 
 runner = CliRunner()
@@ -480,28 +481,22 @@ def test_softmax_digits_overfits_with_and_without_early_stopping(workdir):
     with early stopping (2.6 times) "high variance". Both miss 9 of 180 validation digits, and about none of
     the training ones: high variance, both."""
     from nnlearn.insight.diagnose import diagnose_run
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     plain = train(CONFIGS / "softmax_digits.yaml", out="runs/plain")
     stopped = train(CONFIGS / "softmax_digits.yaml", ["fit.early_stopping.patience=5",
                                                       "fit.early_stopping.restore_best_weights=true"], out="runs/stop")
     assert stopped.epochs < plain.epochs
-    assert [verdict.kind for verdict in diagnose_run(plain.run_dir, plain.prepared)] == ["high_variance"]
-    [after] = diagnose_run(stopped.run_dir, stopped.prepared)
+    assert [verdict.kind for verdict in diagnose_run(RunDir.open(plain.run_dir), plain.prepared)] == ["high_variance"]
+    [after] = diagnose_run(RunDir.open(stopped.run_dir), stopped.prepared)
     assert after.kind == "high_variance" and "early stopping is already on" in after.next_step
 
 
-class StopAt:
+class StopAt(Silent):
     """A progress reporter that presses Ctrl-C when an epoch ends."""
 
     def __init__(self, epoch):
         self.at = epoch
-
-    def before_training(self, warnings): ...
-
-    def initial_loss(self, measured, expected, reason): ...
-
-    def start(self, epochs, run_dir, first_epoch=0): ...
 
     def epoch(self, number, logs):
         if number == self.at:
@@ -523,14 +518,15 @@ def test_coffee_interrupted_then_resumed_is_judged_by_the_same_rules(workdir):
     coffee = CONFIGS / "coffee_roasting.yaml"
     with pytest.raises(Interrupted):
         train(coffee, ["fit.epochs=1000"], out="runs/cut", progress=StopAt(400))
-    [interrupted] = diagnose_run("runs/cut")
-    resumed = resume("runs/cut")
+    [interrupted] = diagnose_run(RunDir.open("runs/cut"))
+    resumed = resume(RunDir.open("runs/cut"))
     whole = train(coffee, ["fit.epochs=1000"], out="runs/whole")
     short = train(coffee, ["fit.epochs=400"], out="runs/short")
-    [after], [uninterrupted] = diagnose_run(resumed.run_dir), diagnose_run(whole.run_dir, whole.prepared)
+    [after] = diagnose_run(RunDir.open(resumed.run_dir))
+    [uninterrupted] = diagnose_run(RunDir.open(whole.run_dir), whole.prepared)
     assert (after.kind, after.title, after.evidence) == (uninterrupted.kind, uninterrupted.title,
                                                          uninterrupted.evidence)
-    assert interrupted.kind == diagnose_run(short.run_dir, short.prepared)[0].kind
+    assert interrupted.kind == diagnose_run(RunDir.open(short.run_dir), short.prepared)[0].kind
 
 
 @pytest.mark.tensorflow

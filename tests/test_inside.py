@@ -216,7 +216,7 @@ def test_the_dead_unit_fix_fits_the_config():
 def test_inspect_text_shows_the_first_layer_weights_and_only_wrong_answers(write_config, monkeypatch):
     from nnlearn.model.saved_model import load_saved_model
     from nnlearn.runs.saved_run import prepare_saved_run
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     run = train(write_config(TINY), ["fit.epochs=2"]).run_dir  # iris after 2 epochs: unsure, often wrong
     monkeypatch.setenv("COLUMNS", "80")
@@ -228,7 +228,7 @@ def test_inspect_text_shows_the_first_layer_weights_and_only_wrong_answers(write
     row = next(line for line in shown.output.splitlines() if line.startswith("│    0 │"))
     assert f"{weights[0, 0]:+.3g}" in row and f"{weights[3, 0]:+.3g}" in row
     # every listed example is wrong, and every wrong one is listed: Keras' argmax of the saved model
-    prepared, _ = prepare_saved_run(run)
+    prepared, _ = prepare_saved_run(RunDir.open(run))
     predicted = load_saved_model(run / "model.keras").predict(prepared.x("test"), verbose=0).argmax(axis=1)
     wrong = int(np.sum(predicted != prepared.splits.test.y))
     listed = json.loads(runner.invoke(app, ["eval", str(run), "--mistakes", "150", "--json"]).stdout)["mistakes"]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from nnlearn.pictures.drawing import MAX_PIXELS, png_size
+from nnlearn.runs.rundir import RunDir
 
 COLOURS = {"circle": (230, 60, 40), "square": (40, 200, 80), "cross": (60, 90, 240)}
 RGB_CONFIG = """\
@@ -89,7 +90,7 @@ def figures(monkeypatch):
 
 @pytest.fixture
 def colour_run(workdir):
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     coloured_shapes(workdir / "shapes")
     (workdir / "colour.yaml").write_text(RGB_CONFIG)
@@ -100,7 +101,7 @@ def colour_run(workdir):
 def test_colour_images_are_drawn_in_colour_and_mistakes_name_their_files(colour_run, workdir):
     from nnlearn.pictures.plots import draw_plots
 
-    drawn = {path.name: path for path in draw_plots(colour_run)}
+    drawn = {path.name: path for path in draw_plots(RunDir.open(colour_run))}
     assert {"feature_maps.png", "mistakes.png", "filters.png"} <= set(drawn)
     for path in drawn.values():
         assert max(png_size(path.read_bytes())) <= MAX_PIXELS, path.name
@@ -113,7 +114,7 @@ def test_colour_images_are_drawn_in_colour_and_mistakes_name_their_files(colour_
         assert (workdir / "shapes" / mistake["file"]).is_file() and mistake["file"].split("/")[0] == mistake["true"]
     from nnlearn.pictures.report import run_report
 
-    page = run_report(colour_run)  # the report names them by file too
+    page = run_report(RunDir.open(colour_run))  # the report names them by file too
     assert "<th>file</th>" in page and f"<td>{numbers['mistakes'][0]['file']}</td>" in page
 
 
@@ -121,7 +122,7 @@ def test_colour_images_are_drawn_in_colour_and_mistakes_name_their_files(colour_
 def test_feature_maps_show_the_input_in_colour_and_each_layer_with_its_colour_bar(colour_run, figures):
     from nnlearn.pictures.plots import draw_plots
 
-    draw_plots(colour_run)
+    draw_plots(RunDir.open(colour_run))
     figure = figures["feature_maps.png"]
     by_title = {axis.get_title(): axis for axis in figure.axes if axis.get_title()}
     shown = np.asarray(by_title["the input"].images[0].get_array())
@@ -137,10 +138,10 @@ def test_feature_maps_show_the_input_in_colour_and_each_layer_with_its_colour_ba
 @pytest.mark.tensorflow
 def test_scatters_name_their_classes_and_the_boundary_tiles_have_axes(workdir, figures):
     from nnlearn.pictures.plots import draw_plots
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     (workdir / "moons.yaml").write_text(MOONS_CONFIG)
-    drawn = {path.name for path in draw_plots(train(workdir / "moons.yaml").run_dir)}
+    drawn = {path.name for path in draw_plots(RunDir.open(train(workdir / "moons.yaml").run_dir))}
     assert {"units.png", "decision_boundary_epochs.png", "decision_boundary.png"} <= drawn
     for name in ("units.png", "decision_boundary_epochs.png"):
         legends = figures[name].legends

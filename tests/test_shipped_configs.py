@@ -3,6 +3,7 @@ calls each one what the scenario corpus (tests/scenarios/corpus.py) accepts for 
 
 import pytest
 
+from nnlearn.runs.rundir import RunDir
 from nnlearn.training.train import train
 from tests.conftest import CONFIGS
 
@@ -40,5 +41,5 @@ def test_shipped_config_reaches_its_floor(name, workdir):
     from nnlearn.insight.diagnose import diagnose_run
     from tests.scenarios.corpus import BY_NAME
 
-    verdict = diagnose_run(run.run_dir, run.prepared)[0]
+    verdict = diagnose_run(RunDir.open(run.run_dir), run.prepared)[0]
     assert verdict.kind in BY_NAME[name].accepted, verdict

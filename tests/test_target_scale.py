@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
 from nnlearn.data.target_scale import TargetScale
+from nnlearn.runs.rundir import RunDir
 from tests.conftest import CONFIGS
 
 runner = CliRunner()
@@ -42,11 +43,11 @@ def test_a_classifier_has_no_target_to_standardise(write_config):
 @pytest.mark.tensorflow
 def test_a_standardised_target_is_learned_standardised_and_reported_in_its_own_units(workdir):
     from nnlearn.runs.saved_run import prepare_saved_run
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     run = train(CONFIGS / "mlp_regression.yaml", SCALED, out="runs/scaled")
     saved = json.loads((run.run_dir / "preprocessing.json").read_text())["target_scale"]
-    prepared, _ = prepare_saved_run(run.run_dir)
+    prepared, _ = prepare_saved_run(RunDir.open(run.run_dir))
     train_y = prepared.splits.train.y
     assert saved["mean"] == [pytest.approx(float(np.mean(train_y)))] and saved["std"] == pytest.approx(np.std(train_y))
     # the model's outputs are standardised: NumPy from the saved weights, mapped back with the saved numbers
@@ -80,7 +81,7 @@ def test_a_standardised_target_is_learned_standardised_and_reported_in_its_own_u
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_the_ejected_script_standardises_the_target_and_prints_nnlearns_numbers(workdir):
-    from nnlearn.training import train
+    from nnlearn.training.train import train
 
     script = workdir / "scaled.py"
     result = runner.invoke(app, ["eject", str(CONFIGS / "mlp_regression.yaml"), *sum([["--set", s] for s in SCALED],

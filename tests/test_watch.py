@@ -12,6 +12,7 @@ import pytest
 
 from nnlearn.errors import ConfigError
 from nnlearn.runs.catalog import list_runs
+from nnlearn.runs.rundir import RunDir
 from nnlearn.workflows.watch import config_changes
 from tests.conftest import MOONS, edited
 
@@ -126,7 +127,7 @@ def test_cli_prints_one_json_line_per_run_and_ctrl_c_while_waiting_exits_0(write
     # the verdict train and diagnose give the same run
     from nnlearn.insight.diagnose import diagnose_run
 
-    [said], [diagnosed] = second["diagnosis"], diagnose_run(workdir / second["run_dir"])
+    [said], [diagnosed] = second["diagnosis"], diagnose_run(RunDir.open(workdir / second["run_dir"]))
     assert (said["kind"], said["title"], said["evidence"]) == (diagnosed.kind, diagnosed.title, diagnosed.evidence)
 
 

@@ -112,9 +112,10 @@ def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run,
             on_error(error)
             continue
         from nnlearn.insight.diagnose import diagnose_run
+        from nnlearn.runs.rundir import RunDir
 
         on_run(Retrained(run, time.time() - changed_at, changes, previous, after_save=changed_at != started,
-                         diagnosis=diagnose_run(run.run_dir, run.prepared)))
+                         diagnosis=diagnose_run(RunDir(run.run_dir), run.prepared)))
         previous, previous_config = run, resolved
         completed += 1
     return completed

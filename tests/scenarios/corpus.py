@@ -329,12 +329,13 @@ def train_and_diagnose(scenario: Scenario, folder: Path) -> str:
     """Train the scenario in folder (its runs under folder/runs) and return its verdict's kind."""
     from nnlearn.errors import RunFailed
     from nnlearn.insight.diagnose import diagnose_run
-    from nnlearn.training import train
+    from nnlearn.runs.rundir import RunDir
+    from nnlearn.training.train import train
 
     config = scenario.write(folder)
     out = folder / "runs" / scenario.name
     try:
         run = train(config, out=out)
     except RunFailed as failure:
-        return diagnose_run(failure.run_dir)[0].kind
-    return diagnose_run(run.run_dir, run.prepared)[0].kind
+        return diagnose_run(RunDir.open(failure.run_dir))[0].kind
+    return diagnose_run(RunDir.open(run.run_dir), run.prepared)[0].kind

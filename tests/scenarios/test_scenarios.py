@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
+from nnlearn.runs.rundir import RunDir
 from tests.scenarios.corpus import BY_NAME, SCENARIOS, TASKS, VERDICTS, train_and_diagnose
 
 TRAINED_HERE = [scenario.name for scenario in SCENARIOS if not scenario.shipped]
@@ -51,4 +52,4 @@ def test_a_run_shows_one_verdict_wherever_it_is_shown(workdir):
     assert said["title"] in (workdir / "one.html").read_text()
     from nnlearn.insight.diagnose import curve_title, diagnose_run
 
-    assert curve_title(diagnose_run("runs/one")) == f"Learning curves: {CURVE_TITLES['high_bias']}"
+    assert curve_title(diagnose_run(RunDir.open("runs/one"))) == f"Learning curves: {CURVE_TITLES['high_bias']}"
