@@ -8,7 +8,8 @@ class Problem:
     line and column when known), what is wrong, how to fix it."""
 
     def __init__(self, path: str, message: str, *, line: int | None = None,
-                 column: int | None = None, hint: str | None = None):
+                 column: int | None = None, hint: str | None = None, id: str | None = None):
+        self.id = id  # a warning's stable name (config.LintWarning), which `lint: {ignore: [...]}` takes
         self.path = path
         self.message = message
         self.line = line
@@ -25,8 +26,9 @@ class Problem:
         return text
 
     def as_dict(self) -> dict:
-        return {"path": self.path, "line": self.line, "column": self.column,
-                "message": self.message + (f" Fix: {self.hint}" if self.hint else "")}
+        shown = {"path": self.path, "line": self.line, "column": self.column,
+                 "message": self.message + (f" Fix: {self.hint}" if self.hint else "")}
+        return {"id": self.id, **shown} if self.id else shown
 
 
 class NnlearnError(Exception):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Try the newest versions pyproject.toml allows: install them in a fresh virtual environment (without
 # constraints.txt), say which differ from constraints.txt, and run the whole test suite with them.
-# When it passes, refresh constraints.txt with the command written at its top.
+# When it passes, refresh constraints.txt with: scripts/refresh_constraints.sh --upgrade
 #
 #     scripts/newest_versions.sh
 set -euo pipefail

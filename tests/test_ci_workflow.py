@@ -20,3 +20,9 @@ def test_ci_script_runs_the_readme_test_command_and_smoke():
              if line.strip() and not line.startswith("#")]
     assert any(line in readme for line in lines if "pytest" in line)
     assert any(line.endswith("nnlearn smoke configs/") for line in lines)
+
+
+def test_ci_script_installs_the_browser_the_live_page_tests_need():
+    script = (ROOT / ".ci" / "run").read_text()
+    assert "command -v chromium" in script and "apt-get install -y -qq chromium" in script
+    assert script.index("apt-get install") < script.index("pytest")

@@ -15,7 +15,7 @@ def test_every_dependency_and_extra_is_pinned():
     wanted = {_name(requirement) for requirement in metadata.requires("nnlearn")}  # with every extra's
     pinned = {_name(line) for line in (ROOT / "constraints.txt").read_text().splitlines()
               if re.match(r"^[A-Za-z0-9_.-]+==", line)}
-    assert wanted - pinned == set(), "refresh constraints.txt with the command written at its top"
+    assert wanted - pinned == set(), "refresh constraints.txt: scripts/refresh_constraints.sh"
 
 
 def test_both_readme_commands_install_with_the_constraints():

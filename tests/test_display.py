@@ -147,3 +147,11 @@ def test_the_loss_before_training_is_explained_once_per_watch_not_at_every_save(
     progress.initial_loss(0.72, 0.6931, reason)  # the next run of the same watch
     first, second = " ".join(out.getvalue().split()).split("Loss before training")[1:]
     assert "untrained model says about 0.5" in first and second.strip() == ": 0.7200 (expected about 0.6931)."
+
+
+def test_a_fix_with_brackets_is_printed_whole_never_empty():
+    """As seen: `fix: use metrics: .`, the list read as markup and dropped."""
+    error = NnlearnError("accuracy needs classes, but mean_squared_error is a regression loss.",
+                         hint="use metrics: [mae, mse, r2], or [accuracy] with a classification loss.")
+    text = " ".join(" ".join(printed(lambda console: print_error(console, error), terminal=True)).split())
+    assert "fix: use metrics: [mae, mse, r2], or [accuracy] with a classification loss." in text

@@ -35,9 +35,9 @@ def test_total_equals_keras_count_params_and_shipped_configs_warn_only_on_purpos
     explanation = explained(name)
     prepared = prepare(load_config(CONFIGS / f"{name}.yaml"), CONFIGS)
     assert explanation.total_params == build_model(prepared.config, prepared.input_shape).count_params()
-    # the course's coffee-roasting network keeps its sigmoid units on purpose, and is warned about them
-    expected = ["model.layers[0].activation"] if name == "coffee_roasting" else []
-    assert [warning.path for warning in explanation.warnings] == expected, [str(w) for w in explanation.warnings]
+    # the course's coffee-roasting network keeps its sigmoid units on purpose, and its config says so
+    # (lint.ignore: tests/test_lint_ids.py checks the warning comes back without it)
+    assert [warning.path for warning in explanation.warnings] == [], [str(w) for w in explanation.warnings]
 
 
 def test_binary_expected_loss_is_ln2():
@@ -122,3 +122,27 @@ def test_validate_explain_and_train_show_the_same_warnings(write_config):
     explained = CliRunner().invoke(app, ["explain", str(path), "--set", "fit.batch_size=500", "--json"])
     assert validated == {warning["path"] for warning in json.loads(explained.stdout)["warnings"]}
     assert "fit.batch_size" in validated
+
+
+@pytest.mark.parametrize("activation, from_logits, says, never", [
+    ("linear", "true", "3 logits z, one per class; softmax inside the loss", "probabilities a = softmax"),
+    ("softmax", "false", "3 probabilities a = softmax(z), one per class, computed by the output layer", "logit"),
+    ("softmax", "true", "read as logits z and squash again with softmax", "3 logits"),
+    ("linear", "false", "3 unsquashed outputs z", "3 logits"),
+])
+def test_explain_calls_the_outputs_what_they_are(activation, from_logits, says, never):
+    """A softmax or sigmoid output layer emits probabilities, not logits: explain says which it is."""
+    text = edited(TINY, ("units: 3, activation: linear", f"units: 3, activation: {activation}"))
+    text = edited(text, ("optimizer:", f"from_logits: {from_logits}\n  optimizer:"))
+    output = explain_prepared(prepare(config_from_text(text))).output
+    assert says in output and never not in output
+
+
+def test_explain_a_sigmoid_output_per_label_is_probabilities_not_logits():
+    text = ("data: {source: multilabel, n_samples: 100, n_labels: 2}\ncompile: {loss: binary_crossentropy, "
+            "from_logits: false}\nmodel: {layers: [{type: dense, units: 4, activation: relu}, "
+            "{type: dense, units: 2, activation: sigmoid}]}\n")
+    output = explain_prepared(prepare(config_from_text(text))).output
+    assert output.startswith("2 probabilities a = sigmoid(z), one per label") and "logit" not in output
+    binary = explained("moons_mlp").output
+    assert binary.startswith("1 logit z; sigmoid inside the loss")

@@ -79,7 +79,7 @@ def test_unit_planes_equal_numpy_from_the_saved_weights(coffee_run):
 
 
 @pytest.mark.tensorflow
-def test_mistakes_are_the_top_losses_recomputed_by_keras(coffee_run):
+def test_mistakes_are_the_wrong_answers_with_the_top_losses_recomputed_by_keras(coffee_run):
     from nnlearn.insight import inside
     from nnlearn.model.build import keras
     from nnlearn.model.saved_model import load_saved_model
@@ -91,8 +91,12 @@ def test_mistakes_are_the_top_losses_recomputed_by_keras(coffee_run):
     logits = model.predict(prepared.x("test"), verbose=0)
     losses = keras.losses.BinaryCrossentropy(from_logits=True, reduction=None)(
         prepared.y("test"), logits).numpy()
-    worst = np.argsort(-losses, kind="stable")[:5]
-    assert [mistake.index for mistake in found] == worst.tolist()
+    wrong = np.flatnonzero((logits[:, 0] > 0) != (prepared.splits.test.y == 1))
+    worst = wrong[np.argsort(-losses[wrong], kind="stable")][:5]
+    assert 0 < len(found) and [mistake.index for mistake in found] == worst.tolist()
+    # asked for more than there are, it lists the wrong answers only, never a right one to fill the list
+    assert sorted(mistake.index for mistake in inside.mistakes(model, prepared, 1000)) == wrong.tolist()
+    assert len(wrong) < len(losses)
     assert [mistake.loss for mistake in found] == pytest.approx(losses[worst].tolist(), rel=1e-4)
     for mistake in found:
         p = 1 / (1 + np.exp(-logits[mistake.index, 0]))
@@ -139,7 +143,8 @@ def test_two_feature_classifier_pictures_and_snapshots(coffee_run):
     assert "filters.png" not in names and "feature_maps.png" not in names
     numbers = json.loads((coffee_run / "plots" / "inside.json").read_text())
     assert numbers["feature_names"] == ["temperature", "duration"]
-    assert len(numbers["mistakes"]) == 8 and numbers["layers"][0]["activation"] == "sigmoid"
+    assert 0 < len(numbers["mistakes"]) <= 8 and numbers["layers"][0]["activation"] == "sigmoid"
+    assert all(mistake["true"] != mistake["predicted"] for mistake in numbers["mistakes"])
 
 
 @pytest.mark.tensorflow
@@ -205,3 +210,28 @@ def test_the_dead_unit_fix_fits_the_config():
     [text] = activity_warnings([LayerActivity(0, "dense", "relu", 32, dead=0.5)], wide)
     assert "a lower learning rate (now 0.5, above the usual 0.001 for adam)" in text
     assert "data.normalize: standard, now none" in text and "units=" not in text
+
+
+@pytest.mark.tensorflow
+def test_inspect_text_shows_the_first_layer_weights_and_only_wrong_answers(write_config, monkeypatch):
+    from nnlearn.model.saved_model import load_saved_model
+    from nnlearn.runs.saved_run import prepare_saved_run
+    from nnlearn.training import train
+
+    run = train(write_config(TINY), ["fit.epochs=2"]).run_dir  # iris after 2 epochs: unsure, often wrong
+    monkeypatch.setenv("COLUMNS", "80")
+    shown = runner.invoke(app, ["inspect", str(run), "--mistakes", "150"])
+    assert shown.exit_code == 0, shown.output
+    assert "First layer: weights w and bias b" in shown.output and "each unit's z = w·x + b" in shown.output
+    assert "w (sepal" in shown.output and "x standardised" in shown.output
+    weights = load_saved_model(run / "model.keras").get_weights()[0]  # the saved kernel, unit 0's column
+    row = next(line for line in shown.output.splitlines() if line.startswith("│    0 │"))
+    assert f"{weights[0, 0]:+.3g}" in row and f"{weights[3, 0]:+.3g}" in row
+    # every listed example is wrong, and every wrong one is listed: Keras' argmax of the saved model
+    prepared, _ = prepare_saved_run(run)
+    predicted = load_saved_model(run / "model.keras").predict(prepared.x("test"), verbose=0).argmax(axis=1)
+    wrong = int(np.sum(predicted != prepared.splits.test.y))
+    listed = json.loads(runner.invoke(app, ["eval", str(run), "--mistakes", "150", "--json"]).stdout)["mistakes"]
+    assert len(listed) == wrong and all(m["true"] != m["predicted"] for m in listed)
+    assert 0 < wrong < len(predicted)  # right answers existed, and none was listed
+    assert [m["loss"] for m in listed] == sorted((m["loss"] for m in listed), reverse=True)

@@ -6,6 +6,9 @@ or a second way of getting the same number.
 
 import json
 import math
+import os
+import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -14,15 +17,73 @@ from nnlearn.cli.app import app
 from nnlearn.teaching.lessons import LESSONS
 
 runner = CliRunner()
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+UPDATE = os.environ.get("NNLEARN_UPDATE_SNAPSHOTS") == "1"  # NNLEARN_UPDATE_SNAPSHOTS=1 pytest ... -k snapshot
 
 
 def numbers_of(name: str) -> dict:
-    """Run one lesson through the CLI, quick, and return its measured numbers."""
-    result = runner.invoke(app, ["lesson", name, "--quick", "--json"])
+    """Run one lesson through the CLI, quick, check the text a person reads (check_text), and return its
+    measured numbers. Each lesson runs once: its test checks both what it measured and how it says it."""
+    result = runner.invoke(app, ["lesson", name, "--quick", "--json"], env={"COLUMNS": "80"})
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["name"] == name and data["explanation"]
+    check_text(name, data, result.stderr)
     return data["numbers"]
+
+
+def check_text(name: str, data: dict, text: str) -> None:
+    """The lesson as a learner reads it at 80 columns: every row and column labelled by hand in the
+    course's words (a key with no label of its own would show as a code name), every line within 80
+    columns, and the labels as stored in tests/snapshots/lesson_NAME.txt (run the lesson tests with
+    NNLEARN_UPDATE_SNAPSHOTS=1 to write them again after a change made on purpose)."""
+    labelled = {f"{key}.{entry}" if isinstance(value, dict) else key
+                for key, value in data["numbers"].items() for entry in (value if isinstance(value, dict) else [0])}
+    assert labelled <= set(data["labels"]), sorted(labelled - set(data["labels"]))
+    assert all(len(line) <= 80 for line in text.splitlines()), [line for line in text.splitlines() if len(line) > 80]
+    shape = shape_of(text)
+    assert shape.count("title: ") == 1 and "explanation: " in shape and "header: " in shape
+    path = SNAPSHOTS / f"lesson_{name}.txt"
+    if UPDATE:
+        path.write_text(shape)
+    assert shape == path.read_text(), f"{name}'s text changed; if on purpose: NNLEARN_UPDATE_SNAPSHOTS=1"
+
+
+NUMBER = re.compile(r"(?<![\w.])[-+−]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[-+]?\d+)?|nan|inf)(?![\w])")
+VALUES = {"yes", "no", "—"}
+
+
+def shape_of(text: str) -> str:
+    """A lesson's text as its labels and structure, without the measured numbers (which vary with the
+    TensorFlow version): every number becomes #, a yes / no / — cell too; the explanation is unwrapped
+    into one line and a table's header read across its lines, so neither depends on where words wrapped."""
+    out, header, explanation, in_panel = [], [], [], False
+
+    def plain(part: str) -> str:
+        part = part.strip()
+        return "#" if part in VALUES else NUMBER.sub("#", part)
+
+    for line in text.splitlines():
+        cells = [cell.strip() for cell in re.split("[│┃]", line)[1:-1]]
+        if line.startswith("╭"):
+            out.append("title: " + line.strip("╭╮─ "))
+            in_panel = True
+        elif in_panel and line.startswith("│"):
+            explanation.append(" ".join(cells))
+        elif line.startswith("╰"):
+            out.append("explanation: " + NUMBER.sub("#", " ".join(explanation)))
+            in_panel = False
+        elif line.startswith("┏"):
+            header = []
+        elif line.startswith("┃"):
+            header = [f"{before} {now}".strip() for before, now in zip(header, cells)] if header else cells
+        elif line.startswith("┡"):
+            out.append("header: " + " | ".join(plain(cell) for cell in header))
+        elif line.startswith("│"):
+            out.append("row: " + " | ".join(plain(cell) for cell in cells))
+        elif line.strip() and not line.startswith("└"):
+            out.append("text: " + plain(line))
+    return "\n".join(out) + "\n"
 
 
 def test_the_list_and_a_misspelt_name():
@@ -78,24 +139,29 @@ def test_softmax_against_numpy():
     z = np.array(n["z"])
     expected = np.exp(z) / np.exp(z).sum()  # NumPy, independently of the lesson
     assert n["tf_nn_softmax"] == pytest.approx(expected.tolist(), rel=1e-6)
-    assert n["keras_loss"] == pytest.approx(-math.log(expected[n["true_class"]]), rel=1e-6)
+    # the course counts classes from 1 (a₁ is the first), Keras' labels from 0
+    assert n["class_k"] == [1, 2, 3, 4] and n["keras_label"] == n["true_class"] - 1
+    assert n["keras_loss"] == pytest.approx(-math.log(expected[n["true_class"] - 1]), rel=1e-6)
+    assert n["minus_log_a_y"] == pytest.approx(n["keras_loss"], rel=1e-6)
 
 
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_from_logits_is_finite_where_the_naive_loss_is_not():
     n = numbers_of("from-logits")
-    # moderate logits [2, 1, 0.1], true class 0: −log softmax by hand
+    # each case shows the logits and the true class it used (counted from 1, as the course does)
+    assert n["case"] == ["z = (2, 1, 0.1), y = 1", "z = (2, 1, 0.1), y = 3", "z = (1000, 0, -1000), y = 1",
+                         "z = (1000, 0, -1000), y = 3"]
+    # moderate logits [2, 1, 0.1], true class 1 (the first): −log softmax by hand
     by_hand = -(2.0 - math.log(math.exp(2.0) + math.exp(1.0) + math.exp(0.1)))
-    assert n["moderate_y0_naive_loss"] == pytest.approx(by_hand, rel=1e-5)
-    assert n["moderate_y0_from_logits_loss"] == pytest.approx(by_hand, rel=1e-5)
+    assert n["naive_loss"][0] == pytest.approx(by_hand, rel=1e-5)
+    assert n["from_logits_loss"][0] == pytest.approx(by_hand, rel=1e-5) == n["exact_loss"][0]
     # extreme logits [1000, 0, −1000]: the losses are 0 and 2000, exactly
-    assert n["extreme_y0_from_logits_loss"] == pytest.approx(0.0, abs=1e-3)
-    assert n["extreme_y2_from_logits_loss"] == pytest.approx(2000.0, rel=1e-6)
-    assert n["extreme_y0_from_logits_gradient_finite"] is True
-    assert n["extreme_y2_from_logits_gradient_finite"] is True
-    assert n["extreme_y0_naive_loss"] in ("nan", "inf") or n["extreme_y2_naive_loss"] in ("nan", "inf")
-    assert not (n["extreme_y0_naive_gradient_finite"] and n["extreme_y2_naive_gradient_finite"])
+    assert n["from_logits_loss"][2] == pytest.approx(0.0, abs=1e-3)
+    assert n["from_logits_loss"][3] == pytest.approx(2000.0, rel=1e-6)
+    assert n["from_logits_gradient_finite"] == [True, True, True, True]
+    assert n["naive_loss"][2] in ("nan", "inf") or n["naive_loss"][3] in ("nan", "inf")
+    assert not (n["naive_gradient_finite"][2] and n["naive_gradient_finite"][3])
 
 
 @pytest.mark.tensorflow
@@ -111,7 +177,11 @@ def test_multiclass_sums_to_one_multilabel_does_not():
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_adam_reaches_the_target_sooner():
+    from nnlearn.config.learning_rates import usual_rate
+
     n = numbers_of("adam-vs-gd")
+    # a fair race: each optimizer at nnlearn's usual rate for it (0.01 and 0.001)
+    assert (n["sgd_learning_rate"], n["adam_learning_rate"]) == (usual_rate("sgd"), usual_rate("adam"))
     assert n["adam_epochs_to_target"] is not None and n["adam_final_loss"] <= n["target_loss"]
     assert epochs(n["adam_epochs_to_target"]) < epochs(n["sgd_epochs_to_target"])
 
@@ -133,6 +203,8 @@ def test_derivative_by_hand():
     n = numbers_of("derivative")
     # J(w) for the lesson's three points, computed here with math alone
     xs, ys, b = [(1.0, 2.0), (-1.0, 0.5), (0.3, -2.0)], [1.0, 0.0, 1.0], 0.1
+    # the lesson shows the data and both weights it used
+    assert list(zip(n["x1"], n["x2"])) == xs and n["y"] == ys and (n["w1"], n["w2"], n["b"]) == (0.3, -0.2, b)
 
     def cost(w0):
         total = 0.0
@@ -248,3 +320,22 @@ def test_two_workers_with_half_a_batch_take_the_same_steps_as_one():
     assert np.abs(one - two).max() == pytest.approx(n["max_abs_loss_difference"])  # recomputed here
     assert np.abs(one - two).max() <= 1e-3 * one.max()  # float32 rounding, not another trajectory
     assert abs(n["one_worker_test_accuracy"] - n["two_workers_test_accuracy"]) <= 1 / 80 + 1e-9  # 1 of 80
+
+
+def test_every_lesson_has_its_snapshot_and_a_test_that_checks_it():
+    """Each lesson's test calls numbers_of, which checks its text against tests/snapshots/."""
+    assert sorted(path.name for path in SNAPSHOTS.glob("lesson_*.txt")) == sorted(
+        f"lesson_{lesson.name}.txt" for lesson in LESSONS)
+    source = Path(__file__).read_text()
+    assert all(f'numbers_of("{lesson.name}")' in source for lesson in LESSONS)
+
+
+def test_a_lesson_shape_keeps_labels_and_drops_numbers():
+    text = ("╭──── Softmax ────╮\n│ a₁ = e^z₁ / Σ, here 0.5 │\n│ and 2 more. │\n╰──────╯\n"
+            "   Measured just now (3.2 s)\n┏━━━━━━━━━━┳━━━━━━━┓\n┃          ┃ loss: ┃\n┃ quantity ┃ exact ┃\n"
+            "┡━━━━━━━━━━╇━━━━━━━┩\n│ J(w,b)   │ 1.449 │\n│ x₁ 2m    │   —   │\n│ -1,000   │  yes  │\n"
+            "│ (2, 1.5) │ 4,417 │\n"
+            "└──────────┴───────┘\n")
+    assert shape_of(text) == ("title: Softmax\nexplanation: a₁ = e^z₁ / Σ, here # and # more.\n"
+                              "text: Measured just now (# s)\nheader: quantity | loss: exact\n"
+                              "row: J(w,b) | #\nrow: x₁ 2m | #\nrow: # | #\nrow: (#, #) | #\n")

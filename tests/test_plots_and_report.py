@@ -8,8 +8,8 @@ import pytest
 from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
-from nnlearn.insight.predict import predict
 from nnlearn.cli.display import sparkline
+from nnlearn.insight.predict import predict
 from nnlearn.pictures.plots import decision_grid, draw_plots
 from nnlearn.pictures.report import comparison_report, run_report
 from nnlearn.runs.rundir import RunDir
@@ -79,10 +79,19 @@ def test_regression_and_multiclass_plots(write_config):
 class Collector(HTMLParser):
     def __init__(self):
         super().__init__()
-        self.images, self.tags, self.links = [], [], []
+        self.images, self.tags, self.links, self.prose = [], [], [], []
+        self.inside_pre = False
+
+    def handle_data(self, data):
+        if not self.inside_pre:  # what a reader sees as text (the config's own YAML aside)
+            self.prose.append(data)
+
+    def handle_endtag(self, tag):
+        self.inside_pre = self.inside_pre and tag != "pre"
 
     def handle_starttag(self, tag, attrs):
         self.tags.append(tag)
+        self.inside_pre = self.inside_pre or tag == "pre"
         attrs = dict(attrs)
         if tag == "img":
             self.images.append(attrs["src"])
@@ -102,9 +111,17 @@ def test_html_report_is_self_contained_and_its_images_decode(moons_run):
         assert source.startswith("data:image/png;base64,")
         assert_sane_image(base64.b64decode(source.split(",", 1)[1]))
     for fragment in ("Metrics", "no learning", "2×16 + 16 = 48", "Config", "binary_crossentropy", "Diagnosis",
-                     "Inside the model", "The test examples it gets most wrong"):
+                     "Inside the model", "it classifies wrong, highest loss first"):
         assert fragment in page
     assert re.search(r"<b>\d+</b> parameters", page)
+    assert "`" not in "".join(parser.prose)  # code is shown as code, never as literal backticks
+
+
+def test_report_sentences_show_code_as_code():
+    from nnlearn.pictures.report import _prose
+
+    assert _prose("run `nnlearn inspect RUN_DIR` <now>") == "run <code>nnlearn inspect RUN_DIR</code> &lt;now&gt;"
+    assert _prose("a lone ` stays") == "a lone ` stays"
 
 
 @pytest.mark.tensorflow

@@ -376,6 +376,8 @@ class CrashAt:
         if number == self.crash_epoch:
             raise SystemError("simulated crash")
 
+    def weights_after(self, epochs, model, prepared): ...
+
     def finish(self): ...
 
 

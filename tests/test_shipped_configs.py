@@ -1,4 +1,5 @@
-"""The shipped configs reach their accuracy floors with their own defaults and seed."""
+"""The shipped configs reach their accuracy floors with their own defaults and seed, and the diagnosis
+calls each one what the scenario corpus (tests/scenarios/corpus.py) accepts for it."""
 
 import pytest
 
@@ -36,3 +37,8 @@ def test_shipped_config_reaches_its_floor(name, workdir):
     run = train(CONFIGS / f"{name}.yaml")
     assert run.metrics["test"][metric] >= floor, run.metrics["test"]
     assert run.metrics["test"][metric] > run.baseline[metric]
+    from nnlearn.insight.diagnose import diagnose_run
+    from tests.scenarios.corpus import BY_NAME
+
+    verdict = diagnose_run(run.run_dir, run.prepared)[0]
+    assert verdict.kind in BY_NAME[name].accepted, verdict

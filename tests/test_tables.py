@@ -69,18 +69,22 @@ def test_usual_runs_take_one_line_each_at_80_columns_and_say_which_stopped_early
     assert len(lines) == 3 + 4 and all(len(line) < 80 for line in lines)
 
 
-def test_a_long_run_name_drops_the_start_its_name_already_holds_before_a_row_takes_two_lines():
+def test_a_long_run_name_keeps_the_start_column_at_80_columns():
     runs = _usual_runs() + [RunSummary(Path("runs/logistic-regression-20261201-110117"),
                                        "logistic-regression-20261201-110117", "2026-12-01T11:01:17+00:00", 67,
                                        1000, "accuracy", 1.0, "finished", {"stopped": True})]
     lines = rendered(runs_table(Path("runs"), runs)).splitlines()
-    assert "started" not in "".join(lines) and len(lines) == 3 + 5 and all(len(line) < 80 for line in lines)
-    assert any(line.startswith("logistic-regression-20261201-110117") and line.rstrip().endswith("stopped early")
-               for line in lines)
-    custom = runs + [RunSummary(Path("runs/my-own-name"), "my-own-name", "2026-12-01T11:05:00+00:00", 3, 3,
+    assert "started UTC" in "".join(lines) and len(lines) == 3 + 5 and all(len(line) < 80 for line in lines)
+    row = next(line for line in lines if line.startswith("logistic-regression-20261201-110117"))
+    assert "12-01 11:01" in row and row.rstrip().endswith("stopped early")
+    # a name too long for one row at 80 columns: two lines a run, the start still said
+    longer = runs + [RunSummary(Path("runs/multiclass-vs-multilabel-20261201-110500"),
+                                "multiclass-vs-multilabel-20261201-110500", "2026-12-01T11:05:00+00:00", 3, 3,
                                 "accuracy", 0.5, "finished")]
-    lines = rendered(runs_table(Path("runs"), custom)).splitlines()  # a name without its start: keep the column
-    assert lines.count("my-own-name") == 1 and any("started 12-01 11:05" in line for line in lines)
+    lines = rendered(runs_table(Path("runs"), longer)).splitlines()
+    assert lines.count("multiclass-vs-multilabel-20261201-110500") == 1
+    assert sum(line.strip().startswith("started ") or " started " in line for line in lines) == 6
+    assert all(len(line.rstrip()) < 80 for line in lines)
 
 
 def test_at_40_columns_each_run_keeps_its_whole_name_and_its_status():

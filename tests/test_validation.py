@@ -175,3 +175,17 @@ def test_a_shape_mistake_made_by_set_is_fixed_by_a_set_in_validate_and_train(wri
     assert "fix: --set 'model.layers[1].units=3': one logit per class." in trained.output
     [in_file] = validate_file(write_config(TINY.replace("units: 3", "units: 4"))).errors
     assert in_file.hint == "set units: 3: one logit per class." and "--set" not in in_file.message
+
+
+def test_accuracy_with_a_squared_error_names_the_loss_as_a_possible_mistake():
+    """With classes in y, mean_squared_error is the mistake, not the metric: the fix names both ways out."""
+    from typer.testing import CliRunner
+
+    from nnlearn.cli.app import app
+    from tests.conftest import CONFIGS
+
+    result = CliRunner().invoke(app, ["validate", str(CONFIGS / "iris_softmax.yaml"), "--set",
+                                      "compile.loss=mean_squared_error"])
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "use metrics: [mae, mse, r2]; if y holds classes, the loss is the mistake" in said

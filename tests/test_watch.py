@@ -123,6 +123,11 @@ def test_cli_prints_one_json_line_per_run_and_ctrl_c_while_waiting_exits_0(write
     assert set(second["deltas"]["test"]) == set(second["metrics"]["test"])
     assert {"seconds", "training_seconds"} <= set(second)  # their values: benchmarks/whole_process.py
     assert (workdir / second["run_dir"] / "metrics.json").is_file()
+    # the verdict train and diagnose give the same run
+    from nnlearn.insight.diagnose import diagnose_run
+
+    [said], [diagnosed] = second["diagnosis"], diagnose_run(workdir / second["run_dir"])
+    assert (said["kind"], said["title"], said["evidence"]) == (diagnosed.kind, diagnosed.title, diagnosed.evidence)
 
 
 @pytest.mark.tensorflow

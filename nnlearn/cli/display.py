@@ -113,16 +113,15 @@ def print_wrapped(console: Console, head: str, text: str, indent: int = 0) -> No
     and one longer than a line stays whole for the terminal to fold, as one line in a file."""
     from rich.text import Text
 
-    lines, line, used = [], head, Text.from_markup(head).cell_len
-    fresh = True  # no piece on this line yet
+    # each line's plain text is escaped whole: pieces escaped one by one can join into markup ("[mae," "r2]")
+    lines, start, plain, used = [], head, "", Text.from_markup(head).cell_len
     for piece in _pieces(text):
-        if not fresh and used + 1 + len(piece) > console.width:
-            lines.append(line)
-            line, used, fresh = " " * indent, indent, True
-        line += ("" if fresh else " ") + escape(piece)
-        used += len(piece) + (0 if fresh else 1)
-        fresh = False
-    lines.append(line)
+        if plain and used + 1 + len(piece) > console.width:
+            lines.append(start + escape(plain))
+            start, plain, used = " " * indent, "", indent
+        used += len(piece) + (1 if plain else 0)
+        plain += (" " if plain else "") + piece
+    lines.append(start + escape(plain))
     console.print("\n".join(lines), soft_wrap=True, highlight=False)
 
 
@@ -196,6 +195,9 @@ class EpochProgress:
             self._print_epoch(number, logs)
         else:
             self.unprinted = (number, logs)
+
+    def weights_after(self, epochs: int, model, prepared) -> None:
+        """Nothing to draw in a terminal (the model after each call into TensorFlow: see nnlearn.workflows.live)."""
 
     def _print_epoch(self, number: int, logs: dict) -> None:
         self.unprinted = None

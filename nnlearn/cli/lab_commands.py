@@ -21,6 +21,7 @@ from nnlearn.cli.common import (
     write_new,
 )
 from nnlearn.cli.display import loss_line, print_error, print_table, print_wrapped
+from nnlearn.errors import NnlearnError
 from nnlearn.runs.rundir import RunDir
 
 
@@ -159,25 +160,60 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
                                                           help="Stop after this many completed runs.")] = None,
           quiet: QuietOption = False,
           as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object per completed run, one "
-                                                "per line.")] = False):
+                                                "per line.")] = False,
+          serve: Annotated[bool, typer.Option("--serve", help="Also serve a live page of the training (curves, "
+                                              "the model's picture, the verdict) where the config can be edited; "
+                                              "its address, with a token, is printed.")] = False,
+          port: Annotated[Optional[int], typer.Option("--port", metavar="N", min=0, max=65535,
+                                                      help="With --serve: the port to listen on (default 8765; "
+                                                           "0: any free one).")] = None,
+          host: Annotated[Optional[str], typer.Option("--host", metavar="H",
+                                                      help="With --serve: the address to listen on (default "
+                                                           "127.0.0.1, this machine only).")] = None,
+          no_browser: Annotated[bool, typer.Option("--no-browser", help="With --serve: do not open a browser "
+                                                   "on the page.")] = False):
     """Train CONFIG, then retrain it every time the file is saved, with TensorFlow kept loaded.
 
     Each run is a normal run directory; its test metrics are shown beside the previous run's, with
     what changed in the config and the loss per epoch. The config's warnings come before each run
     (--quiet hides them). An invalid edit is reported and watching goes on. Ctrl-C while waiting exits
-    0; during a run it stops that run like `nnlearn train` (exit 130).
+    0; during a run it stops that run like `nnlearn train` (exit 130). With --serve, Ctrl-C stops the
+    page and the watcher (exit 0), a run in progress kept as `nnlearn train` keeps one.
     """
-    from rich.markup import escape
-
-    from nnlearn.cli.display import EpochProgress, early_stopping_line, watch_table
-    from nnlearn.cli.tables import as_yaml
     from nnlearn.workflows.watch import watch as watch_config
 
     people, errors = consoles(as_json)
+    shown = _watch_shown(config, people, errors, as_json, quiet)
+    with handled(as_json):
+        if serve:
+            from nnlearn.cli.serve import ServeOptions, serve_watch
+
+            options = ServeOptions(host or ServeOptions.host, ServeOptions.port if port is None else port,
+                                   open_browser=not no_browser)
+            serve_watch(config, overrides or [], options, shown, max_runs)
+            return
+        if port is not None or host is not None or no_browser:
+            raise NnlearnError("--port, --host and --no-browser go with --serve, the live page.", path="--serve",
+                               hint=f"nnlearn watch {config} --serve")
+        try:
+            watch_config(config, overrides or [], on_run=shown.on_run, on_error=shown.on_error,
+                         on_changes=shown.on_changes, progress=shown.progress, max_runs=max_runs)
+        except KeyboardInterrupt:
+            errors.print("stopped watching")
+
+
+def _watch_shown(config: Path, people: Console, errors: Console, as_json: bool, quiet: bool):
+    """What the terminal shows while watching: what each save changed, each run (or each error)."""
+    from nnlearn.cli.display import EpochProgress, early_stopping_line, print_diagnosis, watch_table
+    from nnlearn.cli.serve import Shown
+    from nnlearn.cli.tables import as_yaml
+
+    shown_config = escape_markup(str(config))
 
     def show_changes(changes) -> None:  # before the retraining starts: what the save changed
         for key, before, after in changes:
-            people.print(f"changed [bold]{escape(key)}[/]: {escape(as_yaml(before))} → {escape(as_yaml(after))}")
+            people.print(f"changed [bold]{escape_markup(key)}[/]: {escape_markup(as_yaml(before))} → "
+                         f"{escape_markup(as_yaml(after))}")
         if not changes:
             people.print("no config value changed; training again.")
 
@@ -188,20 +224,16 @@ def watch(config: Annotated[Path, typer.Argument(help="The YAML config to train,
         if run.early_stopping:
             print_wrapped(people, "", early_stopping_line(run.early_stopping))
         people.print(watch_table(retrained))
-        people.print(f"{run.epochs} epochs in {run.seconds:.1f} s; saved in [bold]{escape(str(run.run_dir))}[/]")
-        people.print(f"Watching {escape(str(config))}: save it to train again; Ctrl-C to stop.")
+        people.print(f"{run.epochs} epochs in {run.seconds:.1f} s; saved in [bold]{escape_markup(str(run.run_dir))}[/]")
+        print_diagnosis(people, retrained.diagnosis)  # the verdict train would print
+        people.print(f"Watching {shown_config}: save it to train again; Ctrl-C to stop.")
         emit(as_json, retrained.to_json())  # one line per run, flushed: a script reads it at once
 
     def show_error(error) -> None:
         print_error(errors, error)
-        errors.print(f"Still watching {escape(str(config))}: fix it and save again.")
+        errors.print(f"Still watching {shown_config}: fix it and save again.")
 
-    with handled(as_json):
-        try:
-            watch_config(config, overrides or [], on_run=show_run, on_error=show_error, on_changes=show_changes,
-                         progress=EpochProgress(people, quiet=quiet), max_runs=max_runs)
-        except KeyboardInterrupt:
-            errors.print("stopped watching")
+    return Shown(show_run, show_error, show_changes, EpochProgress(people, quiet=quiet), people, errors)
 
 
 def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config every run starts from.")] = None,

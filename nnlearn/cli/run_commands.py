@@ -39,8 +39,8 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
     people.print(metrics_table({"test": result.test}, result.baseline, title=f"Test metrics of {run_dir}"))
     if result.confusion_matrix is not None:
         people.print(confusion_table(result.class_names, result.confusion_matrix))
-    if result.mistakes:
-        people.print(mistakes_table(result.mistakes, result.feature_names, result.class_names is None))
+    if mistakes:
+        people.print(mistakes_table(result.mistakes, result.feature_names, result.class_names is None, mistakes))
     if result.expectations:
         people.print(expectations_table(result.expectations))
     from nnlearn.insight.diagnose import diagnose_run
@@ -169,7 +169,7 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     """Look inside a trained model: dead ReLU units, saturated sigmoid/tanh outputs, the first layer's
     weights and the test examples it gets most wrong (the numbers behind `plots/units.png` and
     `plots/mistakes.png`)."""
-    from nnlearn.cli.tables import activity_table, mistakes_table
+    from nnlearn.cli.tables import activity_table, first_layer_table, mistakes_table
     from nnlearn.runs.saved_run import prepare_saved_run
 
     people, errors = consoles(as_json)
@@ -181,10 +181,14 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
 
         layers = inside.activity(model, prepared)
         worst = inside.mistakes(model, prepared, mistakes)
+        units = inside.first_layer_weights(model, prepared)
         numbers = inside.inside_numbers(model, prepared, mistakes)
     people.print(activity_table(layers))
     for warning in numbers["warnings"]:
         print_wrapped(errors, "[yellow]warning[/]: ", warning, 2)
-    if worst:
-        people.print(mistakes_table(worst, prepared.dataset.feature_names, prepared.dataset.kind == "continuous"))
+    if units:
+        people.print(first_layer_table(units, prepared.dataset.feature_names, prepared.config.data.normalize))
+    if mistakes:
+        people.print(mistakes_table(worst, prepared.dataset.feature_names, prepared.dataset.kind == "continuous",
+                                    mistakes))
     emit(as_json, {"run_dir": str(run_dir), **numbers})

@@ -4,7 +4,6 @@ lessons. Each takes a result object and returns a table; the CLI prints it."""
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 
 from rich import box
@@ -73,28 +72,25 @@ def runs_table(folder: Path, summaries) -> RunsTable:
 
 class RunsTable:
     """The runs as a table: run, started, epochs, key test metric, status. The run's name is never cut
-    (it is what you copy) and every cell is kept on one line, so the usual runs/<name>-<time> names fit
-    80 columns one row each. Where the table is wider than the terminal, the started column goes first
-    when every name already holds its start (`-YYYYMMDD-HHMMSS`); still too wide, each run takes two
-    lines: its whole name, then the rest below it. A file or a pipe gets the whole table (print_table)."""
+    (it is what you copy), every cell is kept on one line, and the start is always shown, so the usual
+    runs/<name>-<time> names fit 80 columns one row each. Where the table is wider than the terminal,
+    its columns move closer (one space apart); still too wide, each run takes two lines: its whole name,
+    then the rest below it. A file or a pipe gets the whole table (print_table)."""
 
     def __init__(self, folder: Path, summaries):
         self.folder, self.summaries = folder, list(summaries)
         self.title = f"Runs in {escape(str(folder))}"
 
-    def table(self, dated: bool = True) -> Table:
+    def table(self, gap: int = 2) -> Table:
         table = Table(title=self.title, box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False,
-                      padding=(0, 1, 0, 0))  # 2 spaces between columns (one of them the divider)
+                      padding=(0, gap - 1, 0, 0))  # gap spaces between columns (one of them the divider)
         names = [run.run_dir.name for run in self.summaries]
         table.add_column("run", no_wrap=True, min_width=max(map(len, names), default=3))
-        for column in ("started UTC", "epochs", "test", "status")[0 if dated else 1:]:
+        for column in ("started UTC", "epochs", "test", "status"):
             table.add_column(column, justify="right" if column == "epochs" else "left", no_wrap=True)
         for run in self.summaries:
-            table.add_row(escape(run.run_dir.name), *self.cells(run)[0 if dated else 1:])
+            table.add_row(escape(run.run_dir.name), *self.cells(run))
         return table
-
-    def _named_with_their_start(self) -> bool:
-        return all(re.search(r"-\d{8}-\d{6}$", run.run_dir.name) for run in self.summaries)
 
     @staticmethod
     def cells(run) -> list[str]:
@@ -113,7 +109,7 @@ class RunsTable:
         return Measurement.get(console, options, self.table())
 
     def __rich_console__(self, console, options):
-        for table in [self.table()] + ([self.table(dated=False)] if self._named_with_their_start() else []):
+        for table in (self.table(gap=2), self.table(gap=1)):
             if Measurement.get(console, options.update_width(10_000), table).maximum < options.max_width:
                 yield table  # short of the last column, where some terminals wrap early
                 return
@@ -192,11 +188,13 @@ def gradcheck_table(result, tolerance: float) -> Table:
 
 
 def lesson_table(result):
-    """What a lesson measured, for a learner: single numbers in one table (4 significant digits, a
-    dict's entries each on its own row), then each set of equally long lists as one table with a row
-    per position, labelled by the set's first list (or by epoch); long lists show about 10 rows."""
+    """What a lesson measured, for a learner, each number labelled as the course says it (the lesson's
+    labels): single numbers in one table (4 significant digits, a dict's entries each on its own row),
+    then each set of equally long lists as one table with a row per position, labelled by the set's first
+    list (or by epoch); long lists show about 10 rows. The lesson's note (what "—" means) goes last."""
     from rich.console import Group
 
+    labels = result.labels
     single = Table(title=f"Measured just now ({result.seconds:.1f} s)")
     single.add_column("quantity")
     single.add_column("value", justify="right")
@@ -204,19 +202,20 @@ def lesson_table(result):
     for key, value in result.numbers.items():
         if isinstance(value, dict):
             for name, item in value.items():
-                single.add_row(f"{_label(key)}: {_label(name)}", _shown(item))
-        elif isinstance(value, list) and value and not any(isinstance(item, (list, dict)) for item in value):
+                single.add_row(escape(labels.get(f"{key}.{name}", f"{_label(key)}: {_label(name)}")), _shown(item))
+        elif isinstance(value, list) and len(value) > 1 and not any(isinstance(item, (list, dict)) for item in value):
             series.setdefault(len(value), {})[key] = value
         else:
-            single.add_row(_label(key), escape(_shown(value)))
-    tables = [single]
+            single.add_row(escape(labels.get(key, _label(key))), escape(_shown(value)))
+    tables = [single] if single.row_count else [Text(single.title, justify="center")]
     for lists in series.values():
-        tables += _series_tables(lists)
-    return Group(*tables)
+        tables += _series_tables(lists, labels)
+    return Group(*tables, *([Text(result.note)] if result.note else []))
 
 
-def _series_tables(lists: dict[str, list], columns: int = 4) -> list[Table]:
-    """One table per columns lists (so that 80 columns hold it), each led by the labelling column."""
+def _series_tables(lists: dict[str, list], labels: dict[str, str], columns: int = 4) -> list[Table]:
+    """One table per up to columns lists, split evenly (so that 80 columns hold each), each led by the
+    labelling column."""
     lists = dict(lists)
     length = len(next(iter(lists.values())))
     if all(key.endswith("_by_epoch") for key in lists):  # no list of their own to label the rows
@@ -225,19 +224,21 @@ def _series_tables(lists: dict[str, list], columns: int = 4) -> list[Table]:
         label, positions = "#", list(range(1, length + 1))
     else:
         first = next(iter(lists))
-        label, positions = _label(first), lists.pop(first)
+        label, positions = labels.get(first, _label(first)), lists.pop(first)
     step = math.ceil(length / 10) if length > 12 else 1  # about 10 rows, always the first and the last
     shown = sorted(set(range(0, length, step)) | {length - 1})
     every = f"1 row in {step} of {length}; --json has them all" if step > 1 else None
     keys, tables = list(lists), []
-    for first in range(0, len(keys), columns):
+    per_table = math.ceil(len(keys) / math.ceil(len(keys) / columns))
+    for first in range(0, len(keys), per_table):
         table = Table(caption=every)
-        table.add_column(label, justify="right")
-        for key in keys[first:first + columns]:
-            table.add_column(_label(key.removesuffix("_by_epoch")), justify="right")
-        for index in shown:  # a number is never folded; a long header is
-            table.add_row(*[Text(_shown(value), no_wrap=True) for value in
-                            [positions[index]] + [lists[key][index] for key in keys[first:first + columns]]])
+        words = [position for position in positions if isinstance(position, str)]  # cases named in words
+        table.add_column(escape(label), justify="left" if words else "right", no_wrap=bool(words))
+        for key in keys[first:first + per_table]:
+            table.add_column(escape(labels.get(key, _label(key.removesuffix("_by_epoch")))), justify="right")
+        for index in shown:  # a number is never folded; a long header or a case in words is
+            table.add_row(*[Text(_shown(value), no_wrap=not isinstance(value, str)) for value in
+                            [positions[index]] + [lists[key][index] for key in keys[first:first + per_table]]])
         tables.append(table)
     return tables
 
@@ -251,30 +252,64 @@ def _label(key: str) -> str:
 
 
 def _shown(value) -> str:
-    """A measured number as a learner reads it: 4 significant digits, whole numbers with commas."""
+    """A measured number as a learner reads it: 4 significant digits, whole numbers with commas; a list
+    (of lists) as its numbers in a row, a list of one as that one."""
     if isinstance(value, bool) or value is None:
         return {True: "yes", False: "no", None: "—"}[value]
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
         return f"{value:.4g}"
+    if isinstance(value, list):
+        flat = [item for part in value for item in (part if isinstance(part, list) else [part])]
+        return ", ".join(_shown(item) for item in flat)
     return str(value)
 
 
-def mistakes_table(mistakes, feature_names: list[str], regression: bool) -> Table:
-    """The test examples with the highest loss, worst first; tabular data shows its first features."""
-    what = "largest absolute errors" if regression else "highest loss"
-    table = Table(title=f"The {len(mistakes)} test examples with the {what}")
-    for column, justify in (("test row", "right"), ("true", "left"), ("predicted", "left"),
-                            ("|error|" if regression else "loss", "right")):
+def mistakes_table(mistakes, feature_names: list[str], regression: bool, asked: int | None = None) -> Table | Text:
+    """The test examples the model gets wrong, worst first: an image's file, or tabular data's row and
+    first features."""
+    from nnlearn.insight.inside import mistakes_title
+
+    title = escape(mistakes_title(mistakes, asked or len(mistakes), regression))
+    if not mistakes:
+        return Text.from_markup(title + ".")
+    table = Table(title=title)
+    files = bool(mistakes) and mistakes[0].file is not None
+    table.add_column("file" if files else "test row", justify="left" if files else "right", overflow="fold")
+    for column, justify in (("true y" if regression else "true", "left"),
+                            ("predicted ŷ" if regression else "predicted (p)", "left"),
+                            ("|ŷ − y|" if regression else "loss", "right")):
         table.add_column(column, justify=justify)
     names = feature_names[:3] if mistakes and mistakes[0].features else []
     for name in names:
         table.add_column(escape(name[:14]), justify="right")
     for mistake in mistakes:
         said = mistake.predicted + (f" ({mistake.probability:.2f})" if mistake.probability is not None else "")
-        table.add_row(str(mistake.index), escape(mistake.true), escape(said), f"{mistake.loss:.3g}",
-                      *[f"{value:.3g}" for value in mistake.features[:len(names)]])
+        table.add_row(escape(mistake.file) if files else str(mistake.index), escape(mistake.true), escape(said),
+                      f"{mistake.loss:.3g}", *[f"{value:.3g}" for value in mistake.features[:len(names)]])
+    return table
+
+
+def first_layer_table(units, feature_names: list[str], normalize: str = "none", columns: int = 4) -> Table:
+    """The first layer's weights w and bias b per unit (the numbers behind units.png): up to columns
+    features as columns of their own, else each unit's strongest weights by name. normalize: the run's
+    data.normalize, since w multiplies x as the model sees it."""
+    seen = {"standard": "; x standardised", "minmax": "; x scaled to 0–1"}.get(normalize, "")  # data.normalize
+    table = Table(title="First layer: weights w and bias b", caption=f"each unit's z = w·x + b{seen}")
+    table.add_column("unit", justify="right")
+    table.add_column("b", justify="right")
+    whole = len(feature_names) <= columns
+    for name in feature_names if whole else ["the largest |w|, by input"]:
+        table.add_column(f"w ({escape(name)})" if whole else name, justify="right" if whole else "left",
+                         overflow="fold")
+    for unit in units:
+        if whole:
+            cells = [f"{weight:+.3g}" for weight in unit.weights]
+        else:
+            strongest = sorted(range(len(unit.weights)), key=lambda index: -abs(unit.weights[index]))[:3]
+            cells = [", ".join(f"{escape(feature_names[index])} {unit.weights[index]:+.3g}" for index in strongest)]
+        table.add_row(str(unit.unit), f"{unit.bias:+.3g}", *cells)
     return table
 
 

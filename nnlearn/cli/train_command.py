@@ -22,10 +22,9 @@ from nnlearn.cli.display import (
     loss_line,
     metrics_table,
     print_diagnosis,
-    print_error,
     print_wrapped,
 )
-from nnlearn.errors import Interrupted, NnlearnError, RunFailed
+from nnlearn.errors import Interrupted, NnlearnError
 from nnlearn.runs.rundir import RunDir
 
 
@@ -209,19 +208,23 @@ def _draw_plots_of_a_finished_run(run) -> None:
 @contextmanager
 def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
     """A run whose loss became NaN still gets its learning curves and its diagnosis."""
+    from nnlearn.errors import RunFailed
+
     try:
         yield
     except RunFailed as failure:
         if failure.run_dir is not None:
+            from nnlearn.cli.display import print_diagnosis, print_error
             from nnlearn.insight.diagnose import diagnose_run
 
             print_error(consoles(as_json)[1], failure)
             failed = RunDir(failure.run_dir)
-            if plots and failed.history():  # at least one good epoch to draw
+            if plots and (failed.history() or failed.batch_losses()):  # good epochs, or the batches up to the NaN
                 from nnlearn.pictures.plots import draw_plots
 
+                upto = "the last good epoch" if failed.history() else "the batch whose loss became NaN"
                 for drawn in draw_plots(failed):
-                    people.print(f"The learning curves up to the last good epoch: {drawn}")
+                    people.print(f"The learning curves up to {upto}: {drawn}")
             print_diagnosis(people, diagnose_run(failed))
             emit(as_json, error_json(failure))
             raise typer.Exit(1) from None

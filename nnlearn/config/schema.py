@@ -55,6 +55,11 @@ def source_kind(source: str) -> str:
     suffix = Path(source).suffix.lower()
     return suffix[1:] if suffix else "folder"
 Missing = Literal["error", "drop", "mean", "median", "most_frequent"]
+# every warning nnlearn.teaching.lint can give, by its stable id (lint.ignore names them)
+LintWarning = Literal["linear_hidden", "sigmoid_hidden", "tanh_hidden", "softmax_hidden", "squashed_twice",
+                      "probabilities_from_output", "logits_as_probabilities", "output_cannot_reach_targets",
+                      "adam_learning_rate", "tiny_gradient_steps", "collapsing_penalty", "many_parameters",
+                      "batch_larger_than_data"]
 Text = Literal["error", "one_hot"]
 
 
@@ -102,6 +107,11 @@ class DataConfig(Section):
                                     description="Fraction of all rows held out for validation (0: none).")
     normalize: Literal["none", "standard", "minmax"] = Field(
         "standard", description="Feature scaling, fitted on the training split only.")
+    standardize_target: Flag = Field(
+        False, description="Regression: learn y standardised with the training split's mean and standard "
+                           "deviation (saved in preprocessing.json), for a target far from size 1 (y ≈ 150 makes "
+                           "the squared error start near 150² and plain gradient descent diverge). The loss, the "
+                           "metrics and the predictions stay in y's own units.")
     n_samples: Whole = Field(500, ge=10, le=1_000_000, description="Synthetic datasets: number of rows.")
     noise: Annotated[float, Strict(), Field(ge=0), BeforeValidator(_exponent_text_as_number)] | None = Field(
         None, description="Synthetic datasets: noise level (dataset default if unset).")
@@ -264,8 +274,10 @@ class CompileConfig(Section):
         regression = self.loss == "mean_squared_error"
         for metric in self.metrics:
             if regression and metric == "accuracy":
-                raise ValueError("accuracy needs classes, but mean_squared_error is a regression loss. "
-                                 "Fix: use metrics: [mae, mse, r2].")
+                raise ValueError("accuracy needs classes, but mean_squared_error is a regression loss. Fix: "
+                                 "if y is a quantity, use metrics: [mae, mse, r2]; if y holds classes, the loss "
+                                 "is the mistake: use loss: sparse_categorical_crossentropy (binary_crossentropy "
+                                 "for two classes) with metrics: [accuracy].")
             if not regression and metric != "accuracy":
                 raise ValueError(f"{metric} is a regression metric, but {self.loss} is a classification "
                                  "loss. Fix: use metrics: [accuracy].")
@@ -318,6 +330,14 @@ class FitConfig(Section):
         return self
 
 
+class LintConfig(Section):
+    """Which of the config's warnings (nnlearn validate, explain, train) are deliberate choices."""
+
+    ignore: list[LintWarning] = Field(default_factory=list, description=(
+        "Warnings not to give, by id, for choices made on purpose; e.g. [sigmoid_hidden] for the course "
+        "lab's sigmoid hidden units. The ids: " + ", ".join(LintWarning.__args__) + "."))
+
+
 class Config(Section):
     """A whole nnlearn config."""
 
@@ -330,6 +350,7 @@ class Config(Section):
     fit: FitConfig = Field(default_factory=FitConfig)
     expect: list[str] = Field(default_factory=list, description="Expectations checked after training, in "
                               "the grammar of --expect, e.g. [\"test_accuracy >= 0.95\"] (a miss exits 1).")
+    lint: LintConfig = Field(default_factory=LintConfig, description="The config's warnings: which to leave out.")
     # the keys `--set` gave (config_file.load_config): a problem found later at one of them is fixed by a --set
     _set_keys: frozenset = PrivateAttr(default=frozenset())
 
@@ -370,10 +391,14 @@ class Config(Section):
             data.pop("image_size", None)
             data.pop("color", None)
         optimizer = resolved["compile"]["optimizer"]
+        if self.compile.loss != "mean_squared_error":
+            data.pop("standardize_target", None)
         if optimizer.get("type") != "sgd":
             optimizer.pop("momentum", None)
         if resolved["fit"].get("distribute") != "mirrored":
             resolved["fit"].pop("devices", None)
+        if not self.lint.ignore:
+            resolved.pop("lint")  # nothing to say: runs keep the config as the learner wrote it
         return resolved
 
     @model_validator(mode="after")
@@ -390,6 +415,14 @@ class Config(Section):
             raise ValueError(f"fit.early_stopping.monitor {stopping.monitor!r} needs a validation split, "
                              "but data.validation_split is 0. Fix: set validation_split: 0.1, or monitor: "
                              "loss.")
+        return self
+
+    @model_validator(mode="after")
+    def _a_standardised_target_is_a_quantity(self):
+        if self.data.standardize_target and self.compile.loss != "mean_squared_error":
+            raise ValueError(f"data.standardize_target scales a quantity y, but {self.compile.loss} learns "
+                             "classes, which have no mean or standard deviation. Fix: remove "
+                             "data.standardize_target (or set it to false).")
         return self
 
     @field_validator("name")

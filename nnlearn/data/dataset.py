@@ -104,8 +104,9 @@ class Dataset:
 class Split:
     """The rows of one split; an image folder's are decoded the first time x is read."""
 
-    def __init__(self, x: np.ndarray | None, y: np.ndarray, decode=None):
+    def __init__(self, x: np.ndarray | None, y: np.ndarray, decode=None, rows: np.ndarray | None = None):
         self._x, self.y, self._decode = x, y, decode
+        self.rows = rows  # each example's row in the whole dataset (an image folder's file), when known
 
     @property
     def x(self) -> np.ndarray:
@@ -637,8 +638,8 @@ def split_dataset(dataset: Dataset, data: DataConfig, seed: int, stratify: bool)
 
     def take(rows_index):
         if dataset.images is not None and dataset._x is None:  # decoded when the split is first read
-            return Split(None, dataset.y[rows_index], lambda: dataset.images.decode(rows_index))
-        return Split(dataset.x[rows_index], dataset.y[rows_index])
+            return Split(None, dataset.y[rows_index], lambda: dataset.images.decode(rows_index), rows_index)
+        return Split(dataset.x[rows_index], dataset.y[rows_index], rows=rows_index)
 
     return Splits(take(rest), take(validation) if validation is not None else None, take(test))
 

@@ -26,7 +26,7 @@ class Evaluation:
     confusion_matrix: list[list[int]] | None = None
     warnings: list[str] = field(default_factory=list)
     expectations: list[ExpectationResult] = field(default_factory=list)
-    mistakes: list = field(default_factory=list)  # inside.Mistake, worst first, with --mistakes N
+    mistakes: list | None = None  # inside.Mistake, worst first, with --mistakes N (only wrong answers)
     feature_names: list[str] = field(default_factory=list)
     prepared: Prepared | None = field(default=None, repr=False)  # its data, so the diagnosis needs no reload
 
@@ -40,7 +40,7 @@ class Evaluation:
                   "expectations": [result.to_json() for result in self.expectations], "passed": self.passed}
         if self.confusion_matrix is not None:
             result["confusion_matrix"] = {"labels": self.class_names, "matrix": self.confusion_matrix}
-        if self.mistakes:
+        if self.mistakes is not None:
             result["mistakes"] = [mistake.to_json() for mistake in self.mistakes]
         return result
 
@@ -48,7 +48,8 @@ class Evaluation:
 def evaluate(run: RunDir, expect: list[str] | tuple = (), mistakes: int = 0) -> Evaluation:
     """Load model.keras safely and measure the test split as training did.
 
-    mistakes: also find that many test examples with the highest loss (regression: largest |error|).
+    mistakes: also find up to that many test examples it gets wrong, highest loss first (regression:
+    largest |error|).
 
     expect: expectations such as "accuracy>=0.95", checked with the config's own `expect:` list;
     train and validation ones use the metrics saved by training.
@@ -66,7 +67,7 @@ def evaluate(run: RunDir, expect: list[str] | tuple = (), mistakes: int = 0) -> 
     saved = run.metrics()
     results = check_expectations(expectations, {"train": saved.get("train"), "validation": saved.get("validation"),
                                   "test": test})
-    worst = []
+    worst = None
     if mistakes > 0:
         from nnlearn.insight.inside import mistakes as find_mistakes
 

@@ -15,6 +15,7 @@ from nnlearn.model import task
 from nnlearn.model.prepare import Prepared
 
 MAX_UNITS_SHOWN = 16
+MISTAKES_SHOWN = 8  # in mistakes.png, inside.json and the report
 DEAD_SHARE_WARNING = 0.5
 SATURATED_SHARE_WARNING = 0.5
 # sigmoid: a(1 − a) < 0.01 where a < 0.0101 or a > 0.9899; tanh: 1 − a² < 0.02 where |a| > 0.99
@@ -92,8 +93,9 @@ class UnitWeights:
 
 
 def first_layer_weights(model, prepared: Prepared) -> list[UnitWeights]:
-    """The first Dense layer's units (up to MAX_UNITS_SHOWN), when the model starts with Dense."""
-    first = next((layer for layer in model.layers if type(layer).__name__ in ("Dense", "Conv2D")), None)
+    """The first layer's units (up to MAX_UNITS_SHOWN), when the first layer with weights is Dense (a
+    conv layer's weights are kernels, not one weight per input feature)."""
+    first = next((layer for layer in model.layers if type(layer).__name__ in ("Dense", "Conv1D", "Conv2D")), None)
     if first is None or type(first).__name__ != "Dense":
         return []
     kernel, bias = (np.asarray(weight) for weight in first.get_weights())
@@ -109,15 +111,22 @@ def first_conv_kernels(model) -> np.ndarray | None:
     return np.transpose(np.asarray(conv.get_weights()[0]), (3, 0, 1, 2))
 
 
-def one_example_per_class(prepared: Prepared, limit: int = 10) -> list[int]:
-    """Indices into the test split: the first example of each class (up to limit classes)."""
-    y = prepared.splits.test.y
-    picks = []
-    for label in range(prepared.dataset.n_classes):
-        found = np.flatnonzero(y == label)
-        if len(found):
-            picks.append(int(found[0]))
-    return picks[:limit]
+def chosen_example(model, prepared: Prepared) -> tuple[int, str]:
+    """The test example the feature maps follow, and why it was chosen: of the first class, the example
+    the model is surest of (a clear case shows what each layer looks for); without classes, the first."""
+    test = prepared.splits.test
+    if prepared.dataset.kind != "classes" or not len(test):
+        return 0, "the first test example"
+    outputs = model_outputs(model, prepared.x("test").astype(np.float32))
+    chances = probabilities(outputs, prepared)
+    truth = np.asarray(test.y).astype(np.int64)
+    sure = chances[:, 0] if chances.shape[1] == 1 else chances[np.arange(len(truth)), truth]
+    if chances.shape[1] == 1:
+        sure = np.where(truth == 1, sure, 1 - sure)
+    first = np.flatnonzero(truth == truth.min())
+    index = int(first[np.argmax(sure[first])])
+    name = prepared.dataset.class_names[int(truth[index])]
+    return index, f"the test example of class {name} the model is surest of (p = {sure[index]:.2f})"
 
 
 def feature_maps(model, prepared: Prepared, rows: list[int]) -> list[tuple[str, np.ndarray]]:
@@ -130,7 +139,7 @@ def feature_maps(model, prepared: Prepared, rows: list[int]) -> list[tuple[str, 
 
 @dataclass
 class Mistake:
-    """One test example the model gets badly wrong."""
+    """One test example the model gets wrong (regression: one of its largest errors)."""
 
     index: int  # row of the test split
     loss: float  # its own loss (regression: the absolute error)
@@ -138,10 +147,11 @@ class Mistake:
     predicted: str
     probability: float | None  # the probability the model gave its predicted class
     features: list[float] = field(default_factory=list)
+    file: str | None = None  # an image folder's file, relative to the folder
 
     def to_json(self) -> dict:
-        return {"index": self.index, "loss": self.loss, "true": self.true, "predicted": self.predicted,
-                "probability": self.probability, "features": self.features}
+        return {"index": self.index, "file": self.file, "loss": self.loss, "true": self.true,
+                "predicted": self.predicted, "probability": self.probability, "features": self.features}
 
 
 def _log_sigmoid(z: np.ndarray) -> np.ndarray:
@@ -175,36 +185,72 @@ def probabilities(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
                               prepared.config.compile.from_logits)
 
 
-def mistakes(model, prepared: Prepared, count: int = 8) -> list[Mistake]:
-    """The count test examples with the highest loss, worst first (regression: largest |error|)."""
+def wrong(outputs: np.ndarray, y: np.ndarray, prepared: Prepared) -> np.ndarray:
+    """Which test examples are mistakes: the wrong class (multi-label: not exactly the true labels);
+    for regression every example, since each has an error."""
+    if prepared.dataset.kind == "continuous":
+        return np.ones(len(y), dtype=bool)
+    predicted = task.classes(outputs, prepared.task, prepared.config.compile.from_logits)
+    if prepared.task == "multilabel":
+        return np.any(predicted != (np.asarray(y) > 0.5), axis=1)
+    return predicted != np.asarray(y).reshape(len(y), -1)[:, 0].astype(np.int64)
+
+
+def mistakes(model, prepared: Prepared, count: int = MISTAKES_SHOWN) -> list[Mistake]:
+    """Up to count test examples the model gets wrong, with the highest loss first (regression: the
+    largest |error|). A right answer is never listed, however unsure: fewer mistakes, fewer rows."""
     x = prepared.x("test").astype(np.float32)
     outputs = model_outputs(model, x)
+    if prepared.dataset.kind == "continuous":  # predictions in y's own units (data.standardize_target)
+        outputs = prepared.predicted_values(outputs)
     y = prepared.splits.test.y
     losses = per_example_loss(outputs, y, prepared)
-    order = np.argsort(-losses, kind="stable")[:count]
-    kind, names = prepared.dataset.kind, prepared.dataset.class_names
-    found = []
-    for index in order:
-        features = prepared.splits.test.x[index].astype(float).tolist() if len(prepared.input_shape) == 1 else []
-        if kind == "continuous":
-            found.append(Mistake(int(index), float(losses[index]), f"{float(y[index].ravel()[0]):.4g}",
-                                 f"{float(outputs[index].ravel()[0]):.4g}", None, features))
-            continue
-        p = probabilities(outputs[index:index + 1], prepared)[0]
-        if kind == "multilabel":
-            truth = ", ".join(name for name, value in zip(names, y[index]) if value > 0.5) or "none"
-            said = ", ".join(name for name, value in zip(names, p) if value > 0.5) or "none"
-            found.append(Mistake(int(index), float(losses[index]), truth, said, None, features))
-            continue
-        if p.shape[0] == 1:  # binary: one output, P(class 1)
-            label = int(p[0] > 0.5)
-            confidence = float(p[0] if label else 1 - p[0])
-        else:
-            label = int(np.argmax(p))
-            confidence = float(p[label])
-        found.append(Mistake(int(index), float(losses[index]), names[int(y[index])], names[label], confidence,
-                             features))
+    candidates = np.flatnonzero(wrong(outputs, y, prepared))
+    order = candidates[np.argsort(-losses[candidates], kind="stable")][:count]
+    return [_mistake(int(index), outputs, losses, prepared) for index in order]
+
+
+def mistakes_title(found: list[Mistake], asked: int, regression: bool) -> str:
+    """What a list of mistakes holds, said once for the table, the picture and the report."""
+    if regression:
+        return f"The {len(found)} test examples with the largest errors |ŷ − y|"
+    if not found:
+        return "No test example is classified wrong: there are no mistakes to list"
+    if len(found) < asked:
+        return f"All {len(found)} test example{'s' if len(found) > 1 else ''} it classifies wrong, highest loss first"
+    return f"{len(found)} test examples it classifies wrong, highest loss first"
+
+
+def _mistake(index: int, outputs: np.ndarray, losses: np.ndarray, prepared: Prepared) -> Mistake:
+    """Test example index as a Mistake: its truth, what the model said and how sure it was."""
+    test, kind, names = prepared.splits.test, prepared.dataset.kind, prepared.dataset.class_names
+    y = test.y
+    features = test.x[index].astype(float).tolist() if len(prepared.input_shape) == 1 else []
+    found = Mistake(index, float(losses[index]), "", "", None, features, file_of(prepared, index))
+    if kind == "continuous":
+        found.true, found.predicted = f"{float(y[index].ravel()[0]):.4g}", f"{float(outputs[index].ravel()[0]):.4g}"
+        return found
+    p = probabilities(outputs[index:index + 1], prepared)[0]
+    if kind == "multilabel":
+        found.true = ", ".join(name for name, value in zip(names, y[index]) if value > 0.5) or "none"
+        found.predicted = ", ".join(name for name, value in zip(names, p) if value > 0.5) or "none"
+        return found
+    label = int(task.classes(outputs[index:index + 1], prepared.task, prepared.config.compile.from_logits)[0])
+    found.true, found.predicted = names[int(y[index])], names[label]
+    found.probability = float(p[0] if label else 1 - p[0]) if p.shape[0] == 1 else float(p[label])
     return found
+
+
+def file_of(prepared: Prepared, index: int) -> str | None:
+    """The image file of test example index, relative to its folder (None for other data)."""
+    images, rows = prepared.dataset.images, prepared.splits.test.rows
+    if images is None or rows is None:
+        return None
+    path = images.files[int(rows[index])]
+    try:
+        return path.relative_to(images.folder).as_posix()
+    except ValueError:
+        return path.name
 
 
 @dataclass
@@ -258,9 +304,24 @@ def activity_warnings(rows: list[LayerActivity], config=None) -> list[str]:
                             f"Fix: {_dead_fix(row, rows, config)}.")
         if row.saturated is not None and row.saturated >= SATURATED_SHARE_WARNING:
             warnings.append(f"layer {row.layer} ({row.name}): {row.saturated:.0%} of its {row.activation} outputs "
-                            "are saturated (the curve is flat there, so the gradient is nearly 0). Fix: ReLU "
-                            "hidden layers, standardised features, or smaller initial weights.")
+                            "are saturated (the curve is flat there, so the gradient is nearly 0). Fix: "
+                            f"{_saturated_fix(config)}.")
     return warnings
+
+
+def _saturated_fix(config) -> str:
+    """What to try for saturated sigmoid or tanh units, leaving out what the config already has."""
+    from nnlearn.config.learning_rates import usual_rate
+
+    fixes = ["ReLU hidden layers"]
+    if config is None or config.data.normalize != "standard":
+        now = f", now {config.data.normalize}" if config is not None else ""
+        fixes.append(f"standardised features (data.normalize: standard{now})")
+    if config is not None:  # large steps drive z far from 0, where the curve is flat
+        rate, optimizer = config.compile.optimizer.learning_rate, config.compile.optimizer.type
+        if rate > usual_rate(optimizer):
+            fixes.append(f"a lower learning rate (now {rate:g}, above the usual {usual_rate(optimizer):g})")
+    return fixes[0] if len(fixes) == 1 else ", ".join(fixes[:-1]) + " or " + fixes[-1]
 
 
 def _dead_fix(row: LayerActivity, rows: list[LayerActivity], config) -> str:
@@ -292,7 +353,7 @@ def _dead_fix(row: LayerActivity, rows: list[LayerActivity], config) -> str:
     return ", or ".join(fixes)
 
 
-def inside_numbers(model, prepared: Prepared, count: int = 8) -> dict:
+def inside_numbers(model, prepared: Prepared, count: int = MISTAKES_SHOWN) -> dict:
     """The numbers behind the pictures, for `nnlearn inspect --json` and the report."""
     rows = activity(model, prepared)
     return {"layers": [row.to_json() for row in rows],

@@ -242,6 +242,10 @@ def _describe(outputs: np.ndarray, config, state: dict) -> Predictions:
     task = task_of(config, state.get("target_kind"))
     if task == "regression":
         target = config.data.target or "prediction"
+        if state.get("target_scale"):  # learned standardised: back to y's own units
+            from nnlearn.data.target_scale import TargetScale
+
+            outputs = TargetScale.from_dict(state["target_scale"]).from_model(outputs)
         return Predictions([target], [{target: float(row[0])} for row in outputs])
     chances = probabilities(outputs, task, config.compile.from_logits)
     chosen = classes(outputs, task, config.compile.from_logits)

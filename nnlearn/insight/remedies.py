@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from nnlearn.config.learning_rates import lowered_rate, usual_rate
+from nnlearn.config.learning_rates import usual_rate
 from nnlearn.insight.run_numbers import (
     RunNumbers,
     accuracy_noise,
@@ -16,6 +16,7 @@ from nnlearn.insight.run_numbers import (
     retrain,
     train_longer,
 )
+from nnlearn.model.divergence import lower_rate_advice
 
 # an epoch whose validation loss is within this share of the lowest is as good as the lowest
 NEAR_BEST = 0.05
@@ -43,8 +44,11 @@ def widened_width(other_widths: list[int], outputs: int) -> int:
 
 def regularization_advice(numbers: RunNumbers) -> tuple[str, str | None]:
     """The remedies for overfitting other than early stopping, with an L2 penalty on the widest hidden dense
-    layer (the one with the most weights to memorise with) as the command."""
-    remedy = LESS_MEMORY
+    layer (the one with the most weights to memorise with) as the command; a model that already drops
+    units is told of a larger rate, not of dropout."""
+    dropped = [(index, rate) for index, rate in enumerate(numbers.dropout) if rate]
+    remedy = (LESS_MEMORY if not dropped else LESS_MEMORY.replace(
+        "or dropout", f"or more dropout (model.layers[{dropped[0][0]}] drops {dropped[0][1]:g} now)"))
     hidden = hidden_layers(numbers)
     if not hidden:
         return remedy + ".", None
@@ -62,15 +66,57 @@ def regularization_advice(numbers: RunNumbers) -> tuple[str, str | None]:
 
 def lower_rate(numbers: RunNumbers) -> tuple[str, str]:
     """How to lower a learning rate that made the steps too large (lowered_rate), and the command."""
-    rate, usual = numbers.learning_rate, usual_rate(numbers.optimizer)
-    name = "Adam" if numbers.optimizer == "adam" else "plain gradient descent (sgd)"
-    lowered, far = lowered_rate(rate, numbers.optimizer)
-    command = retrain(numbers, f"compile.optimizer.learning_rate={lowered:g}")
-    if far:
-        warned = ", as the config's warning says," if numbers.optimizer == "adam" else ""  # lint warns for Adam
-        return (f"the learning rate ({rate:g}) is far above the usual {usual:g} for {name}: start again from "
-                f"{usual:g}{warned} rather than lowering it tenfold run after run", command)
-    return f"lower the learning rate (now {rate:g}) about tenfold and start again", command
+    advice, lowered = lower_rate_advice(numbers.learning_rate, numbers.optimizer)
+    return advice, retrain(numbers, f"compile.optimizer.learning_rate={lowered:g}")
+
+
+def bias_remedy(numbers: RunNumbers) -> tuple[str, str | None]:
+    """What makes a model less simple, from what it has: a bottleneck widened, linear hidden layers given
+    ReLU, a penalty or dropout lowered, a hidden layer added, or the widest hidden layer doubled."""
+    narrow, classes = _narrow_layers(numbers)
+    hidden = hidden_layers(numbers)
+    if narrow:
+        others = [units for index, units in hidden if (index, units) not in narrow]
+        width = widened_width(others, classes or 0)
+        names = " and ".join(f"model.layers[{index}] ({units} unit{'s' if units > 1 else ''})"
+                             for index, units in narrow)
+        return (f"{names} {'is a bottleneck' if len(narrow) == 1 else 'are bottlenecks'}: everything the output "
+                f"learns passes through {'it' if len(narrow) == 1 else 'them'}. Widen to {width} units",
+                retrain(numbers, *(f"model.layers[{index}].units={width}" for index, _ in narrow)))
+    linear = [index for index, _ in hidden if index < len(numbers.activations)
+              and numbers.activations[index] in ("linear", "")]
+    if hidden and len(linear) == len(hidden):
+        return ("its hidden layers are linear, so the whole network is one linear function of x, which cannot "
+                "bend: give them ReLU", retrain(numbers, *(f"model.layers[{index}].activation=relu"
+                                                          for index in linear)))
+    penalised = [(index, l2) for index, l2 in enumerate(numbers.l2) if l2]
+    if penalised:
+        index, l2 = max(penalised, key=lambda layer: layer[1])
+        return (f"less regularization: model.layers[{index}]'s L2 penalty ({l2:g}) keeps its weights small; "
+                "lower it tenfold", retrain(numbers, f"model.layers[{index}].kernel_regularizer.l2={l2 / 10:g}"))
+    dropped = [(index, rate) for index, rate in enumerate(numbers.dropout) if rate]
+    if dropped:
+        index, rate = max(dropped, key=lambda layer: layer[1])
+        return (f"less dropout: model.layers[{index}] drops {rate:g} of its inputs while training; halve it",
+                retrain(numbers, f"model.layers[{index}].rate={rate / 2:g}"))
+    if not hidden:
+        return ("a hidden layer: with none, the model is one linear function of x (a straight boundary, a "
+                "plane); add one, e.g. {type: dense, units: 16, activation: relu}, before the output layer", None)
+    index, units = max(hidden, key=lambda layer: layer[1])
+    return (f"more units: model.layers[{index}] has {units}; try twice as many, or another layer",
+            retrain(numbers, f"model.layers[{index}].units={2 * units}"))
+
+
+def variance_remedy(numbers: RunNumbers) -> tuple[str, str | None]:
+    """Overfitting's remedies: early stopping replayed on this run's own history when it has none and it
+    would help, else regularization (a penalty, more dropout, a smaller model, more data)."""
+    rows = [row for row in numbers.history if finite(row.get("val_loss"))]
+    if numbers.patience is None and len(rows) > 1:
+        return early_stopping_advice(numbers, rows)
+    advice, command = regularization_advice(numbers)
+    if numbers.patience is not None:
+        advice = f"early stopping is already on (patience {numbers.patience}); {advice}"
+    return advice, command
 
 
 def raised_rate(numbers: RunNumbers) -> float | None:

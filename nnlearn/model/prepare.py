@@ -6,6 +6,7 @@ Everything a run needs before TensorFlow is imported; every mistake found here i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from nnlearn.data.dataset import (
 from nnlearn.data.sources import Source
 from nnlearn.data.streaming import fit_normalizer, release_parsing_memory, streamed, streamed_dataset
 from nnlearn.data.tabular import Columns
+from nnlearn.data.target_scale import TargetScale
 from nnlearn.errors import ConfigError, DataError, Problem
 from nnlearn.model.feeds import MemoryFeed, StreamedFeed
 from nnlearn.model.shapes import LayerShape, Shape, infer_shapes, output_problems, uses_image_input, uses_signal_input
@@ -72,8 +74,26 @@ class Prepared:
         if loss == "binary_crossentropy" and self.dataset.kind == "classes":
             return y.reshape(-1, 1).astype(np.float32)
         if loss == "mean_squared_error":
-            return y.reshape(len(y), -1).astype(np.float32)
+            scale = self.target_scale
+            return scale.to_model(y) if scale else y.reshape(len(y), -1).astype(np.float32)
         return y
+
+    @cached_property
+    def target_scale(self) -> TargetScale | None:
+        """With data.standardize_target, the training split's mean and standard deviation the target is
+        learned in (the same numbers every time the run is prepared); else None."""
+        if not (self.config.data.standardize_target and self.dataset.kind == "continuous"):
+            return None
+        return TargetScale.fit(self.splits.train.y)
+
+    def in_target_units(self, logs: dict) -> dict:
+        """Logged losses and metrics in y's own units (as they are, unless the target is standardised)."""
+        return self.target_scale.in_units(logs) if self.target_scale else logs
+
+    def predicted_values(self, outputs: np.ndarray) -> np.ndarray:
+        """A regression model's outputs as predictions in y's own units."""
+        scale = self.target_scale
+        return scale.from_model(outputs) if scale else np.asarray(outputs, dtype=np.float64)
 
 
 def input_shape_for(config: Config, dataset: Dataset) -> Shape:

@@ -32,6 +32,14 @@ def _number(value) -> str:
         if isinstance(value, float) else html.escape(str(value))
 
 
+def _prose(text: str) -> str:
+    """A sentence for the page: escaped, with `code` in backticks shown as code, not as backticks."""
+    parts = html.escape(text, quote=False).split("`")
+    if len(parts) % 2 == 0:  # an unpaired backtick is a character, not the start of code
+        return html.escape(text, quote=False)
+    return "".join(f"<code>{part}</code>" if index % 2 else part for index, part in enumerate(parts))
+
+
 def _table(headers: list[str], rows: list[list], numeric_from: int = 1) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = ""
@@ -63,8 +71,8 @@ def _plots(run_dir: RunDir) -> list[Path]:
 def _diagnosis_section(run_dir: Path, prepared) -> str:
     from nnlearn.insight.diagnose import diagnose_run
 
-    items = "".join(f"<li><b>{html.escape(v.title)}</b>: {html.escape(v.evidence)}<br><i>Next:</i> "
-                    f"{html.escape(v.next_step)}" + (f"<br><code>{html.escape(v.command)}</code>" if v.command else "")
+    items = "".join(f"<li><b>{_prose(v.title)}</b>: {_prose(v.evidence)}<br><i>Next:</i> "
+                    f"{_prose(v.next_step)}" + (f"<br><code>{html.escape(v.command)}</code>" if v.command else "")
                     + "</li>" for v in diagnose_run(run_dir, prepared))
     return f"<h2>Diagnosis</h2><ul>{items}</ul>"
 
@@ -73,7 +81,7 @@ def _share(value) -> str:
     return "—" if value is None else f"{value:.0%}"
 
 
-def _inside_section(run_dir: RunDir) -> str:
+def _inside_section(run_dir: RunDir, regression: bool) -> str:
     """Dead and saturated units per layer, and the test examples the model gets most wrong."""
     saved = run_dir.read_plot(INSIDE_FILE)
     if saved is None:
@@ -90,14 +98,24 @@ def _inside_section(run_dir: RunDir) -> str:
     parts = ["<h2>Inside the model</h2>",
              _table(["layer", "activation", "units", "dead (ReLU never > 0)", "saturated (flat gradient)"],
                     rows, numeric_from=2)]
-    parts += [f'<p class="warning">{html.escape(warning)}</p>' for warning in numbers.get("warnings", [])]
-    if mistakes:
-        names = numbers.get("feature_names", [])[:5] if mistakes[0].get("features") else []
-        parts.append("<h3>The test examples it gets most wrong</h3>" + _table(
-            ["test row", "true", "predicted", "probability", "loss"] + names,
-            [[m["index"], m["true"], m["predicted"], m["probability"], m["loss"]] + m["features"][:len(names)]
-             for m in mistakes], numeric_from=3))
+    parts += [f'<p class="warning">{_prose(warning)}</p>' for warning in numbers.get("warnings", [])]
+    parts.append(_mistakes_part(numbers, mistakes, regression))
     return "".join(parts)
+
+
+def _mistakes_part(numbers: dict, mistakes: list[dict], regression: bool) -> str:
+    """The test examples it gets wrong (regression: its largest errors), as inside.json keeps them."""
+    from nnlearn.insight.inside import MISTAKES_SHOWN, mistakes_title
+
+    title = f"<h3>{html.escape(mistakes_title(mistakes, MISTAKES_SHOWN, regression))}</h3>"
+    if not mistakes:
+        return title
+    files = mistakes[0].get("file") is not None
+    names = numbers.get("feature_names", [])[:5] if mistakes[0].get("features") else []
+    return title + _table(
+        ["file" if files else "test row", "true", "predicted", "probability", "|error|" if regression else "loss"]
+        + names, [[m["file"] if files else m["index"], m["true"], m["predicted"], m["probability"], m["loss"]]
+                  + m["features"][:len(names)] for m in mistakes], numeric_from=3)
 
 
 def run_report_body(run_dir: RunDir) -> str:
@@ -118,7 +136,7 @@ def run_report_body(run_dir: RunDir) -> str:
                      f"{html.escape(str(spread.get('per_replica_batch_size')))} rows each of every batch of "
                      f"{html.escape(str(spread.get('batch_size')))}.</p>")
     for warning in warnings:
-        parts.append(f'<p class="warning">{html.escape(warning)}</p>')
+        parts.append(f'<p class="warning">{_prose(warning)}</p>')
     splits = [split for split in SPLITS if metrics.get(split)]
     names = list(dict.fromkeys(name for split in splits for name in metrics[split]))
     baseline = (metrics.get("baseline") or {}).get("test", {})
@@ -140,15 +158,15 @@ def run_report_body(run_dir: RunDir) -> str:
                                            layer_rows, numeric_from=99)
                  + f"<p>Input shape {'×'.join(map(str, explanation.input_shape))}; "
                    f"<b>{explanation.total_params:,}</b> parameters in all.</p>"
-                 + f"<p>Output and loss: {html.escape(explanation.output)}.</p>"
-                 + f"<p>Expected loss before training: {html.escape(explanation.expected_loss_reason)}.</p>")
+                 + f"<p>Output and loss: {_prose(explanation.output)}.</p>"
+                 + f"<p>Expected loss before training: {_prose(explanation.expected_loss_reason)}.</p>")
     if explanation.warnings:
-        items = "".join(f"<li class='warning'><b>{html.escape(w.path)}</b>: {html.escape(w.message)} "
-                        f"<i>Fix: {html.escape(w.hint or '')}</i></li>" for w in explanation.warnings)
+        items = "".join(f"<li class='warning'><b>{html.escape(w.path)}</b>: {_prose(w.message)} "
+                        f"<i>Fix: {_prose(w.hint or '')}</i></li>" for w in explanation.warnings)
         parts.append(f"<h2>Warnings</h2><ul>{items}</ul>")
     pictures = [(run_dir.read_plot(path.name), path.stem.replace("_", " ")) for path in _plots(run_dir)]
     parts.append("<h2>Plots</h2>" + "".join(_image(png, alt) for png, alt in pictures if png is not None))
-    parts.append(_inside_section(run_dir))
+    parts.append(_inside_section(run_dir, prepared.dataset.kind == "continuous"))
     config_text = run_dir.config_text()
     parts.append(f"<h2>Config</h2><pre>{html.escape(config_text)}</pre>")
     return "\n".join(parts)
@@ -213,5 +231,6 @@ def sweep_report(sweep_dir: str | Path) -> str:
                 for member in sweep.members]
     body += "<h2>Runs</h2>" + _table(["run directory", "seed", "status", f"train {metric}",
                                       f"validation {metric}", f"test {metric}"], run_rows, numeric_from=3)
-    body += "<p class='dim'>Each run is a normal run directory: `nnlearn report SWEEP_DIR/RUN` for one.</p>"
+    body += ("<p class='dim'>" + _prose("Each run is a normal run directory: `nnlearn report SWEEP_DIR/RUN` for one.")
+             + "</p>")
     return _page(f"nnlearn sweep {sweep_dir.name}", body)

@@ -19,6 +19,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 
+from nnlearn.data.target_scale import problem as target_scale_problem
+
 
 def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
@@ -76,6 +78,10 @@ def _normalizer_problem(normalizer, features: int) -> str | None:
 def _names_problem(state: dict) -> str | None:
     if state["target_kind"] not in ("classes", "multilabel", "continuous"):
         return f"target_kind {state['target_kind']!r:.80} is not classes, multilabel or continuous."
+    if state.get("target_scale") is not None:
+        wrong = target_scale_problem(state["target_scale"])
+        if wrong:
+            return wrong
     classes = state.get("class_names")
     if classes is not None and not (isinstance(classes, list) and all(isinstance(n, str) for n in classes)):
         return "class_names must be a list of names."

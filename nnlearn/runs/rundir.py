@@ -20,6 +20,7 @@ RUNS_ROOT = Path("runs")
 CONFIG_FILE = "config.yaml"
 MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
+BATCH_LOSSES_FILE = "batch_losses.csv"
 METRICS_FILE = "metrics.json"
 PREPROCESSING_FILE = "preprocessing.json"
 RUN_FILE = "run.json"
@@ -163,15 +164,16 @@ def read_json(run_dir: Path, name: str) -> dict:
     return value
 
 
-def _read_history(run_dir: Path) -> list[dict[str, float]]:
-    """history.csv as rows of numbers (empty before the first epoch); RunError if it is damaged."""
+def _read_history(run_dir: Path, name: str = HISTORY_FILE) -> list[dict[str, float]]:
+    """history.csv (or another CSV of numbers the run wrote) as rows of numbers (empty before the first
+    epoch); RunError if it is damaged."""
     import csv
     import io
 
-    path = run_dir / HISTORY_FILE
+    path = run_dir / name
     if not path.is_file():
         return []
-    fix = (f"{HISTORY_FILE} is written by `nnlearn train`: restore it, or train the config again as a new run: "
+    fix = (f"{name} is written by `nnlearn train`: restore it, or train the config again as a new run: "
            f"nnlearn train --from {run_dir}")
     try:
         reader = csv.reader(io.StringIO(read_bounded(path, MAX_JSON_BYTES, fix).decode("utf-8")))
@@ -224,6 +226,7 @@ class RunDir:
         preprocessing.json          normaliser, input shape, feature and class names, data file and hash
         run.json                    status, pid, versions, the fingerprint a resume checks
         history.csv                 one row per finished epoch
+        batch_losses.csv            a run whose loss became NaN in its first epoch: each batch's loss until then
         checkpoint/checkpoint.npz   the latest complete epoch (its format: checkpoint.py)
         snapshots.npz               weights at a few epochs (its format: snapshots.py)
         model.keras                 the trained model
@@ -339,17 +342,19 @@ class RunDir:
         write_json(self.record_file, record)
 
     def record_status(self, status: str, epochs: int, versions: dict | None = None,
-                      early_stopping: dict | None = None) -> None:
+                      early_stopping: dict | None = None, failure: dict | None = None) -> None:
         """run.json's status now, keeping what else it records (the fingerprint, when the run started); a
-        finished run that early stopping ended also records how (`early_stopping`)."""
+        finished run that early stopping ended also records how (`early_stopping`), a failed one why
+        (`failure`)."""
         try:
             record = self.record()
         except RunError:
             record = {}
         record = with_status(record, status, epochs, versions)
-        record.pop("early_stopping", None)
-        if early_stopping is not None:
-            record["early_stopping"] = early_stopping
+        for key, value in (("early_stopping", early_stopping), ("failure", failure)):
+            record.pop(key, None)
+            if value is not None:
+                record[key] = value
         self.write_record(record)
 
     def record_distribution(self, distribution: dict) -> None:
@@ -401,6 +406,19 @@ class RunDir:
 
     def write_history(self, rows: list[dict[str, float]]) -> None:
         write_atomic(self.path / HISTORY_FILE, history_csv(rows))
+
+    def batch_losses(self) -> list[float]:
+        """The loss of each batch of a first epoch that ended in NaN, up to that batch (empty when there is none)."""
+        return [row["loss"] for row in _read_history(self.path, BATCH_LOSSES_FILE) if "loss" in row]
+
+    def write_batch_losses(self, losses: list[float]) -> None:
+        rows = [{"batch": number, "loss": float(loss)} for number, loss in enumerate(losses, start=1)]
+        write_atomic(self.path / BATCH_LOSSES_FILE, history_csv(rows))
+
+    def failure(self) -> dict:
+        """run.json's record of why a failed run stopped ({"reason": "nan", "epoch": E, "batch": B}), else {}."""
+        failure = self.record(strict=False).get("failure") if self.has_record() else None
+        return failure if isinstance(failure, dict) else {}
 
     # the model, checkpoint and snapshots
     def load_model(self):

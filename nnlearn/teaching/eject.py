@@ -77,6 +77,26 @@ for split, part in zip({splits!r}, [{rows}]):
         print(f"{{split}} {{name}}: {{value:.6f}}")
 '''
 
+STANDARDIZED_TARGET = '''
+# data.standardize_target: the model learns z = (y - mean) / std, with the training rows' mean (one per
+# output) and standard deviation (one number); the numbers printed at the end are back in y's own units
+y = y.reshape(len(y), -1).astype(np.float64)
+target_mean = y[rest].mean(axis=0)
+target_std = np.sqrt(np.mean((y[rest] - target_mean) ** 2))
+y = ((y - target_mean) / target_std).astype(np.float32)
+'''
+
+EVALUATE_IN_UNITS = '''
+# Each split measured after training (fit's log shows a mean over each epoch, while the weights were
+# still changing), in y's own units: a squared error times std², an absolute error times std, r2 as it is;
+# the test rows are data the model never saw
+UNITS = {{"loss": target_std ** 2, "mse": target_std ** 2, "mae": target_std}}
+for split, part in zip({splits!r}, [{rows}]):
+    results = model.evaluate(x[part], y[part], verbose=0, return_dict=True)
+    for name, value in results.items():
+        print(f"{{split}} {{name}}: {{float(value) * UNITS.get(name, 1.0):.6f}}")
+'''
+
 SPLIT = '''
 # The split: {test_split} of the rows for testing, {validation_split} for validation, seeded{stratified}.
 rows = len(x)
@@ -363,6 +383,8 @@ def eject(prepared, script: Path | None = None) -> str:
                 f"x = ((x - offset) / scale).astype(np.float32).reshape((rows,) + {tuple(input_shape)!r})\n")
     if compile_config.loss == "categorical_crossentropy":
         rows.append("y = keras.utils.to_categorical(y)  # one-hot rows for categorical_crossentropy\n")
+    elif not classification and data.standardize_target:
+        rows.append(STANDARDIZED_TARGET)
     elif compile_config.loss == "binary_crossentropy" or not classification:
         rows.append("y = y.reshape(len(y), -1).astype(np.float32)\n")
     layers = "".join(_layer_code(call, config.seed) for call in layer_calls(config))
@@ -379,6 +401,7 @@ def eject(prepared, script: Path | None = None) -> str:
         rows.append(f"\n# Step 3: minimise the cost\nmodel.fit(x[rest], y[rest], {validation}epochs={fit.epochs}, "
                     f"batch_size={fit.batch_size}, shuffle={fit.shuffle}, verbose=2)\n")
     splits = ["train", "validation", "test"] if data.validation_split > 0 else ["train", "test"]
-    rows.append(EVALUATE.format(splits=splits, rows=", ".join(splits).replace("train", "rest")))
+    rows.append((EVALUATE_IN_UNITS if not classification and data.standardize_target else EVALUATE).format(
+        splits=splits, rows=", ".join(splits).replace("train", "rest")))
     return (HEADER.format(name=config.name, file=script.name if script else "model.py", seed=config.seed,
                           numbers=_numbers_note(config, prepared.feed.streamed)) + "".join(rows))

@@ -96,19 +96,43 @@ def layer_rows(config: Config, shapes: list[LayerShape]) -> list[LayerRow]:
 
 
 def describe_output(config: Config, dataset: Dataset, units: int) -> str:
-    loss, from_logits = config.compile.loss, config.compile.from_logits
-    inside = "inside the loss, computed stably" if from_logits else "in the output layer"
+    """What the output layer's numbers are (logits z, or probabilities a when the layer squashes them
+    itself), and the loss computed from them."""
+    loss = config.compile.loss
     if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
-        return (f"{units} logits z, one per class; softmax {inside} turns them into probabilities a; "
-                "loss = −log a_y, the minus log of the probability given to the true class y")
+        values = _output_values(config, units, "one per class", "softmax", "probabilities a")
+        return f"{values}; loss = −log a_y, the minus log of the probability given to the true class y"
     if loss == "binary_crossentropy" and dataset.kind == "multilabel":
-        return (f"{units} logits z, one per label; a sigmoid per label {inside} gives P(label k); "
-                "loss = the mean over labels of −y log a − (1 − y) log(1 − a)")
+        values = _output_values(config, units, "one per label", "a sigmoid per label", "a_k = P(label k)")
+        return f"{values}; loss = the mean over labels of −y log a − (1 − y) log(1 − a)"
     if loss == "binary_crossentropy":
-        return (f"1 logit z; sigmoid {inside} gives a = P(y = 1); "
-                "loss = −y log a − (1 − y) log(1 − a)")
+        values = _output_values(config, units, "", "sigmoid", "a = P(y = 1)")
+        return f"{values}; loss = −y log a − (1 − y) log(1 − a)"
     return ("1 number a = the prediction; loss = (a − y)², averaged over examples into the cost J "
             "(the notes' J = ½(a − y)², without the ½)")
+
+
+def _output_values(config: Config, units: int, each: str, squash: str, gives: str) -> str:
+    """The output layer's numbers as they are: logits z when its activation is linear, else what its
+    activation made of z, and what the loss does with them (from_logits)."""
+    activation = next((layer.activation for layer in reversed(config.model.layers)
+                       if getattr(layer, "activation", None)), "linear")
+    from_logits, each = config.compile.from_logits, f", {each}" if each else ""
+    if activation == "linear":
+        if from_logits:
+            return (f"{units} logit{'s' if units > 1 else ''} z{each}; {squash} inside the loss, computed stably, "
+                    f"gives {gives}")
+        return (f"{units} unsquashed output{'s' if units > 1 else ''} z{each}, which from_logits: false makes the "
+                f"loss read as {gives}, with no {squash.removeprefix('a ')} applied")
+    made = {"sigmoid": "sigmoid(z)", "softmax": "softmax(z)"}.get(activation, f"{activation}(z)")
+    what = "probabilities" if activation in ("sigmoid", "softmax") else "outputs"
+    if units == 1:
+        what = what.removesuffix("ies") + "y" if what == "probabilities" else "output"
+    if from_logits:
+        return (f"{units} {what} a = {made}{each}, made by the output layer, which from_logits: true makes the "
+                f"loss read as logits z and squash again with {squash}")
+    named = "" if gives.startswith("probabilities") else f" ({gives})"
+    return f"{units} {what} a = {made}{each}, computed by the output layer{named}"
 
 
 def _penalty(settings) -> str:

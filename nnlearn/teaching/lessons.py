@@ -15,15 +15,34 @@ import numpy as np
 
 @dataclass
 class LessonResult:
+    """What a lesson measured: numbers (each key the lesson's own, for --json), labels (each key as the
+    course says it, for the table: a₁, z, J(w,b), ŷ; a dict's entries as "key.entry"), and a note
+    said once below the table (what "—" means)."""
+
     name: str
     title: str
     explanation: str
     numbers: dict = field(default_factory=dict)
     seconds: float = 0.0
+    labels: dict = field(default_factory=dict)
+    note: str = ""
 
     def to_json(self) -> dict:
         return {"name": self.name, "title": self.title, "explanation": self.explanation,
-                "numbers": self.numbers, "seconds": round(self.seconds, 3)}
+                "numbers": self.numbers, "labels": self.labels, "note": self.note, "seconds": round(self.seconds, 3)}
+
+
+SUBSCRIPTS = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
+
+
+def sub(number: int) -> str:
+    """A subscript as the notes write it: a₁ is sub(1) after an a."""
+    return str(number).translate(SUBSCRIPTS)
+
+
+def not_reached(max_epochs: int) -> str:
+    """The note for a race: what "—" in its table means."""
+    return f"— in the table: the target was not reached within {max_epochs} epochs."
 
 
 @dataclass
@@ -108,11 +127,19 @@ def logistic_regression(quick: bool = False) -> LessonResult:
                         "Step 1 computes a = sigmoid(w·x + b); Step 2's logistic loss has the gradient "
                         "mean((a − y)·x); Step 3 repeats w ← w − α·gradient. Keras' Dense(1) with "
                         "BinaryCrossentropy(from_logits=True) and plain SGD on the whole batch does exactly "
-                        "the same, so the learned w and b agree to float32 precision.",
+                        f"the same, so the learned w and b agree to float32 precision (the {x.shape[1]} "
+                        "features of the breast-cancer data, standardised).",
                         {"steps": steps, "learning_rate": rate, "numpy_b": b, "keras_b": float(bias[0]),
-                         "numpy_w_first3": w[:3].tolist(), "keras_w_first3": kernel[:3, 0].tolist(),
                          "max_abs_w_difference": float(np.max(np.abs(w - kernel[:, 0]))),
-                         "numpy_accuracy": numpy_accuracy, "keras_accuracy": keras_accuracy})
+                         "numpy_accuracy": numpy_accuracy, "keras_accuracy": keras_accuracy,
+                         "features_first3": [str(name) for name in data.feature_names[:3]],
+                         "numpy_w_first3": w[:3].tolist(), "keras_w_first3": kernel[:3, 0].tolist()},
+                        labels={"steps": "gradient descent steps (each on all the data)",
+                                "learning_rate": "learning rate α", "numpy_b": "b, by hand in NumPy",
+                                "keras_b": "b, by Keras", "max_abs_w_difference": "largest |w by hand − w by Keras|",
+                                "numpy_accuracy": "training accuracy, by hand", "keras_accuracy":
+                                "training accuracy, Keras", "features_first3": "feature (3 of 30)",
+                                "numpy_w_first3": "w, by hand", "keras_w_first3": "w, by Keras"})
 
 
 def _two_class_data(name: str, rows: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -164,7 +191,13 @@ def linear_collapse(quick: bool = False) -> LessonResult:
                         "a straight line: on xor it is no better than a coin, while the same stack with ReLU "
                         "bends the boundary and fits both datasets.",
                         {"equivalent_W": w_total.tolist(), "equivalent_b": b_total.tolist(),
-                         "max_abs_output_difference": difference, **accuracies})
+                         "max_abs_output_difference": difference, **accuracies},
+                        labels={"equivalent_W": "W of the one equivalent layer (w₁, w₂)",
+                                "equivalent_b": "b of the one equivalent layer",
+                                "max_abs_output_difference": "largest |stack's output − (x·W + b)|",
+                                **{f"{data}_{activation}_accuracy": f"{data}: accuracy, {name} hidden layers"
+                                   for data in ("xor", "moons") for activation, name in
+                                   (("linear", "linear"), ("relu", "ReLU"))}})
 
 
 def relu_vs_sigmoid(quick: bool = False) -> LessonResult:
@@ -184,11 +217,18 @@ def relu_vs_sigmoid(quick: bool = False) -> LessonResult:
     results = _race({"relu": network("relu"), "sigmoid": network("sigmoid")}, x, y, target, max_epochs,
                     batch_size=32)
     return LessonResult("relu-vs-sigmoid", "ReLU learns faster than sigmoid",
-                        f"The same network on the moons, trained with plain gradient descent until the loss "
-                        f"falls to {target}. Sigmoid's gradient is flat for large |z| on both sides, so the "
-                        "steps shrink; ReLU is flat on one side only. (None: not reached within "
-                        f"{max_epochs} epochs.)",
-                        {"target_loss": target, "max_epochs": max_epochs, **results})
+                        "The same network (two hidden layers of 16 units) on the moons, from the same "
+                        "initial weights, trained with plain gradient descent at the same learning rate "
+                        f"0.1 until the cost J(w,b) falls to {target}. Sigmoid's gradient is flat for large "
+                        "|z| on both sides, so the steps shrink; ReLU is flat on one side only.",
+                        {"target_loss": target, "max_epochs": max_epochs, **results},
+                        labels={"target_loss": "target: cost J(w,b) on the training data",
+                                "max_epochs": "epochs allowed",
+                                **{f"{name}_{what}": f"{shown}: {text}" for name, shown in
+                                   (("relu", "ReLU"), ("sigmoid", "sigmoid")) for what, text in
+                                   (("epochs_to_target", "epochs to reach the target"),
+                                    ("final_loss", "J(w,b) at the end"))}},
+                        note=not_reached(max_epochs))
 
 
 def softmax(quick: bool = False) -> LessonResult:
@@ -197,25 +237,36 @@ def softmax(quick: bool = False) -> LessonResult:
     z = np.array([2.0, 1.0, 0.1, -1.0])
     by_hand = np.exp(z) / np.sum(np.exp(z))
     library = tf.nn.softmax(tf.constant(z)).numpy()
-    y = 1
+    y = 2  # the course's count: a₁ is class 1, so this is the second class
     keras_loss = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(
-        np.array([y]), z.reshape(1, -1)))
+        np.array([y - 1]), z.reshape(1, -1)))
     return LessonResult("softmax", "Softmax turns logits into probabilities",
-                        "a_k = e^z_k / Σ_j e^z_j: every a_k is positive and together they sum to 1. The "
-                        "sparse categorical cross-entropy of a true class y is −log a_y: small when the "
-                        "model gives y a high probability.",
-                        {"z": z.tolist(), "softmax_by_hand": by_hand.tolist(),
+                        "aₖ = e^zₖ / (e^z₁ + e^z₂ + e^z₃ + e^z₄): every aₖ is positive and together they sum to "
+                        f"1. The sparse categorical cross-entropy of a true class y is −log a_y, here −log a{sub(y)}"
+                        f": small when the model gives y a high probability. Keras counts classes from 0, so "
+                        f"the course's class {y} is Keras' label {y - 1}.",
+                        {"class_k": list(range(1, len(z) + 1)), "z": z.tolist(), "softmax_by_hand": by_hand.tolist(),
                          "tf_nn_softmax": library.tolist(), "sum": float(by_hand.sum()),
                          "max_abs_difference": float(np.max(np.abs(by_hand - library))), "true_class": y,
-                         "minus_log_a_y": float(-np.log(by_hand[y])), "keras_loss": keras_loss})
+                         "keras_label": y - 1, "minus_log_a_y": float(-np.log(by_hand[y - 1])),
+                         "keras_loss": keras_loss},
+                        labels={"class_k": "class k", "z": "logit zₖ", "softmax_by_hand": "aₖ by hand",
+                                "tf_nn_softmax": "aₖ by tf.nn.softmax", "sum": "a₁ + a₂ + a₃ + a₄",
+                                "max_abs_difference": "largest |aₖ by hand − by TensorFlow|",
+                                "true_class": "true class y (a₁ is class 1)",
+                                "keras_label": "the same class as Keras' label (from 0)",
+                                "minus_log_a_y": f"loss −log a{sub(y)}, by hand",
+                                "keras_loss": "loss, by Keras (sparse categorical)"})
 
 
 def from_logits(quick: bool = False) -> LessonResult:
     """softmax-then-log against from_logits, for moderate and extreme logits, with gradients."""
     tf, keras = _keras()
-    numbers = {}
-    for label, values in (("moderate", [2.0, 1.0, 0.1]), ("extreme", [1000.0, 0.0, -1000.0])):
-        for true_class in (0, 2):
+    columns = ("naive_loss", "from_logits_loss", "exact_loss", "naive_gradient_finite",
+               "from_logits_gradient_finite")
+    numbers: dict = {"case": [], **{column: [] for column in columns}}
+    for values in ([2.0, 1.0, 0.1], [1000.0, 0.0, -1000.0]):
+        for true_class in (0, 2):  # Keras' labels; the course's classes 1 and 3
             z = tf.Variable(np.array([values], dtype=np.float32))
             with tf.GradientTape(persistent=True) as tape:
                 naive = -tf.math.log(tf.exp(z[0, true_class]) / tf.reduce_sum(tf.exp(z)))
@@ -223,19 +274,22 @@ def from_logits(quick: bool = False) -> LessonResult:
                     tf.constant([true_class]), z)
             exact = float(-(values[true_class] - np.max(values) - np.log(np.sum(np.exp(
                 np.array(values) - np.max(values)))))) + 0.0  # + 0.0 turns -0.0 into 0.0
-            key = f"{label}_y{true_class}"
-            numbers[f"{key}_naive_loss"] = float(naive)
-            numbers[f"{key}_from_logits_loss"] = float(stable)
-            numbers[f"{key}_exact_loss"] = exact
-            numbers[f"{key}_naive_gradient_finite"] = bool(np.all(np.isfinite(tape.gradient(naive, z))))
-            numbers[f"{key}_from_logits_gradient_finite"] = bool(np.all(np.isfinite(tape.gradient(stable, z))))
+            numbers["case"].append(f"z = ({', '.join(f'{value:g}' for value in values)}), y = {true_class + 1}")
+            for column, measured in zip(columns, (float(naive), float(stable), exact,
+                                                  bool(np.all(np.isfinite(tape.gradient(naive, z)))),
+                                                  bool(np.all(np.isfinite(tape.gradient(stable, z)))))):
+                numbers[column].append(measured)
     return LessonResult("from-logits", "Why the output layer emits logits (from_logits=True)",
-                        "Computing softmax first and taking its log overflows: e^1000 is inf in float32, "
-                        "so the naive loss and its gradient become nan or inf. With from_logits=True, "
-                        "TensorFlow computes log-softmax directly (subtracting the largest logit first), "
-                        "and the loss is exact even for extreme logits. (Keras clips probabilities "
-                        "passed with from_logits=False, which hides the problem as a wrong, capped loss.)",
-                        numbers)
+                        "The loss of a true class y is −log a_y, with a = softmax(z). Computing softmax first "
+                        "and taking its log overflows: e^1000 is inf in float32, so the naive loss and its "
+                        "gradient become nan or inf. With from_logits=True, TensorFlow computes log-softmax "
+                        "directly (subtracting the largest logit first), and the loss is exact even for "
+                        "extreme logits. (Keras clips probabilities passed with from_logits=False, which "
+                        "hides the problem as a wrong, capped loss.)", numbers,
+                        labels={"case": "logits z, true class y", "naive_loss": "loss: naive −log(softmax)",
+                                "from_logits_loss": "loss: Keras, from_logits", "exact_loss": "loss: exact, by hand",
+                                "naive_gradient_finite": "gradient finite? naive",
+                                "from_logits_gradient_finite": "gradient finite? from_logits"})
 
 
 def _trained_logits(keras, x, y, hidden_units: int, outputs: int, loss, epochs: int) -> np.ndarray:
@@ -270,11 +324,18 @@ def multiclass_vs_multilabel(quick: bool = False) -> LessonResult:
                         "sum to 1) with sparse categorical cross-entropy. Multi-label: each label is its own "
                         "yes/no question, so one sigmoid per label with binary cross-entropy; the outputs "
                         "need not sum to 1, and an example can have several labels.",
-                        {"multiclass_output_sums_first3": probabilities.sum(axis=1)[:3].tolist(),
-                         "multiclass_accuracy": float(np.mean(probabilities.argmax(axis=1) == y)),
-                         "multilabel_output_sums_first3": label_probabilities.sum(axis=1)[:3].tolist(),
+                        {"multiclass_accuracy": float(np.mean(probabilities.argmax(axis=1) == y)),
                          "multilabel_labels_per_example": float(yl.sum(axis=1).mean()),
-                         "multilabel_per_label_accuracy": float(np.mean((label_probabilities > 0.5) == yl))})
+                         "multilabel_per_label_accuracy": float(np.mean((label_probabilities > 0.5) == yl)),
+                         "example": [1, 2, 3],
+                         "multiclass_output_sums_first3": probabilities.sum(axis=1)[:3].tolist(),
+                         "multilabel_output_sums_first3": label_probabilities.sum(axis=1)[:3].tolist()},
+                        labels={"multiclass_accuracy": "multi-class: accuracy on the training data",
+                                "multilabel_labels_per_example": "multi-label: true labels per example (mean)",
+                                "multilabel_per_label_accuracy": "multi-label: accuracy of each yes/no label",
+                                "example": "example",
+                                "multiclass_output_sums_first3": "multi-class: a₁ + a₂ + a₃ + a₄ (softmax)",
+                                "multilabel_output_sums_first3": "multi-label: a₁ + a₂ + a₃ + a₄ (sigmoids)"})
 
 
 def adam_vs_gd(quick: bool = False) -> LessonResult:
@@ -285,25 +346,37 @@ def adam_vs_gd(quick: bool = False) -> LessonResult:
     digits = load_digits()
     x, y = _scaled(digits.data), digits.target
     target, max_epochs = _size(quick, (0.1, 100), (0.5, 15))
+    from nnlearn.config.learning_rates import usual_rate
 
-    def network(optimizer):
+    rates = {name: usual_rate(name) for name in ("sgd", "adam")}  # each its usual rate: 0.01 and 0.001
+
+    def network(optimizer, rate: float):
         def build():
             keras.utils.set_random_seed(0)  # the same initial weights for both
             model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(25, activation="relu"),
                                       keras.layers.Dense(10)])
             model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                          optimizer=optimizer(learning_rate=0.001))
+                          optimizer=optimizer(learning_rate=rate))
             return model
         return build
 
-    results = _race({"sgd": network(keras.optimizers.SGD), "adam": network(keras.optimizers.Adam)},
-                    x, y, target, max_epochs, batch_size=64)
+    results = _race({"sgd": network(keras.optimizers.SGD, rates["sgd"]),
+                     "adam": network(keras.optimizers.Adam, rates["adam"])}, x, y, target, max_epochs, batch_size=64)
     return LessonResult("adam-vs-gd", "Adam against plain gradient descent",
-                        f"The same network, the same initial weights and the same learning rate 0.001, "
-                        f"trained until the loss reaches {target}. Plain gradient descent takes the same "
-                        "small step for every parameter; Adam adapts each parameter's step from the history "
-                        f"of its gradients, and gets there much sooner. (None: not within {max_epochs} epochs.)",
-                        {"target_loss": target, "learning_rate": 0.001, **results})
+                        "The same network and the same initial weights on the digits, each optimizer at its "
+                        "own usual learning rate (plain gradient descent 0.01, Adam 0.001: Keras' defaults and "
+                        f"nnlearn's), trained until the cost J(w,b) reaches {target}. Plain gradient descent "
+                        "takes a step of α × the gradient for every parameter; Adam adapts each parameter's "
+                        "step from the history of its gradients, and gets there much sooner even from a ten "
+                        "times smaller α.",
+                        {"target_loss": target, "sgd_learning_rate": rates["sgd"],
+                         "adam_learning_rate": rates["adam"], **results},
+                        labels={"target_loss": "target: cost J(w,b) on the training data",
+                                **{f"{name}_{what}": f"{shown}: {text}" for name, shown in
+                                   (("sgd", "gradient descent"), ("adam", "Adam")) for what, text in
+                                   (("learning_rate", "learning rate α"), ("epochs_to_target", "epochs to the target"),
+                                    ("final_loss", "J(w,b) at the end"))}},
+                        note=not_reached(max_epochs))
 
 
 def dense_vs_conv(quick: bool = False) -> LessonResult:
@@ -335,18 +408,23 @@ def dense_vs_conv(quick: bool = False) -> LessonResult:
     return LessonResult("dense-vs-conv", "Dense layers against convolutional layers",
                         "A dense unit looks at every pixel; a convolutional unit looks at a small window and "
                         "shares its weights across the image. On the 8×8 digits the CNN needs fewer "
-                        "parameters for a similar or better test accuracy.", results)
+                        "parameters for a similar or better test accuracy.", results,
+                        labels={"dense_params": "dense network: parameters (w and b)",
+                                "dense_test_accuracy": "dense network: test accuracy",
+                                "conv_params": "CNN: parameters (w and b)", "conv_test_accuracy": "CNN: test accuracy"})
 
 
 def derivative(quick: bool = False) -> LessonResult:
-    """J(w) nudged by ε = 0.001 changes by about k·ε, with k = dJ/dw from the tape."""
+    """J(w,b) nudged by ε = 0.001 in w₁ changes by about k·ε, with k = ∂J/∂w₁ from the tape."""
     tf, keras = _keras()
-    x = tf.constant([[1.0, 2.0], [-1.0, 0.5], [0.3, -2.0]], dtype=tf.float64)
-    y = tf.constant([[1.0], [0.0], [1.0]], dtype=tf.float64)
-    w = tf.Variable([[0.3], [-0.2]], dtype=tf.float64)
-    b = tf.constant(0.1, dtype=tf.float64)
+    rows, targets = [[1.0, 2.0], [-1.0, 0.5], [0.3, -2.0]], [1.0, 0.0, 1.0]
+    weights, bias = [0.3, -0.2], 0.1
+    x = tf.constant(rows, dtype=tf.float64)
+    y = tf.constant([[target] for target in targets], dtype=tf.float64)
+    w = tf.Variable([[weight] for weight in weights], dtype=tf.float64)
+    b = tf.constant(bias, dtype=tf.float64)
 
-    def cost():
+    def cost():  # Step 2: the mean logistic loss of a = sigmoid(w·x + b) over the three examples
         a = tf.sigmoid(x @ w + b)
         return tf.reduce_mean(-y * tf.math.log(a) - (1 - y) * tf.math.log(1 - a))
 
@@ -357,12 +435,34 @@ def derivative(quick: bool = False) -> LessonResult:
     w.assign_add([[epsilon], [0.0]])
     j_nudged = float(cost())
     return LessonResult("derivative", "What a derivative means: nudge w, watch J",
-                        "If dJ/dw = k, then increasing w by ε = 0.001 changes J by about k × 0.001. "
-                        "GradientTape computes k exactly; the nudge measures it. Backpropagation is this, "
-                        "for every parameter at once.",
-                        {"w": 0.3, "epsilon": epsilon, "J": float(j), "J_nudged": j_nudged,
-                         "change_in_J": j_nudged - float(j), "k_from_tape": k, "k_times_epsilon": k * epsilon,
-                         "relative_difference": abs((j_nudged - float(j)) - k * epsilon) / abs(k * epsilon)})
+                        "The model a = sigmoid(w₁x₁ + w₂x₂ + b) and its logistic cost J(w,b) on three examples. "
+                        "If ∂J/∂w₁ = k, then increasing w₁ by ε = 0.001 (w₂ and b kept) changes J by about "
+                        "k × 0.001. GradientTape computes k exactly; the nudge measures it. Backpropagation is "
+                        "this, for every parameter at once.",
+                        {"w1": weights[0], "w2": weights[1], "b": bias, "epsilon": epsilon, "J": float(j),
+                         "J_nudged": j_nudged, "change_in_J": j_nudged - float(j), "k_from_tape": k,
+                         "k_times_epsilon": k * epsilon,
+                         "relative_difference": abs((j_nudged - float(j)) - k * epsilon) / abs(k * epsilon),
+                         "example": [1, 2, 3], "x1": [row[0] for row in rows], "x2": [row[1] for row in rows],
+                         "y": targets},
+                        labels={"w1": "w₁", "w2": "w₂", "b": "b", "epsilon": "ε, the nudge to w₁",
+                                "J": "J(w,b)", "J_nudged": "J(w,b) with w₁ + ε", "change_in_J": "change in J",
+                                "k_from_tape": "k = ∂J/∂w₁, from GradientTape", "k_times_epsilon": "k × ε",
+                                "relative_difference": "|change in J − k × ε| / |k × ε|", "example": "example",
+                                "x1": "x₁", "x2": "x₂", "y": "y"})
+
+
+BACKPROP_LABELS = {"layer": "layer", "units": "units", "nodes_N": "N: units (nodes) with weights",
+                   "params_P": "P: parameters (w and b)",
+                   "backprop_steps_N_plus_P": "N + P: backpropagation's steps, about",
+                   "finite_difference_steps_N_times_P": "N × P: finite differences' steps, about",
+                   "backward_passes": "backpropagation: backward passes",
+                   "finite_difference_forward_passes": "finite differences: forward passes (2P)",
+                   "max_abs_gradient_difference": "largest |∂J/∂w backprop − finite diff.|",
+                   "largest_gradient": "largest |∂J/∂w|",
+                   "backward_seconds": "backpropagation: seconds",
+                   "finite_difference_seconds": "finite differences: seconds",
+                   "speedup": "backpropagation was faster by (times)"}
 
 
 def backprop_cost(quick: bool = False) -> LessonResult:
@@ -416,14 +516,15 @@ def backprop_cost(quick: bool = False) -> LessonResult:
                         "graph (about N + P steps). Finite differences need two forward passes per "
                         "parameter, each of which touches the whole network (about N × P steps); both give "
                         "the same gradient, up to the finite difference's own error.",
-                        {"units": list(units), "nodes_N": nodes, "params_P": params,
-                         "backprop_steps_N_plus_P": nodes + params,
+                        {"layer": ["input", "hidden 1", "hidden 2", "output"], "units": list(units),
+                         "nodes_N": nodes, "params_P": params, "backprop_steps_N_plus_P": nodes + params,
                          "finite_difference_steps_N_times_P": nodes * params,
                          "backward_passes": 1, "finite_difference_forward_passes": forward_passes,
                          "max_abs_gradient_difference": largest_difference,
                          "largest_gradient": float(max(np.max(np.abs(g)) for g in backprop)),
                          "backward_seconds": backward_seconds, "finite_difference_seconds": finite_seconds,
-                         "speedup": finite_seconds / backward_seconds if backward_seconds else None})
+                         "speedup": finite_seconds / backward_seconds if backward_seconds else None},
+                        labels=BACKPROP_LABELS)
 
 
 _listener: Callable[[str, float, str], None] | None = None  # set by run_lesson: the CLI's live progress
@@ -434,6 +535,18 @@ def _say(stage: str, fraction: float = 0.0, detail: str = "") -> None:
     latest number (detail). Silent when nobody listens (library use, tests)."""
     if _listener is not None:
         _listener(stage, min(max(fraction, 0.0), 1.0), detail)
+
+
+BIAS_VARIANCE_LABELS = {"train_examples": "m: training examples", "validation_examples":
+                        "validation examples (for J_cv)", "params": "parameters (w and b)",
+                        "steps": "epochs (one gradient step each, on all m)", "lambdas": "λ (Keras' l2)",
+                        "train_loss": "J_train (no λ term)", "validation_loss": "J_cv",
+                        "train_error": "training error", "validation_error": "validation error",
+                        "sum_squared_weights": "Σw²", "best_lambda": "λ with the lowest J_cv",
+                        "lambda_in_course_terms": "the course's λ (2m × Keras' λ)",
+                        "keras_l2_penalty": "λ·Σw² (Keras' L2 term)", "epochs_measured": "epoch",
+                        "no_regularization_train_loss_by_epoch": "λ = 0: J_train",
+                        "no_regularization_validation_loss_by_epoch": "λ = 0: J_cv"}
 
 
 def bias_variance(quick: bool = False) -> LessonResult:
@@ -493,13 +606,19 @@ def bias_variance(quick: bool = False) -> LessonResult:
         _say("training the over-parameterised network at each λ", (index + 1) / len(lambdas),
              f"λ = {value:<7g} J_train {train_loss:.3f}  J_cv {validation_loss:.3f}  "
              f"error train {train_error:.3f}  validation {validation_error:.3f}  Σw² {squares:.3g}")
+    return _bias_variance_result(numbers, rows, every)
+
+
+def _bias_variance_result(numbers: dict, rows: list[tuple], every: int) -> LessonResult:
+    """The bias-variance lesson's numbers from its rows (λ, J_train, J_cv, training error, validation
+    error, Σw², J_train by epoch, J_cv by epoch, Keras' L2 penalty), one row per λ."""
     for key, column in (("train_loss", 1), ("validation_loss", 2), ("train_error", 3), ("validation_error", 4),
                         ("sum_squared_weights", 5)):
         numbers[key] = [row[column] for row in rows]
     best = min(rows, key=lambda row: row[2])
     numbers["best_lambda"] = best[0]
-    numbers["lambda_in_course_terms"] = [2 * 60 * value for value in lambdas]  # λ_course = 2m·λ_keras
-    numbers["epochs_measured"] = list(range(every, steps + 1, every))
+    numbers["lambda_in_course_terms"] = [2 * 60 * row[0] for row in rows]  # λ_course = 2m·λ_keras
+    numbers["epochs_measured"] = list(range(every, numbers["steps"] + 1, every))
     numbers["no_regularization_train_loss_by_epoch"] = rows[0][6]
     numbers["no_regularization_validation_loss_by_epoch"] = rows[0][7]
     numbers["best_lambda_validation_loss_by_epoch"] = best[7]
@@ -512,7 +631,9 @@ def bias_variance(quick: bool = False) -> LessonResult:
                         "epochs go on (high variance, overfitting). A large λ forces every weight towards 0: the "
                         "network predicts about 0.5 everywhere, so J_train and J_cv are both near ln 2 = 0.693 "
                         "(high bias, underfitting). In between, J_cv is lowest: that λ is the one to pick, by "
-                        "validation.", numbers)
+                        "validation.", numbers,
+                        labels={**BIAS_VARIANCE_LABELS, "best_lambda_validation_loss_by_epoch":
+                                f"λ = {best[0]:g}: J_cv"})
 
 
 def learning_rate(quick: bool = False) -> LessonResult:
@@ -552,7 +673,13 @@ def learning_rate(quick: bool = False) -> LessonResult:
                         "exactly α = 2 / (the largest curvature of J), measured here from the data. Adam "
                         "adapts each parameter's step, but its initial learning rate still sets the scale: "
                         "there is still a need to set a learning rate. `nnlearn lr-find CONFIG` finds one "
-                        "for any config.", numbers)
+                        "for any config.", numbers,
+                        labels={"epochs": "epochs (one gradient step each, on all the data)",
+                                **{f"learning_rates.{name}": f"α {name.replace('_', ' ')}" for name in rates},
+                                "largest_curvature": "largest curvature of J(w,b)",
+                                "diverges_above": "α above which it diverges (2 / curvature)",
+                                "epochs_measured": "epoch",
+                                **{f"{name}_loss_by_epoch": f"J(w,b) at α = {rate:g}" for name, rate in rates.items()}})
 
 
 DATA_PARALLEL_CONFIG = """\
@@ -566,6 +693,18 @@ model:
 compile: {{loss: binary_crossentropy, optimizer: {{learning_rate: 0.01}}}}
 fit: {{epochs: {epochs}, batch_size: 64}}
 """
+
+
+DATA_PARALLEL_LABELS = {"rows": "rows of data", "epochs": "epochs", "batch_size": "batch size",
+                        "per_worker_batch_size": "rows of each batch per worker",
+                        "weight": "weight", "gradient_of_64_rows": "∂J/∂w over 64 rows",
+                        "mean_of_two_32_row_gradients": "mean of two 32-row ∂J/∂w",
+                        **{f"{name}_{what}": f"{shown}: {text}" for name, shown in
+                           (("one_worker", "one worker"), ("two_workers", "two workers")) for what, text in
+                           (("process_seconds", "seconds, whole process"),
+                            ("training_seconds", "seconds training"), ("test_accuracy", "test accuracy"),
+                            ("loss_by_epoch", "J(w,b)"))},
+                        "max_abs_loss_difference": "largest |J one worker − J two workers|"}
 
 
 def data_parallel(quick: bool = False) -> LessonResult:
@@ -588,7 +727,7 @@ def data_parallel(quick: bool = False) -> LessonResult:
         return x_part.T @ (1 / (1 + np.exp(-x_part @ w)) - y_part) / len(x_part)
 
     numbers: dict = {"rows": rows, "epochs": epochs, "batch_size": 64, "per_worker_batch_size": 32,
-                     "gradient_of_64_rows": gradient(x, y).tolist(),
+                     "weight": ["w₁", "w₂", "w₃"], "gradient_of_64_rows": gradient(x, y).tolist(),
                      "mean_of_two_32_row_gradients": ((gradient(x[:32], y[:32]) + gradient(x[32:], y[32:])) / 2
                                                       ).tolist()}
     with tempfile.TemporaryDirectory() as folder:
@@ -623,7 +762,8 @@ def data_parallel(quick: bool = False) -> LessonResult:
                         "than half of this tiny model's step saves. On several machines (or GPUs), each with "
                         "its own cores, and a model whose step takes far longer than exchanging its gradients, "
                         "N workers take a step in about 1/N of the time, or learn from N times the data in the "
-                        "same time.", numbers)
+                        "same time.", numbers,
+                        labels=DATA_PARALLEL_LABELS)
 
 
 LESSONS = [

@@ -19,7 +19,8 @@ def measure(model, prepared: Prepared, split_name: str) -> dict[str, float] | No
 
 def measure_splits(model, prepared: Prepared, split_names, rows: int | None = None
                    ) -> dict[str, dict[str, float] | None]:
-    """Loss and metrics of each named split (None for an absent one); rows: only each split's first rows.
+    """Loss and metrics of each named split (None for an absent one), in the target's own units (see
+    data.standardize_target); rows: only each split's first rows.
     Streamed data is read once for all the splits; data in memory goes to TensorFlow whole, one split per
     call, through the function the training steps compiled for it (one graph fewer to trace)."""
     from nnlearn.model.build import evaluate_arrays
@@ -35,6 +36,7 @@ def measure_splits(model, prepared: Prepared, split_names, rows: int | None = No
         for name, results in measured.items():
             if "accuracy" in results:
                 results.update(per_label_accuracy(model, prepared, name))
+    measured = {name: prepared.in_target_units(results) for name, results in measured.items()}
     return {name: measured.get(name) for name in split_names}
 
 

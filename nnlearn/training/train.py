@@ -20,7 +20,6 @@ import numpy as np
 import yaml
 
 from nnlearn.config.expectations import ExpectationResult, check_expectations, expectations_for
-from nnlearn.config.learning_rates import lowered_rate
 from nnlearn.config.loading import load_config, problems_from_set
 from nnlearn.config.schema import Config
 from nnlearn.errors import Interrupted, NnlearnError, RunError, RunFailed
@@ -70,6 +69,8 @@ class Silent:
     def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None: ...
 
     def epoch(self, number: int, logs: dict) -> None: ...
+
+    def weights_after(self, epochs: int, model, prepared: Prepared) -> None: ...
 
     def finish(self) -> None: ...
 
@@ -140,6 +141,12 @@ def resume(run: RunDir, progress=None, expect: list[str] | tuple = ()) -> Run:
     if status == "finished":
         raise RunError(f"{run} has already finished; there is nothing to resume.",
                        hint=f"evaluate it with `nnlearn eval {run}`, or train a new run.")
+    failure = run.failure()
+    if status == "failed" and failure.get("reason") == "nan":  # the same steps would lead to the same NaN
+        raise RunError(f"{run} failed: its loss became NaN or infinite in epoch {failure.get('epoch')}, batch "
+                       f"{failure.get('batch')}. Resuming replays the same steps from its last checkpoint, to the "
+                       "same NaN.", hint=f"see why and what to change with `nnlearn diagnose {run}`, then start a "
+                                         f"new run from it: nnlearn train --from {run} --set KEY=VALUE")
     if status in ("starting", "running") and record.get("pid") != os.getpid() and _alive(record.get("pid")):
         raise RunError(f"{run} is being trained right now (process {record['pid']}).",
                        hint="wait for it to finish, or stop that process first.")
@@ -208,7 +215,8 @@ class _terminate_stops:
 def _record_ending(run_dir: RunDir, status: str) -> str:
     """Write status into run.json; '' or, when that fails too, a sentence naming the file."""
     try:
-        run_dir.record_status(status, _checkpoint_epoch(run_dir))
+        failure = {"reason": "error"} if status == "failed" else None  # not a NaN: a crash, a full disk
+        run_dir.record_status(status, _checkpoint_epoch(run_dir), failure=failure)
     except (OSError, NnlearnError) as error:
         reason = getattr(error, "strerror", None) or error
         return f" {run_dir.record_file} could not be updated ({reason}); it may still say running."
@@ -291,6 +299,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
         callbacks.append(stopping)
 
     def snapshot(history_rows):
+        progress.weights_after(len(history_rows), model, prepared)  # a live page draws the model here
         variables = tf_model.snapshot(model)
         state, best = (stopping.state(), stopping.best_weights) if stopping else (None, None)
 
@@ -318,6 +327,9 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
         if prepared.task != "regression" and math.isfinite(measured) and measured > 1.2 * expected:
             reason += _why_above(steps.evaluation_model(), prepared)
         progress.initial_loss(measured, expected, reason)
+        _record_loss_before_training(run_dir, measured)
+    # a fresh run's first weights, to replay its first epoch batch by batch should the loss become NaN in it
+    initial = tf_model.snapshot(model) if initial_epoch == 0 and strategy is None else None
     clock = time.perf_counter()
     if initial_epoch < config.fit.epochs:
         progress.start(config.fit.epochs, run_dir, initial_epoch)
@@ -330,18 +342,12 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     seconds = time.perf_counter() - clock
     if stopper.reason == "nan":
         epoch, batch = stopper.stopped_at
-        run_dir.record_status("failed", len(rows), versions)
-        # the same rule as the diagnosis printed below it: far above the usual rate, straight back to it
-        rate, optimizer = config.compile.optimizer.learning_rate, config.compile.optimizer.type
-        lowered, far = lowered_rate(rate, optimizer)
-        how = (f"start again from the usual learning rate for {optimizer}, {lowered:g} (now {rate:g}, far above it)"
-               if far else f"start again with a lower learning rate (now {rate:g})")
-        failure = RunFailed(f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training "
-                            f"stopped. The last good checkpoint (epoch {len(rows)}) is in {run_dir}.",
-                            hint=f"{how}: nnlearn train --from {run_dir} --set "
-                                 f"compile.optimizer.learning_rate={lowered:g}")
-        failure.run_dir = run_dir.path
-        raise failure
+        if not rows and initial is not None:  # no epoch to draw: the first epoch's batches are the curve
+            from nnlearn.training.batch_losses import replay_first_epoch
+
+            run_dir.write_batch_losses(replay_first_epoch(steps, model, initial, batch))
+        run_dir.record_status("failed", len(rows), versions, failure={"reason": "nan", "epoch": epoch, "batch": batch})
+        raise _nan_failure(prepared, run_dir, epoch, batch, len(rows))
     if stopper.reason == "interrupted":
         epoch, batch = stopper.stopped_at
         run_dir.record_status("interrupted", len(rows), versions)
@@ -363,6 +369,29 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     early = _early_stop(stopping, rows) if stopping is not None else None
     run_dir.record_status("finished", len(rows), versions, early_stopping=early)
     return Run(run_dir.path, len(rows), seconds, metrics, baseline, rows, results, prepared, early)
+
+
+def _nan_failure(prepared: Prepared, run_dir: RunDir, epoch: int, batch: int, good_epochs: int) -> RunFailed:
+    """The error of a run whose loss became NaN, with the same fix as the diagnosis printed below it."""
+    from nnlearn.model.baselines import unscaled_feature_sizes, unscaled_target_loss
+    from nnlearn.model.divergence import divergence_fix
+
+    optimizer = prepared.config.compile.optimizer
+    advice, command = divergence_fix(optimizer.learning_rate, optimizer.type, unscaled_feature_sizes(prepared),
+                                     unscaled_target_loss(prepared), str(run_dir))
+    failure = RunFailed(f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training stopped. "
+                        f"The last good checkpoint (epoch {good_epochs}) is in {run_dir}.",
+                        hint=f"{advice}: {command}")
+    failure.run_dir = run_dir.path
+    return failure
+
+
+def _record_loss_before_training(run_dir: RunDir, measured: float) -> None:
+    """run.json keeps the loss measured before training: where the run started, for its diagnosis."""
+    if math.isfinite(measured):
+        record = run_dir.record()
+        record["loss_before_training"] = measured
+        run_dir.write_record(record)
 
 
 def _early_stop(stopping, rows: list[dict]) -> dict | None:
@@ -418,7 +447,7 @@ def _run_epochs(steps, prepared: Prepared, callbacks, checkpointer, initial_epoc
     while epoch < epochs and not model.stop_training:
         if batch == 0:
             callbacks.on_epoch_begin(epoch)
-        execution = steps.run(epoch, batch, next(end for end in call_ends if end > epoch))
+        execution = _in_target_units(prepared, steps.run(epoch, batch, next(end for end in call_ends if end > epoch)))
         ended_at = epoch + len(execution.ended)  # the weights are those after ended_at epochs, if any ended
         for number, logs in enumerate(execution.ended, start=epoch):
             if number > epoch:
@@ -447,6 +476,16 @@ def _run_epochs(steps, prepared: Prepared, callbacks, checkpointer, initial_epoc
             break
     model.optimizer.finalize_variable_values(model.trainable_weights)
     callbacks.on_train_end(logs)
+
+
+def _in_target_units(prepared: Prepared, execution):
+    """An execution's logs with the losses and metrics in y's own units (data.standardize_target)."""
+    if prepared.target_scale is None:
+        return execution
+    import dataclasses
+
+    return dataclasses.replace(execution, ended=[prepared.in_target_units(logs) for logs in execution.ended],
+                               logs=prepared.in_target_units(execution.logs))
 
 
 def _call_ends(prepared: Prepared) -> list[int]:
@@ -547,6 +586,7 @@ def start_run_dir(prepared: Prepared, out: str | Path | None) -> RunDir:
         "data_file": str(prepared.source_path) if prepared.source_path else None,
         "data_sha256": prepared.feed.sha256(),
         **dataset.saved_state(),
+        **({"target_scale": prepared.target_scale.to_dict()} if prepared.target_scale else {}),
     }
     record = with_status(fingerprint(config.applying(), dataset.fingerprint()), "starting", 0, versions)
     config_text = header + yaml.safe_dump(config.applying(), sort_keys=False, allow_unicode=True)

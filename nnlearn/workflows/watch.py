@@ -7,7 +7,6 @@ previous one: what changed in the config and how each test metric moved.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,8 @@ from nnlearn.config.differences import changes as config_changes
 from nnlearn.errors import NnlearnError
 
 POLL_SECONDS = 0.1  # how often the file is looked at: cheap (one small read), quick enough to feel instant
+SETTLE_SECONDS = 0.15  # a save is trained once the file stayed the same this long: an editor may write in steps
+BURST_SECONDS = 0.5  # a file that changed again meanwhile (autosave, quick clicks) must stay the same this long
 
 
 @dataclass
@@ -27,6 +28,7 @@ class Retrained:
     changes: list[tuple[str, object, object]] = field(default_factory=list)  # (key, before, after)
     previous: object | None = None  # the previous Run, None for the first
     after_save: bool = True  # False for the run watching starts with: seconds count from the start
+    diagnosis: list = field(default_factory=list)  # the run's verdict (diagnose), as train shows it
 
     def deltas(self) -> dict[str, float]:
         """Each test metric minus the previous run's (empty for the first run)."""
@@ -41,22 +43,37 @@ class Retrained:
                 "previous_run_dir": str(self.previous.run_dir) if self.previous else None,
                 "changes": [{"key": key, "before": before, "after": after}
                             for key, before, after in self.changes],
-                "deltas": {"test": self.deltas()}}
+                "deltas": {"test": self.deltas()}, "diagnosis": [verdict.to_json() for verdict in self.diagnosis]}
 
 
 def _fingerprint(path: Path) -> tuple[bytes | None, float | None]:
-    """The file's content hash and modification time; (None, None) while it does not exist."""
+    """The file's content and modification time; (None, None) while it does not exist."""
     try:
         stat = path.stat()
-        return hashlib.sha256(path.read_bytes()).digest(), stat.st_mtime
+        return path.read_bytes(), stat.st_mtime
     except OSError:
         return None, None
 
 
-def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run, on_error,
-          progress=None, max_runs: int | None = None, poll_seconds: float = POLL_SECONDS, on_changes=None) -> int:
-    """Train config_path, then again after every save, until Ctrl-C (KeyboardInterrupt) or max_runs.
+def _settled(path: Path, content: bytes | None, modified: float | None) -> tuple[bytes | None, float | None]:
+    """The file once it has stayed the same for SETTLE_SECONDS, or, when it changed again meanwhile (a burst
+    of saves), for BURST_SECONDS: twenty saves in a second are trained once, on the last."""
+    quiet_for, changed = SETTLE_SECONDS, time.monotonic()
+    while time.monotonic() - changed < quiet_for:
+        time.sleep(0.03)
+        now, when = _fingerprint(path)
+        if now != content:
+            content, modified, changed, quiet_for = now, when, time.monotonic(), BURST_SECONDS
+    return content, modified
 
+
+def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run, on_error,
+          progress=None, max_runs: int | None = None, poll_seconds: float = POLL_SECONDS, on_changes=None,
+          on_save=None, stop=None) -> int:
+    """Train config_path, then again after every save, until Ctrl-C (KeyboardInterrupt), max_runs, or
+    stop (a threading.Event) is set.
+
+    on_save(text) is called with the file's text each time a save is picked up, before it is checked;
     on_changes(changes) is called as each run after the first starts, with the (key, before, after) of
     every config value changed since the last completed run, so that what was picked up shows at once;
     on_run(Retrained) is called after each completed run; on_error(NnlearnError) for an invalid edit or
@@ -67,21 +84,21 @@ def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run,
     from nnlearn.training.train import train_config
 
     path = Path(config_path)
-    seen: bytes | None = b""  # differs from every real fingerprint, so the first look trains
+    seen: object = object()  # differs from every content (an empty or missing file too), so the first look trains
     started = time.time()
     previous = None
     previous_config: dict | None = None
     completed = 0
-    while max_runs is None or completed < max_runs:
+    while (max_runs is None or completed < max_runs) and not (stop is not None and stop.is_set()):
         content, modified = _fingerprint(path)
         if content == seen:
             time.sleep(poll_seconds)
             continue
-        time.sleep(0.05)  # an editor may write a file in two steps: wait for the second
-        if _fingerprint(path)[0] != content:
-            continue
+        content, modified = _settled(path, content, modified)
         changed_at = modified if modified is not None and started <= modified <= time.time() else started
         seen = content
+        if on_save is not None:
+            on_save((content or b"").decode("utf-8", errors="replace"))
         try:
             config = load_config(path, overrides)
             resolved = config.model_dump(mode="json")
@@ -94,7 +111,10 @@ def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run,
                 raise
             on_error(error)
             continue
-        on_run(Retrained(run, time.time() - changed_at, changes, previous, after_save=changed_at != started))
+        from nnlearn.insight.diagnose import diagnose_run
+
+        on_run(Retrained(run, time.time() - changed_at, changes, previous, after_save=changed_at != started,
+                         diagnosis=diagnose_run(run.run_dir, run.prepared)))
         previous, previous_config = run, resolved
         completed += 1
     return completed
