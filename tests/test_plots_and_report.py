@@ -8,8 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
+from nnlearn.cli.display import sparkline
 from nnlearn.insight.predict import predict
-from nnlearn.pictures.plots import decision_grid, draw_plots, sparkline
+from nnlearn.pictures.plots import decision_grid, draw_plots
 from nnlearn.pictures.report import comparison_report, run_report
 from nnlearn.runs.rundir import RunDir
 from nnlearn.runs.saved_run import prepare_saved_run

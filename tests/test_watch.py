@@ -30,7 +30,7 @@ def test_the_first_runs_table_counts_from_the_start_and_the_loss_line_fits_80_co
 
     from rich.console import Console
 
-    from nnlearn.cli.app import _loss_line
+    from nnlearn.cli.display import loss_line
     from nnlearn.cli.display import watch_table
     from nnlearn.workflows.watch import Retrained
 
@@ -40,7 +40,7 @@ def test_the_first_runs_table_counts_from_the_start_and_the_loss_line_fits_80_co
     console.print(watch_table(Retrained(run, 0.5, previous=run)))
     text = console.file.getvalue()
     assert "1.5 s after watching started" in text and "0.5 s after the save" in text
-    line = _loss_line(console, [{"loss": 1 / (epoch + 1)} for epoch in range(300)])
+    line = loss_line(console, [{"loss": 1 / (epoch + 1)} for epoch in range(300)])
     assert len(line) < 80 and line.startswith("loss per epoch ") and line.endswith("1.0000 → 0.0033")
 
 

@@ -400,3 +400,23 @@ def print_report(console: Console, report) -> None:
     console.print(f"{escape(str(report.path))}: {mark}")
     print_problems(console, report.errors, label="[red]error[/] ", indent="  ")
     print_problems(console, report.warnings, label="[yellow]warning[/] ", indent="  ")
+
+
+def sparkline(values: list[float]) -> str:
+    """A one-line chart of values: ▁ lowest, █ highest."""
+    bars = "▁▂▃▄▅▆▇█"
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return ""
+    low, high = min(finite), max(finite)
+    span = (high - low) or 1.0
+    return "".join(bars[int((v - low) / span * (len(bars) - 1))] if math.isfinite(v) else "?" for v in values)
+
+
+def loss_line(console: Console, history: list[dict]) -> str:
+    """`loss per epoch ▇▅▃▂▁ first → last`, on one line of the console at any width."""
+    losses = [row["loss"] for row in history]
+    ends = f" {format_number(losses[0])} → {format_number(losses[-1])}"
+    room = max(10, min(60, console.width - 1 - len("loss per epoch ") - len(ends)))  # short of the last column
+    shown = losses if len(losses) <= room else [losses[i * len(losses) // room] for i in range(room)]
+    return f"loss per epoch {sparkline(shown)}{ends}"

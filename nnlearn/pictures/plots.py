@@ -278,14 +278,3 @@ def write_inside_numbers(model, prepared: Prepared, run_dir: RunDir) -> None:
     from nnlearn.insight.inside import inside_numbers
 
     run_dir.write_plot(INSIDE_FILE, json.dumps(inside_numbers(model, prepared), indent=1) + "\n")
-
-
-def sparkline(values: list[float]) -> str:
-    """A one-line chart of values: ▁ lowest, █ highest."""
-    bars = "▁▂▃▄▅▆▇█"
-    finite = [v for v in values if np.isfinite(v)]
-    if not finite:
-        return ""
-    low, high = min(finite), max(finite)
-    span = (high - low) or 1.0
-    return "".join(bars[int((v - low) / span * (len(bars) - 1))] if np.isfinite(v) else "?" for v in values)
