@@ -113,8 +113,22 @@ def test_validate_json_and_exit_codes(write_config, workdir):
     assert result.exit_code == 2
     files = json.loads(result.stdout)["files"]
     assert [entry["valid"] for entry in files] == [True, False]
-    assert set(files[1]["errors"][0]) == {"path", "line", "column", "message"}
+    assert set(files[1]["errors"][0]) == {"path", "line", "column", "message", "fix"}
+    assert files[1]["errors"][0]["fix"] == "set units: 3: one logit per class."
     assert CliRunner().invoke(app, ["validate", str(good)]).exit_code == 0
+
+
+def test_a_schema_problem_is_a_value_with_what_was_received_and_expected(write_config):
+    """Errors travel as values from the schema to the printer: nothing is read back out of a message."""
+    text = edited(TINY, ("batch_size: 32", "batch_size: 2.5"), ("type: adam", "type: adamw"))
+    problems = {problem.path: problem for problem in validate_file(write_config(text)).errors}
+    size, optimizer = problems["fit.batch_size"], problems["compile.optimizer.type"]
+    assert (size.received, size.expected) == (2.5, "a whole number")
+    assert (optimizer.received, optimizer.expected, optimizer.hint) == ("adamw", "adam, sgd", "did you mean 'adam'?")
+    # a check of the schema's own (the splits leave no training rows) keeps its fix apart from its message
+    splits = validate_file(write_config(edited(TINY, ("test_split: 0.2", "test_split: 0.95")), name="s.yaml"))
+    [problem] = splits.errors
+    assert "Fix" not in problem.message and problem.hint.startswith("lower one of them")
 
 
 def test_data_problems_are_reported_beside_schema_problems(write_config):

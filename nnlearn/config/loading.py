@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import difflib
 import re
-import shlex
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Literal, NamedTuple, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from nnlearn.config.schema import LAYER_TYPES, Config
 from nnlearn.config.yaml_source import Key, Located, parse_value, parse_yaml, read_yaml_file, set_by_option
-from nnlearn.errors import ConfigError, Problem
+from nnlearn.errors import ConfigError, Problem, one_setting
 
 _TOKEN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]")
 YAML11_BOOLEANS = {"yes", "no", "on", "off", "y", "n", "true", "false"}
@@ -65,14 +65,17 @@ def apply_overrides(located: Located, overrides: list[str]) -> set[Key]:
         try:
             value = parse_value(value_text) if value_text.strip() else ""
         except ConfigError as error:
-            problems.append(Problem(format_path(key), error.problems[0].message + " (from --set)",
-                                    hint=error.problems[0].hint))
+            problem = Problem(format_path(key), error.problems[0].message, hint=error.problems[0].hint)
+            problem.origin = "--set"
+            problems.append(problem)
             continue
         except yaml.YAMLError:
             value = value_text
         error = _set_value(located.data, key, value)
         if error:
-            problems.append(Problem(format_path(key), error + " (from --set)"))
+            problem = Problem(format_path(key), error)
+            problem.origin = "--set"
+            problems.append(problem)
             continue
         touched.add(key)
         located.raw[key] = value_text
@@ -112,9 +115,7 @@ def _set_value(data: dict, key: Key, value) -> str | None:
 def load_config(path: str | Path, overrides: list[str] | tuple = ()) -> Config:
     """Read, override and validate a config file; raises ConfigError listing every problem."""
     located = read_located(path, overrides)
-    config = validate_located(located, str(path))
-    config._set_keys = frozenset(located.overridden)
-    return config
+    return validate_located(located, str(path)).given_by_set(located.overridden)
 
 
 def read_located(path: str | Path, overrides: list[str] | tuple = ()) -> Located:
@@ -153,11 +154,16 @@ def explain_validation_error(error: ValidationError, located: Located) -> list[P
         if key in explained:
             continue
         line, column = located.where(key, name=items[0]["type"] == "extra_forbidden")
-        message, hint = _describe(key, items, located)
+        said = _describe(key, items, located)
+        hint, setting = said.hint, said.setting
         if key in misspelt:
             hint = f"did you mean {misspelt[key]!r}? The required key {misspelt[key]!r} is missing."
-        problems.append(from_set(Problem(format_path(key), message, line=line, column=column, hint=hint),
-                                 located.overridden, key))
+            setting = None
+        received = items[0].get("input")
+        problem = Problem(format_path(key), said.message, line=line, column=column, hint=hint, setting=setting,
+                          expected=said.expected,
+                          received=received if isinstance(received, (str, int, float, bool)) else None)
+        problems.append(from_set(problem, located.overridden, key))
     problems.sort(key=lambda problem: (problem.line or 10**9, problem.column or 0))
     return problems
 
@@ -192,10 +198,8 @@ def from_set(problem: Problem, overridden: set[Key], key: Key | None = None) -> 
             key = parse_path(problem.path) if problem.path else ()
         except ValueError:
             return problem
-    if key and set_by_option(key, overridden) and "(from --set)" not in problem.message:
-        text = problem.message.rstrip()
-        problem.message = text[:-1] + " (from --set)." if text.endswith(".") else text + " (from --set)"
-        problem.hint = _as_set_option(problem.hint, key)
+    if key and set_by_option(key, overridden) and problem.option_path is None:
+        problem.as_option(format_path(key))
     return problem
 
 
@@ -205,23 +209,7 @@ def problems_from_set(config: Config):
     try:
         yield
     except ConfigError as error:
-        error.problems = [from_set(problem, config._set_keys) for problem in error.problems]
-        raise
-
-
-def _as_set_option(hint: str | None, key: Key) -> str | None:
-    """A fix written as YAML (`epochs: 8`) rewritten as the --set the value came from (`--set fit.epochs=8`)."""
-    if hint is None or not key or not isinstance(key[-1], str):
-        return hint
-
-    def option(match: re.Match) -> str:
-        # quoted for the shell: a value's own quotes survive, and zsh does not read [0] as a glob
-        return "--set " + shlex.quote(f"{format_path(key)}={match.group(1)}")
-
-    # "set units: 1" becomes "--set 'model.layers[0].units=1'", not "set --set …"
-    written = re.sub(rf"(?:(?<![\w.])set )?(?<![\w.]){re.escape(key[-1])}: (\"[^\"]*\"|[-+]?[\w.+-]*\w)", option,
-                     hint)
-    return re.sub(r"(--set \S+)\.$", r"\1", written)  # a full stop glued to the command would be copied with it
+        raise ConfigError([from_set(problem, config.set_keys) for problem in error.problems], error.source) from None
 
 
 def _guess_key(key: Key, located: Located) -> str | None:
@@ -230,59 +218,91 @@ def _guess_key(key: Key, located: Located) -> str | None:
     return guess[0] if guess else None
 
 
-def _describe(key: Key, items: list[dict], located: Located) -> tuple[str, str | None]:
+class Said(NamedTuple):
+    """What a schema problem says: its message, its fix, the value the fix suggests (Problem.setting) and
+    what was expected."""
+
+    message: str
+    hint: str | None = None
+    setting: tuple[str, dict[str, str]] | None = None
+    expected: str | None = None
+
+
+BOUNDS = {"greater_than": "above", "greater_than_equal": "at least", "less_than": "below",
+          "less_than_equal": "at most"}
+
+
+def _describe(key: Key, items: list[dict], located: Located) -> Said:
     first = items[0]
     kind = first["type"]
     received = first.get("input")
     raw = located.raw.get(key)
     name = key[-1] if key else "config"
+    if kind == "nnlearn":  # a mistake the schema's own checks found, carried whole (config.schema.mistake)
+        return Said(first["ctx"]["message"], first["ctx"].get("fix"))
     if kind == "extra_forbidden":
         guess = _guess_key(key, located)
         listing = ", ".join(_allowed_keys(key[:-1], located.data))
-        return (f"unknown key {name!r}; expected one of: {listing}.",
-                f"did you mean {guess!r}?" if guess else "remove it: nnlearn never ignores a key it does not know.")
+        return Said(f"unknown key {name!r}; expected one of: {listing}.",
+                    f"did you mean {guess!r}?" if guess else "remove it: nnlearn never ignores a key it does not know.",
+                    expected=listing)
     if kind == "missing":
-        return (f"the required key {name!r} is missing.", _missing_hint(key))
-    if kind == "union_tag_invalid":
-        tags = list(LAYER_TYPES)
-        guess = difflib.get_close_matches(str(first.get("ctx", {}).get("tag", received)), tags, n=1)
-        return (f"unknown layer type {first.get('ctx', {}).get('tag')!r}; expected one of: "
-                f"{', '.join(tags)}.", f"did you mean {guess[0]!r}?" if guess else None)
-    if kind == "union_tag_not_found":
-        return ("this layer has no `type`.", f"add `type:` with one of: {', '.join(LAYER_TYPES)}.")
+        return Said(f"the required key {name!r} is missing.", _missing_hint(key))
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return _layer_type(kind, first, received)
     if kind == "literal_error":
-        expected = first.get("ctx", {}).get("expected", "")
-        choices = re.findall(r"'([^']*)'", expected)
-        if isinstance(received, bool) and raw is not None and raw.lower() in YAML11_BOOLEANS:
-            return (f"received {raw!r}, which YAML reads as the boolean {received}, not as text; "
-                    f"expected one of: {', '.join(choices)}.",
-                    f"quote it (\"{raw}\") or use one of the choices; `no`, `yes`, `on` and `off` are "
-                    "booleans in YAML 1.1.")
-        guess = difflib.get_close_matches(str(received), choices, n=1, cutoff=0.5)
-        return (f"received {received!r}; expected one of: {', '.join(choices)}.",
-                f"did you mean {guess[0]!r}?" if guess else None)
+        return _not_a_choice(key, received, raw, located)
     mistake = _type_mistake(kind, received, raw, str(name))
     if mistake:
         return mistake
-    messages = []
-    for item in items:
-        text = item["msg"].removeprefix("Value error, ")
-        if text not in messages:
-            messages.append(text)
-    message = " or ".join(messages)
-    hint = None
-    if ". Fix: " in message:
-        message, hint = message.split(". Fix: ", 1)
-        message += "."
+    message = " or ".join(dict.fromkeys(item["msg"].removeprefix("Value error, ") for item in items))
     shown = raw if raw is not None else received
     if kind not in ("value_error", "assertion_error") and not isinstance(received, (dict, list)):
         message = f"received {shown!r}: {message[0].lower()}{message[1:]}"
-    bounds = {"greater_than": "above", "greater_than_equal": "at least", "less_than": "below",
-              "less_than_equal": "at most"}
-    if hint is None and kind in bounds:  # a number out of its range: say which values are allowed
+    if kind in BOUNDS:  # a number out of its range: say which values are allowed
         limit = next(iter(first.get("ctx", {}).values()), None)
-        hint = f"write a value {bounds[kind]} {limit}, e.g. {name}: {_example_within(kind, limit)}."
-    return message, hint
+        return Said(message, f"write a value {BOUNDS[kind]} {limit}, e.g. {{setting}}.",
+                    one_setting(str(name), _example_within(kind, limit)), f"a value {BOUNDS[kind]} {limit}")
+    return Said(message)
+
+
+def _layer_type(kind: str, first: dict, received) -> Said:
+    tags = list(LAYER_TYPES)
+    if kind == "union_tag_not_found":
+        return Said("this layer has no `type`.", f"add `type:` with one of: {', '.join(tags)}.",
+                    expected=", ".join(tags))
+    tag = first.get("ctx", {}).get("tag", received)
+    guess = difflib.get_close_matches(str(tag), tags, n=1)
+    return Said(f"unknown layer type {tag!r}; expected one of: {', '.join(tags)}.",
+                f"did you mean {guess[0]!r}?" if guess else None, expected=", ".join(tags))
+
+
+def _not_a_choice(key: Key, received, raw: str | None, located: Located) -> Said:
+    choices = _choices(key, located.data)
+    listing = ", ".join(choices)
+    if isinstance(received, bool) and raw is not None and raw.lower() in YAML11_BOOLEANS:
+        return Said(f"received {raw!r}, which YAML reads as the boolean {received}, not as text; expected one of: "
+                    f"{listing}.", f"quote it (\"{raw}\") or use one of the choices; `no`, `yes`, `on` and `off` "
+                    "are booleans in YAML 1.1.", expected=listing)
+    guess = difflib.get_close_matches(str(received), choices, n=1, cutoff=0.5)
+    return Said(f"received {received!r}; expected one of: {listing}.",
+                f"did you mean {guess[0]!r}?" if guess else None, expected=listing)
+
+
+def _choices(key: Key, data) -> list[str]:
+    """The values a Literal field allows, read from the schema itself."""
+    section = _section_at(key[:-1], data)
+    field = section.model_fields.get(key[-1]) if section is not None and key else None
+    if field is None:
+        return []
+    members = [field.annotation] + list(get_args(field.annotation))
+    for member in members:
+        if get_origin(member) is Literal:
+            return [str(choice) for choice in get_args(member)]
+        for inner in get_args(member):  # list[Literal[...]]: metrics
+            if get_origin(inner) is Literal:
+                return [str(choice) for choice in get_args(inner)]
+    return []
 
 
 def _example_within(kind: str, limit) -> str:
@@ -296,36 +316,47 @@ def _example_within(kind: str, limit) -> str:
     return str(limit)
 
 
-def _type_mistake(kind: str, received, raw: str | None, name: str) -> tuple[str, str] | None:
+def _type_mistake(kind: str, received, raw: str | None, name: str) -> Said | None:
     """Strict types: a bool is not a number, a number is not a bool, text is not a number."""
-    shown = raw if raw is not None else received
     if kind in ("int_type", "float_type"):
-        expected = "a whole number" if kind == "int_type" else "a number"
-        example = f"{name}: 8" if kind == "int_type" else f"{name}: 0.1"
-        if isinstance(received, bool):
-            if raw is not None and raw.lower() in YAML11_BOOLEANS:
-                return (f"received {raw!r}, which YAML reads as the boolean {received}, not a number; "
-                        f"expected {expected}.", f"write {expected}, e.g. {example}.")
-            return f"received the boolean {received}; expected {expected}.", f"write {expected}, e.g. {example}."
-        if isinstance(received, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", received):
-            return (f"received the text {received!r}; expected {expected}, not text.",
-                    f"write {name}: {received.strip()} without quotes.")
-        if isinstance(received, float) and kind == "int_type":
-            return (f"received {shown!r}; expected a whole number, not a decimal.",
-                    f"write {name}: {received:.0f}." if received.is_integer()
-                    else f"write a whole number, e.g. {example}.")
-        if not isinstance(received, (dict, list)):
-            return f"received {shown!r}; expected {expected}.", f"write {expected}, e.g. {example}."
+        return _not_a_number(kind, received, raw, name)
     if kind == "string_type" and isinstance(received, bool) and raw is not None \
             and raw.lower() in YAML11_BOOLEANS:
-        return (f"received {raw!r}, which YAML reads as the boolean {received}, not as text.",
-                f"quote it: {name}: \"{raw}\".")
+        return Said(f"received {raw!r}, which YAML reads as the boolean {received}, not as text.",
+                    "quote it: {setting}.", one_setting(name, f'"{raw}"'), "text")
     if kind == "string_type" and isinstance(received, (int, float)):
-        return f"received the number {shown}; {name} is text.", f"quote it: {name}: \"{shown}\"."
+        shown = raw if raw is not None else received
+        return Said(f"received the number {shown}; {name} is text.", "quote it: {setting}.",
+                    one_setting(name, f'"{shown}"'), "text")
     if kind == "bool_type" and not isinstance(received, (dict, list)):
-        return (f"received {shown!r}; {name} is true or false, not "
-                f"{'text' if isinstance(received, str) else 'a number'}.",
-                f"write {name}: true or {name}: false, without quotes.")
+        shown = raw if raw is not None else received
+        return Said(f"received {shown!r}; {name} is true or false, not "
+                    f"{'text' if isinstance(received, str) else 'a number'}.",
+                    "write {true} or {false}, without quotes.", (name, {"true": "true", "false": "false"}),
+                    "true or false")
+    return None
+
+
+def _not_a_number(kind: str, received, raw: str | None, name: str) -> Said | None:
+    shown = raw if raw is not None else received
+    expected = "a whole number" if kind == "int_type" else "a number"
+    example = one_setting(name, 8 if kind == "int_type" else 0.1)
+    if isinstance(received, bool):
+        said = (f"received {raw!r}, which YAML reads as the boolean {received}, not a number"
+                if raw is not None and raw.lower() in YAML11_BOOLEANS else f"received the boolean {received}")
+        return Said(f"{said}; expected {expected}.", f"write {expected}, e.g. {{setting}}.", example, expected)
+    if isinstance(received, str) and re.fullmatch(r"\s*[-+]?\d+(\.\d*)?\s*", received):  # the learner's value
+        return Said(f"received the text {received!r}; expected {expected}, not text.",
+                    "write {setting} without quotes.", one_setting(name, received.strip()), expected)
+    if isinstance(received, float) and kind == "int_type":
+        if received.is_integer():
+            return Said(f"received {shown!r}; expected a whole number, not a decimal.", "write {setting}.",
+                        one_setting(name, f"{received:.0f}"), expected)
+        return Said(f"received {shown!r}; expected a whole number, not a decimal.",
+                    "write a whole number, e.g. {setting}.", example, expected)
+    if not isinstance(received, (dict, list)):
+        return Said(f"received {shown!r}; expected {expected}.", f"write {expected}, e.g. {{setting}}.", example,
+                    expected)
     return None
 
 

@@ -21,6 +21,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 
 def _exponent_text_as_number(value):
@@ -43,6 +44,12 @@ Pair = Union[Positive, tuple[Positive, Positive]]
 
 BUNDLED_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "blobs", "xor", "linear", "multilabel", "signals")
+
+
+def mistake(message: str, fix: str | None = None) -> PydanticCustomError:
+    """A mistake the schema's own checks find (raise it), carried through pydantic whole, as a value: its
+    message and its fix (nnlearn.config.loading turns it into a Problem)."""
+    return PydanticCustomError("nnlearn", "{message}", {"message": message, "fix": fix})
 
 
 def source_kind(source: str) -> str:
@@ -131,9 +138,9 @@ class DataConfig(Section):
     @model_validator(mode="after")
     def _splits_leave_training_rows(self):
         if self.test_split + self.validation_split >= 1:
-            raise ValueError(f"test_split + validation_split must be below 1 (received "
-                             f"{self.test_split} + {self.validation_split}); nothing would be left to "
-                             "train on. Fix: lower one of them, e.g. test_split: 0.2, validation_split: 0.1.")
+            raise mistake(f"test_split + validation_split must be below 1 (received {self.test_split} + "
+                          f"{self.validation_split}); nothing would be left to train on.",
+                          "lower one of them, e.g. test_split: 0.2, validation_split: 0.1.")
         return self
 
 
@@ -251,8 +258,8 @@ class OptimizerConfig(Section):
     @model_validator(mode="after")
     def _momentum_is_sgd_only(self):
         if self.type == "adam" and self.momentum != 0:
-            raise ValueError("momentum applies to sgd only; Adam keeps its own moment estimates. "
-                             "Fix: remove momentum or use type: sgd.")
+            raise mistake("momentum applies to sgd only; Adam keeps its own moment estimates.",
+                          "remove momentum or use type: sgd.")
         return self
 
 
@@ -274,13 +281,13 @@ class CompileConfig(Section):
         regression = self.loss == "mean_squared_error"
         for metric in self.metrics:
             if regression and metric == "accuracy":
-                raise ValueError("accuracy needs classes, but mean_squared_error is a regression loss. Fix: "
-                                 "if y is a quantity, use metrics: [mae, mse, r2]; if y holds classes, the loss "
-                                 "is the mistake: use loss: sparse_categorical_crossentropy (binary_crossentropy "
-                                 "for two classes) with metrics: [accuracy].")
+                raise mistake("accuracy needs classes, but mean_squared_error is a regression loss.",
+                              "if y is a quantity, use metrics: [mae, mse, r2]; if y holds classes, the loss is the "
+                              "mistake: use loss: sparse_categorical_crossentropy (binary_crossentropy for two "
+                              "classes) with metrics: [accuracy].")
             if not regression and metric != "accuracy":
-                raise ValueError(f"{metric} is a regression metric, but {self.loss} is a classification "
-                                 "loss. Fix: use metrics: [accuracy].")
+                raise mistake(f"{metric} is a regression metric, but {self.loss} is a classification loss.",
+                              "use metrics: [accuracy].")
         return self
 
     def resolved_metrics(self) -> list[str]:
@@ -320,13 +327,14 @@ class FitConfig(Section):
     @model_validator(mode="after")
     def _devices_share_the_batch(self):
         if self.devices is not None and self.distribute != "mirrored":
-            raise ValueError(f"devices applies to distribute: mirrored only (distribute is {self.distribute}). "
-                             "Fix: remove devices, or set distribute: mirrored.")
+            raise mistake(f"devices applies to distribute: mirrored only (distribute is {self.distribute}).",
+                          "remove devices, or set distribute: mirrored.")
         if self.devices and self.batch_size % self.devices:
             share = self.batch_size // self.devices or 1
-            raise ValueError(f"batch_size {self.batch_size} does not divide among {self.devices} devices: each "
-                             f"takes an equal share of the global batch. Fix: use a multiple of {self.devices}, "
-                             f"e.g. batch_size: {share * self.devices} or {(share + 1) * self.devices}.")
+            raise mistake(f"batch_size {self.batch_size} does not divide among {self.devices} devices: each takes "
+                          "an equal share of the global batch.",
+                          f"use a multiple of {self.devices}, e.g. batch_size: {share * self.devices} or "
+                          f"{(share + 1) * self.devices}.")
         return self
 
 
@@ -351,8 +359,18 @@ class Config(Section):
     expect: list[str] = Field(default_factory=list, description="Expectations checked after training, in "
                               "the grammar of --expect, e.g. [\"test_accuracy >= 0.95\"] (a miss exits 1).")
     lint: LintConfig = Field(default_factory=LintConfig, description="The config's warnings: which to leave out.")
-    # the keys `--set` gave (config_file.load_config): a problem found later at one of them is fixed by a --set
+    # the keys `--set` gave (config.loading.load_config): a problem found later at one of them is fixed by a --set
     _set_keys: frozenset = PrivateAttr(default=frozenset())
+
+    def given_by_set(self, keys) -> Config:
+        """This config, knowing which of its keys --set gave."""
+        self._set_keys = frozenset(keys)
+        return self
+
+    @property
+    def set_keys(self) -> frozenset:
+        """The keys --set gave."""
+        return self._set_keys
 
     @field_validator("expect", mode="before")
     @classmethod
@@ -368,7 +386,7 @@ class Config(Section):
                     try:
                         parse_expectation(text, "expect")
                     except NnlearnError as error:
-                        raise ValueError(f"{error.message} Fix: {error.hint}") from None
+                        raise mistake(error.message, error.hint) from None
         return value
 
     def applying(self) -> dict:
@@ -409,20 +427,19 @@ class Config(Section):
         names = ["loss"] + self.compile.resolved_metrics()
         known = names + [f"val_{name}" for name in names]
         if stopping.monitor not in known:
-            raise ValueError(f"fit.early_stopping.monitor {stopping.monitor!r} is not measured; expected "
-                             f"one of: {', '.join(known)}. Fix: e.g. monitor: val_loss.")
+            raise mistake(f"fit.early_stopping.monitor {stopping.monitor!r} is not measured; expected one of: "
+                          f"{', '.join(known)}.", "e.g. monitor: val_loss.")
         if stopping.monitor.startswith("val_") and self.data.validation_split == 0:
-            raise ValueError(f"fit.early_stopping.monitor {stopping.monitor!r} needs a validation split, "
-                             "but data.validation_split is 0. Fix: set validation_split: 0.1, or monitor: "
-                             "loss.")
+            raise mistake(f"fit.early_stopping.monitor {stopping.monitor!r} needs a validation split, but "
+                          "data.validation_split is 0.", "set validation_split: 0.1, or monitor: loss.")
         return self
 
     @model_validator(mode="after")
     def _a_standardised_target_is_a_quantity(self):
         if self.data.standardize_target and self.compile.loss != "mean_squared_error":
-            raise ValueError(f"data.standardize_target scales a quantity y, but {self.compile.loss} learns "
-                             "classes, which have no mean or standard deviation. Fix: remove "
-                             "data.standardize_target (or set it to false).")
+            raise mistake(f"data.standardize_target scales a quantity y, but {self.compile.loss} learns classes, "
+                          "which have no mean or standard deviation.",
+                          "remove data.standardize_target (or set it to false).")
         return self
 
     @field_validator("name")

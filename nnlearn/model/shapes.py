@@ -20,7 +20,7 @@ from nnlearn.config.schema import (
     MaxPooling1D,
     MaxPooling2D,
 )
-from nnlearn.errors import Problem
+from nnlearn.errors import Problem, one_setting
 
 Shape = tuple[int, ...]
 
@@ -186,7 +186,7 @@ def output_problems(config: Config, output_shape: Shape, kind: str, n_classes: i
         if units != n_classes:
             return [Problem(units_path, f"the data has {n_classes} classes but the output layer has "
                                         f"{units} units.",
-                            hint=f"set units: {n_classes}: one logit per class.")]
+                            hint="{set}: one logit per class.", setting=one_setting("units", n_classes, "set"))]
     elif loss == "binary_crossentropy":
         if kind == "continuous":
             return [Problem("compile.loss", f"binary_crossentropy needs 0/1 labels, but y is continuous "
@@ -201,12 +201,13 @@ def output_problems(config: Config, output_shape: Shape, kind: str, n_classes: i
         if units != expected:
             what = (f"{n_classes} labels: one logit per label" if kind == "multilabel"
                     else "two classes: a single logit z, with P(y=1) = sigmoid(z)")
-            hint = f"set units: {expected}."
+            hint = "{set}."
             if kind == "multilabel" and config.data.source == "multilabel":  # the label count is a setting
-                hint = f"set units: {expected}, or make the dataset have {units} labels: data.n_labels: {units}."
+                hint = f"{{set}}, or make the dataset have {units} labels: data.n_labels: {units}."
             return [Problem(units_path, f"binary_crossentropy here needs {expected} output unit"
                                         f"{'s' if expected != 1 else ''} ({what}), but the output "
-                                        f"layer has {units}.", hint=hint)]
+                                        f"layer has {units}.", hint=hint,
+                            setting=one_setting("units", expected, "set"))]
     else:  # mean_squared_error
         if kind in ("classes", "multilabel"):
             better = ("binary_crossentropy" if kind == "multilabel" or n_classes <= 2
@@ -216,7 +217,8 @@ def output_problems(config: Config, output_shape: Shape, kind: str, n_classes: i
                             hint=f"use loss: {better} for classification.")]
         if units != 1:
             return [Problem(units_path, f"regression predicts one number per example, but the output "
-                                        f"layer has {units} units.", hint="set units: 1.")]
+                                        f"layer has {units} units.", hint="{set}.",
+                            setting=one_setting("units", 1, "set"))]
     return []
 
 

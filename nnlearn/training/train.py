@@ -177,11 +177,9 @@ def _fit_recorded(prepared: Prepared, run_dir: RunDir, expectations, progress, c
         kept = (f"the checkpoint of epoch {epoch} is kept in {run_dir}" if epoch else
                 f"no epoch had ended; {run_dir} holds the run's config, ready to start again")
         how = "stopped by SIGTERM" if isinstance(stop, _Terminated) else "interrupted"
-        error = Interrupted(f"{how}; {kept}.{saved}", hint=f"continue with: nnlearn train --resume {run_dir}")
-        if isinstance(stop, _Terminated):
-            error.exit_code = 128 + signal.SIGTERM
-        error.run_dir = run_dir.path
-        raise error from None
+        raise Interrupted(f"{how}; {kept}.{saved}", hint=f"continue with: nnlearn train --resume {run_dir}",
+                          run_dir=run_dir.path,
+                          exit_code=128 + signal.SIGTERM if isinstance(stop, _Terminated) else None) from None
     except BaseException:
         _record_ending(run_dir, "failed")
         raise
@@ -351,11 +349,9 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     if stopper.reason == "interrupted":
         epoch, batch = stopper.stopped_at
         run_dir.record_status("interrupted", len(rows), versions)
-        interrupted = Interrupted(f"interrupted at epoch {epoch}, batch {batch}; the checkpoint of epoch "
-                                  f"{len(rows)} is kept in {run_dir}.",
-                                  hint=f"continue with: nnlearn train --resume {run_dir}")
-        interrupted.run_dir = run_dir.path
-        raise interrupted
+        raise Interrupted(f"interrupted at epoch {epoch}, batch {batch}; the checkpoint of epoch {len(rows)} is "
+                          f"kept in {run_dir}.", hint=f"continue with: nnlearn train --resume {run_dir}",
+                          run_dir=run_dir.path)
     model = steps.evaluation_model()  # under a strategy: a plain copy of the trained weights
     run_dir.save_model(model)
     metrics = measure_splits(model, prepared, SPLITS)
@@ -379,11 +375,9 @@ def _nan_failure(prepared: Prepared, run_dir: RunDir, epoch: int, batch: int, go
     optimizer = prepared.config.compile.optimizer
     advice, command = divergence_fix(optimizer.learning_rate, optimizer.type, unscaled_feature_sizes(prepared),
                                      unscaled_target_loss(prepared), str(run_dir))
-    failure = RunFailed(f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training stopped. "
-                        f"The last good checkpoint (epoch {good_epochs}) is in {run_dir}.",
-                        hint=f"{advice}: {command}")
-    failure.run_dir = run_dir.path
-    return failure
+    return RunFailed(f"the loss became NaN or infinite at epoch {epoch}, batch {batch}; training stopped. "
+                     f"The last good checkpoint (epoch {good_epochs}) is in {run_dir}.", hint=f"{advice}: {command}",
+                     run_dir=run_dir.path)
 
 
 def _record_loss_before_training(run_dir: RunDir, measured: float) -> None:

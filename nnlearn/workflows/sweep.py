@@ -83,7 +83,8 @@ def check_grid(config_path: Path, overrides: list[str], axes: list[Axis]) -> Con
             load_config(config_path, overrides + extra)
         except ConfigError as error:
             for problem in error.problems:
-                problem.message = problem.message.replace("(from --set)", f"(from --grid {label})")
+                if problem.origin == "--set":  # this value came from the grid, given as a --set
+                    problem.origin = f"--grid {label}"
                 if str(problem) not in {str(known) for known in problems}:
                     problems.append(problem)
 
