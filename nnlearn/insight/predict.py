@@ -45,21 +45,7 @@ def read_inputs(source: Source, feature_names: list[str], ignore: set[str]) -> n
     if not path_exists(path, "--input"):
         raise DataError(f"the input file {path} does not exist.", path="--input")
     if source.kind == "npz":
-        x = read_npz_arrays(path, "--input", ("x",))["x"]
-        if x.ndim == 1 and len(feature_names) == 1:
-            x = x.reshape(-1, 1)
-        check_features(x, path.name, "--input")
-        x = x.reshape(len(x), -1).astype(np.float64)
-        if x.shape[1] != len(feature_names):
-            raise DataError(f"x has {x.shape[1]} values per row; the model was trained on "
-                            f"{len(feature_names)}.", path="--input",
-                            hint="give rows shaped like the training data.")
-        bad = np.argwhere(~np.isfinite(x))
-        if len(bad):
-            row, column = bad[0]
-            raise DataError(f"row {row + 1}, column {column + 1} of x is {x[row, column]}.", path="--input",
-                            hint="fill in or drop rows with missing values.")
-        return x
+        return _npz_inputs(path, feature_names)
     if source.kind != "csv":
         raise DataError(f"{path.name}: predict reads .csv or .npz files.", path="--input")
     try:
@@ -99,6 +85,24 @@ def read_inputs(source: Source, feature_names: list[str], ignore: set[str]) -> n
                 raise DataError(f"{path.name} line {number}, column {feature_names[column]!r} is {cell}.",
                                 path="--input", hint="fill in or drop rows with missing values.")
             x[number - 2, column] = value
+    return x
+
+
+def _npz_inputs(path: Path, feature_names: list[str]) -> np.ndarray:
+    """An NPZ's array x, one row per example, as floats."""
+    x = read_npz_arrays(path, "--input", ("x",))["x"]
+    if x.ndim == 1 and len(feature_names) == 1:
+        x = x.reshape(-1, 1)
+    check_features(x, path.name, "--input")
+    x = x.reshape(len(x), -1).astype(np.float64)
+    if x.shape[1] != len(feature_names):
+        raise DataError(f"x has {x.shape[1]} values per row; the model was trained on {len(feature_names)}.",
+                        path="--input", hint="give rows shaped like the training data.")
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        row, column = bad[0]
+        raise DataError(f"row {row + 1}, column {column + 1} of x is {x[row, column]}.", path="--input",
+                        hint="fill in or drop rows with missing values.")
     return x
 
 

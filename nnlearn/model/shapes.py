@@ -65,89 +65,93 @@ def uses_signal_input(config: Config) -> bool:
     return isinstance(_first_shaped_layer(config), SIGNAL_LAYERS)
 
 
+NO_WEIGHTS = "0 (no weights)"
+
+
 def infer_shapes(config: Config, input_shape: Shape) -> tuple[list[LayerShape], list[Problem]]:
     """Walk the layers from the input shape; stops at the first layer whose input does not fit."""
     shapes: list[LayerShape] = []
     shape = tuple(input_shape)
     for index, layer in enumerate(config.model.layers):
-        path = f"model.layers[{index}]"
-        if isinstance(layer, Dense):
-            if len(shape) != 1:
-                return shapes, [Problem(path, f"dense needs a flat vector, but its input has shape "
-                                              f"{_show(shape)}.",
-                                        hint="add `- {type: flatten}` before this dense layer.")]
-            fan_in = shape[0]
-            params = fan_in * layer.units + layer.units
-            formula = f"{fan_in}×{layer.units} + {layer.units} = {params}"
-            shape = (layer.units,)
-        elif isinstance(layer, (Conv2D, MaxPooling2D)):
-            if len(shape) != 3:
-                flattened = any(isinstance(earlier, (Flatten, Dense)) for earlier in config.model.layers[:index])
-                hint = ("put conv2d and pooling layers before flatten and dense layers." if flattened
-                        else "conv2d and pooling need images: use an image dataset such as digits, or "
-                             "dense layers for tabular data.")
-                return shapes, [Problem(path, f"{layer.type} needs an image input (height, width, "
-                                              f"channels), but its input has shape {_show(shape)}.",
-                                        hint=hint)]
-            height, width, channels = shape
-            if isinstance(layer, Conv2D):
-                window, strides = _pair(layer.kernel_size), _pair(layer.strides)
-            else:
-                window = _pair(layer.pool_size)
-                strides = _pair(layer.strides) if layer.strides is not None else window
-            if layer.padding == "valid" and (window[0] > height or window[1] > width):
-                field = "kernel_size" if isinstance(layer, Conv2D) else "pool_size"
-                return shapes, [Problem(f"{path}.{field}", f"the window {window[0]}×{window[1]} is larger "
-                                                           f"than its input {height}×{width}.",
-                                        hint=f"use a smaller {field}, padding: same, or fewer layers "
-                                             "before it.")]
-            out_h = _spatial(height, window[0], strides[0], layer.padding)
-            out_w = _spatial(width, window[1], strides[1], layer.padding)
-            if isinstance(layer, Conv2D):
-                params = window[0] * window[1] * channels * layer.filters + layer.filters
-                formula = (f"{window[0]}×{window[1]}×{channels}×{layer.filters} + {layer.filters} = "
-                           f"{params}")
-                shape = (out_h, out_w, layer.filters)
-            else:
-                params, formula = 0, "0 (no weights)"
-                shape = (out_h, out_w, channels)
-        elif isinstance(layer, (Conv1D, MaxPooling1D)):
-            if len(shape) != 2:
-                return shapes, [Problem(path, f"{layer.type} needs a sequence input (steps, channels), but its "
-                                              f"input has shape {_show(shape)}.", hint=_sequence_hint(shape))]
-            steps, channels = shape
-            if isinstance(layer, Conv1D):
-                window, stride, field = layer.kernel_size, layer.strides, "kernel_size"
-            else:
-                window, stride, field = layer.pool_size, layer.strides or layer.pool_size, "pool_size"
-            if layer.padding == "valid" and window > steps:
-                return shapes, [Problem(f"{path}.{field}", f"the window of {window} steps is longer than its "
-                                                           f"input of {steps} steps.",
-                                        hint=f"use a smaller {field}, padding: same, or fewer layers before it.")]
-            out = _spatial(steps, window, stride, layer.padding)
-            if isinstance(layer, Conv1D):
-                params = window * channels * layer.filters + layer.filters
-                formula = f"{window}×{channels}×{layer.filters} + {layer.filters} = {params}"
-                shape = (out, layer.filters)
-            else:
-                params, formula = 0, "0 (no weights)"
-                shape = (out, channels)
-        elif isinstance(layer, (GlobalAveragePooling1D, GlobalAveragePooling2D)):
-            rank = 2 if isinstance(layer, GlobalAveragePooling1D) else 3
-            if len(shape) != rank:
-                expected = "a sequence (steps, channels)" if rank == 2 else "an image (height, width, channels)"
-                return shapes, [Problem(path, f"{layer.type} needs {expected}, but its input has shape "
-                                              f"{_show(shape)}.", hint=f"use global_average_pooling{4 - rank}d"
-                                        if len(shape) == 5 - rank else "put it after the conv layers.")]
-            params, formula = 0, "0 (no weights)"
-            shape = (shape[-1],)
-        elif isinstance(layer, Flatten):
-            params, formula = 0, "0 (no weights)"
-            shape = (math.prod(shape),)
-        else:
-            params, formula = 0, "0 (no weights)"
+        walked = _through(layer, shape, f"model.layers[{index}]", config.model.layers[:index])
+        if isinstance(walked, Problem):
+            return shapes, [walked]
+        shape, params, formula = walked
         shapes.append(LayerShape(index, layer.type, shape, params, formula))
     return shapes, []
+
+
+def _through(layer, shape: Shape, path: str, earlier: list) -> tuple[Shape, int, str] | Problem:
+    """(the layer's output shape, its parameters, their formula), or the Problem with its input shape."""
+    if isinstance(layer, Dense):
+        if len(shape) != 1:
+            return Problem(path, f"dense needs a flat vector, but its input has shape {_show(shape)}.",
+                           hint="add `- {type: flatten}` before this dense layer.")
+        params = shape[0] * layer.units + layer.units
+        return (layer.units,), params, f"{shape[0]}×{layer.units} + {layer.units} = {params}"
+    if isinstance(layer, (Conv2D, MaxPooling2D)):
+        return _image_layer(layer, shape, path, earlier)
+    if isinstance(layer, (Conv1D, MaxPooling1D)):
+        return _sequence_layer(layer, shape, path)
+    if isinstance(layer, (GlobalAveragePooling1D, GlobalAveragePooling2D)):
+        rank = 2 if isinstance(layer, GlobalAveragePooling1D) else 3
+        if len(shape) != rank:
+            expected = "a sequence (steps, channels)" if rank == 2 else "an image (height, width, channels)"
+            return Problem(path, f"{layer.type} needs {expected}, but its input has shape {_show(shape)}.",
+                           hint=f"use global_average_pooling{4 - rank}d" if len(shape) == 5 - rank
+                           else "put it after the conv layers.")
+        return (shape[-1],), 0, NO_WEIGHTS
+    if isinstance(layer, Flatten):
+        return (math.prod(shape),), 0, NO_WEIGHTS
+    return shape, 0, NO_WEIGHTS
+
+
+def _image_layer(layer, shape: Shape, path: str, earlier: list) -> tuple[Shape, int, str] | Problem:
+    """conv2d and max_pooling2d: windows over (height, width), each output channel a filter's response."""
+    if len(shape) != 3:
+        flattened = any(isinstance(before, (Flatten, Dense)) for before in earlier)
+        hint = ("put conv2d and pooling layers before flatten and dense layers." if flattened
+                else "conv2d and pooling need images: use an image dataset such as digits, or dense layers for "
+                     "tabular data.")
+        return Problem(path, f"{layer.type} needs an image input (height, width, channels), but its input has "
+                             f"shape {_show(shape)}.", hint=hint)
+    height, width, channels = shape
+    if isinstance(layer, Conv2D):
+        window, strides, field = _pair(layer.kernel_size), _pair(layer.strides), "kernel_size"
+    else:
+        window, field = _pair(layer.pool_size), "pool_size"
+        strides = _pair(layer.strides) if layer.strides is not None else window
+    if layer.padding == "valid" and (window[0] > height or window[1] > width):
+        return Problem(f"{path}.{field}", f"the window {window[0]}×{window[1]} is larger than its input "
+                                          f"{height}×{width}.",
+                       hint=f"use a smaller {field}, padding: same, or fewer layers before it.")
+    out_h = _spatial(height, window[0], strides[0], layer.padding)
+    out_w = _spatial(width, window[1], strides[1], layer.padding)
+    if not isinstance(layer, Conv2D):
+        return (out_h, out_w, channels), 0, NO_WEIGHTS
+    params = window[0] * window[1] * channels * layer.filters + layer.filters
+    return ((out_h, out_w, layer.filters), params,
+            f"{window[0]}×{window[1]}×{channels}×{layer.filters} + {layer.filters} = {params}")
+
+
+def _sequence_layer(layer, shape: Shape, path: str) -> tuple[Shape, int, str] | Problem:
+    """conv1d and max_pooling1d: windows over the steps of a sequence (steps, channels)."""
+    if len(shape) != 2:
+        return Problem(path, f"{layer.type} needs a sequence input (steps, channels), but its input has shape "
+                             f"{_show(shape)}.", hint=_sequence_hint(shape))
+    steps, channels = shape
+    if isinstance(layer, Conv1D):
+        window, stride, field = layer.kernel_size, layer.strides, "kernel_size"
+    else:
+        window, stride, field = layer.pool_size, layer.strides or layer.pool_size, "pool_size"
+    if layer.padding == "valid" and window > steps:
+        return Problem(f"{path}.{field}", f"the window of {window} steps is longer than its input of {steps} steps.",
+                       hint=f"use a smaller {field}, padding: same, or fewer layers before it.")
+    out = _spatial(steps, window, stride, layer.padding)
+    if not isinstance(layer, Conv1D):
+        return (out, channels), 0, NO_WEIGHTS
+    params = window * channels * layer.filters + layer.filters
+    return (out, layer.filters), params, f"{window}×{channels}×{layer.filters} + {layer.filters} = {params}"
 
 
 def _sequence_hint(shape: Shape) -> str:

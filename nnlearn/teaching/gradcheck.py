@@ -87,50 +87,19 @@ def _check(tf_model, prepared: Prepared, max_checked: int) -> GradCheck:
     model = tf_model.build_model(config, prepared.input_shape)
     loss_function = tf_model.make_loss(config)
     assert all(variable.dtype == "float64" for variable in model.trainable_variables)
-    relu_units = sum(int(np.prod(shape.output_shape)) for layer, shape in
-                     zip(config.model.layers, prepared.layers) if getattr(layer, "activation", None) == "relu")
-    rows = max(1, min(BATCH_ROWS, len(prepared.splits.train), KINK_BUDGET // max(1, relu_units)))
-    x = tf.constant(prepared.x("train")[:rows], dtype=tf.float64)
-    y = tf.constant(np.asarray(prepared.y("train")[:rows]), dtype=tf.float64 if
-                    config.compile.loss != "sparse_categorical_crossentropy" else tf.int64)
-
-    # A nudge that flips a ReLU on or off, or changes which input a max-pooling window picks, crosses
-    # a kink where J has no derivative: such entries are skipped (and counted), since finite
-    # differences there measure the kink, not backpropagation.
-    watched, pools = [], []
-    for index, layer in enumerate(model.layers):
-        if layer.get_config().get("activation") == "relu":
-            watched.append(layer.output)
-        if layer.__class__.__name__ in ("MaxPooling1D", "MaxPooling2D"):
-            watched.append(model.layers[index - 1].output if index else model.inputs[0])
-            pools.append((len(watched) - 1, layer))
-    probe = tf_model.keras.Model(model.inputs, [model.outputs[0], *watched])
-
-    def pattern(index: int, value) -> np.ndarray:
-        for position, layer in pools:
-            if position == index:
-                config_ = layer.get_config()
-                pool_size, strides = list(config_["pool_size"]), list(config_["strides"])
-                if len(pool_size) == 1:  # a sequence (rows, steps, channels) is pooled as an image 1 wide
-                    value, pool_size, strides = tf.expand_dims(value, 2), pool_size + [1], strides + [1]
-                _, argmax = tf.nn.max_pool_with_argmax(value, [1, *pool_size, 1], [1, *strides, 1],
-                                                       config_["padding"].upper())
-                return np.asarray(argmax)
-        return np.asarray(value) > 0
-
-    def cost() -> tf.Tensor:
-        return loss_function(y, model(x, training=False))  # dropout off: J must be a fixed function
+    x, y = _batch(tf, prepared)
+    probe, pools = _probe(tf_model, model)
 
     def cost_and_pattern() -> tuple[float, list[np.ndarray]]:
         outputs = probe(x, training=False)
         outputs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
         return (float(loss_function(y, outputs[0])),
-                [pattern(index, value) for index, value in enumerate(outputs[1:])])
+                [_pattern(tf, pools, index, value) for index, value in enumerate(outputs[1:])])
 
     result = GradCheck(total_params=model.count_params())
     clock = time.perf_counter()
     with tf.GradientTape() as tape:
-        value = cost()
+        value = loss_function(y, model(x, training=False))  # dropout off: J must be a fixed function
     gradients = tape.gradient(value, model.trainable_variables)
     result.backward_seconds = time.perf_counter() - clock
     rng = np.random.default_rng(config.seed)
@@ -138,27 +107,72 @@ def _check(tf_model, prepared: Prepared, max_checked: int) -> GradCheck:
     for variable, gradient in zip(model.trainable_variables, gradients):
         flat_size = int(np.prod(variable.shape))
         picks = rng.choice(flat_size, size=min(max_checked, flat_size), replace=False)
-        original = variable.numpy()
-        all_analytic = gradient.numpy().reshape(-1)
-        numeric, analytic, kinks = [], [], 0
-        for index in picks:
-            nudged = original.copy().reshape(-1)
-            nudged[index] += EPSILON
-            variable.assign(nudged.reshape(original.shape))
-            plus, plus_pattern = cost_and_pattern()
-            nudged[index] -= 2 * EPSILON
-            variable.assign(nudged.reshape(original.shape))
-            minus, minus_pattern = cost_and_pattern()
-            result.forward_evaluations += 2
-            if any(not np.array_equal(a, b) for a, b in zip(plus_pattern, minus_pattern)):
-                kinks += 1
-                continue
-            numeric.append((plus - minus) / (2 * EPSILON))
-            analytic.append(all_analytic[index])
-        variable.assign(original)
-        layer, _, tensor = variable.path.rpartition("/")
-        result.tensors.append(TensorCheck(layer.split("/")[-1], tensor, flat_size, len(numeric),
-                                          relative_error(np.asarray(analytic), np.asarray(numeric)),
-                                          kinks))
+        result.tensors.append(_check_tensor(variable, gradient.numpy().reshape(-1), picks, cost_and_pattern))
+        result.forward_evaluations += 2 * len(picks)
     result.finite_difference_seconds = time.perf_counter() - clock
     return result
+
+
+def _batch(tf, prepared: Prepared):
+    """The training rows checked, in float64: few enough that the ReLU kinks they cross stay within
+    KINK_BUDGET."""
+    config = prepared.config
+    relu_units = sum(int(np.prod(shape.output_shape)) for layer, shape in
+                     zip(config.model.layers, prepared.layers) if getattr(layer, "activation", None) == "relu")
+    rows = max(1, min(BATCH_ROWS, len(prepared.splits.train), KINK_BUDGET // max(1, relu_units)))
+    x = tf.constant(prepared.x("train")[:rows], dtype=tf.float64)
+    y = tf.constant(np.asarray(prepared.y("train")[:rows]), dtype=tf.float64 if
+                    config.compile.loss != "sparse_categorical_crossentropy" else tf.int64)
+    return x, y
+
+
+def _probe(tf_model, model):
+    """A model that also returns what decides a kink: each ReLU layer's output, and each max-pooling layer's
+    input. A nudge that flips a ReLU on or off, or changes which input a max-pooling window picks, crosses a
+    kink where J has no derivative: such entries are skipped (and counted), since finite differences there
+    measure the kink, not backpropagation. Returns (the probe, [(its output index, the pooling layer)])."""
+    watched, pools = [], []
+    for index, layer in enumerate(model.layers):
+        if layer.get_config().get("activation") == "relu":
+            watched.append(layer.output)
+        if layer.__class__.__name__ in ("MaxPooling1D", "MaxPooling2D"):
+            watched.append(model.layers[index - 1].output if index else model.inputs[0])
+            pools.append((len(watched) - 1, layer))
+    return tf_model.keras.Model(model.inputs, [model.outputs[0], *watched]), pools
+
+
+def _pattern(tf, pools: list, index: int, value) -> np.ndarray:
+    """Which ReLUs are on, or which input each max-pooling window picks."""
+    for position, layer in pools:
+        if position == index:
+            settings = layer.get_config()
+            pool_size, strides = list(settings["pool_size"]), list(settings["strides"])
+            if len(pool_size) == 1:  # a sequence (rows, steps, channels) is pooled as an image 1 wide
+                value, pool_size, strides = tf.expand_dims(value, 2), pool_size + [1], strides + [1]
+            _, argmax = tf.nn.max_pool_with_argmax(value, [1, *pool_size, 1], [1, *strides, 1],
+                                                   settings["padding"].upper())
+            return np.asarray(argmax)
+    return np.asarray(value) > 0
+
+
+def _check_tensor(variable, all_analytic: np.ndarray, picks, cost_and_pattern) -> TensorCheck:
+    """Central differences J(w + ε) − J(w − ε) / 2ε against backpropagation, at the picked entries."""
+    original = variable.numpy()
+    numeric, analytic, kinks = [], [], 0
+    for index in picks:
+        nudged = original.copy().reshape(-1)
+        nudged[index] += EPSILON
+        variable.assign(nudged.reshape(original.shape))
+        plus, plus_pattern = cost_and_pattern()
+        nudged[index] -= 2 * EPSILON
+        variable.assign(nudged.reshape(original.shape))
+        minus, minus_pattern = cost_and_pattern()
+        if any(not np.array_equal(a, b) for a, b in zip(plus_pattern, minus_pattern)):
+            kinks += 1
+            continue
+        numeric.append((plus - minus) / (2 * EPSILON))
+        analytic.append(all_analytic[index])
+    variable.assign(original)
+    layer, _, tensor = variable.path.rpartition("/")
+    return TensorCheck(layer.split("/")[-1], tensor, len(original.reshape(-1)), len(numeric),
+                       relative_error(np.asarray(analytic), np.asarray(numeric)), kinks)

@@ -268,9 +268,8 @@ def _check_tensorboard(config: Config) -> None:
 def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint: dict | None,
          start: tuple | None = None) -> Run:
     from nnlearn.model import build as tf_model  # TensorFlow is imported here, only when training
-    from nnlearn.runs import snapshots
     from nnlearn.training import distribute
-    from nnlearn.training.callbacks import Checkpointer, EpochReporter, InOrder, ResumableEarlyStopping, Stopper
+    from nnlearn.training.callbacks import InOrder, Stopper
 
     config = prepared.config
     versions = {"nnlearn": __version__, **tf_model.versions()}
@@ -282,19 +281,55 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:  # under a strategy, every variable is created mirrored on each replica
         model, rows, initial_epoch = _model_of_run(prepared, run_dir, checkpoint, start)
-
     stopper = Stopper()
-    callbacks = [EpochReporter(progress), stopper]
-    stopping = None
-    if config.fit.early_stopping:
-        settings = config.fit.early_stopping
-        stopping = ResumableEarlyStopping(
-            saved_state=checkpoint["early_stopping"] if checkpoint else None,
-            best_weights=checkpoint["best_weights"] if checkpoint else None,
-            monitor=settings.monitor, patience=settings.patience, min_delta=settings.min_delta,
-            restore_best_weights=settings.restore_best_weights,
-            mode="max" if settings.monitor.endswith(("accuracy", "r2")) else "min")
-        callbacks.append(stopping)
+    stopping = _early_stopping(config, checkpoint)
+    callbacks, checkpointer = _callbacks(prepared, run_dir, progress, model, stopper, stopping, rows)
+    steps = _training_steps(model, prepared, strategy)
+    steps.stopper = stopper
+    if not checkpoint and start is None:
+        _check_loss_before_training(steps.evaluation_model(), prepared, progress, run_dir)
+    # a fresh run's first weights, to replay its first epoch batch by batch should the loss become NaN in it
+    initial = tf_model.snapshot(model) if initial_epoch == 0 and strategy is None else None
+    clock = time.perf_counter()
+    if initial_epoch < config.fit.epochs:
+        progress.start(config.fit.epochs, run_dir, initial_epoch)
+        try:
+            with _interrupts_stop(stopper), distribute.lost_workers_stop(strategy, run_dir):
+                _run_epochs(steps, prepared, InOrder(callbacks, model), checkpointer, initial_epoch)
+        finally:
+            checkpointer.write()
+            progress.finish()
+    seconds = time.perf_counter() - clock
+    if stopper.reason is not None:
+        _stopped(prepared, run_dir, stopper, versions, rows, (steps, model, initial))
+    return _finished(prepared, run_dir, steps.evaluation_model(), expectations, versions,
+                     (rows, seconds, _early_stop(stopping, rows) if stopping is not None else None))
+
+
+def _early_stopping(config: Config, checkpoint: dict | None):
+    """fit.early_stopping's callback, carrying on from the checkpoint's state when resumed; None without it."""
+    from nnlearn.training.callbacks import ResumableEarlyStopping
+
+    if not config.fit.early_stopping:
+        return None
+    settings = config.fit.early_stopping
+    return ResumableEarlyStopping(
+        saved_state=checkpoint["early_stopping"] if checkpoint else None,
+        best_weights=checkpoint["best_weights"] if checkpoint else None,
+        monitor=settings.monitor, patience=settings.patience, min_delta=settings.min_delta,
+        restore_best_weights=settings.restore_best_weights,
+        mode="max" if settings.monitor.endswith(("accuracy", "r2")) else "min")
+
+
+def _callbacks(prepared: Prepared, run_dir: RunDir, progress, model, stopper, stopping, rows: list) -> tuple:
+    """(every callback of the run, in order, and the checkpointer among them): progress, the stop on NaN or
+    Ctrl-C, early stopping, the checkpoint of each epoch, the snapshots of a few, TensorBoard."""
+    from nnlearn.model import build as tf_model
+    from nnlearn.runs import snapshots
+    from nnlearn.training.callbacks import Checkpointer, EpochReporter
+
+    config = prepared.config
+    callbacks = [EpochReporter(progress), stopper] + ([stopping] if stopping is not None else [])
 
     def snapshot(history_rows):
         progress.weights_after(len(history_rows), model, prepared)  # a live page draws the model here
@@ -313,47 +348,43 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
         callbacks.append(snapshots.snapshot_callback(run_dir, config.fit.epochs, stopper))
     if config.fit.tensorboard:
         callbacks.append(tf_model.keras.callbacks.TensorBoard(log_dir=str(run_dir.tensorboard_dir)))
-    steps = _training_steps(model, prepared, strategy)
-    steps.stopper = stopper
+    return callbacks, checkpointer
 
-    if not checkpoint and start is None:  # does the loss start where an untrained model's should?
-        from nnlearn.model.baselines import expected_initial_loss
 
-        expected, reason = expected_initial_loss(config, prepared.dataset, prepared.splits.train.y)
-        measured, where = loss_before_training(steps.evaluation_model(), prepared)
-        reason += where
-        if prepared.task != "regression" and math.isfinite(measured) and measured > 1.2 * expected:
-            reason += _why_above(steps.evaluation_model(), prepared)
-        progress.initial_loss(measured, expected, reason)
-        _record_loss_before_training(run_dir, measured)
-    # a fresh run's first weights, to replay its first epoch batch by batch should the loss become NaN in it
-    initial = tf_model.snapshot(model) if initial_epoch == 0 and strategy is None else None
-    clock = time.perf_counter()
-    if initial_epoch < config.fit.epochs:
-        progress.start(config.fit.epochs, run_dir, initial_epoch)
-        try:
-            with _interrupts_stop(stopper), distribute.lost_workers_stop(strategy, run_dir):
-                _run_epochs(steps, prepared, InOrder(callbacks, model), checkpointer, initial_epoch)
-        finally:
-            checkpointer.write()
-            progress.finish()
-    seconds = time.perf_counter() - clock
+def _check_loss_before_training(model, prepared: Prepared, progress, run_dir: RunDir) -> None:
+    """Does the loss start where an untrained model's should? Said by the progress reporter, kept in run.json."""
+    from nnlearn.model.baselines import expected_initial_loss
+
+    expected, reason = expected_initial_loss(prepared.config, prepared.dataset, prepared.splits.train.y)
+    measured, where = loss_before_training(model, prepared)
+    reason += where
+    if prepared.task != "regression" and math.isfinite(measured) and measured > 1.2 * expected:
+        reason += _why_above(model, prepared)
+    progress.initial_loss(measured, expected, reason)
+    _record_loss_before_training(run_dir, measured)
+
+
+def _stopped(prepared: Prepared, run_dir: RunDir, stopper, versions: dict, rows: list, trained: tuple) -> None:
+    """A run the loss (NaN) or Ctrl-C stopped: recorded as such, and raised as its error."""
+    epoch, batch = stopper.stopped_at
     if stopper.reason == "nan":
-        epoch, batch = stopper.stopped_at
+        steps, model, initial = trained
         if not rows and initial is not None:  # no epoch to draw: the first epoch's batches are the curve
             from nnlearn.training.batch_losses import replay_first_epoch
 
             run_dir.write_batch_losses(replay_first_epoch(steps, model, initial, batch))
         run_dir.record_status("failed", len(rows), versions, failure={"reason": "nan", "epoch": epoch, "batch": batch})
         raise _nan_failure(prepared, run_dir, epoch, batch, len(rows))
-    if stopper.reason == "interrupted":
-        epoch, batch = stopper.stopped_at
-        run_dir.record_status("interrupted", len(rows), versions)
-        raise Interrupted(f"interrupted at epoch {epoch}, batch {batch}; the checkpoint of epoch {len(rows)} is "
-                          f"kept in {run_dir}.", hint=f"continue with: nnlearn train --resume {run_dir}",
-                          run_dir=run_dir.path)
-    model = steps.evaluation_model()  # under a strategy: a plain copy of the trained weights
-    run_dir.save_model(model)
+    run_dir.record_status("interrupted", len(rows), versions)
+    raise Interrupted(f"interrupted at epoch {epoch}, batch {batch}; the checkpoint of epoch {len(rows)} is "
+                      f"kept in {run_dir}.", hint=f"continue with: nnlearn train --resume {run_dir}",
+                      run_dir=run_dir.path)
+
+
+def _finished(prepared: Prepared, run_dir: RunDir, model, expectations, versions: dict, ended: tuple) -> Run:
+    """The trained model saved and measured on every split, against the expectations; the run finished."""
+    rows, seconds, early = ended
+    run_dir.save_model(model)  # under a strategy: a plain copy of the trained weights
     metrics = measure_splits(model, prepared, SPLITS)
     baseline = baseline_metrics(prepared)
     results = check_expectations(expectations, metrics)
@@ -362,7 +393,6 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     run_dir.write_metrics({**metrics, "baseline": {"test": baseline},
                            "expectations": [result.to_json() for result in results],
                            "epochs": len(rows), "seconds": round(seconds, 3)})
-    early = _early_stop(stopping, rows) if stopping is not None else None
     run_dir.record_status("finished", len(rows), versions, early_stopping=early)
     return Run(run_dir.path, len(rows), seconds, metrics, baseline, rows, results, prepared, early)
 
