@@ -23,6 +23,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from nnlearn.config.expectations import parse_expectation
+from nnlearn.errors import NnlearnError
+
 
 def _exponent_text_as_number(value):
     """YAML 1.1 reads 1e-3 (no dot, no sign after e) as text; it is plainly the number 0.001."""
@@ -375,9 +378,6 @@ class Config(Section):
     @field_validator("expect", mode="before")
     @classmethod
     def _expectations_are_readable(cls, value):
-        from nnlearn.config.expectations import parse_expectation
-        from nnlearn.errors import NnlearnError
-
         if isinstance(value, dict):  # the mapping form, {test_accuracy: ">=0.95"}, is the same text in two parts
             value = [f"{key}{condition}" for key, condition in value.items()]
         if isinstance(value, list):

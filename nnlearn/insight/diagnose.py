@@ -39,6 +39,7 @@ from nnlearn.insight.run_numbers import (
 )
 from nnlearn.model.divergence import divergence_fix
 from nnlearn.runs.rundir import RunDir
+from nnlearn.runs.saved_run import prepare_saved_run
 
 # diverged: a last epoch above this many times the loss the run started from
 DIVERGED_GROWTH = 2
@@ -414,7 +415,6 @@ def diagnose_run(run_dir: RunDir, prepared=None) -> list[Verdict]:
         unscaled_feature_sizes,
         unscaled_target_loss,
     )
-    from nnlearn.runs.saved_run import prepare_saved_run
 
     if prepared is None:
         prepared, _ = prepare_saved_run(run_dir)

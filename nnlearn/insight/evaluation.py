@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 
 from nnlearn.config.expectations import ExpectationResult, check_expectations, expectations_for
+from nnlearn.insight.inside import mistakes as find_mistakes
 from nnlearn.model.baselines import baseline_metrics
 from nnlearn.model.prepare import Prepared
+from nnlearn.model.task import classes
 from nnlearn.runs.rundir import RunDir
 from nnlearn.runs.saved_run import prepare_saved_run
 from nnlearn.training.measure import measure, predict_split
@@ -69,8 +71,6 @@ def evaluate(run: RunDir, expect: list[str] | tuple = (), mistakes: int = 0) -> 
                                   "test": test})
     worst = None
     if mistakes > 0:
-        from nnlearn.insight.inside import mistakes as find_mistakes
-
         worst = find_mistakes(model, prepared, mistakes)
     return Evaluation(run.path, test, baseline_metrics(prepared), prepared.dataset.class_names, matrix,
                       warnings, results, worst, prepared.dataset.feature_names, prepared)
@@ -78,8 +78,6 @@ def evaluate(run: RunDir, expect: list[str] | tuple = (), mistakes: int = 0) -> 
 
 def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:
     """Counts of (true class, predicted class) on the test split."""
-    from nnlearn.model.task import classes
-
     outputs = predict_split(model, prepared, "test")
     task = prepared.task
     predicted = classes(outputs, task, prepared.config.compile.from_logits)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from nnlearn.config.learning_rates import usual_rate
+from nnlearn.insight.remedies import NARROW_UNITS, widened_width
 from nnlearn.model import task
 from nnlearn.model.prepare import Prepared
 
@@ -311,8 +313,6 @@ def activity_warnings(rows: list[LayerActivity], config=None) -> list[str]:
 
 def _saturated_fix(config) -> str:
     """What to try for saturated sigmoid or tanh units, leaving out what the config already has."""
-    from nnlearn.config.learning_rates import usual_rate
-
     fixes = ["ReLU hidden layers"]
     if config is None or config.data.normalize != "standard":
         now = f", now {config.data.normalize}" if config is not None else ""
@@ -328,8 +328,6 @@ def _dead_fix(row: LayerActivity, rows: list[LayerActivity], config) -> str:
     """What to try for dead ReLU units, from what the config already has."""
     import shlex
 
-    from nnlearn.config.learning_rates import usual_rate
-    from nnlearn.insight.remedies import NARROW_UNITS, widened_width
 
     if config is None:
         return "a lower learning rate, standardised features (data.normalize: standard), or fewer epochs at a high rate"

@@ -15,11 +15,14 @@ from pathlib import Path
 import numpy as np
 
 from nnlearn.data.dataset import check_features, path_exists, read_npz_arrays, read_table, read_text_file
+from nnlearn.data.images import image_inputs
 from nnlearn.data.sources import Source
 from nnlearn.data.tabular import Columns
+from nnlearn.data.target_scale import TargetScale
 from nnlearn.errors import DataError
+from nnlearn.model.task import classes, probabilities, task_of
 from nnlearn.runs.rundir import RunDir
-from nnlearn.runs.saved_run import read_preprocessing
+from nnlearn.runs.saved_run import prepare_saved_run, read_preprocessing, saved_columns
 
 
 @dataclass
@@ -144,13 +147,9 @@ def predict(run_dir: RunDir, input_path: str | Path) -> Predictions:
     source = Source.at(input_path)
     files = None
     if isinstance(state.get("images"), dict):
-        from nnlearn.data.images import image_inputs
-
         images = state["images"]
         files, x = image_inputs(source, tuple(images["image_size"]), int(images["channels"]))
     elif state.get("columns"):
-        from nnlearn.runs.saved_run import saved_columns
-
         x = read_column_inputs(source, saved_columns(state, run_dir), ignore)
     else:
         x = read_inputs(source, state["feature_names"], ignore)
@@ -171,8 +170,6 @@ def predict(run_dir: RunDir, input_path: str | Path) -> Predictions:
 def outside_training_range(run_dir: RunDir, x: np.ndarray, limit: int = 10) -> list[str]:
     """One warning per feature whose new values lie outside what the training split held: there the
     model extrapolates, and its answer is a guess."""
-    from nnlearn.runs.saved_run import prepare_saved_run
-
     prepared, _ = prepare_saved_run(run_dir)
     low, high = prepared.feed.training_range()
     if len(low) != x.shape[1]:
@@ -192,8 +189,6 @@ def input_columns(run_dir: RunDir) -> list[str]:
     """The columns a row for this run must have: the training CSV's columns (before any encoding)."""
     state, _ = read_preprocessing(run_dir)
     if state.get("columns"):
-        from nnlearn.runs.saved_run import saved_columns
-
         return [column.name for column in saved_columns(state, run_dir).columns]
     return list(state["feature_names"])
 
@@ -240,14 +235,11 @@ def typed_rows(pairs: list[str], feature_names: list[str], folder: Path) -> Path
 
 def _describe(outputs: np.ndarray, config, state: dict) -> Predictions:
     """The class (or labels, or value) of each row, with every class's probability."""
-    from nnlearn.model.task import classes, probabilities, task_of
-
     names = state.get("class_names") or []
     task = task_of(config, state.get("target_kind"))
     if task == "regression":
         target = config.data.target or "prediction"
         if state.get("target_scale"):  # learned standardised: back to y's own units
-            from nnlearn.data.target_scale import TargetScale
 
             outputs = TargetScale.from_dict(state["target_scale"]).from_model(outputs)
         return Predictions([target], [{target: float(row[0])} for row in outputs])

@@ -17,6 +17,18 @@ import numpy as np
 
 from nnlearn.insight import inside
 from nnlearn.model.prepare import Prepared
+from nnlearn.model.task import classes
+from nnlearn.pictures.drawing import (
+    LEGEND_ENTRIES,
+    class_colours,
+    class_legend,
+    class_names_of,
+    class_regions,
+    is_colour,
+    legend_handles,
+    picture_of,
+    scatter_classes,
+)
 from nnlearn.pictures.figures import pyplot, save_figure
 
 PANEL = 2.1  # inches per small panel
@@ -41,8 +53,6 @@ def _title(figure, title: str, height: float) -> None:
 
 def _points(axis, prepared: Prepared, limit: int = 300) -> None:
     """The training points (at most limit of them, evenly picked), coloured and shaped by class."""
-    from nnlearn.pictures.drawing import class_names_of, scatter_classes
-
     train = prepared.splits.train
     picks = np.linspace(0, len(train) - 1, min(limit, len(train))).astype(int)
     labels = train.y[picks] if prepared.dataset.kind == "classes" else None
@@ -52,8 +62,6 @@ def _points(axis, prepared: Prepared, limit: int = 300) -> None:
 def _figure_legend(figure, prepared: Prepared, height: float, shaped: bool = True) -> None:
     """The point colours, named, under the figure's title: a row of legend entries up to 8 classes, else
     a thin colour bar from the first class to the last."""
-    from nnlearn.pictures.drawing import class_names_of, class_regions, legend_handles
-
     names = class_names_of(prepared)
     if prepared.dataset.kind == "classes" and len(names) > 8:
         from matplotlib.cm import ScalarMappable
@@ -125,8 +133,6 @@ def _weight_bars(units: list[inside.UnitWeights], names: list[str], path: Path, 
 def _unit_planes_plot(model, prepared: Prepared, path: Path, steps: int = 100, gap: int = 24) -> Path | None:
     """Every hidden unit's activation over the plane, as tiles of one picture (each on its own colour
     scale), with the training points on every tile, coloured by class and named in a legend."""
-    from nnlearn.pictures.drawing import class_colours, class_names_of
-
     xx, yy, planes = inside.unit_planes(model, prepared, steps)
     if not planes:
         return None
@@ -255,8 +261,6 @@ def feature_maps_plot(model, prepared: Prepared, path: Path, channels: int = CHA
 def _input_row(axes, prepared: Prepared, index: int) -> None:
     """The example as it is, first in its row; a colour image's red, green and blue channels beside it
     (what the first conv layer's windows read, each in grey); the rest of the row left empty."""
-    from nnlearn.pictures.drawing import is_colour, picture_of
-
     test, image_shape = prepared.splits.test, prepared.dataset.image_shape or prepared.input_shape
     low, high = _pixel_range(prepared)
     picture, style = picture_of(test.x[index], image_shape, low, high)
@@ -319,8 +323,6 @@ def mistakes_plot(model, prepared: Prepared, path: Path, count: int = inside.MIS
 
 
 def _mistaken_images(prepared: Prepared, found: list, title: str, path: Path) -> Path:
-    from nnlearn.pictures.drawing import picture_of
-
     test, image_shape = prepared.splits.test, prepared.dataset.image_shape
     low, high = _pixel_range(prepared)
     figure, axes = _panels(len(found), min(4, len(found)), title, size=2.1)
@@ -337,8 +339,6 @@ def _mistaken_images(prepared: Prepared, found: list, title: str, path: Path) ->
 
 
 def _mistaken_points(model, prepared: Prepared, found: list, title: str, path: Path) -> Path:
-    from nnlearn.pictures.drawing import LEGEND_ENTRIES, class_legend, class_names_of, scatter_classes
-
     test = prepared.splits.test
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(6, 5))
@@ -426,16 +426,12 @@ def boundary_epochs_plot(model, prepared: Prepared, snapshots: dict[int, list[np
 
 def _regions(axis, classes: np.ndarray, xx: np.ndarray, yy: np.ndarray, alpha: float, count: int) -> None:
     """The predicted class over the plane, as a light background in each class's colour."""
-    from nnlearn.pictures.drawing import class_regions
-
     colours, norm = class_regions(count)
     axis.imshow(classes, origin="lower", extent=(xx.min(), xx.max(), yy.min(), yy.max()), aspect="auto",
                 cmap=colours, norm=norm, alpha=alpha, interpolation="nearest")
 
 
 def _classes(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
-    from nnlearn.model.task import classes
-
     return classes(outputs, prepared.task, prepared.config.compile.from_logits)
 
 

@@ -16,12 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from nnlearn.errors import RunError
+from nnlearn.insight.diagnose import curve_title, diagnose_run
 from nnlearn.insight.evaluation import confusion_matrix
+from nnlearn.insight.inside import inside_numbers, plane
 from nnlearn.model.prepare import Prepared
 from nnlearn.model.task import classes, probabilities
+from nnlearn.pictures.drawing import MARKERS, class_legend, class_regions, scatter_classes
 from nnlearn.pictures.figures import pyplot, save_figure
+from nnlearn.pictures.inside_plots import draw_inside
 from nnlearn.runs.rundir import RunDir
 from nnlearn.runs.saved_run import prepare_saved_run
+from nnlearn.runs.snapshots import load_snapshots
 
 GRID_STEPS = 200
 
@@ -150,8 +155,6 @@ class Grid:
 
 def decision_grid(model, prepared: Prepared, steps: int = GRID_STEPS) -> Grid:
     """Predict every point of a steps×steps grid covering the training points (with a margin)."""
-    from nnlearn.insight.inside import plane
-
     xx, yy = plane(prepared, steps)
     outputs = predict_raw(model, prepared, np.c_[xx.ravel(), yy.ravel()])
     task, from_logits = prepared.task, prepared.config.compile.from_logits
@@ -171,8 +174,6 @@ def predict_raw(model, prepared: Prepared, points: np.ndarray) -> np.ndarray:
 def decision_boundary(model, prepared: Prepared, path: Path) -> Path:
     """The plane coloured by the model's answer, probability contours on it, and the training points
     drawn as dark-edged markers (one shape per class, named in the legend) so they show on any colour."""
-    from nnlearn.pictures.drawing import MARKERS, class_legend, class_regions, scatter_classes
-
     plt = pyplot()
     grid = decision_grid(model, prepared)
     figure, axis = plt.subplots(figsize=(6.4, 5))
@@ -244,8 +245,6 @@ def draw_plots(run_dir: RunDir, prepared: Prepared | None = None) -> list[Path]:
     folder.mkdir(exist_ok=True)
     written = []
     if history or batches:
-        from nnlearn.insight.diagnose import curve_title, diagnose_run
-
         title = curve_title(diagnose_run(run_dir, prepared))
         written.append(learning_curves(history, folder / "learning_curves.png", title) if history
                        else batch_curve(batches, folder / "learning_curves.png", title))
@@ -260,8 +259,6 @@ def draw_plots(run_dir: RunDir, prepared: Prepared | None = None) -> list[Path]:
             written.append(decision_boundary(model, prepared, folder / "decision_boundary.png"))
     elif kind == "continuous":
         written.append(predicted_vs_true(model, prepared, folder / "predicted_vs_true.png"))
-    from nnlearn.pictures.inside_plots import draw_inside
-    from nnlearn.runs.snapshots import load_snapshots
 
     written += draw_inside(model, prepared, folder, load_snapshots(run_dir), len(history))
     write_inside_numbers(model, prepared, run_dir)
@@ -275,6 +272,5 @@ def write_inside_numbers(model, prepared: Prepared, run_dir: RunDir) -> None:
     """The numbers behind the pictures of the inside (for the report and for teachers' checks)."""
     import json
 
-    from nnlearn.insight.inside import inside_numbers
 
     run_dir.write_plot(INSIDE_FILE, json.dumps(inside_numbers(model, prepared), indent=1) + "\n")

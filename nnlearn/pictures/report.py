@@ -7,10 +7,14 @@ import base64
 import html
 from pathlib import Path
 
+from nnlearn.insight.diagnose import diagnose_run
+from nnlearn.insight.inside import MISTAKES_SHOWN, mistakes_title
 from nnlearn.pictures.plots import INSIDE_FILE, draw_plots
+from nnlearn.pictures.sweep_plots import draw_sweep_plots
 from nnlearn.runs.catalog import compare
 from nnlearn.runs.rundir import SPLITS, RunDir
 from nnlearn.runs.saved_run import prepare_saved_run
+from nnlearn.runs.sweep_folder import CURVES_PLOT, METRIC_PLOT, open_sweep
 from nnlearn.teaching.explain import explain_prepared
 
 REPORT_FILE = "report.html"
@@ -69,8 +73,6 @@ def _plots(run_dir: RunDir) -> list[Path]:
 
 
 def _diagnosis_section(run_dir: Path, prepared) -> str:
-    from nnlearn.insight.diagnose import diagnose_run
-
     items = "".join(f"<li><b>{_prose(v.title)}</b>: {_prose(v.evidence)}<br><i>Next:</i> "
                     f"{_prose(v.next_step)}" + (f"<br><code>{html.escape(v.command)}</code>" if v.command else "")
                     + "</li>" for v in diagnose_run(run_dir, prepared))
@@ -105,8 +107,6 @@ def _inside_section(run_dir: RunDir, regression: bool) -> str:
 
 def _mistakes_part(numbers: dict, mistakes: list[dict], regression: bool) -> str:
     """The test examples it gets wrong (regression: its largest errors), as inside.json keeps them."""
-    from nnlearn.insight.inside import MISTAKES_SHOWN, mistakes_title
-
     title = f"<h3>{html.escape(mistakes_title(mistakes, MISTAKES_SHOWN, regression))}</h3>"
     if not mistakes:
         return title
@@ -200,9 +200,6 @@ def comparison_report(run_dirs: list[RunDir]) -> str:
 
 def sweep_report(sweep_dir: str | Path) -> str:
     """The HTML of a sweep: its ranking by validation, its plots, and a table of every run."""
-    from nnlearn.pictures.sweep_plots import draw_sweep_plots
-    from nnlearn.runs.sweep_folder import CURVES_PLOT, METRIC_PLOT, open_sweep
-
     sweep_dir = Path(sweep_dir)
     sweep, _ = open_sweep(sweep_dir)
     if not (sweep_dir / CURVES_PLOT).exists():

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import yaml
 
+from nnlearn.config.loading import load_config
 from nnlearn.errors import RunError
 from nnlearn.files import UnreadableFile, read_bounded
+from nnlearn.jsonout import json_text, numbers_back
+from nnlearn.model.saved_model import load_saved_model
 from nnlearn.runs.record import preprocessing_problem, with_status
 
 RUNS_ROOT = Path("runs")
@@ -140,8 +143,6 @@ def write_atomic(path: Path, content: str | bytes) -> None:
 
 def write_json(path: Path, value) -> None:
     """value as strict JSON (non-finite numbers as "nan", "inf", "-inf": see jsonout), atomically."""
-    from nnlearn.jsonout import json_text
-
     write_atomic(path, json_text(value, indent=2) + "\n")
 
 
@@ -259,8 +260,6 @@ class RunDir:
     def start(cls, name: str, out: str | Path | None, config_text: str, preprocessing: dict,
               record: dict) -> RunDir:
         """A new run directory that appears with its config, preprocessing and run.json, or not at all."""
-        from nnlearn.jsonout import json_text
-
         return cls(create_run_dir(name, out, files={
             CONFIG_FILE: config_text, PREPROCESSING_FILE: json_text(preprocessing, indent=2) + "\n",
             RUN_FILE: json_text(record, indent=2) + "\n"}))
@@ -311,8 +310,6 @@ class RunDir:
     # the config
     def config(self, overrides: list[str] | tuple = ()):
         """config.yaml as a validated Config (with KEY=VALUE overrides); ConfigError if it was edited wrongly."""
-        from nnlearn.config.loading import load_config
-
         return load_config(self.config_file, overrides)
 
     def config_text(self) -> str:
@@ -380,8 +377,6 @@ class RunDir:
     def metrics(self, strict: bool = True) -> dict:
         """metrics.json with its numbers as floats ("nan" read back as NaN); {} for a run that never
         finished (strict=False: also for a damaged one)."""
-        from nnlearn.jsonout import numbers_back
-
         if not (self.path / METRICS_FILE).is_file():
             return {}
         return numbers_back(read_json(self.path, METRICS_FILE) if strict else self._lenient_json(METRICS_FILE))
@@ -424,8 +419,6 @@ class RunDir:
     def load_model(self):
         """model.keras, checked and loaded in Keras' safe mode (imports TensorFlow); RunError if the run
         did not finish or the file is not a safe Keras model."""
-        from nnlearn.model.saved_model import load_saved_model
-
         self.check_finished()
         return load_saved_model(self.model_file)
 

@@ -12,6 +12,10 @@ from typing import Callable
 
 import numpy as np
 
+from nnlearn.config.learning_rates import usual_rate
+from nnlearn.errors import NnlearnError, RunError
+from nnlearn.runs.rundir import RunDir
+
 
 @dataclass
 class LessonResult:
@@ -346,7 +350,6 @@ def adam_vs_gd(quick: bool = False) -> LessonResult:
     digits = load_digits()
     x, y = _scaled(digits.data), digits.target
     target, max_epochs = _size(quick, (0.1, 100), (0.5, 15))
-    from nnlearn.config.learning_rates import usual_rate
 
     rates = {name: usual_rate(name) for name in ("sgd", "adam")}  # each its usual rate: 0.01 and 0.001
 
@@ -715,8 +718,6 @@ def data_parallel(quick: bool = False) -> LessonResult:
     import tempfile
     from pathlib import Path
 
-    from nnlearn.errors import RunError
-    from nnlearn.runs.rundir import RunDir
 
     rows, epochs = _size(quick, 2000, 400), _size(quick, 20, 5)
     # the identity behind it, in NumPy: the mean gradient over 64 rows is the mean of two halves' means
@@ -785,8 +786,6 @@ LESSONS = [
 
 
 def find_lesson(name: str) -> Lesson:
-    from nnlearn.errors import NnlearnError
-
     for lesson in LESSONS:
         if lesson.name == name:
             return lesson

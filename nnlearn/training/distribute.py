@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from nnlearn.config.loading import load_config
 from nnlearn.config.schema import Config
 from nnlearn.errors import NnlearnError, RunError, WorkerLost
 from nnlearn.runs.rundir import RunDir, free_run_path
@@ -284,7 +285,6 @@ def plan_local(config: Path | None, resume: Path | None, from_run: Path | None, 
                out: Path | None, workers: int) -> Launch:
     """What `nnlearn train ... --workers N` starts: checked here (config, batch shares, a free run
     directory) so that a mistake is reported once, before any worker starts."""
-    from nnlearn.config.loading import load_config
     if resume is not None:
         saved = RunDir.open(resume).config()
         if saved.fit.distribute != "multi_worker":

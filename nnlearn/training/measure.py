@@ -8,6 +8,7 @@ import numpy as np
 from nnlearn.data.streaming import EVAL_CHUNK_BATCHES
 from nnlearn.model.prepare import Prepared
 from nnlearn.model.task import classes
+from nnlearn.training.streamed import measure_in_one_pass
 
 INITIAL_LOSS_ROWS = 65_536  # the loss before training, a sanity check, is measured on this many training rows
 
@@ -24,7 +25,6 @@ def measure_splits(model, prepared: Prepared, split_names, rows: int | None = No
     Streamed data is read once for all the splits; data in memory goes to TensorFlow whole, one split per
     call, through the function the training steps compiled for it (one graph fewer to trace)."""
     from nnlearn.model.build import evaluate_arrays
-    from nnlearn.training.streamed import measure_in_one_pass
 
     present = [name for name in split_names if getattr(prepared.splits, name) is not None]
     if prepared.feed.streamed:

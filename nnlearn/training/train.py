@@ -23,13 +23,24 @@ from nnlearn.config.expectations import ExpectationResult, check_expectations, e
 from nnlearn.config.loading import load_config, problems_from_set
 from nnlearn.config.schema import Config
 from nnlearn.errors import Interrupted, NnlearnError, RunError, RunFailed
-from nnlearn.model.baselines import baseline_metrics
+from nnlearn.model.baselines import (
+    baseline_metrics,
+    expected_initial_loss,
+    unscaled_feature_sizes,
+    unscaled_target_loss,
+)
+from nnlearn.model.divergence import divergence_fix
 from nnlearn.model.prepare import Prepared, prepare
+from nnlearn.runs import snapshots
+from nnlearn.runs.catalog import process_alive
 from nnlearn.runs.checkpoint import load_checkpoint, save_checkpoint
 from nnlearn.runs.record import fingerprint, with_status
 from nnlearn.runs.rundir import SPLITS, RunDir
 from nnlearn.runs.saved_run import config_changes, prepare_saved_run
+from nnlearn.training import distribute
+from nnlearn.training.batch_losses import replay_first_epoch
 from nnlearn.training.measure import loss_before_training, measure_splits
+from nnlearn.training.streamed import StreamedSteps
 from nnlearn.versions import __version__, installed_versions
 
 
@@ -112,8 +123,6 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
 
     start: (saved run, its checkpoint's variables): begin from those model weights instead of fresh ones.
     """
-    from nnlearn.training import distribute
-
     expectations = expectations_for(config, expect)
     _check_tensorboard(config)
     distribute.check_setup(config)
@@ -155,7 +164,6 @@ def resume(run: RunDir, progress=None, expect: list[str] | tuple = ()) -> Run:
     _check_data_unchanged(run, record, prepared)
     expectations = expectations_for(prepared.config, expect)
     checkpoint = load_checkpoint(run)
-    from nnlearn.training import distribute
 
     distribute.check_setup(prepared.config)
     if not distribute.is_chief(prepared.config):  # reads the chief's checkpoint, never writes its files
@@ -230,8 +238,6 @@ def _checkpoint_epoch(run_dir: RunDir) -> int:
 
 
 def _alive(pid) -> bool:
-    from nnlearn.runs.catalog import process_alive
-
     return process_alive(pid)
 
 
@@ -268,7 +274,6 @@ def _check_tensorboard(config: Config) -> None:
 def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint: dict | None,
          start: tuple | None = None) -> Run:
     from nnlearn.model import build as tf_model  # TensorFlow is imported here, only when training
-    from nnlearn.training import distribute
     from nnlearn.training.callbacks import InOrder, Stopper
 
     config = prepared.config
@@ -325,7 +330,6 @@ def _callbacks(prepared: Prepared, run_dir: RunDir, progress, model, stopper, st
     """(every callback of the run, in order, and the checkpointer among them): progress, the stop on NaN or
     Ctrl-C, early stopping, the checkpoint of each epoch, the snapshots of a few, TensorBoard."""
     from nnlearn.model import build as tf_model
-    from nnlearn.runs import snapshots
     from nnlearn.training.callbacks import Checkpointer, EpochReporter
 
     config = prepared.config
@@ -353,8 +357,6 @@ def _callbacks(prepared: Prepared, run_dir: RunDir, progress, model, stopper, st
 
 def _check_loss_before_training(model, prepared: Prepared, progress, run_dir: RunDir) -> None:
     """Does the loss start where an untrained model's should? Said by the progress reporter, kept in run.json."""
-    from nnlearn.model.baselines import expected_initial_loss
-
     expected, reason = expected_initial_loss(prepared.config, prepared.dataset, prepared.splits.train.y)
     measured, where = loss_before_training(model, prepared)
     reason += where
@@ -370,7 +372,6 @@ def _stopped(prepared: Prepared, run_dir: RunDir, stopper, versions: dict, rows:
     if stopper.reason == "nan":
         steps, model, initial = trained
         if not rows and initial is not None:  # no epoch to draw: the first epoch's batches are the curve
-            from nnlearn.training.batch_losses import replay_first_epoch
 
             run_dir.write_batch_losses(replay_first_epoch(steps, model, initial, batch))
         run_dir.record_status("failed", len(rows), versions, failure={"reason": "nan", "epoch": epoch, "batch": batch})
@@ -399,9 +400,6 @@ def _finished(prepared: Prepared, run_dir: RunDir, model, expectations, versions
 
 def _nan_failure(prepared: Prepared, run_dir: RunDir, epoch: int, batch: int, good_epochs: int) -> RunFailed:
     """The error of a run whose loss became NaN, with the same fix as the diagnosis printed below it."""
-    from nnlearn.model.baselines import unscaled_feature_sizes, unscaled_target_loss
-    from nnlearn.model.divergence import divergence_fix
-
     optimizer = prepared.config.compile.optimizer
     advice, command = divergence_fix(optimizer.learning_rate, optimizer.type, unscaled_feature_sizes(prepared),
                                      unscaled_target_loss(prepared), str(run_dir))
@@ -516,8 +514,6 @@ def _call_ends(prepared: Prepared) -> list[int]:
     """The epochs (counted from 1) at which a call into TensorFlow must end, so that callbacks reading
     the weights see that epoch's: every epoch for early stopping, TensorBoard and distributed training,
     the kept snapshots' epochs, and the last."""
-    from nnlearn.runs import snapshots
-
     fit = prepared.config.fit
     if fit.early_stopping or fit.tensorboard or fit.distribute != "none":
         return list(range(1, fit.epochs + 1))
@@ -531,8 +527,6 @@ def _training_steps(model, prepared: Prepared, strategy):
     from nnlearn.model import build as tf_model
 
     if prepared.feed.streamed:
-        from nnlearn.training.streamed import StreamedSteps
-
         return StreamedSteps(model, prepared)
     validation = None if prepared.splits.validation is None else (prepared.x("validation"), prepared.y("validation"))
     return tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), prepared.config, strategy,

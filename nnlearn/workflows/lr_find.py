@@ -18,6 +18,9 @@ from pathlib import Path
 import numpy as np
 
 from nnlearn.config.schema import Config
+from nnlearn.model.prepare import prepare
+from nnlearn.pictures.figures import pyplot, save_figure
+from nnlearn.runs.rundir import create_run_dir
 
 START, END, STEPS = 1e-6, 10.0, 100
 SMOOTHING = 0.9  # the exponential moving average's β: batches are noisy, the trend is what matters
@@ -86,7 +89,6 @@ def rate_at(step: int, steps: int = STEPS) -> float:
 def range_test(config: Config, config_dir: Path | None = None, on_step=None) -> RangeTest:
     """Run the range test on a freshly built model of config; on_step(step, rate, loss) after each batch."""
     from nnlearn.model import build as tf_model  # TensorFlow is imported here, only when training
-    from nnlearn.model.prepare import prepare
 
     prepared = prepare(config, config_dir)
     tf_model.enable_determinism(config.seed)
@@ -120,8 +122,6 @@ def range_test(config: Config, config_dir: Path | None = None, on_step=None) -> 
 
 def save(result: RangeTest, out: Path | None = None) -> Path:
     """A new folder (runs/lr-find-<name>-<time>) with lr_find.csv and lr_find.png."""
-    from nnlearn.runs.rundir import create_run_dir
-
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["step", "learning_rate", "loss", "smoothed_loss"])
@@ -134,8 +134,6 @@ def save(result: RangeTest, out: Path | None = None) -> Path:
 
 
 def _plot(result: RangeTest, path: Path) -> None:
-    from nnlearn.pictures.figures import pyplot, save_figure
-
     figure, axis = pyplot().subplots(figsize=(7, 4.4))
     axis.plot(result.learning_rates, result.losses, color="tab:blue", alpha=0.3, linewidth=1,
               label="loss of each batch")

@@ -15,6 +15,7 @@ from xml.etree import ElementTree
 import numpy as np
 
 from nnlearn.errors import NnlearnError
+from nnlearn.training.measure import measure
 from nnlearn.workflows.validate import validate_file
 
 SUBSET_ROWS = 256
@@ -72,7 +73,6 @@ def smoke_config(path: Path) -> SmokeResult:
 
 def _learn_a_little(prepared, path: Path) -> SmokeResult:
     from nnlearn.model import build as tf_model
-    from nnlearn.training.measure import measure
 
     config = prepared.config
     rng = np.random.default_rng(config.seed)

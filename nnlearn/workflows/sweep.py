@@ -17,6 +17,7 @@ from nnlearn.errors import ConfigError, Interrupted, NnlearnError, Problem, RunF
 from nnlearn.jsonout import json_text
 from nnlearn.runs.rundir import RunDir, create_run_dir
 from nnlearn.runs.sweep_folder import BASE_CONFIG_FILE, SWEEP_FILE, Axis, Sweep, plan, save_results
+from nnlearn.training.train import resume, train_config  # TensorFlow is imported when the first run trains
 
 
 def split_values(text: str) -> list[str]:
@@ -135,8 +136,6 @@ def run_sweep(sweep: Sweep, config_dir: Path | None, on_run=None) -> Sweep:
     on_run(position, total, member) is called after each run. A run whose loss becomes NaN is recorded
     as failed and the sweep goes on; Ctrl-C records what finished and raises Interrupted.
     """
-    from nnlearn.training.train import resume, train_config  # TensorFlow is imported when the first run trains
-
     base_path = sweep.sweep_dir / BASE_CONFIG_FILE
     for position, member in enumerate(sweep.members, start=1):
         if member.status in ("finished", "failed"):

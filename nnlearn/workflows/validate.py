@@ -6,7 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnlearn.config.loading import from_set, parse_path, read_located, validate_located
+from nnlearn.config.schema import Config, DataConfig
+from nnlearn.data.dataset import load_dataset
 from nnlearn.errors import ConfigError, DataError, Problem
+from nnlearn.model.prepare import check_model_against_data, prepare
+from nnlearn.teaching.lint import lint
 
 
 @dataclass
@@ -32,8 +36,6 @@ def _data_problems(located, path: Path) -> list[Problem]:
     """When the schema fails elsewhere, still check a valid `data` section's file or dataset."""
     from pydantic import ValidationError
 
-    from nnlearn.config.schema import DataConfig
-    from nnlearn.data.dataset import load_dataset
 
     section = located.data.get("data") if isinstance(located.data, dict) else None
     seed = located.data.get("seed", 0) if isinstance(located.data, dict) else 0
@@ -54,9 +56,6 @@ def _model_problems_despite(located, found: list[Problem], path: Path) -> list[P
 
     from pydantic import ValidationError
 
-    from nnlearn.config.schema import Config
-    from nnlearn.data.dataset import load_dataset
-    from nnlearn.model.prepare import check_model_against_data
 
     data = copy.deepcopy(located.data)
     refused = []
@@ -114,8 +113,6 @@ def _validate_file(path: Path, overrides: list[str] | tuple) -> Report:
     except ConfigError as error:
         report.errors = error.problems
         return report
-    from nnlearn.model.prepare import prepare
-    from nnlearn.teaching.lint import lint
 
     def locate(problem: Problem) -> Problem:
         if problem.line is None and problem.path:

@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnlearn.config.differences import changes as config_changes
+from nnlearn.config.loading import load_config
 from nnlearn.errors import NnlearnError
+from nnlearn.insight.diagnose import diagnose_run
+from nnlearn.runs.rundir import RunDir
+from nnlearn.training.train import train_config
 
 POLL_SECONDS = 0.1  # how often the file is looked at: cheap (one small read), quick enough to feel instant
 SETTLE_SECONDS = 0.15  # a save is trained once the file stayed the same this long: an editor may write in steps
@@ -80,9 +84,6 @@ def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run,
     a failed run, after which watching goes on. A Ctrl-C during a run stops that run as `nnlearn
     train` does and raises its Interrupted error. Returns the number of completed runs.
     """
-    from nnlearn.config.loading import load_config
-    from nnlearn.training.train import train_config
-
     path = Path(config_path)
     seen: object = object()  # differs from every content (an empty or missing file too), so the first look trains
     started = time.time()
@@ -111,8 +112,6 @@ def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run,
                 raise
             on_error(error)
             continue
-        from nnlearn.insight.diagnose import diagnose_run
-        from nnlearn.runs.rundir import RunDir
 
         on_run(Retrained(run, time.time() - changed_at, changes, previous, after_save=changed_at != started,
                          diagnosis=diagnose_run(RunDir(run.run_dir), run.prepared)))

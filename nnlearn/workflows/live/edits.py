@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import yaml
 
 from nnlearn.config.loading import format_path, parse_path
+from nnlearn.config.schema import FitConfig, OptimizerConfig
 from nnlearn.config.yaml_source import parse_yaml, set_by_option
 from nnlearn.errors import ConfigError, NnlearnError
 
@@ -204,8 +205,6 @@ def controls_of(text: str, overridden: list[str] = ()) -> dict | None:
     """What the page's controls show for this text: the learning rate, the epochs and each layer (the
     hidden Dense ones editable), each with the line it is written on (None where a default applies); None
     when the text cannot be read."""
-    from nnlearn.config.schema import FitConfig, OptimizerConfig
-
     try:
         located = parse_yaml(text)
     except ConfigError:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nnlearn.config.yaml_source import MAX_BYTES
+from nnlearn.workflows.validate import validate_file
 
 _REPLACING = threading.Lock()  # the check that the file is still the version the text was based on, then the swap
 
@@ -51,8 +52,6 @@ class Saved:
 def save_config(path: Path, text: str, overrides: list[str] | tuple = (), base: str | None = None) -> Saved:
     """Write text into the config at path when it is valid (the same `validate` as the command, with the
     same --set values); base, when given, is the text_sha256 of the version the text was edited from."""
-    from nnlearn.workflows.validate import validate_file
-
     if len(text.encode("utf-8")) > MAX_BYTES:
         return Saved(422, [{"path": "", "line": None, "column": None,
                             "message": f"the text is larger than {MAX_BYTES:,} bytes, which no config needs."}])

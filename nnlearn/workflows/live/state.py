@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 
 from nnlearn.jsonout import json_text
+from nnlearn.teaching.lint import lint
 from nnlearn.workflows.live.edits import controls_of
+from nnlearn.workflows.live.pictures import picture
 
 RUNS_KEPT = 12  # this session's runs overlaid on the curves: the latest ones
 DRAW_EVERY_SECONDS = 0.25  # the pictures are redrawn at most this often while training
@@ -138,8 +140,6 @@ class LiveProgress:
         self.undrawn = None  # (epoch, model, prepared) when the latest weights were not drawn
 
     def before_training(self, prepared) -> None:
-        from nnlearn.teaching.lint import lint
-
         self.terminal.before_training(prepared)
         self.state.before_training(lint(prepared))
 
@@ -162,8 +162,6 @@ class LiveProgress:
             self._draw()
 
     def _draw(self) -> None:
-        from nnlearn.workflows.live.pictures import picture
-
         epochs, model, prepared = self.undrawn
         self.undrawn = None
         clock = time.monotonic()
