@@ -57,6 +57,7 @@ def hand_written_loop(prepared) -> float:
     """The floor: a tf.function running each epoch's steps (same batches, same model and optimizer),
     without metrics, validation or checkpoints; compiled and called once before the clock starts."""
     from nnlearn.model import build as tf_model
+    from nnlearn.training import steps as steps_module
 
     tf, config = tf_model.tf, prepared.config
     model = tf_model.build_model(config, prepared.input_shape)
@@ -67,7 +68,7 @@ def hand_written_loop(prepared) -> float:
 
     @tf.function
     def epoch(number):
-        order = tf_model.epoch_order(len(x), config, number)
+        order = steps_module.epoch_order(len(x), config, number)
         for step in tf.range(steps):
             index = order[step * batch_size:(step + 1) * batch_size]
             with tf.GradientTape() as tape:

@@ -16,7 +16,7 @@ from tests.conftest import DIVERGES, MOONS, TINY
 
 def one_step_per_call(monkeypatch):
     """Make every execution a single step: what fit without steps_per_execution did."""
-    from nnlearn.model.build import TrainingSteps
+    from nnlearn.training.steps import TrainingSteps
 
     monkeypatch.setattr(TrainingSteps, "EXECUTION_SECONDS", 0.0)
 
@@ -24,7 +24,7 @@ def one_step_per_call(monkeypatch):
 def whole_epochs_per_call(monkeypatch) -> list:
     """Let executions grow four times a call whatever they take, so from the fourth call on each runs
     several whole epochs; returns the list that collects every call's Execution."""
-    from nnlearn.model.build import TrainingSteps
+    from nnlearn.training.steps import TrainingSteps
 
     monkeypatch.setattr(TrainingSteps, "EXECUTION_SECONDS", 1e9)
     executions = []
@@ -106,9 +106,10 @@ def test_a_crash_between_checkpoint_writes_keeps_the_last_complete_epoch(write_c
 def test_compiled_evaluation_agrees_with_keras_evaluate(write_config):
     """Over more rows than one evaluation batch, so several batches are averaged."""
     from nnlearn.config.loading import load_config
-    from nnlearn.model.build import EVAL_BATCH_SIZE, build_model, compile_model
+    from nnlearn.model.build import build_model, compile_model
     from nnlearn.model.prepare import prepare
     from nnlearn.training.measure import measure
+    from nnlearn.training.steps import EVAL_BATCH_SIZE
 
     path = write_config(MOONS)
     prepared = prepare(load_config(path, ["data.n_samples=3000"]), path.parent)

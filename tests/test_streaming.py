@@ -87,7 +87,8 @@ def test_each_epoch_holds_every_training_row_once_in_a_seeded_order(write_config
 
 @pytest.mark.tensorflow
 def test_streamed_metrics_are_the_in_memory_evaluation_of_the_same_rows(write_config, small_blocks):
-    from nnlearn.model.build import build_model, compile_model, evaluate_arrays
+    from nnlearn.model.build import build_model, compile_model
+    from nnlearn.training.steps import evaluate_arrays
 
     write_rows(write_config().parent)
     prepared = prepare(load_config(write_config(STREAMED)))
@@ -102,8 +103,10 @@ def test_streamed_metrics_are_the_in_memory_evaluation_of_the_same_rows(write_co
 def test_one_pass_measures_each_split_as_the_in_memory_evaluation_of_its_rows(write_config, small_blocks,
                                                                               monkeypatch):
     from nnlearn.model import build as tf_model
+    from nnlearn.training import steps
+    from nnlearn.training.steps import evaluate_arrays
 
-    monkeypatch.setattr(tf_model, "EVAL_BATCH_SIZE", 16)
+    monkeypatch.setattr(steps, "EVAL_BATCH_SIZE", 16)
     monkeypatch.setattr(streaming, "EVAL_CHUNK_BATCHES", 2)  # chunks of 32 rows: the splits take turns
     write_rows(write_config().parent)
     prepared = prepare(load_config(write_config(STREAMED)))
@@ -112,11 +115,11 @@ def test_one_pass_measures_each_split_as_the_in_memory_evaluation_of_its_rows(wr
     names = ["train", "validation", "test"]
     together = measuring.measure_splits(model, prepared, names)
     for name in names:
-        in_memory = tf_model.evaluate_arrays(model, prepared.x(name), prepared.y(name))
+        in_memory = evaluate_arrays(model, prepared.x(name), prepared.y(name))
         assert together[name] == pytest.approx(in_memory, rel=1e-6)
         assert together[name] == measuring.measure(model, prepared, name)  # one pass or three: the same
     first = measuring.measure_splits(model, prepared, ["train"], rows=50)["train"]
-    assert first == pytest.approx(tf_model.evaluate_arrays(model, prepared.x("train")[:50],
+    assert first == pytest.approx(evaluate_arrays(model, prepared.x("train")[:50],
                                                            prepared.y("train")[:50]), rel=1e-6)
     assert first["loss"] != pytest.approx(together["train"]["loss"], rel=1e-3)  # a prefix, not every row
 

@@ -30,8 +30,7 @@ def test_the_first_runs_table_counts_from_the_start_and_the_loss_line_fits_80_co
 
     from rich.console import Console
 
-    from nnlearn.cli.display import loss_line
-    from nnlearn.cli.display import watch_table
+    from nnlearn.cli.display import loss_line, watch_table
     from nnlearn.workflows.watch import Retrained
 
     console = Console(file=StringIO(), width=80, color_system=None)

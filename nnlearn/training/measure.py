@@ -24,7 +24,7 @@ def measure_splits(model, prepared: Prepared, split_names, rows: int | None = No
     data.standardize_target); rows: only each split's first rows.
     Streamed data is read once for all the splits; data in memory goes to TensorFlow whole, one split per
     call, through the function the training steps compiled for it (one graph fewer to trace)."""
-    from nnlearn.model.build import evaluate_arrays
+    from nnlearn.training.steps import evaluate_arrays
 
     present = [name for name in split_names if getattr(prepared.splits, name) is not None]
     if prepared.feed.streamed:
@@ -51,7 +51,7 @@ def loss_before_training(model, prepared: Prepared) -> tuple[float, str]:
 
 def predict_split(model, prepared: Prepared, split_name: str) -> np.ndarray:
     """The model's outputs for one split's rows, in the order of the split's y, in batches of EVAL_BATCH_SIZE."""
-    from nnlearn.model.build import EVAL_BATCH_SIZE
+    from nnlearn.training.steps import EVAL_BATCH_SIZE
 
     outputs = [np.asarray(model(x[first:first + EVAL_BATCH_SIZE], training=False))
                for _, x, _ in prepared.feed.chunks([split_name], EVAL_CHUNK_BATCHES * EVAL_BATCH_SIZE)

@@ -11,7 +11,7 @@ from nnlearn.data.streaming import EVAL_CHUNK_BATCHES, epoch_batches
 
 
 def _build(model, prepared) -> None:
-    from nnlearn.model.build import build_for_steps
+    from nnlearn.training.steps import build_for_steps
 
     x = np.zeros((1,) + tuple(prepared.input_shape), dtype=np.float32)
     build_for_steps(model, x, prepared.targets(prepared.dataset.y[:1]))
@@ -54,7 +54,8 @@ class StreamedSteps:
         validation rows in one more pass and returns the epoch's logs, as TrainingSteps does."""
         import time
 
-        from nnlearn.model.build import Execution, tf
+        from nnlearn.tensorflow_import import tf
+        from nnlearn.training.steps import Execution
 
         if self._epoch != epoch or first == 0:
             self._epoch, self._batches = epoch, epoch_batches(self.prepared, epoch)
@@ -84,7 +85,8 @@ _EVALUATIONS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 def _evaluator(model, prepared):
     """A compiled function adding (x, y) to the model's metrics in batches of EVAL_BATCH_SIZE, as
     evaluate_arrays does, without resetting them first."""
-    from nnlearn.model.build import evaluation_steps, tf
+    from nnlearn.tensorflow_import import tf
+    from nnlearn.training.steps import evaluation_steps
 
     function = _EVALUATIONS.get(model)
     if function is None:
@@ -100,7 +102,8 @@ def measure_in_one_pass(model, prepared, split_names, rows: int | None = None) -
     each split's numbers are those of evaluate_arrays on its rows (the same batches of EVAL_BATCH_SIZE, in
     order). Each split keeps its own metric state, put into the model's metric variables while its rows are
     measured. rows: measure only each split's first `rows` rows."""
-    from nnlearn.model.build import EVAL_BATCH_SIZE, tf
+    from nnlearn.tensorflow_import import tf
+    from nnlearn.training.steps import EVAL_BATCH_SIZE
 
     evaluate = _evaluator(model, prepared)
     model.reset_metrics()

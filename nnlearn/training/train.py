@@ -524,13 +524,12 @@ def _call_ends(prepared: Prepared) -> list[int]:
 def _training_steps(model, prepared: Prepared, strategy):
     """Many compiled training steps per call into TensorFlow: over the arrays on the device, or over batches
     read from disk (data.stream)."""
-    from nnlearn.model import build as tf_model
+    from nnlearn.training.steps import TrainingSteps  # TensorFlow
 
     if prepared.feed.streamed:
         return StreamedSteps(model, prepared)
     validation = None if prepared.splits.validation is None else (prepared.x("validation"), prepared.y("validation"))
-    return tf_model.TrainingSteps(model, prepared.x("train"), prepared.y("train"), prepared.config, strategy,
-                                  validation)
+    return TrainingSteps(model, prepared.x("train"), prepared.y("train"), prepared.config, strategy, validation)
 
 
 def _why_above(model, prepared: Prepared) -> str:

@@ -73,6 +73,7 @@ def smoke_config(path: Path) -> SmokeResult:
 
 def _learn_a_little(prepared, path: Path) -> SmokeResult:
     from nnlearn.model import build as tf_model
+    from nnlearn.training import steps
 
     config = prepared.config
     rng = np.random.default_rng(config.seed)
@@ -81,9 +82,9 @@ def _learn_a_little(prepared, path: Path) -> SmokeResult:
     x, y = x[rows], y[rows]
     model = tf_model.build_model(config, prepared.input_shape)
     tf_model.compile_model(model, config)
-    subset = tf_model.evaluation_batches(x, y)
+    subset = steps.evaluation_batches(x, y)
     initial = float(model.evaluate(subset, verbose=0, return_dict=True)["loss"])
-    batches, _ = tf_model.training_batches(x, y, config)
+    batches, _ = steps.training_batches(x, y, config)
     batches = batches.repeat()
     model.fit(batches, epochs=1, steps_per_epoch=STEPS, shuffle=False, verbose=0)
     final = float(model.evaluate(subset, verbose=0, return_dict=True)["loss"])
