@@ -380,9 +380,9 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
             as_json: JsonOption = False):
     """Predict new rows with a saved run, applying the run's own normalisation.
 
-    Classifiers print the class and its probabilities: the model outputs logits z, and nnlearn
-    applies softmax (one class of K) or sigmoid (binary, multi-label) to turn them into
-    probabilities. Regression prints the predicted value.
+    Classifiers print the class and its probabilities, read as the loss reads the outputs: logits z
+    (from_logits: true) get softmax (one class of K) or sigmoid (binary, multi-label); an output layer
+    that applies them already gives the probabilities. Regression prints the predicted value.
     """
     from nnlearn.cli.tables import predictions_heading, predictions_table
     from nnlearn.errors import NnlearnError

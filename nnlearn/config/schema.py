@@ -240,8 +240,11 @@ class CompileConfig(Section):
 
     loss: Loss = Field(description="binary_crossentropy, sparse_categorical_crossentropy, "
                                    "categorical_crossentropy or mean_squared_error.")
-    from_logits: Flag = Field(True, description="The output layer emits logits z; the loss applies "
-                                                "sigmoid/softmax itself, in a numerically stable way.")
+    from_logits: Flag = Field(True, description="true: the output layer emits logits z (activation: "
+                                                "linear) and the loss applies sigmoid/softmax itself, "
+                                                "stably; false: the output layer applies them (sigmoid "
+                                                "for binary_crossentropy, softmax for the categorical "
+                                                "losses).")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     metrics: list[Metric] | None = Field(None, description="accuracy for classifiers; mae, mse, r2 for "
                                                            "regression (default: chosen from the loss).")

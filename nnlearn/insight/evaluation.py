@@ -78,7 +78,7 @@ def evaluate(run_dir: str | Path, expect: list[str] | tuple = (), mistakes: int 
 def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:
     """Counts of (true class, predicted class) on the test split."""
     from nnlearn.model.build import evaluation_batches
-    from nnlearn.model.task import classes
+    from nnlearn.model.task import classes, output_reading
 
     if prepared.stream is not None:
         from nnlearn.training.streamed import predict
@@ -87,7 +87,7 @@ def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:
     else:
         outputs = model.predict(evaluation_batches(prepared.x("test"), prepared.y("test")), verbose=0)
     task = prepared.task
-    predicted = classes(outputs, task, prepared.config.compile.from_logits)
+    predicted = classes(outputs, task, output_reading(prepared.config))
     size = prepared.dataset.n_classes
     matrix = np.zeros((size, size), dtype=np.int64)
     np.add.at(matrix, (prepared.splits.test.y, predicted), 1)

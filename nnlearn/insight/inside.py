@@ -149,30 +149,32 @@ def _log_sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def per_example_loss(outputs: np.ndarray, y: np.ndarray, prepared: Prepared) -> np.ndarray:
-    """Each example's own loss, in NumPy (regression: the absolute error, in the target's units)."""
-    config = prepared.config.compile
+    """Each example's own loss, in NumPy, from the outputs read as the loss reads them (regression: the
+    absolute error, in the target's units)."""
     kind = prepared.dataset.kind
     if kind == "continuous":
         return np.abs(outputs.reshape(len(outputs), -1) - y.reshape(len(y), -1)).mean(axis=1)
-    if config.loss == "binary_crossentropy":
+    outputs = np.asarray(outputs, dtype=np.float64)
+    logits = task.output_reading(prepared.config) == "logits"
+    if prepared.config.compile.loss == "binary_crossentropy":
         target = y.reshape(outputs.shape).astype(np.float64)
-        if config.from_logits:
+        if logits:
             losses = -(target * _log_sigmoid(outputs) + (1 - target) * _log_sigmoid(-outputs))
         else:
-            p = np.clip(outputs, 1e-7, 1 - 1e-7)
+            p = np.clip(probabilities(outputs, prepared), task.CLIP_LOW, task.CLIP_HIGH)
             losses = -(target * np.log(p) + (1 - target) * np.log(1 - p))
         return losses.mean(axis=1)
-    log_p = (outputs - outputs.max(axis=1, keepdims=True)) if config.from_logits else np.log(
-        np.clip(outputs, 1e-7, 1))
-    if config.from_logits:
-        log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    if logits:
+        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    else:
+        log_p = np.log(np.clip(probabilities(outputs, prepared), task.CLIP_LOW, 1))
     return -log_p[np.arange(len(y)), y.astype(np.int64)]
 
 
 def probabilities(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
     """Outputs turned into probabilities (the task's own rule: nnlearn.model.task)."""
-    return task.probabilities(outputs, prepared.task,
-                              prepared.config.compile.from_logits)
+    return task.probabilities(outputs, prepared.task, task.output_reading(prepared.config))
 
 
 def mistakes(model, prepared: Prepared, count: int = 8) -> list[Mistake]:

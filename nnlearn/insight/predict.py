@@ -239,15 +239,15 @@ def typed_rows(pairs: list[str], feature_names: list[str], folder: Path) -> Path
 
 def _describe(outputs: np.ndarray, config, state: dict) -> Predictions:
     """The class (or labels, or value) of each row, with every class's probability."""
-    from nnlearn.model.task import classes, probabilities, task_of
+    from nnlearn.model.task import classes, output_reading, probabilities, task_of
 
     names = state.get("class_names") or []
     task = task_of(config, state.get("target_kind"))
     if task == "regression":
         target = config.data.target or "prediction"
         return Predictions([target], [{target: float(row[0])} for row in outputs])
-    chances = probabilities(outputs, task, config.compile.from_logits)
-    chosen = classes(outputs, task, config.compile.from_logits)
+    chances = probabilities(outputs, task, output_reading(config))
+    chosen = classes(outputs, task, output_reading(config))
     if task == "multilabel":
         columns = ["labels"] + [f"p_{name}" for name in names]
         rows = [{"labels": ";".join(n for n, yes in zip(names, picks) if yes),

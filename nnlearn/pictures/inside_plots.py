@@ -298,9 +298,9 @@ def _regions(axis, classes: np.ndarray, xx: np.ndarray, yy: np.ndarray, alpha: f
 
 
 def _classes(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
-    from nnlearn.model.task import classes
+    from nnlearn.model.task import classes, output_reading
 
-    return classes(outputs, prepared.task, prepared.config.compile.from_logits)
+    return classes(outputs, prepared.task, output_reading(prepared.config))
 
 
 def draw_inside(model, prepared: Prepared, folder: Path, snapshots: dict | None = None,

@@ -18,7 +18,7 @@ import numpy as np
 from nnlearn.errors import RunError
 from nnlearn.insight.evaluation import confusion_matrix
 from nnlearn.model.prepare import Prepared
-from nnlearn.model.task import classes, probabilities
+from nnlearn.model.task import classes, output_reading, probabilities
 from nnlearn.pictures.figures import pyplot, save_figure
 from nnlearn.runs.rundir import RunDir
 from nnlearn.runs.saved_run import prepare_saved_run
@@ -93,9 +93,9 @@ def decision_grid(model, prepared: Prepared, steps: int = GRID_STEPS) -> Grid:
 
     xx, yy = plane(prepared, steps)
     outputs = predict_raw(model, prepared, np.c_[xx.ravel(), yy.ravel()])
-    task, from_logits = prepared.task, prepared.config.compile.from_logits
-    predicted = classes(outputs, task, from_logits).reshape(xx.shape)
-    chances = probabilities(outputs, task, from_logits)
+    task, reading = prepared.task, output_reading(prepared.config)
+    predicted = classes(outputs, task, reading).reshape(xx.shape)
+    chances = probabilities(outputs, task, reading)
     if task == "binary":
         return Grid(xx, yy, predicted, chances[:, 0].reshape(xx.shape))
     return Grid(xx, yy, predicted, None, chances.max(axis=1).reshape(xx.shape))

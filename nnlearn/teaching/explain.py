@@ -96,8 +96,15 @@ def layer_rows(config: Config, shapes: list[LayerShape]) -> list[LayerRow]:
 
 
 def describe_output(config: Config, dataset: Dataset, units: int) -> str:
-    loss, from_logits = config.compile.loss, config.compile.from_logits
-    inside = "inside the loss, computed stably" if from_logits else "in the output layer"
+    from nnlearn.model.task import output_reading
+
+    loss, reading = config.compile.loss, output_reading(config)
+    if reading == "clipped":  # from_logits: false on outputs that are not probabilities (lint warns)
+        return (f"{units} output{'s' if units != 1 else ''} a, read by the loss as "
+                f"{'a probability' if units == 1 else 'probabilities'} "
+                "(from_logits: false) and clipped into [1e-7, 1 − 1e-7]; loss = −y log a − (1 − y) log(1 − a)")
+    inside = ("inside the loss, computed stably" if reading == "logits" else
+              "in the output layer (Keras computes the loss from the z before it, as stably)")
     if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
         return (f"{units} logits z, one per class; softmax {inside} turns them into probabilities a; "
                 "loss = −log a_y, the minus log of the probability given to the true class y")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from nnlearn.config.learning_rates import usual_range, usual_rate
 from nnlearn.config.schema import Config, Conv1D, Conv2D, Dense
 from nnlearn.data.dataset import Dataset
 from nnlearn.errors import Problem
-from nnlearn.model.task import task_of
+from nnlearn.model.task import output_reading, task_of
 
 COLLAPSING_PENALTY = 0.1  # l1 or l2 from here on outweighs a loss of order 1: the weights shrink to about 0
 
@@ -25,6 +27,20 @@ def lint(prepared) -> list[Problem]:
                                 "is one step per epoch.", hint=f"use a batch_size below {rows}, e.g. 32, or "
                                                                "more epochs."))
     return warnings
+
+
+def _bounded_logits(activation: str, path: str, task: str, classes: int) -> Problem:
+    """A relu or tanh output layer squeezes the logits, so the probabilities cannot cover their range."""
+    if activation == "relu":
+        return Problem(path, "a relu output is never negative, so as a logit it never gives a probability "
+                             "below 0.5: the model can say no only with an output of exactly 0, which is "
+                             "P = 0.5.",
+                       hint="use activation: linear in the output layer (logits can be any number).")
+    e = math.e
+    highest = 1 / (1 + 1 / e) if task != "multiclass" else e * e / (e * e + classes - 1)
+    return Problem(path, f"a tanh output keeps each logit within (-1, 1), so no probability can exceed "
+                         f"{highest:.2f}: the model can never be confident.",
+                   hint="use activation: linear in the output layer (logits can be any number).")
 
 
 def _lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
@@ -52,22 +68,22 @@ def _lint(config: Config, dataset: Dataset, total_params: int, train_rows: int,
                                           "throwing information away.", hint="use activation: relu."))
     output = layers[last]
     output_path = f"model.layers[{last}].activation"
-    regression, from_logits = task_of(config) == "regression", config.compile.from_logits
-    if output.activation in ("softmax", "sigmoid") and not regression:
-        if from_logits:
-            warnings.append(Problem(output_path, f"the output layer applies {output.activation} and the "
-                                                 "loss has from_logits: true, which applies it again: the "
-                                                 "outputs are squashed twice and learning stalls.",
-                                    hint="use activation: linear in the output layer (logits)."))
-        else:
-            warnings.append(Problem(output_path, f"{output.activation} in the output layer with "
-                                                 "from_logits: false works, but the log of a rounded "
-                                                 "probability is numerically unstable (log 0 = -inf).",
-                                    hint="prefer activation: linear with from_logits: true."))
-    elif output.activation == "linear" and not regression and not from_logits:
-        warnings.append(Problem("compile.from_logits", "the output layer emits logits (linear) but the loss "
-                                                      "expects probabilities (from_logits: false).",
-                                hint="set from_logits: true."))
+    task = task_of(config, dataset.kind)
+    regression = task == "regression"
+    reading = output_reading(config)
+    if not regression and reading == "clipped" and output.activation not in ("sigmoid", "softmax"):
+        # the same with K classes is an error (nnlearn.model.shapes)
+        warnings.append(Problem("compile.from_logits", f"from_logits: false says the outputs are "
+                                                      f"probabilities, but a {output.activation} output "
+                                                      "does not keep them within (0, 1). Keras clips each "
+                                                      "into [1e-7, 1 - 1e-7], and an output outside gets "
+                                                      "no gradient: the model learns only from the "
+                                                      "examples whose outputs are inside.",
+                                hint="set from_logits: true (the outputs are logits; the loss applies "
+                                     "sigmoid)."))
+    if not regression and reading == "logits" and (output.activation == "tanh" or (
+            output.activation == "relu" and task != "multiclass")):  # softmax of relu outputs can be sure
+        warnings.append(_bounded_logits(output.activation, output_path, task, dataset.n_classes))
     if regression and train_y is not None and len(train_y):
         if output.activation == "relu" and float(np.min(train_y)) < 0:
             warnings.append(Problem(output_path, "a relu output can never be negative, but some targets "

@@ -35,11 +35,11 @@ def measure_splits(model, prepared: Prepared, split_names) -> dict[str, dict[str
 def per_label_accuracy(model, prepared: Prepared, split_name: str) -> dict[str, float]:
     """Multi-label: the accuracy of each label's own yes/no decision."""
     from nnlearn.model.build import evaluation_batches
-    from nnlearn.model.task import classes
+    from nnlearn.model.task import classes, output_reading
 
     x, y = prepared.x(split_name), prepared.y(split_name)
     decided = classes(model.predict(evaluation_batches(x, y), verbose=0), "multilabel",
-                      prepared.config.compile.from_logits)
+                      output_reading(prepared.config))
     correct = decided == (y > 0.5)
     return {f"accuracy_{name}": float(value)
             for name, value in zip(prepared.dataset.class_names, correct.mean(axis=0))}
