@@ -190,7 +190,8 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
                                hint="e.g. nnlearn train configs/softmax_digits.yaml")
         else:
             overrides = list(overrides or []) + (["fit.tensorboard=true"] if tensorboard else [])
-            run = train_run(config, overrides, out=out, progress=progress, expect=expect or [])
+            with _every_problem_as_validate_finds_them(config, overrides):
+                run = train_run(config, overrides, out=out, progress=progress, expect=expect or [])
         if not no_plots:
             _draw_plots_of_a_finished_run(run)
     if people.is_terminal and run.history:
@@ -269,7 +270,7 @@ def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
                 from nnlearn.pictures.plots import draw_plots
 
                 for drawn in draw_plots(failure.run_dir):
-                    people.print(f"The learning curves up to the last good epoch: {drawn}")
+                    people.print(f"The learning curves up to the last good epoch: {escape_markup(str(drawn))}")
             print_diagnosis(people, diagnose_run(failure.run_dir))
             _emit(as_json, error_json(failure))
             raise typer.Exit(1) from None
@@ -293,7 +294,8 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
         result = evaluate(run_dir, expect or [], mistakes)
     for warning in result.warnings:
         print_wrapped(errors, "[yellow]warning[/]: ", warning, 2)
-    people.print(metrics_table({"test": result.test}, result.baseline, title=f"Test metrics of {run_dir}"))
+    people.print(metrics_table({"test": result.test}, result.baseline,
+                               title=f"Test metrics of {escape_markup(str(run_dir))}"))
     if result.confusion_matrix is not None:
         people.print(confusion_table(result.class_names, result.confusion_matrix))
     if result.mistakes:
@@ -415,7 +417,7 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     people.print(predictions_heading(run_dir), soft_wrap=True)
     print_table(people, predictions_table(run_dir, result, top=None if every_class else 3))
     if output is not None:
-        people.print(f"Wrote {len(result.rows)} predictions to {output}.")
+        people.print(f"Wrote {len(result.rows)} predictions to {escape_markup(str(output))}.")
     _emit(as_json, {"run_dir": str(run_dir), "columns": result.columns, "predictions": result.rows,
                           "warnings": result.warnings})
 
@@ -461,7 +463,7 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
             from nnlearn.pictures.report import comparison_report
 
             _write_new(html_file, comparison_report(run_dirs))
-        people.print(f"Wrote {html_file}.")
+        people.print(f"Wrote {escape_markup(str(html_file))}.")
     _emit(as_json, result.to_json())
 
 
@@ -493,7 +495,7 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `
     with handled(as_json):
         written = draw_plots(run_dir)
     for path in written:
-        people.print(f"Wrote {path}")
+        people.print(f"Wrote {escape_markup(str(path))}")
     _emit(as_json, {"run_dir": str(run_dir), "plots": [str(path) for path in written]})
 
 
@@ -519,7 +521,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
             target = write_sweep_page(run_dir, REPORT_FILE, text)
         else:
             target = RunDir(run_dir).write_page(REPORT_FILE, text)
-    people.print(f"Wrote {target}")
+    people.print(f"Wrote {escape_markup(str(target))}")
     _emit(as_json, {"run_dir": str(run_dir), "report": str(target)})
 
 
@@ -834,6 +836,23 @@ def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose m
     people.print("Use it:")  # the command on a line of its own, never wrapped, so it can be copied whole
     people.print(f"  nnlearn train {escape(str(config))} --set {result.override()}", soft_wrap=True)
     _emit(as_json, result.to_json())
+
+
+@contextmanager
+def _every_problem_as_validate_finds_them(config: Path, overrides: list[str]):
+    """A config the schema refuses: every problem validate finds, in its order (the data can show that the
+    loss, not the metric the schema named, is the mistake)."""
+    from nnlearn.errors import ConfigError
+
+    try:
+        yield
+    except ConfigError as error:
+        from nnlearn.workflows.validate import validate_file
+
+        problems = validate_file(config, overrides).errors
+        if not problems:
+            raise
+        raise ConfigError(problems, source=error.source) from None
 
 
 @contextmanager

@@ -113,17 +113,18 @@ def print_wrapped(console: Console, head: str, text: str, indent: int = 0) -> No
     and one longer than a line stays whole for the terminal to fold, as one line in a file."""
     from rich.text import Text
 
-    lines, line, used = [], head, Text.from_markup(head).cell_len
+    lines, line, used = [], "", Text.from_markup(head).cell_len
     fresh = True  # no piece on this line yet
     for piece in _pieces(text):
         if not fresh and used + 1 + len(piece) > console.width:
             lines.append(line)
             line, used, fresh = " " * indent, indent, True
-        line += ("" if fresh else " ") + escape(piece)
+        line += ("" if fresh else " ") + piece
         used += len(piece) + (0 if fresh else 1)
         fresh = False
     lines.append(line)
-    console.print("\n".join(lines), soft_wrap=True, highlight=False)
+    # escaped whole: "[mae," and "r2]" are harmless alone, but joined they read as markup and vanish
+    console.print(head + escape("\n".join(lines)), soft_wrap=True, highlight=False)
 
 
 def print_problems(console: Console, problems, label: str = "", indent: str = "") -> None:
@@ -134,7 +135,7 @@ def print_problems(console: Console, problems, label: str = "", indent: str = ""
         if problem.line is not None:
             where += f" (line {problem.line}, column {problem.column})"
         print_wrapped(console, f"{indent}{label}[bold]{escape(where)}[/]: ", problem.message, len(indent) + 2)
-        if problem.hint:
+        if problem.hint and problem.hint.strip():  # a fix line is never empty
             print_wrapped(console, f"{indent}    [green]fix[/]: ", problem.hint, len(indent) + 6)
 
 
@@ -298,7 +299,7 @@ def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "Met
     if baseline is not None:
         table.add_column("no learning (test)", justify="right", style="dim")
     for name in names:
-        row = [name] + [format_number(metrics[split].get(name)) for split in splits]
+        row = [escape(name)] + [format_number(metrics[split].get(name)) for split in splits]
         if baseline is not None:
             row.append(format_number(baseline.get(name)))
         table.add_row(*row)
@@ -342,7 +343,7 @@ def print_error(console: Console, error: NnlearnError) -> None:
     for problem in error.problems:
         where = f"{problem.path}: " if problem.path else ""
         print_wrapped(console, f"[bold red]{label}[/]: {escape(where)}", problem.message, 2)
-        if problem.hint:
+        if problem.hint and problem.hint.strip():
             print_wrapped(console, "  [green]fix[/]: ", problem.hint, 4)
 
 

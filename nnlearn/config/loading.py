@@ -219,8 +219,8 @@ def _as_set_option(hint: str | None, key: Key) -> str | None:
         return "--set " + shlex.quote(f"{format_path(key)}={match.group(1)}")
 
     # "set units: 1" becomes "--set 'model.layers[0].units=1'", not "set --set …"
-    written = re.sub(rf"(?:(?<![\w.])set )?(?<![\w.]){re.escape(key[-1])}: (\"[^\"]*\"|[-+]?[\w.+-]*\w)", option,
-                     hint)
+    written = re.sub(rf"(?:(?<![\w.])set )?(?<![\w.]){re.escape(key[-1])}: (\"[^\"]*\"|\[[^\]]*\]|[-+]?[\w.+-]*\w)",
+                     option, hint)
     return re.sub(r"(--set \S+)\.$", r"\1", written)  # a full stop glued to the command would be copied with it
 
 

@@ -249,19 +249,20 @@ class CompileConfig(Section):
     metrics: list[Metric] | None = Field(None, description="accuracy for classifiers; mae, mse, r2 for "
                                                            "regression (default: chosen from the loss).")
 
-    @model_validator(mode="after")
-    def _metrics_fit_the_loss(self):
-        if self.metrics is None:
-            return self
-        regression = self.loss == "mean_squared_error"
-        for metric in self.metrics:
-            if regression and metric == "accuracy":
-                raise ValueError("accuracy needs classes, but mean_squared_error is a regression loss. "
-                                 "Fix: use metrics: [mae, mse, r2].")
-            if not regression and metric != "accuracy":
-                raise ValueError(f"{metric} is a regression metric, but {self.loss} is a classification "
-                                 "loss. Fix: use metrics: [accuracy].")
-        return self
+    @field_validator("metrics")
+    @classmethod
+    def _metrics_fit_the_loss(cls, metrics, info):
+        loss = info.data.get("loss")
+        if metrics is None or loss is None:
+            return metrics
+        for metric in metrics:  # the data may show the loss is the mistake: validate then names it first
+            if loss == "mean_squared_error" and metric == "accuracy":
+                raise ValueError("accuracy needs classes, but mean_squared_error is a regression loss. Fix: "
+                                 "use metrics: [mae, mse, r2] for a quantity, or a classification loss.")
+            if loss != "mean_squared_error" and metric != "accuracy":
+                raise ValueError(f"{metric} is a regression metric, but {loss} is a classification loss. "
+                                 "Fix: use metrics: [accuracy] for classes, or loss: mean_squared_error.")
+        return metrics
 
     def resolved_metrics(self) -> list[str]:
         """The metrics to report: the configured ones, or the loss's natural ones."""
