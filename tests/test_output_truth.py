@@ -211,7 +211,8 @@ def test_outputs_read_as_probabilities_get_no_gradient_outside_0_to_1():
 
 # Trained and saved as a learner would: one combination for each way of reading the outputs, by task.
 TRAINED = [("binary", "linear", True), ("binary", "sigmoid", False), ("binary", "linear", False),
-           ("multilabel", "tanh", True), ("multiclass", "softmax", False), ("one-hot", "linear", True)]
+           ("binary", "relu", True), ("multilabel", "tanh", True), ("multiclass", "softmax", False),
+           ("one-hot", "linear", True)]
 
 
 @pytest.mark.tensorflow
@@ -239,6 +240,10 @@ def test_accuracy_confusion_and_predictions_equal_numpy_from_the_saved_weights(t
     assert run.metrics["test"]["accuracy"] == pytest.approx(accuracy_score(truth.ravel(), predicted.ravel()))
     assert run.metrics["test"]["loss"] == pytest.approx(numpy_loss(task, test.y, p), rel=1e-4, abs=1e-6)
     assert len(np.unique(predicted)) > 1  # a model that says one class for everything would prove little
+    if activation == "relu":  # lint: never below 0.5; no only with an output of exactly 0
+        assert p.min() >= 0.5 and np.array_equal(predicted.ravel() == 0, outputs.ravel() == 0)
+    if activation == "tanh":  # lint: no probability above sigmoid(1) = 0.73
+        assert p.max() <= sigmoid(1.0)
     if task != "multilabel":
         assert evaluate(run.run_dir).confusion_matrix == confusion_matrix(truth.ravel(), predicted.ravel()).tolist()
     np.savez(workdir / "rows.npz", x=test.x)
@@ -249,18 +254,29 @@ def test_accuracy_confusion_and_predictions_equal_numpy_from_the_saved_weights(t
 
 
 @pytest.mark.tensorflow
-@pytest.mark.parametrize("activation", ["sigmoid"])
-def test_regression_outputs_are_the_predictions_whatever_the_activation(activation, write_config, workdir):
+@pytest.mark.parametrize("activation, low, high", [("relu", 0, np.inf), ("sigmoid", 0, 1), ("tanh", -1, 1)])
+def test_regression_outputs_are_the_predictions_and_stay_in_their_range(activation, low, high, write_config,
+                                                                        workdir):
+    """The outputs are the predictions, whatever the activation; and lint's claim: a relu, sigmoid or tanh
+    output never leaves its range, so targets outside it are never reached."""
     from sklearn.metrics import mean_absolute_error
 
     from nnlearn.model.build import keras
     from nnlearn.training.train import train
+    from nnlearn.workflows.validate import validate_file
 
-    run = train(write_config(config_text("regression", activation, True)), out=workdir / "run")
+    path = write_config(config_text("regression", activation, True))
+    [warning] = validate_file(path).warnings
+    assert warning.path == "model.layers[1].activation" and ("never be negative" in warning.message
+                                                             or "stays within" in warning.message)
+    run = train(path, out=workdir / "run")
     weights = keras.models.load_model(run.run_dir / "model.keras", compile=False).get_weights()
     _, outputs = numpy_forward(weights, run.prepared.x("test"), activation)
     assert run.metrics["test"]["mae"] == pytest.approx(
         mean_absolute_error(run.prepared.splits.test.y, outputs.ravel()), rel=1e-4)
+    assert low <= outputs.min() and outputs.max() <= high
+    targets = run.prepared.splits.test.y
+    assert np.any((targets < low) | (targets > high))  # some it can never reach
 
 
 def refused(write_config, text: str) -> dict:
