@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from nnlearn.config.learning_rates import usual_range, usual_rate
+from nnlearn.config.learning_rates import accepted_range, usual_rate
 from nnlearn.config.schema import Config, Conv1D, Conv2D, Dense
 from nnlearn.errors import Problem
 from nnlearn.model.task import output_reading, task_of
@@ -103,7 +103,7 @@ def _regression_output(activation: str, path: str, train_y: np.ndarray) -> list[
 def _learning_rate(config: Config) -> list[Problem]:
     optimizer, epochs = config.compile.optimizer, config.fit.epochs
     rate, path = optimizer.learning_rate, "compile.optimizer.learning_rate"
-    low, high = usual_range("adam")
+    low, high = accepted_range(optimizer.type, epochs)
     if optimizer.type == "adam" and rate > high:
         return [Problem(path, f"Adam with learning_rate {rate:g} is above the usual {low:g} to {high:g}: "
                               "steps this large overshoot, so the training loss goes up between epochs as "
@@ -114,7 +114,7 @@ def _learning_rate(config: Config) -> list[Problem]:
                               "steps this small barely move the weights, so the loss barely falls.",
                         hint=f"start from {usual_rate('adam'):g}.")]
     usual = usual_rate("sgd")
-    if optimizer.type == "sgd" and rate < usual / 10 and epochs < 100:
+    if optimizer.type == "sgd" and rate < low:
         # gradient descent with small steps follows the same path at any rate: rate × steps is what counts
         same = epochs * rate / usual
         as_far = (f"about as far as {same:.2g} epochs at {usual:g}" if same >= 1 else
