@@ -168,7 +168,7 @@ class EpochProgress:
             print_wrapped(self.console, "[yellow]warning[/]: ",
                           f"the loss before training is {format_number(measured)}, far from the expected "
                           f"{reason}. This usually means a label or setup mistake (labels that do not match "
-                          "the output, outputs squashed twice, unscaled targets).", 2)
+                          "the output, outputs read as probabilities that are not, unscaled targets).", 2)
         elif not self.quiet:
             print_wrapped(self.console, "", f"Loss before training: {format_number(measured)} (expected about "
                                             f"{format_number(expected) if self.said_why else reason}).", 2)
