@@ -120,7 +120,9 @@ def decision_boundary(model, prepared: Prepared, path: Path) -> Path:
     if grid.probability is not None:
         image = axis.contourf(grid.xx, grid.yy, grid.probability, levels=np.linspace(0, 1, 21),
                               cmap="RdBu_r", alpha=0.55)
-        figure.colorbar(image, ax=axis, label=f"P(y = {names[1] if len(names) == 2 else 1}) = sigmoid(z)")
+        how = {"logits": " = sigmoid(z)", "probabilities": ", the sigmoid output",
+               "clipped": ", the output clipped into [0, 1]"}[output_reading(prepared.config)]
+        figure.colorbar(image, ax=axis, label=f"P(y = {names[1] if len(names) == 2 else 1}){how}")
         lines = axis.contour(grid.xx, grid.yy, grid.probability, levels=[0.1, 0.5, 0.9], colors="black",
                              linewidths=[0.6, 1.8, 0.6], linestyles=["dashed", "solid", "dashed"])
         axis.clabel(lines, fmt="%.1f", fontsize=7)
