@@ -137,7 +137,7 @@ def _penalties(config: Config, train_rows: int) -> list[Problem]:
             course = (f" (λ = 2m·l2 = {2 * train_rows * value:.4g} in the course's λ/2m·Σw² with m = "
                       f"{train_rows})" if name == "l2" else "")
             warnings.append(Problem(f"model.layers[{index}].kernel_regularizer.{name}",
-                                    f"{name} = {value:g} is ten times the usual 0.001 to 0.01 or more{course}: "
+                                    f"{name} = {value:g} is at least ten times the usual 0.001 to 0.01{course}: "
                                     "gradient descent shrinks the penalised weights towards 0, the outputs vary "
                                     "less with x, and the model underfits (high bias).",
                                     hint=f"start from {name}: 0.001 to 0.01, or compare values with "
