@@ -67,7 +67,7 @@ def test_schema_rejects(change, path):
 def test_regression_metric_with_classification_loss_is_rejected():
     text = edited(TINY, ("loss: sparse_categorical_crossentropy",
                         "loss: sparse_categorical_crossentropy\n  metrics: [r2]"))
-    assert "regression metric" in problems_of(text)["compile"].message
+    assert "regression metric" in problems_of(text)["compile.metrics"].message
 
 
 def test_paths_round_trip():

@@ -13,27 +13,26 @@ from nnlearn.config.loading import config_from_text, load_config
 from nnlearn.config.schema import LintWarning
 from nnlearn.model.prepare import prepare
 from nnlearn.teaching.lint import lint
-from tests.conftest import CONFIGS, TINY, edited
+from tests.conftest import CONFIGS, MOONS, TINY, edited
 
 REGRESSION = ("data: {source: linear, n_samples: 100}\ncompile: {loss: mean_squared_error}\n"
               "model: {layers: [{type: dense, units: 4, activation: relu}, {type: dense, units: 1, "
               "activation: ACT}]}\n")
-SOFTMAX_OUTPUT = ("units: 3, activation: linear", "units: 3, activation: softmax")
+# a binary classifier: a relu or tanh output as a logit, or outputs read as probabilities (from_logits: false)
+MOONS_LOGITS = MOONS
 # one config that makes each warning happen
 MADE_TO_HAPPEN = {
     "linear_hidden": edited(TINY, ("units: 8, activation: relu", "units: 8, activation: linear")),
     "sigmoid_hidden": edited(TINY, ("units: 8, activation: relu", "units: 8, activation: sigmoid")),
-    "tanh_hidden": edited(TINY, ("units: 8, activation: relu", "units: 8, activation: tanh")),
     "softmax_hidden": edited(TINY, ("units: 8, activation: relu", "units: 8, activation: softmax")),
-    "squashed_twice": edited(TINY, SOFTMAX_OUTPUT),
-    "probabilities_from_output": edited(edited(TINY, SOFTMAX_OUTPUT), ("optimizer:",
-                                                                       "from_logits: false\n  optimizer:")),
-    "logits_as_probabilities": edited(TINY, ("optimizer:", "from_logits: false\n  optimizer:")),
+    "logits_as_probabilities": edited(MOONS_LOGITS, ("optimizer:", "from_logits: false, optimizer:")),
+    "relu_logits": edited(MOONS_LOGITS, ("{type: dense, units: 1}", "{type: dense, units: 1, activation: relu}")),
+    "tanh_logits": edited(MOONS_LOGITS, ("{type: dense, units: 1}", "{type: dense, units: 1, activation: tanh}")),
     "output_cannot_reach_targets": edited(REGRESSION, ("ACT", "relu")),
     "adam_learning_rate": edited(TINY, ("learning_rate: 0.05", "learning_rate: 5")),
     "tiny_gradient_steps": edited(TINY, ("{type: adam, learning_rate: 0.05}", "{type: sgd, learning_rate: 1e-5}")),
-    "collapsing_penalty": edited(TINY, ("units: 8, activation: relu",
-                                        "units: 8, activation: relu, kernel_regularizer: {l2: 0.5}")),
+    "large_penalty": edited(TINY, ("units: 8, activation: relu",
+                                   "units: 8, activation: relu, kernel_regularizer: {l2: 0.5}")),
     "many_parameters": edited(TINY, ("units: 8, activation: relu", "units: 4000, activation: relu")),
     "batch_larger_than_data": edited(TINY, ("batch_size: 32", "batch_size: 500")),
 }

@@ -53,7 +53,7 @@ def test_lint_warns_when_lambda_collapses_the_weights(write_config):
     warnings = json.loads(result.stdout)["files"][0]["warnings"]
     assert result.exit_code == 0
     assert [w["path"] for w in warnings] == ["model.layers[0].kernel_regularizer.l2"]
-    assert "underfitting" in warnings[0]["message"]
+    assert "underfits" in warnings[0]["message"]
     small = runner.invoke(app, ["validate", str(path), "--set", "model.layers[0].kernel_regularizer.l2=0.001",
                                 "--json"])
     assert json.loads(small.stdout)["files"][0]["warnings"] == []

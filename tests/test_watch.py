@@ -139,7 +139,7 @@ def test_cli_shows_the_configs_warnings_before_each_run(write_config):
     path = write_config(edited(MOONS, ("learning_rate: 0.01", "learning_rate: 50")))
     result = CliRunner().invoke(app, ["watch", str(path), "--set", "fit.epochs=1", "--max-runs", "1"])
     assert result.exit_code == 0, result.output
-    warning = result.output.index("Adam with learning_rate 50 is far outside the usual")
+    warning = result.output.index("Adam with learning_rate 50 is above the usual")
     assert warning < result.output.index("Training →")
     quiet = CliRunner().invoke(app, ["watch", str(path), "--set", "fit.epochs=1", "--max-runs", "1", "--quiet"])
-    assert quiet.exit_code == 0 and "far outside the usual" not in quiet.output
+    assert quiet.exit_code == 0 and "above the usual" not in quiet.output

@@ -133,7 +133,7 @@ def print_problems(console: Console, problems, label: str = "", indent: str = ""
         if problem.line is not None:
             where += f" (line {problem.line}, column {problem.column})"
         print_wrapped(console, f"{indent}{label}[bold]{escape(where)}[/]: ", problem.message, len(indent) + 2)
-        if problem.hint:
+        if problem.hint and problem.hint.strip():  # a fix line is never empty
             print_wrapped(console, f"{indent}    [green]fix[/]: ", problem.hint, len(indent) + 6)
 
 
@@ -166,7 +166,7 @@ class EpochProgress:
             print_wrapped(self.console, "[yellow]warning[/]: ",
                           f"the loss before training is {format_number(measured)}, far from the expected "
                           f"{reason}. This usually means a label or setup mistake (labels that do not match "
-                          "the output, outputs squashed twice, unscaled targets).", 2)
+                          "the output, outputs read as probabilities that are not, unscaled targets).", 2)
         elif not self.quiet:
             print_wrapped(self.console, "", f"Loss before training: {format_number(measured)} (expected about "
                                             f"{format_number(expected) if self.said_why else reason}).", 2)
@@ -300,7 +300,7 @@ def metrics_table(metrics: dict, baseline: dict | None = None, title: str = "Met
     if baseline is not None:
         table.add_column("no learning (test)", justify="right", style="dim")
     for name in names:
-        row = [name] + [format_number(metrics[split].get(name)) for split in splits]
+        row = [escape(name)] + [format_number(metrics[split].get(name)) for split in splits]
         if baseline is not None:
             row.append(format_number(baseline.get(name)))
         table.add_row(*row)
@@ -344,7 +344,7 @@ def print_error(console: Console, error: NnlearnError) -> None:
     for problem in error.problems:
         where = f"{problem.path}: " if problem.path else ""
         print_wrapped(console, f"[bold red]{label}[/]: {escape(where)}", problem.message, 2)
-        if problem.hint:
+        if problem.hint and problem.hint.strip():
             print_wrapped(console, "  [green]fix[/]: ", problem.hint, 4)
 
 

@@ -102,7 +102,7 @@ def compare(run_dirs: Annotated[list[Path], typer.Argument(help="Two or more run
             from nnlearn.pictures.report import comparison_report
 
             write_new(html_file, comparison_report(runs))
-        people.print(f"Wrote {html_file}.")
+        people.print(f"Wrote {escape_markup(str(html_file))}.")
     emit(as_json, result.to_json())
 
 
@@ -348,10 +348,14 @@ def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose m
         loaded = load_config(config, overrides or [])
         result = range_test(loaded, config.parent, on_step=step_done)
         folder = save(result, out)
-    people.print(f"Stopped after {len(result.losses)} steps ({result.stopped}). The smoothed loss was lowest at "
-                 f"learning rate {result.minimum_rate:.2g}; it fell fastest at {result.steepest_rate:.2g}.")
-    people.print(f"Suggested learning rate: [bold]{result.suggested_rate:g}[/] (a tenth of where the loss was "
-                 f"lowest: large steps that still go downhill). Plot: {escape(str(folder / PLOT_FILE))}")
+    first, last, middle = result.valley()
+    people.print(f"Stopped after {len(result.losses)} steps ({result.stopped}). The smoothed loss fell longest "
+                 f"from learning rate {first:.2g} to {last:.2g}, fell fastest at {result.steepest_rate:.2g} and "
+                 f"was lowest at {result.minimum_rate:.2g}.")
+    where = (f"halfway along that fall ({middle:.3g}), brought into the usual range" if result.moved_into_range
+             else "halfway along that fall: large steps that still go downhill")
+    people.print(f"Suggested learning rate: [bold]{result.suggested_rate:g}[/], {where}. "
+                 f"Plot: {escape(str(folder / PLOT_FILE))}")
     people.print("Use it:")  # the command on a line of its own, never wrapped, so it can be copied whole
     people.print(f"  nnlearn train {escape(str(config))} --set {result.override()}", soft_wrap=True)
     emit(as_json, result.to_json())

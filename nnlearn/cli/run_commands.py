@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape as escape_markup
 
 from nnlearn.cli.common import (
     ExpectOption,
@@ -36,7 +37,8 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
         result = evaluate(run, expect or [], mistakes)
     for warning in result.warnings:
         print_wrapped(errors, "[yellow]warning[/]: ", warning, 2)
-    people.print(metrics_table({"test": result.test}, result.baseline, title=f"Test metrics of {run_dir}"))
+    people.print(metrics_table({"test": result.test}, result.baseline,
+                               title=f"Test metrics of {escape_markup(str(run_dir))}"))
     if result.confusion_matrix is not None:
         people.print(confusion_table(result.class_names, result.confusion_matrix))
     if mistakes:
@@ -68,9 +70,9 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
             as_json: JsonOption = False):
     """Predict new rows with a saved run, applying the run's own normalisation.
 
-    Classifiers print the class and its probabilities: the model outputs logits z, and nnlearn
-    applies softmax (one class of K) or sigmoid (binary, multi-label) to turn them into
-    probabilities. Regression prints the predicted value.
+    Classifiers print the class and its probabilities, read as the loss reads the outputs: logits z
+    (from_logits: true) get softmax (one class of K) or sigmoid (binary, multi-label); an output layer
+    that applies them already gives the probabilities. Regression prints the predicted value.
     """
     from nnlearn.cli.tables import predictions_heading, predictions_table
     from nnlearn.errors import NnlearnError
@@ -104,7 +106,7 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     people.print(predictions_heading(run_dir), soft_wrap=True)
     print_table(people, predictions_table(run_dir, result, top=None if every_class else 3))
     if output is not None:
-        people.print(f"Wrote {len(result.rows)} predictions to {output}.")
+        people.print(f"Wrote {len(result.rows)} predictions to {escape_markup(str(output))}.")
     emit(as_json, {"run_dir": str(run_dir), "columns": result.columns, "predictions": result.rows,
                           "warnings": result.warnings})
 
@@ -119,7 +121,7 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `
     with handled(as_json):
         written = draw_plots(RunDir.open(run_dir))
     for path in written:
-        people.print(f"Wrote {path}")
+        people.print(f"Wrote {escape_markup(str(path))}")
     emit(as_json, {"run_dir": str(run_dir), "plots": [str(path) for path in written]})
 
 
@@ -143,7 +145,7 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
             target = write_sweep_page(run_dir, REPORT_FILE, text)
         else:
             target = RunDir(run_dir).write_page(REPORT_FILE, text)
-    people.print(f"Wrote {target}")
+    people.print(f"Wrote {escape_markup(str(target))}")
     emit(as_json, {"run_dir": str(run_dir), "report": str(target)})
 
 

@@ -48,7 +48,7 @@ def predictions_table(run_dir: Path, predictions, shown: int = 20, top: int | No
     columns = [column for column in predictions.columns
                if not (ranked and (column.startswith("p_") or column == "class"))]  # "most likely" says it
     for column in columns:
-        table.add_column(column, justify="left" if column in ("class", "labels", "file") else "right")
+        table.add_column(escape(column), justify="left" if column in ("class", "labels", "file") else "right")
     if ranked:
         for rank in range(1, top + 1):
             table.add_column(("most likely" if rank == 1 else f"#{rank}") + " (p)", no_wrap=True)

@@ -150,7 +150,24 @@ def _train(request: Request, progress):
     if request.config is None:
         raise NnlearnError("give a CONFIG to train, --from RUN_DIR, or --resume RUN_DIR.",
                            hint="e.g. nnlearn train configs/softmax_digits.yaml")
-    return train(request.config, request.overrides + tensorboard, out=request.out, **settings)
+    with _every_problem_as_validate_finds_them(request.config, request.overrides + tensorboard):
+        return train(request.config, request.overrides + tensorboard, out=request.out, **settings)
+
+
+@contextmanager
+def _every_problem_as_validate_finds_them(config: Path, overrides: list[str]):
+    """A config the schema refuses: every problem validate finds, in its order (the data can show that the
+    loss, not the metric the schema named, is the mistake)."""
+    from nnlearn.errors import ConfigError
+    from nnlearn.workflows.validate import validate_file
+
+    try:
+        yield
+    except ConfigError as error:
+        problems = validate_file(config, overrides).errors
+        if not problems:
+            raise
+        raise ConfigError(problems, source=error.source) from None
 
 
 def _check_resume_alone(request: Request) -> None:
@@ -224,7 +241,7 @@ def _failed_runs_stay_useful(people: Console, plots: bool, as_json: bool):
 
                 upto = "the last good epoch" if failed.history() else "the batch whose loss became NaN"
                 for drawn in draw_plots(failed):
-                    people.print(f"The learning curves up to {upto}: {drawn}")
+                    people.print(f"The learning curves up to {upto}: {escape_markup(str(drawn))}")
             print_diagnosis(people, diagnose_run(failed))
             emit(as_json, error_json(failure))
             raise typer.Exit(1) from None

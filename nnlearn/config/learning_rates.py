@@ -20,6 +20,15 @@ def usual_range(optimizer: str) -> tuple[float, float]:
     return usual / FAR_FROM_USUAL, usual * FAR_FROM_USUAL
 
 
+def accepted_range(optimizer: str, epochs: int) -> tuple[float, float]:
+    """(lowest, highest) rate lint accepts without a warning: the usual range; for plain gradient descent
+    trained under 100 epochs, no lower than a tenth of its usual rate (smaller steps would barely move)."""
+    low, high = usual_range(optimizer)
+    if optimizer == "sgd" and epochs < 100:
+        low = usual_rate("sgd") / 10
+    return low, high
+
+
 def lowered_rate(rate: float, optimizer: str) -> tuple[float, bool]:
     """The learning rate to start again from after steps too large, and whether it is the optimizer's usual
     rate: straight back to it when this one is far above it (tenfold at a time would take run after run),

@@ -66,10 +66,9 @@ def source_kind(source: str) -> str:
     return suffix[1:] if suffix else "folder"
 Missing = Literal["error", "drop", "mean", "median", "most_frequent"]
 # every warning nnlearn.teaching.lint can give, by its stable id (lint.ignore names them)
-LintWarning = Literal["linear_hidden", "sigmoid_hidden", "tanh_hidden", "softmax_hidden", "squashed_twice",
-                      "probabilities_from_output", "logits_as_probabilities", "output_cannot_reach_targets",
-                      "adam_learning_rate", "tiny_gradient_steps", "collapsing_penalty", "many_parameters",
-                      "batch_larger_than_data"]
+LintWarning = Literal["linear_hidden", "sigmoid_hidden", "softmax_hidden", "logits_as_probabilities", "relu_logits",
+                      "tanh_logits", "output_cannot_reach_targets", "adam_learning_rate", "tiny_gradient_steps",
+                      "large_penalty", "many_parameters", "batch_larger_than_data"]
 Text = Literal["error", "one_hot"]
 
 
@@ -271,27 +270,29 @@ class CompileConfig(Section):
 
     loss: Loss = Field(description="binary_crossentropy, sparse_categorical_crossentropy, "
                                    "categorical_crossentropy or mean_squared_error.")
-    from_logits: Flag = Field(True, description="The output layer emits logits z; the loss applies "
-                                                "sigmoid/softmax itself, in a numerically stable way.")
+    from_logits: Flag = Field(True, description="true: the output layer emits logits z (activation: "
+                                                "linear) and the loss applies sigmoid/softmax itself, "
+                                                "stably; false: the output layer applies them (sigmoid "
+                                                "for binary_crossentropy, softmax for the categorical "
+                                                "losses).")
     optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     metrics: list[Metric] | None = Field(None, description="accuracy for classifiers; mae, mse, r2 for "
                                                            "regression (default: chosen from the loss).")
 
-    @model_validator(mode="after")
-    def _metrics_fit_the_loss(self):
-        if self.metrics is None:
-            return self
-        regression = self.loss == "mean_squared_error"
-        for metric in self.metrics:
-            if regression and metric == "accuracy":
+    @field_validator("metrics")
+    @classmethod
+    def _metrics_fit_the_loss(cls, metrics, info):
+        loss = info.data.get("loss")
+        if metrics is None or loss is None:
+            return metrics
+        for metric in metrics:  # the data may show the loss is the mistake: validate then names it first
+            if loss == "mean_squared_error" and metric == "accuracy":
                 raise mistake("accuracy needs classes, but mean_squared_error is a regression loss.",
-                              "if y is a quantity, use metrics: [mae, mse, r2]; if y holds classes, the loss is the "
-                              "mistake: use loss: sparse_categorical_crossentropy (binary_crossentropy for two "
-                              "classes) with metrics: [accuracy].")
-            if not regression and metric != "accuracy":
-                raise mistake(f"{metric} is a regression metric, but {self.loss} is a classification loss.",
-                              "use metrics: [accuracy].")
-        return self
+                              "use metrics: [mae, mse, r2] for a quantity, or a classification loss.")
+            if loss != "mean_squared_error" and metric != "accuracy":
+                raise mistake(f"{metric} is a regression metric, but {loss} is a classification loss.",
+                              "use metrics: [accuracy] for classes, or loss: mean_squared_error.")
+        return metrics
 
     def resolved_metrics(self) -> list[str]:
         """The metrics to report: the configured ones, or the loss's natural ones."""

@@ -11,7 +11,7 @@ from nnlearn.config.expectations import ExpectationResult, check_expectations, e
 from nnlearn.insight.inside import mistakes as find_mistakes
 from nnlearn.model.baselines import baseline_metrics
 from nnlearn.model.prepare import Prepared
-from nnlearn.model.task import classes
+from nnlearn.model.task import classes, output_reading
 from nnlearn.runs.rundir import RunDir
 from nnlearn.runs.saved_run import prepare_saved_run
 from nnlearn.training.measure import measure, predict_split
@@ -80,7 +80,7 @@ def confusion_matrix(model, prepared: Prepared) -> list[list[int]]:
     """Counts of (true class, predicted class) on the test split."""
     outputs = predict_split(model, prepared, "test")
     task = prepared.task
-    predicted = classes(outputs, task, prepared.config.compile.from_logits)
+    predicted = classes(outputs, task, output_reading(prepared.config))
     size = prepared.dataset.n_classes
     matrix = np.zeros((size, size), dtype=np.int64)
     np.add.at(matrix, (prepared.splits.test.y, predicted), 1)

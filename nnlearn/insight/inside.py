@@ -161,30 +161,32 @@ def _log_sigmoid(z: np.ndarray) -> np.ndarray:
 
 
 def per_example_loss(outputs: np.ndarray, y: np.ndarray, prepared: Prepared) -> np.ndarray:
-    """Each example's own loss, in NumPy (regression: the absolute error, in the target's units)."""
-    config = prepared.config.compile
+    """Each example's own loss, in NumPy, from the outputs read as the loss reads them (regression: the
+    absolute error, in the target's units)."""
     kind = prepared.dataset.kind
     if kind == "continuous":
         return np.abs(outputs.reshape(len(outputs), -1) - y.reshape(len(y), -1)).mean(axis=1)
-    if config.loss == "binary_crossentropy":
+    outputs = np.asarray(outputs, dtype=np.float64)
+    logits = task.output_reading(prepared.config) == "logits"
+    if prepared.config.compile.loss == "binary_crossentropy":
         target = y.reshape(outputs.shape).astype(np.float64)
-        if config.from_logits:
+        if logits:
             losses = -(target * _log_sigmoid(outputs) + (1 - target) * _log_sigmoid(-outputs))
         else:
-            p = np.clip(outputs, 1e-7, 1 - 1e-7)
+            p = np.clip(probabilities(outputs, prepared), task.CLIP_LOW, task.CLIP_HIGH)
             losses = -(target * np.log(p) + (1 - target) * np.log(1 - p))
         return losses.mean(axis=1)
-    log_p = (outputs - outputs.max(axis=1, keepdims=True)) if config.from_logits else np.log(
-        np.clip(outputs, 1e-7, 1))
-    if config.from_logits:
-        log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
+    if logits:
+        shifted = outputs - outputs.max(axis=1, keepdims=True)
+        log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    else:
+        log_p = np.log(np.clip(probabilities(outputs, prepared), task.CLIP_LOW, 1))
     return -log_p[np.arange(len(y)), y.astype(np.int64)]
 
 
 def probabilities(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
     """Outputs turned into probabilities (the task's own rule: nnlearn.model.task)."""
-    return task.probabilities(outputs, prepared.task,
-                              prepared.config.compile.from_logits)
+    return task.probabilities(outputs, prepared.task, task.output_reading(prepared.config))
 
 
 def wrong(outputs: np.ndarray, y: np.ndarray, prepared: Prepared) -> np.ndarray:
@@ -192,7 +194,7 @@ def wrong(outputs: np.ndarray, y: np.ndarray, prepared: Prepared) -> np.ndarray:
     for regression every example, since each has an error."""
     if prepared.dataset.kind == "continuous":
         return np.ones(len(y), dtype=bool)
-    predicted = task.classes(outputs, prepared.task, prepared.config.compile.from_logits)
+    predicted = task.classes(outputs, prepared.task, task.output_reading(prepared.config))
     if prepared.task == "multilabel":
         return np.any(predicted != (np.asarray(y) > 0.5), axis=1)
     return predicted != np.asarray(y).reshape(len(y), -1)[:, 0].astype(np.int64)
@@ -237,7 +239,7 @@ def _mistake(index: int, outputs: np.ndarray, losses: np.ndarray, prepared: Prep
         found.true = ", ".join(name for name, value in zip(names, y[index]) if value > 0.5) or "none"
         found.predicted = ", ".join(name for name, value in zip(names, p) if value > 0.5) or "none"
         return found
-    label = int(task.classes(outputs[index:index + 1], prepared.task, prepared.config.compile.from_logits)[0])
+    label = int(task.classes(outputs[index:index + 1], prepared.task, task.output_reading(prepared.config))[0])
     found.true, found.predicted = names[int(y[index])], names[label]
     found.probability = float(p[0] if label else 1 - p[0]) if p.shape[0] == 1 else float(p[label])
     return found

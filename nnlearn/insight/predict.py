@@ -20,7 +20,7 @@ from nnlearn.data.sources import Source
 from nnlearn.data.tabular import Columns
 from nnlearn.data.target_scale import TargetScale
 from nnlearn.errors import DataError
-from nnlearn.model.task import classes, probabilities, task_of
+from nnlearn.model.task import classes, output_reading, probabilities, task_of
 from nnlearn.runs.rundir import RunDir
 from nnlearn.runs.saved_run import prepare_saved_run, read_preprocessing, saved_columns
 
@@ -243,8 +243,8 @@ def _describe(outputs: np.ndarray, config, state: dict) -> Predictions:
 
             outputs = TargetScale.from_dict(state["target_scale"]).from_model(outputs)
         return Predictions([target], [{target: float(row[0])} for row in outputs])
-    chances = probabilities(outputs, task, config.compile.from_logits)
-    chosen = classes(outputs, task, config.compile.from_logits)
+    chances = probabilities(outputs, task, output_reading(config))
+    chosen = classes(outputs, task, output_reading(config))
     if task == "multilabel":
         columns = ["labels"] + [f"p_{name}" for name in names]
         rows = [{"labels": ";".join(n for n, yes in zip(names, picks) if yes),

@@ -19,6 +19,7 @@ from nnlearn.config.schema import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from nnlearn.model.task import decision_threshold, output_reading
 
 # what an ejected layer leaves out: its name, and its seed (the script seeds Keras once; eject writes a
 # Dropout's own seed itself)
@@ -95,12 +96,13 @@ def loss_call(config: Config) -> Call:
 
 
 def metric_calls(config: Config) -> list[Call]:
-    """The configured metrics; accuracy matches the loss (a logit of 0 is a probability of 0.5)."""
+    """The configured metrics; accuracy reads the outputs as the loss does (nnlearn.model.task: a logit of
+    0 is a probability of 0.5)."""
     loss, calls = config.compile.loss, []
     for name in config.compile.resolved_metrics():
         if name == "accuracy":
             if loss == "binary_crossentropy":
-                threshold = 0.0 if config.compile.from_logits else 0.5
+                threshold = decision_threshold(output_reading(config))
                 calls.append(Call("metrics", "BinaryAccuracy", kwargs={"name": "accuracy", "threshold": threshold}))
             else:
                 kind = "SparseCategoricalAccuracy" if loss == "sparse_categorical_crossentropy" else \

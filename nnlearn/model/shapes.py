@@ -168,7 +168,14 @@ def _show(shape: Shape) -> str:
 
 def output_problems(config: Config, output_shape: Shape, kind: str, n_classes: int,
                     sample_target: object = None) -> list[Problem]:
-    """Does the last layer and the loss fit the labels in the data? Each mismatch says how to fix it."""
+    """Does the last layer and the loss fit the labels in the data, and does the output layer's
+    activation agree with the loss? Each mismatch says how to fix it."""
+    problems = _units_and_loss_problems(config, output_shape, kind, n_classes, sample_target)
+    return problems or activation_problems(config, output_shape[-1])
+
+
+def _units_and_loss_problems(config: Config, output_shape: Shape, kind: str, n_classes: int,
+                             sample_target: object) -> list[Problem]:
     last = len(config.model.layers) - 1
     units_path = f"model.layers[{last}].units"
     loss = config.compile.loss
@@ -224,6 +231,57 @@ def output_problems(config: Config, output_shape: Shape, kind: str, n_classes: i
                                         f"layer has {units} units.", hint="{set}.",
                             setting=one_setting("units", 1, "set"))]
     return []
+
+
+SQUASH_OF_LOSS = {"binary_crossentropy": "sigmoid", "sparse_categorical_crossentropy": "softmax",
+                  "categorical_crossentropy": "softmax"}
+WHAT_SQUASH_DOES = {"sigmoid": "scores each output on its own", "softmax": "picks one class of K"}
+
+
+def activation_problems(config: Config, units: int) -> list[Problem]:
+    """An output activation that contradicts the loss: a softmax over one unit (always 1), a squash the
+    loss does not use, a squash the loss is told is not there (from_logits: true), or K outputs read as
+    probabilities that cannot be. Keras 3 trains all of these somehow (its cross-entropy looks behind a
+    sigmoid or softmax to the values before it, whatever from_logits says), but never as written."""
+    index = max(index for index, layer in enumerate(config.model.layers) if hasattr(layer, "activation"))
+    activation, loss = config.model.layers[index].activation, config.compile.loss
+    path, squash = f"model.layers[{index}].activation", SQUASH_OF_LOSS.get(loss)
+    logits = "one logit" if units == 1 else "one logit per " + ("label" if squash == "sigmoid" else "class")
+    usual = (f"use activation: linear with from_logits: true ({logits}; the loss applies {squash} itself, "
+             f"stably), or activation: {squash} with from_logits: false.")
+    if activation == "softmax" and units == 1:
+        return [Problem(path, "a softmax over one unit is always 1 (e^z / e^z), whatever x is, so the model "
+                              "cannot tell one example from another.",
+                        hint=usual if squash else "use activation: linear for regression.")]
+    if squash is None or activation not in SQUASH_OF_LOSS.values():
+        return _unsquashed_problems(config, index, units)
+    if activation != squash:
+        return [Problem(path, f"{activation} in the output layer {WHAT_SQUASH_DOES[activation]}, but {loss} "
+                              f"{WHAT_SQUASH_DOES[squash]} with a {squash}. Keras would train a {squash} of "
+                              f"the values before the {activation}, so the outputs would not be the "
+                              "probabilities it trained.", hint=usual)]
+    if config.compile.from_logits:
+        return [Problem(path, f"{activation} in the output layer and from_logits: true contradict each "
+                              f"other: the layer outputs probabilities, and the loss is told they are "
+                              f"logits; Keras 3 quietly uses the values before the {activation}, so the loss "
+                              "falls anyway.",
+                        hint=f"use activation: linear (the loss applies {activation} itself, stably), or "
+                             "set from_logits: false.")]
+    return []
+
+
+def _unsquashed_problems(config: Config, index: int, units: int) -> list[Problem]:
+    """from_logits: false with K > 1 classes and an output that is not a softmax: Keras reads the outputs
+    as probabilities, clipped into [1e-7, 1 - 1e-7], so every output outside (0, 1) gets no gradient
+    (measured: learning stalls at the no-learning loss, ln K)."""
+    activation = config.model.layers[index].activation
+    if config.compile.from_logits or SQUASH_OF_LOSS.get(config.compile.loss) != "softmax":
+        return []
+    return [Problem("compile.from_logits", f"from_logits: false says the {units} outputs are probabilities, "
+                                           f"but a {activation} output layer does not make them sum to 1. "
+                                           "Keras would clip each into [1e-7, 1 - 1e-7], and an output "
+                                           "outside (0, 1) gets no gradient.",
+                    hint="set from_logits: true (the outputs are logits; the loss applies softmax).")]
 
 
 def total_params(shapes: list[LayerShape]) -> int:

@@ -17,7 +17,7 @@ import numpy as np
 
 from nnlearn.insight import inside
 from nnlearn.model.prepare import Prepared
-from nnlearn.model.task import classes
+from nnlearn.model.task import classes, output_reading
 from nnlearn.pictures.drawing import (
     LEGEND_ENTRIES,
     class_colours,
@@ -432,7 +432,7 @@ def _regions(axis, classes: np.ndarray, xx: np.ndarray, yy: np.ndarray, alpha: f
 
 
 def _classes(outputs: np.ndarray, prepared: Prepared) -> np.ndarray:
-    return classes(outputs, prepared.task, prepared.config.compile.from_logits)
+    return classes(outputs, prepared.task, output_reading(prepared.config))
 
 
 def draw_inside(model, prepared: Prepared, folder: Path, snapshots: dict | None = None,

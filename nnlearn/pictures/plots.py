@@ -20,7 +20,7 @@ from nnlearn.insight.diagnose import curve_title, diagnose_run
 from nnlearn.insight.evaluation import confusion_matrix
 from nnlearn.insight.inside import inside_numbers, plane
 from nnlearn.model.prepare import Prepared
-from nnlearn.model.task import classes, probabilities
+from nnlearn.model.task import classes, output_reading, probabilities
 from nnlearn.pictures.drawing import MARKERS, class_legend, class_regions, scatter_classes
 from nnlearn.pictures.figures import pyplot, save_figure
 from nnlearn.pictures.inside_plots import draw_inside
@@ -157,9 +157,9 @@ def decision_grid(model, prepared: Prepared, steps: int = GRID_STEPS) -> Grid:
     """Predict every point of a steps×steps grid covering the training points (with a margin)."""
     xx, yy = plane(prepared, steps)
     outputs = predict_raw(model, prepared, np.c_[xx.ravel(), yy.ravel()])
-    task, from_logits = prepared.task, prepared.config.compile.from_logits
-    predicted = classes(outputs, task, from_logits).reshape(xx.shape)
-    chances = probabilities(outputs, task, from_logits)
+    task, reading = prepared.task, output_reading(prepared.config)
+    predicted = classes(outputs, task, reading).reshape(xx.shape)
+    chances = probabilities(outputs, task, reading)
     if task == "binary":
         return Grid(xx, yy, predicted, chances[:, 0].reshape(xx.shape))
     return Grid(xx, yy, predicted, None, chances.max(axis=1).reshape(xx.shape))
@@ -182,7 +182,9 @@ def decision_boundary(model, prepared: Prepared, path: Path) -> Path:
     if grid.probability is not None:
         image = axis.contourf(grid.xx, grid.yy, grid.probability, levels=np.linspace(0, 1, 21),
                               cmap="RdBu_r", alpha=0.55)
-        figure.colorbar(image, ax=axis, label=f"P(y = {names[1] if len(names) == 2 else 1}) = sigmoid(z)")
+        how = {"logits": " = sigmoid(z)", "probabilities": ", the sigmoid output",
+               "clipped": ", the output clipped into [0, 1]"}[output_reading(prepared.config)]
+        figure.colorbar(image, ax=axis, label=f"P(y = {names[1] if len(names) == 2 else 1}){how}")
         lines = axis.contour(grid.xx, grid.yy, grid.probability, levels=[0.1, 0.5, 0.9], colors="black",
                              linewidths=[0.6, 1.8, 0.6], linestyles=["dashed", "solid", "dashed"])
         axis.clabel(lines, fmt="%.1f", fontsize=7)

@@ -96,9 +96,13 @@ def layer_rows(config: Config, shapes: list[LayerShape]) -> list[LayerRow]:
 
 
 def describe_output(config: Config, dataset: Dataset, units: int) -> str:
-    """What the output layer's numbers are (logits z, or probabilities a when the layer squashes them
-    itself), and the loss computed from them."""
-    loss = config.compile.loss
+    from nnlearn.model.task import output_reading
+
+    loss, reading = config.compile.loss, output_reading(config)
+    if reading == "clipped":  # from_logits: false on outputs that are not probabilities (lint warns)
+        return (f"{units} output{'s' if units != 1 else ''} a, read by the loss as "
+                f"{'a probability' if units == 1 else 'probabilities'} "
+                "(from_logits: false) and clipped into [1e-7, 1 − 1e-7]; loss = −y log a − (1 − y) log(1 − a)")
     if loss in ("sparse_categorical_crossentropy", "categorical_crossentropy"):
         values = _output_values(config, units, "one per class", "softmax", "probabilities a")
         return f"{values}; loss = −log a_y, the minus log of the probability given to the true class y"
@@ -113,26 +117,17 @@ def describe_output(config: Config, dataset: Dataset, units: int) -> str:
 
 
 def _output_values(config: Config, units: int, each: str, squash: str, gives: str) -> str:
-    """The output layer's numbers as they are: logits z when its activation is linear, else what its
-    activation made of z, and what the loss does with them (from_logits)."""
+    """The output layer's numbers as they are: logits z, or the probabilities a its own sigmoid or softmax
+    made of z (the loss then computes from the z before it, as stably: Keras does so itself)."""
     activation = next((layer.activation for layer in reversed(config.model.layers)
                        if getattr(layer, "activation", None)), "linear")
-    from_logits, each = config.compile.from_logits, f", {each}" if each else ""
-    if activation == "linear":
-        if from_logits:
-            return (f"{units} logit{'s' if units > 1 else ''} z{each}; {squash} inside the loss, computed stably, "
-                    f"gives {gives}")
-        return (f"{units} unsquashed output{'s' if units > 1 else ''} z{each}, which from_logits: false makes the "
-                f"loss read as {gives}, with no {squash.removeprefix('a ')} applied")
-    made = {"sigmoid": "sigmoid(z)", "softmax": "softmax(z)"}.get(activation, f"{activation}(z)")
-    what = "probabilities" if activation in ("sigmoid", "softmax") else "outputs"
-    if units == 1:
-        what = what.removesuffix("ies") + "y" if what == "probabilities" else "output"
-    if from_logits:
-        return (f"{units} {what} a = {made}{each}, made by the output layer, which from_logits: true makes the "
-                f"loss read as logits z and squash again with {squash}")
-    named = "" if gives.startswith("probabilities") else f" ({gives})"
-    return f"{units} {what} a = {made}{each}, computed by the output layer{named}"
+    each = f", {each}" if each else ""
+    if activation in ("sigmoid", "softmax"):
+        what = "probability" if units == 1 else "probabilities"
+        named = "" if gives.startswith("probabilities") else f" ({gives})"
+        return (f"{units} {what} a = {activation}(z){each}, computed by the output layer{named}; Keras computes "
+                "the loss from the z before it, as stably")
+    return f"{units} logit{'s' if units > 1 else ''} z{each}; {squash} inside the loss, computed stably, gives {gives}"
 
 
 def _penalty(settings) -> str:

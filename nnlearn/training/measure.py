@@ -7,7 +7,7 @@ import numpy as np
 
 from nnlearn.data.streaming import EVAL_CHUNK_BATCHES
 from nnlearn.model.prepare import Prepared
-from nnlearn.model.task import classes
+from nnlearn.model.task import classes, output_reading
 from nnlearn.training.streamed import measure_in_one_pass
 
 INITIAL_LOSS_ROWS = 65_536  # the loss before training, a sanity check, is measured on this many training rows
@@ -61,7 +61,7 @@ def predict_split(model, prepared: Prepared, split_name: str) -> np.ndarray:
 
 def per_label_accuracy(model, prepared: Prepared, split_name: str) -> dict[str, float]:
     """Multi-label: the accuracy of each label's own yes/no decision."""
-    decided = classes(predict_split(model, prepared, split_name), "multilabel", prepared.config.compile.from_logits)
+    decided = classes(predict_split(model, prepared, split_name), "multilabel", output_reading(prepared.config))
     correct = decided == (prepared.y(split_name) > 0.5)
     return {f"accuracy_{name}": float(value)
             for name, value in zip(prepared.dataset.class_names, correct.mean(axis=0))}

@@ -2,8 +2,11 @@
 
 A fresh model of the config takes one gradient step per batch while the learning rate grows
 exponentially, from 1e-6 to 10. The loss first barely moves (steps too small), then falls fast, then
-blows up (steps so large they overshoot). A good learning rate lies on the falling part, a little
-before the loss is lowest: nnlearn suggests a tenth of the learning rate at the lowest smoothed loss.
+blows up (steps so large they overshoot). A good learning rate lies on the falling part: nnlearn
+suggests the middle of the longest stretch where the smoothed loss keeps falling (fast.ai's "valley"),
+brought into the range lint accepts. benchmarks/lr_find_rules.py measures it against fast.ai's other
+rules ("minimum": a tenth of the rate at the lowest loss; "steep": where the loss falls fastest) and
+the optimizer's usual rate, on every shipped config.
 Nothing is saved but the curve: the model is thrown away, and no run is changed.
 """
 
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnlearn.config.learning_rates import accepted_range
 from nnlearn.config.schema import Config
 from nnlearn.model.prepare import prepare
 from nnlearn.pictures.figures import pyplot, save_figure
@@ -26,6 +30,8 @@ START, END, STEPS = 1e-6, 10.0, 100
 SMOOTHING = 0.9  # the exponential moving average's β: batches are noisy, the trend is what matters
 BLOW_UP = 4.0  # stop once the smoothed loss exceeds 4× its lowest value
 PLOT_FILE, CSV_FILE = "lr_find.png", "lr_find.csv"
+RULES = ("minimum", "steep", "valley")
+RULE = "valley"  # the rule suggested: measured best on the shipped configs (benchmarks/lr_find_rules.py)
 
 
 @dataclass
@@ -37,27 +43,66 @@ class RangeTest:
     losses: list[float]
     smoothed: list[float]
     stopped: str  # "blew up" or "reached the end"
+    accepted: tuple[float, float] = (0.0, float("inf"))  # the rates lint accepts for this config
     folder: Path | None = None
 
     @property
     def minimum_rate(self) -> float:
+        """The rate at the lowest smoothed loss."""
         return self.learning_rates[int(np.nanargmin(self.smoothed))]
 
     @property
-    def suggested_rate(self) -> float:
-        """A tenth of the rate at the lowest smoothed loss, to two significant digits."""
-        return float(f"{self.minimum_rate / 10:.2g}")
+    def steepest_rate(self) -> float:
+        """Where the smoothed loss falls fastest per factor of learning rate (fast.ai's "steep"), among
+        the rates fast.ai reads: the first tenth of the steps (noise) and the last 5 (the blow-up) left out."""
+        rates, smoothed = self._read()
+        slopes = np.diff(smoothed) / np.diff(np.log(rates))
+        return float(rates[int(np.argmin(slopes))]) if len(slopes) else self.minimum_rate
 
     @property
-    def steepest_rate(self) -> float:
-        """Where the smoothed loss falls fastest per factor of learning rate, before its lowest point."""
-        lowest, window, skip = int(np.nanargmin(self.smoothed)), 5, 5  # the first batches are noise
-        starts = range(skip, lowest - window + 1)
-        if not starts:
-            return self.learning_rates[lowest]
-        smoothed, logs = np.asarray(self.smoothed), np.log(self.learning_rates)
-        slopes = [(smoothed[i + window] - smoothed[i]) / (logs[i + window] - logs[i]) for i in starts]
-        return self.learning_rates[starts[int(np.argmin(slopes))] + window // 2]
+    def valley_rate(self) -> float:
+        """fast.ai's "valley": the rate halfway along the valley (see valley)."""
+        return self.valley()[2]
+
+    def valley(self) -> tuple[float, float, float]:
+        """The longest run of steps whose smoothed loss keeps falling (a longest decreasing subsequence,
+        as fast.ai finds it): its first and last rate, and the rate halfway along it."""
+        rates, smoothed = self._read()
+        if len(smoothed) < 2:  # it blew up within a few steps: nothing to read but the lowest point
+            return self.minimum_rate, self.minimum_rate, self.minimum_rate
+        longest = [1] * len(smoothed)  # longest[i]: the longest falling run ending at step i
+        end = 0
+        for later in range(1, len(smoothed)):
+            for earlier in range(later):
+                if smoothed[later] < smoothed[earlier] and longest[later] < longest[earlier] + 1:
+                    longest[later] = longest[earlier] + 1
+            if longest[later] > longest[end]:
+                end = later
+        start = max(0, end - longest[end])
+        third = (end - start) / 3
+        return float(rates[start]), float(rates[end]), float(rates[start + int(third) + int(third / 2)])
+
+    def _read(self) -> tuple[np.ndarray, np.ndarray]:
+        """The part of the curve fast.ai's rules read: without the first tenth of the steps and the last 5."""
+        rates, smoothed = np.asarray(self.learning_rates), np.asarray(self.smoothed)
+        part = slice(STEPS // 10, max(STEPS // 10 + 2, len(rates) - 5))
+        return rates[part], smoothed[part]
+
+    def rate_by(self, rule: str) -> float:
+        """A rule's rate, brought into the range lint accepts, to two significant digits."""
+        rate = {"minimum": self.minimum_rate / 10, "steep": self.steepest_rate, "valley": self.valley_rate}[rule]
+        low, high = self.accepted
+        return float(f"{min(max(rate, low), high):.2g}")
+
+    @property
+    def suggested_rate(self) -> float:
+        return self.rate_by(RULE)
+
+    @property
+    def moved_into_range(self) -> bool:
+        """Whether the rule's own rate lay outside the range lint accepts (so the suggestion is its edge)."""
+        low, high = self.accepted
+        return not low <= self.valley_rate <= high
 
     def override(self) -> str:
         return f"compile.optimizer.learning_rate={self.suggested_rate:g}"
@@ -67,9 +112,10 @@ class RangeTest:
                 "plot": str(self.folder / PLOT_FILE) if self.folder else None,
                 "steps": len(self.losses), "stopped": self.stopped, "start": START, "end": END,
                 "smoothing": SMOOTHING, "minimum_learning_rate": self.minimum_rate,
-                "steepest_learning_rate": self.steepest_rate, "suggested_learning_rate": self.suggested_rate,
-                "set": self.override(), "learning_rates": self.learning_rates, "losses": self.losses,
-                "smoothed_losses": self.smoothed}
+                "steepest_learning_rate": self.steepest_rate, "valley_learning_rate": self.valley_rate,
+                "accepted_learning_rates": list(self.accepted), "rule": RULE,
+                "suggested_learning_rate": self.suggested_rate, "set": self.override(),
+                "learning_rates": self.learning_rates, "losses": self.losses, "smoothed_losses": self.smoothed}
 
 
 def smooth(losses: list[float], beta: float = SMOOTHING) -> list[float]:
@@ -117,7 +163,8 @@ def range_test(config: Config, config_dir: Path | None = None, on_step=None) -> 
             break
     finite = [(rate, loss) for rate, loss in zip(rates, losses) if math.isfinite(loss)]
     rates, losses = [rate for rate, _ in finite], [loss for _, loss in finite]
-    return RangeTest(config.name, rates, losses, smooth(losses), stopped)
+    accepted = accepted_range(config.compile.optimizer.type, config.fit.epochs)
+    return RangeTest(config.name, rates, losses, smooth(losses), stopped, accepted)
 
 
 def save(result: RangeTest, out: Path | None = None) -> Path:
@@ -141,9 +188,14 @@ def _plot(result: RangeTest, path: Path) -> None:
     axis.set_xscale("log")
     lowest = min(result.smoothed)
     axis.set_ylim(min(result.losses) * 0.95, max(result.smoothed[0], lowest) * 1.6 + 1e-9)
-    axis.axvline(result.minimum_rate, color="tab:red", linestyle=":", label=f"lowest loss: {result.minimum_rate:.2g}")
+    first, last, _ = result.valley()
+    axis.axvspan(first, last, color="tab:green", alpha=0.12,
+                 label=f"longest fall: learning rate {first:.2g} to {last:.2g}")
+    axis.axvline(result.minimum_rate, color="tab:red", linestyle=":",
+                 label=f"lowest loss at learning rate {result.minimum_rate:.2g}")
+    moved = " (brought into the usual range)" if result.moved_into_range else ""
     axis.axvline(result.suggested_rate, color="tab:green", linewidth=2,
-                 label=f"suggested: {result.suggested_rate:g} (a tenth of it)")
+                 label=f"suggested learning rate {result.suggested_rate:g}{moved}")
     axis.set_xlabel("learning rate (log scale)")
     axis.set_ylabel("loss")
     axis.set_title("Learning-rate range test: too small barely moves, too large blows up")

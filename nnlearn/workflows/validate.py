@@ -48,36 +48,50 @@ def _data_problems(located, path: Path) -> list[Problem]:
     return []
 
 
-def _model_problems_despite(located, found: list[Problem], path: Path) -> list[Problem]:
+def _model_problems_despite(located, found: list[Problem], path: Path) -> tuple[list[Problem], bool]:
     """The model, output and loss checks, run on the valid parts of a config that failed the schema:
     each field the schema refused is left out (so its default applies). Problems already found, or
-    inside a refused field, are not repeated. Nothing when the rest cannot stand without those fields."""
+    inside a refused field, are not repeated. Nothing when the rest cannot stand without those fields.
+    Also: whether the metrics written in the config fit the data (accuracy for classes, else regression)."""
     import copy
 
     from pydantic import ValidationError
 
 
     data = copy.deepcopy(located.data)
+    written = data.get("compile", {}).get("metrics") if isinstance(data.get("compile"), dict) else None
     refused = []
     for problem in found:
         try:
             key = parse_path(problem.path)
         except ValueError:
-            return []
+            return [], False
         if not key or not _remove(data, key):
-            return []
+            return [], False
         refused.append(problem.path)
     try:
         config = Config.model_validate(data)
         dataset = load_dataset(config.data, config.seed, Path(path).parent)
+        fit = isinstance(written, list) and all((metric == "accuracy") == (dataset.kind != "continuous")
+                                                for metric in written)
         check_model_against_data(config, dataset)
     except (ValidationError, DataError):
-        return []  # the refused fields were needed: the schema's problems come first
+        return [], False  # the refused fields were needed: the schema's problems come first
     except ConfigError as error:
         return [problem for problem in error.problems
                 if not any(problem.path == path or problem.path.startswith(path + ".") or
-                           problem.path.startswith(path + "[") for path in refused)]
-    return []
+                           problem.path.startswith(path + "[") for path in refused)], fit
+    return [], fit
+
+
+def _loss_first(problems: list[Problem], metrics_fit_the_data: bool) -> list[Problem]:
+    """When the data shows the loss is wrong, the loss comes first; and when the metrics fit the data,
+    the schema's complaint that they do not fit that loss goes: fixing the loss fixes both."""
+    loss = [problem for problem in problems if problem.path == "compile.loss"]
+    if not loss:
+        return problems
+    return loss + [problem for problem in problems if problem.path != "compile.loss"
+                   and not (metrics_fit_the_data and problem.path == "compile.metrics")]
 
 
 def _remove(data, key: tuple) -> bool:
@@ -126,7 +140,8 @@ def _validate_file(path: Path, overrides: list[str] | tuple) -> Report:
         config = validate_located(located, str(path))
     except ConfigError as error:
         report.errors = error.problems + [locate(problem) for problem in _data_problems(located, path)]
-        report.errors += [locate(problem) for problem in _model_problems_despite(located, report.errors, path)]
+        model_problems, metrics_fit = _model_problems_despite(located, report.errors, path)
+        report.errors = _loss_first(report.errors + [locate(problem) for problem in model_problems], metrics_fit)
         return report
 
     try:

@@ -18,7 +18,7 @@ from nnlearn.insight.inside import (
     normalised,
     plane,
 )
-from nnlearn.model.task import classes, probabilities
+from nnlearn.model.task import classes, output_reading, probabilities
 
 PLANE_STEPS = 48  # the boundary's grid; a unit's picture takes every other point (24 × 24)
 POINTS_SHOWN = 300  # training points drawn on the boundary, and rows on predicted against true
@@ -61,18 +61,18 @@ def _plane(model, prepared) -> dict:
     """
     xx, yy = plane(prepared, PLANE_STEPS)
     outputs = layer_outputs(model, normalised(prepared, np.c_[xx.ravel(), yy.ravel()]))
-    task, from_logits = prepared.task, prepared.config.compile.from_logits
+    task, reading = prepared.task, output_reading(prepared.config)  # the outputs read as the loss reads them
     answer = outputs[-1]
     shown = {"x_range": [float(xx.min()), float(xx.max())], "y_range": [float(yy.min()), float(yy.max())],
              "features": list(prepared.dataset.feature_names[:2]), "steps": PLANE_STEPS,
              "class_names": list(prepared.dataset.class_names or [])}
     if task == "regression":
-        shown["value"] = _rounded(answer[:, 0].reshape(xx.shape))
+        shown["value"] = _rounded(prepared.predicted_values(answer)[:, 0].reshape(xx.shape))  # in y's own units
     elif task == "binary":
-        shown["probability"] = _rounded(probabilities(answer, task, from_logits)[:, 0].reshape(xx.shape))
+        shown["probability"] = _rounded(probabilities(answer, task, reading)[:, 0].reshape(xx.shape))
     else:
-        chances = probabilities(answer, task, from_logits)
-        shown["classes"] = classes(answer, task, from_logits).reshape(xx.shape).astype(int).tolist()
+        chances = probabilities(answer, task, reading)
+        shown["classes"] = classes(answer, task, reading).reshape(xx.shape).astype(int).tolist()
         shown["confidence"] = _rounded(chances.max(axis=1).reshape(xx.shape))
     train = prepared.splits.train
     rows = _sample(len(train))
