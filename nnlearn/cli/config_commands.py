@@ -19,7 +19,7 @@ from nnlearn.cli.common import (
     refuse_existing,
     write_new,
 )
-from nnlearn.cli.display import make_console, print_report, print_wrapped
+from nnlearn.cli.display import first_line, make_console, print_report, print_wrapped
 
 
 def validate(configs: Annotated[list[Path], typer.Argument(help="One or more YAML configs.")],
@@ -76,7 +76,9 @@ def gradcheck(config: Annotated[Path, typer.Argument(help="The YAML config whose
 
     people, _ = consoles(as_json)
     with handled(as_json):
-        result = check_gradients(prepare(load_config(config, overrides or []), config.parent))
+        prepared = prepare(load_config(config, overrides or []), config.parent)
+        with first_line(people, f"Checking the gradients of {escape_markup(str(config))}'s model"):
+            result = check_gradients(prepared)
     people.print(gradcheck_table(result, TOLERANCE))
     people.print(f"Backpropagation: 1 backward pass ({result.backward_seconds * 1000:.1f} ms) for all "
                  f"{result.total_params:,} parameters. Finite differences need 2 forward passes per "

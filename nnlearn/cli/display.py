@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 import re
+import sys
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -43,9 +48,59 @@ def trimmed(console: Console) -> Console:
     return console
 
 
+PIPE_WIDTH = 100  # the lines of a pipe or a log, unless COLUMNS says otherwise (CI systems set it)
+
+
 def make_console(stderr: bool = False) -> Console:
-    """The console every command prints through: stdout (or stderr), padding trimmed in files and pipes."""
-    return trimmed(Console(stderr=stderr))
+    """The console every command prints through: stdout (or stderr), padding trimmed in files and pipes,
+    whose lines are as wide as COLUMNS says, else PIPE_WIDTH."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal and not _columns_set():
+        console.width = PIPE_WIDTH
+    return trimmed(console)
+
+
+def _columns_set() -> bool:
+    value = os.environ.get("COLUMNS", "")
+    return value.strip().isdigit() and int(value) > 0
+
+
+class LoadingNote:
+    """On a terminal, a live "loading TensorFlow…" note while TensorFlow is imported: without it, about 5 s
+    of silence after a command's first line. Gone as soon as TensorFlow is in, or at stop(); a pipe or a
+    log gets nothing (the first line already said what is happening)."""
+
+    def __init__(self, console: Console):
+        self.console, self.status, self.lock = console, None, threading.Lock()
+        if console.is_terminal and "tensorflow" not in sys.modules:
+            self.status = console.status("[dim]loading TensorFlow…[/]", spinner="dots")
+            self.status.start()
+            threading.Thread(target=self._until_loaded, name="loading note", daemon=True).start()
+
+    def _until_loaded(self) -> None:
+        while self.status is not None:
+            module = sys.modules.get("nnlearn.tensorflow_import")
+            if module is not None and hasattr(module, "keras"):  # its import is complete
+                self.stop()
+                return
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        with self.lock:
+            if self.status is not None:
+                self.status.stop()
+                self.status = None
+
+
+@contextmanager
+def first_line(console: Console, text: str):
+    """A command that loads TensorFlow says what it is doing at once, then shows the loading note."""
+    console.print(text, soft_wrap=True, highlight=False)
+    note = LoadingNote(console)
+    try:
+        yield note
+    finally:
+        note.stop()
 
 
 def print_table(console: Console, table: Table) -> None:
@@ -148,6 +203,7 @@ class EpochProgress:
     def __init__(self, console: Console, quiet: bool = False):
         self.console = console
         self.quiet = quiet
+        self.loading = None  # the loading note, from the run's first line until TensorFlow is in
         self.progress = None  # a rich Live display on a terminal
         self.unprinted = None  # (number, logs) of the latest epoch a pipe has not been shown yet
         self.said_why = False  # watch trains again and again: the expected loss is explained once
@@ -159,9 +215,21 @@ class EpochProgress:
 
             print_warnings(self.console, lint(prepared))
 
+    def run_started(self, run_dir: Path, name: str, first_epoch: int = 0) -> None:
+        """The first line of a run, before TensorFlow is imported: what trains, and where it is saved."""
+        resumed = f" (resuming after epoch {first_epoch})" if first_epoch else ""
+        self.console.print(f"Training {escape(name)} → [bold]{escape(str(run_dir))}[/]{resumed}", soft_wrap=True)
+        self.loading = LoadingNote(self.console)
+
+    def _loaded(self) -> None:
+        if self.loading is not None:
+            self.loading.stop()
+            self.loading = None
+
     def initial_loss(self, measured: float, expected: float, reason: str) -> None:
         from nnlearn.model.baselines import initial_loss_gap
 
+        self._loaded()
         if initial_loss_gap(measured, expected):
             print_wrapped(self.console, "[yellow]warning[/]: ",
                           f"the loss before training is {format_number(measured)}, far from the expected "
@@ -175,8 +243,7 @@ class EpochProgress:
     def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None:
         from rich.live import Live
 
-        resumed = f" (resuming after epoch {first_epoch})" if first_epoch else ""
-        self.console.print(f"Training → [bold]{escape(str(run_dir))}[/]{resumed}")
+        self._loaded()
         self.total, self.first_epoch, self.last_epoch = epochs, first_epoch, first_epoch
         self.unprinted = None
         # a pipe or a CI log gets plain lines (about 20 a run); a terminal gets a live bar
@@ -200,9 +267,13 @@ class EpochProgress:
         """Nothing to draw in a terminal (the model after each call into TensorFlow: see nnlearn.workflows.live)."""
 
     def _print_epoch(self, number: int, logs: dict) -> None:
+        """One epoch's line in a pipe or a log: as wide as the console, a long list of numbers going on, indented,
+        on the next line."""
         self.unprinted = None
-        self.console.print(f"epoch {number:>{len(str(self.total))}}/{self.total}  {epoch_logs(logs)}",
-                           soft_wrap=True, highlight=False)
+        counter = f"epoch {number:>{len(str(self.total))}}/{self.total}  "
+        numbers = epoch_logs(logs, width=max(20, self.console.width - len(counter))).splitlines()
+        lines = [counter + numbers[0]] + [" " * len(counter) + line for line in numbers[1:]]
+        self.console.print("\n".join(lines), soft_wrap=True, highlight=False)
 
     def finish(self) -> None:
         if self.progress is not None:

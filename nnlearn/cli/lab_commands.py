@@ -20,7 +20,7 @@ from nnlearn.cli.common import (
     refuse_existing,
     write_new,
 )
-from nnlearn.cli.display import loss_line, print_error, print_table, print_wrapped
+from nnlearn.cli.display import first_line, loss_line, print_error, print_table, print_wrapped
 from nnlearn.errors import NnlearnError
 from nnlearn.runs.rundir import RunDir
 
@@ -42,12 +42,15 @@ def smoke(paths: Annotated[Optional[list[Path]], typer.Argument(help="Configs or
     with handled(as_json):
         configs = find_configs(paths or [Path("configs")])
     results = []
-    for path in configs:
-        with handled(as_json):
-            result = smoke_config(path)
-        results.append(result)
-        colour = {"passed": "green", "failed": "red", "invalid": "red"}[result.status]
-        people.print(f"[{colour}]{result.status:>7}[/] {escape(str(path))} ({result.seconds:.1f} s)")
+    with first_line(people, f"Smoke-testing {len(configs)} config{'s' if len(configs) != 1 else ''}: a few steps "
+                            "each must lower the loss") as note:
+        for path in configs:
+            with handled(as_json):
+                result = smoke_config(path)
+            note.stop()
+            results.append(result)
+            colour = {"passed": "green", "failed": "red", "invalid": "red"}[result.status]
+            people.print(f"[{colour}]{result.status:>7}[/] {escape(str(path))} ({result.seconds:.1f} s)")
     people.print(smoke_table(results, STEPS))
     for result in results:
         if result.message:
@@ -346,7 +349,8 @@ def lr_find(config: Annotated[Path, typer.Argument(help="The YAML config whose m
 
     with handled(as_json):
         loaded = load_config(config, overrides or [])
-        result = range_test(loaded, config.parent, on_step=step_done)
+        with first_line(people, f"The learning-rate range test of {escape(str(config))}'s model"):
+            result = range_test(loaded, config.parent, on_step=step_done)
         folder = save(result, out)
     first, last, middle = result.valley()
     people.print(f"Stopped after {len(result.losses)} steps ({result.stopped}). The smoothed loss fell longest "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -16,7 +17,7 @@ from nnlearn.cli.common import (
     handled,
     write_new,
 )
-from nnlearn.cli.display import print_table, print_wrapped
+from nnlearn.cli.display import first_line, print_table, print_wrapped
 from nnlearn.runs.rundir import RunDir
 
 
@@ -34,7 +35,8 @@ def eval_command(run_dir: Annotated[Path, typer.Argument(help="A run directory m
     people, errors = consoles(as_json)
     with handled(as_json):
         run = RunDir.open(run_dir)
-        result = evaluate(run, expect or [], mistakes)
+        with first_line(people, f"Evaluating {escape_markup(str(run))} on its test split"):
+            result = evaluate(run, expect or [], mistakes)
     for warning in result.warnings:
         print_wrapped(errors, "[yellow]warning[/]: ", warning, 2)
     people.print(metrics_table({"test": result.test}, result.baseline,
@@ -76,8 +78,6 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     """
     from nnlearn.cli.tables import predictions_heading, predictions_table
     from nnlearn.errors import NnlearnError
-    from nnlearn.insight.predict import predict as predict_rows
-
     people, _ = consoles(as_json)
     with handled(as_json):
         if output is not None and output.exists():
@@ -88,15 +88,8 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
             raise NnlearnError(f"{said}; the rows to predict come with --input FILE or with --row NAME=VALUE.",
                                path="--input", hint=f"e.g. nnlearn predict {run_dir} --input new_rows.csv")
         run = RunDir.open(run_dir)
-        if row:
-            import tempfile
-
-            from nnlearn.insight.predict import input_columns, typed_rows
-
-            with tempfile.TemporaryDirectory() as folder:
-                result = predict_rows(run, typed_rows(row, input_columns(run), Path(folder)))
-        else:
-            result = predict_rows(run, input_file)
+        with first_line(consoles(as_json)[1], f"Predicting with {escape_markup(str(run))}"):
+            result = _predicted(run, input_file, row)
         if output is not None:
             from nnlearn.runs.rundir import write_atomic
 
@@ -111,6 +104,17 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
                           "warnings": result.warnings})
 
 
+def _predicted(run: RunDir, input_file: Path | None, row: list[str] | None):
+    """The predictions of the rows of --input, or of the rows --row typed."""
+    from nnlearn.insight.predict import input_columns, typed_rows
+    from nnlearn.insight.predict import predict as predict_rows
+
+    if not row:
+        return predict_rows(run, input_file)
+    with tempfile.TemporaryDirectory() as folder:  # the typed rows as a CSV, read like any --input
+        return predict_rows(run, typed_rows(row, input_columns(run), Path(folder)))
+
+
 def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
          as_json: JsonOption = False):
     """(Re)draw a run's plots into RUN_DIR/plots/: learning curves, confusion matrix, decision
@@ -119,7 +123,9 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `
 
     people, _ = consoles(as_json)
     with handled(as_json):
-        written = draw_plots(RunDir.open(run_dir))
+        run = RunDir.open(run_dir)
+        with first_line(people, f"Drawing the pictures of {escape_markup(str(run))}"):
+            written = draw_plots(run)
     for path in written:
         people.print(f"Wrote {escape_markup(str(path))}")
     emit(as_json, {"run_dir": str(run_dir), "plots": [str(path) for path in written]})
@@ -178,7 +184,8 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
     with handled(as_json):
         run = RunDir.open(run_dir)
         prepared, _ = prepare_saved_run(run)
-        model = run.load_model()  # a RunError before TensorFlow is imported when the run did not finish
+        with first_line(errors, f"Looking inside {escape_markup(str(run))}"):
+            model = run.load_model()  # a RunError before TensorFlow is imported when the run did not finish
         from nnlearn.insight import inside
 
         layers = inside.activity(model, prepared)

@@ -75,6 +75,8 @@ class Silent:
 
     def before_training(self, prepared: Prepared) -> None: ...
 
+    def run_started(self, run_dir: Path, name: str, first_epoch: int = 0) -> None: ...
+
     def initial_loss(self, measured: float, expected: float, reason: str) -> None: ...
 
     def start(self, epochs: int, run_dir: Path, first_epoch: int = 0) -> None: ...
@@ -134,6 +136,7 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     # the run folder appears with its config, preprocessing and run.json ("starting") before
     # TensorFlow is imported, so a kill during start-up leaves a run that --resume can start again
     run = start_run_dir(prepared, out)
+    progress.run_started(run.path, config.name)
     return _fit_recorded(prepared, run, expectations, progress, checkpoint=None, start=start)
 
 
@@ -168,7 +171,9 @@ def resume(run: RunDir, progress=None, expect: list[str] | tuple = ()) -> Run:
     distribute.check_setup(prepared.config)
     if not distribute.is_chief(prepared.config):  # reads the chief's checkpoint, never writes its files
         run, progress = distribute.resumable_copy(run), None
-    return _fit_recorded(prepared, run, expectations, progress or Silent(), checkpoint)
+    progress = progress or Silent()
+    progress.run_started(run.path, prepared.config.name, checkpoint["epoch"] if checkpoint else 0)
+    return _fit_recorded(prepared, run, expectations, progress, checkpoint)
 
 
 def _fit_recorded(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint: dict | None,

@@ -143,6 +143,9 @@ class LiveProgress:
         self.terminal.before_training(prepared)
         self.state.before_training(lint(prepared))
 
+    def run_started(self, run_dir, name: str, first_epoch: int = 0) -> None:
+        self.terminal.run_started(run_dir, name, first_epoch)
+
     def initial_loss(self, measured: float, expected: float, reason: str) -> None:
         self.terminal.initial_loss(measured, expected, reason)
 
