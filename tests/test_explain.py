@@ -128,11 +128,10 @@ def test_validate_explain_and_train_show_the_same_warnings(write_config):
 @pytest.mark.parametrize("activation, from_logits, says, never", [
     ("linear", "true", "3 logits z, one per class; softmax inside the loss", "probabilities a = softmax"),
     ("softmax", "false", "3 probabilities a = softmax(z), one per class, computed by the output layer", "logit"),
-    ("softmax", "true", "read as logits z and squash again with softmax", "3 logits"),
-    ("linear", "false", "3 unsquashed outputs z", "3 logits"),
 ])
 def test_explain_calls_the_outputs_what_they_are(activation, from_logits, says, never):
-    """A softmax or sigmoid output layer emits probabilities, not logits: explain says which it is."""
+    """A softmax or sigmoid output layer emits probabilities, not logits: explain says which it is (a softmax
+    told it gives logits, or K linear outputs read as probabilities, are validate errors instead)."""
     text = edited(TINY, ("units: 3, activation: linear", f"units: 3, activation: {activation}"))
     text = edited(text, ("optimizer:", f"from_logits: {from_logits}\n  optimizer:"))
     output = explain_prepared(prepare(config_from_text(text))).output

@@ -8,6 +8,7 @@ import pytest
 
 from nnlearn.config.loading import config_from_text
 from nnlearn.model.prepare import prepare
+from nnlearn.runs.rundir import RunDir
 from nnlearn.teaching.lint import lint
 
 IRIS = """\
@@ -197,5 +198,5 @@ def test_a_batch_larger_than_the_training_set_takes_one_step_per_epoch(tmp_path)
                                                                                                 "epochs: 3")
     assert "one step per epoch" in warned(text)["fit.batch_size"]
     run = trained(text, tmp_path / "run")
-    steps = load_checkpoint(run.run_dir)["variables"]["optimizer_0"]  # the optimizer's iteration count
+    steps = load_checkpoint(RunDir.open(run.run_dir))["variables"]["optimizer_0"]  # the optimizer's step count
     assert int(steps) == 3

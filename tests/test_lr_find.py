@@ -79,8 +79,9 @@ def test_the_curve_its_files_and_the_suggestion(workdir):
         assert [float(row["loss"]) for row in csv.DictReader(handle)] == losses
 
 
-def test_the_plot_names_each_rate_a_learning_rate(tmp_path):
-    from nnlearn.workflows.lr_find import _plot
+def test_the_plot_names_each_rate_a_learning_rate(tmp_path, monkeypatch):
+    from nnlearn.pictures import figures
+    from nnlearn.workflows import lr_find
 
     losses = [2.0] * 40 + [2.0 - 0.02 * k for k in range(1, 41)] + [1.2 + 0.1 * k for k in range(1, 21)]
     found = curve(losses)
@@ -90,13 +91,8 @@ def test_the_plot_names_each_rate_a_learning_rate(tmp_path):
         labels.extend(text.get_text() for text in figure.axes[0].get_legend().get_texts())
         figures.pyplot().close(figure)
 
-    import nnlearn.pictures.figures as figures
-
-    saved, figures.save_figure = figures.save_figure, keep
-    try:
-        _plot(found, tmp_path / "lr_find.png")
-    finally:
-        figures.save_figure = saved
+    monkeypatch.setattr(lr_find, "save_figure", keep)
+    lr_find._plot(found, tmp_path / "lr_find.png")
     rated = [label for label in labels if any(character.isdigit() for character in label) and "β" not in label]
     assert rated and all("learning rate" in label for label in rated), labels
 

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 
 from nnlearn.cli.app import app
 from nnlearn.config.loading import config_from_text
+from nnlearn.runs.rundir import RunDir
 from tests.conftest import CONFIGS, edited
 
 runner = CliRunner()
@@ -159,8 +160,9 @@ def test_keras_loss_and_nnlearn_accuracy_for_every_output_layer(task, tmp_path):
 @pytest.mark.tensorflow
 def test_a_softmax_over_one_unit_is_always_1_while_keras_trains_a_sigmoid_behind_it():
     """What validate's error says: the outputs never move from 1; Keras' loss is sigmoid cross-entropy of z."""
-    from nnlearn.model.build import build_model, compile_model, evaluate_arrays
+    from nnlearn.model.build import build_model, compile_model
     from nnlearn.model.prepare import prepare
+    from nnlearn.training.steps import evaluate_arrays
 
     config = config_from_text(config_text("binary", "softmax", False))
     prepared = prepare(config_from_text(config_text("binary", "linear", True)))
@@ -245,9 +247,10 @@ def test_accuracy_confusion_and_predictions_equal_numpy_from_the_saved_weights(t
     if activation == "tanh":  # lint: no probability above sigmoid(1) = 0.73
         assert p.max() <= sigmoid(1.0)
     if task != "multilabel":
-        assert evaluate(run.run_dir).confusion_matrix == confusion_matrix(truth.ravel(), predicted.ravel()).tolist()
+        evaluated = evaluate(RunDir.open(run.run_dir))
+        assert evaluated.confusion_matrix == confusion_matrix(truth.ravel(), predicted.ravel()).tolist()
     np.savez(workdir / "rows.npz", x=test.x)
-    rows = predict(run.run_dir, workdir / "rows.npz").rows
+    rows = predict(RunDir.open(run.run_dir), workdir / "rows.npz").rows
     shown = np.array([[row[key] for key in row if key.startswith("p_")] for row in rows])
     expected = np.c_[1 - p, p] if task == "binary" else p
     assert shown == pytest.approx(expected, rel=1e-5, abs=1e-6)

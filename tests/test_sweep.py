@@ -70,7 +70,7 @@ def test_a_2x2_grid_with_2_seeds(write_config, workdir):
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_ctrl_c_keeps_finished_runs_and_resume_skips_them(write_config, workdir, monkeypatch):
-    from nnlearn.training import train as training
+    from nnlearn.workflows import sweep as training  # where the sweep finds train_config
 
     real_train = training.train_config
     calls = []

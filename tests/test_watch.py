@@ -142,4 +142,4 @@ def test_cli_shows_the_configs_warnings_before_each_run(write_config):
     warning = result.output.index("Adam with learning_rate 50 is above the usual")
     assert warning < result.output.index("Training moons →")
     quiet = CliRunner().invoke(app, ["watch", str(path), "--set", "fit.epochs=1", "--max-runs", "1", "--quiet"])
-    assert quiet.exit_code == 0 and "above the usual" not in quiet.output
+    assert quiet.exit_code == 0 and "Adam with learning_rate 50 is above the usual" not in quiet.output

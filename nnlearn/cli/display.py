@@ -168,16 +168,18 @@ def print_wrapped(console: Console, head: str, text: str, indent: int = 0) -> No
     and one longer than a line stays whole for the terminal to fold, as one line in a file."""
     from rich.text import Text
 
-    # each line's plain text is escaped whole: pieces escaped one by one can join into markup ("[mae," "r2]")
-    lines, start, plain, used = [], head, "", Text.from_markup(head).cell_len
+    lines, line, used = [], "", Text.from_markup(head).cell_len
+    fresh = True  # no piece on this line yet
     for piece in _pieces(text):
-        if plain and used + 1 + len(piece) > console.width:
-            lines.append(start + escape(plain))
-            start, plain, used = " " * indent, "", indent
-        used += len(piece) + (1 if plain else 0)
-        plain += (" " if plain else "") + piece
-    lines.append(start + escape(plain))
-    console.print("\n".join(lines), soft_wrap=True, highlight=False)
+        if not fresh and used + 1 + len(piece) > console.width:
+            lines.append(line)
+            line, used, fresh = " " * indent, indent, True
+        line += ("" if fresh else " ") + piece
+        used += len(piece) + (0 if fresh else 1)
+        fresh = False
+    lines.append(line)
+    # escaped whole: "[mae," and "r2]" are harmless alone, but joined they read as markup and vanish
+    console.print(head + escape("\n".join(lines)), soft_wrap=True, highlight=False)
 
 
 def print_problems(console: Console, problems, label: str = "", indent: str = "") -> None:

@@ -239,7 +239,7 @@ def _describe(key: Key, items: list[dict], located: Located) -> Said:
     raw = located.raw.get(key)
     name = key[-1] if key else "config"
     if kind == "nnlearn":  # a mistake the schema's own checks found, carried whole (config.schema.mistake)
-        return Said(first["ctx"]["message"], first["ctx"].get("fix"))
+        return Said(first["ctx"]["message"], first["ctx"].get("fix"), first["ctx"].get("setting"))
     if kind == "extra_forbidden":
         guess = _guess_key(key, located)
         listing = ", ".join(_allowed_keys(key[:-1], located.data))
@@ -290,7 +290,9 @@ def _not_a_choice(key: Key, received, raw: str | None, located: Located) -> Said
 
 
 def _choices(key: Key, data) -> list[str]:
-    """The values a Literal field allows, read from the schema itself."""
+    """The values a Literal field allows (or each item of a list field: lint.ignore[0]), read from the schema."""
+    if key and isinstance(key[-1], int):
+        key = key[:-1]
     section = _section_at(key[:-1], data)
     field = section.model_fields.get(key[-1]) if section is not None and key else None
     if field is None:

@@ -49,10 +49,10 @@ BUNDLED_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "blobs", "xor", "linear", "multilabel", "signals")
 
 
-def mistake(message: str, fix: str | None = None) -> PydanticCustomError:
+def mistake(message: str, fix: str | None = None, setting: tuple | None = None) -> PydanticCustomError:
     """A mistake the schema's own checks find (raise it), carried through pydantic whole, as a value: its
-    message and its fix (nnlearn.config.loading turns it into a Problem)."""
-    return PydanticCustomError("nnlearn", "{message}", {"message": message, "fix": fix})
+    message, its fix and the setting the fix suggests (errors.Problem; nnlearn.config.loading makes one)."""
+    return PydanticCustomError("nnlearn", "{message}", {"message": message, "fix": fix, "setting": setting})
 
 
 def source_kind(source: str) -> str:
@@ -288,10 +288,12 @@ class CompileConfig(Section):
         for metric in metrics:  # the data may show the loss is the mistake: validate then names it first
             if loss == "mean_squared_error" and metric == "accuracy":
                 raise mistake("accuracy needs classes, but mean_squared_error is a regression loss.",
-                              "use metrics: [mae, mse, r2] for a quantity, or a classification loss.")
+                              "use {setting} for a quantity, or a classification loss.",
+                              ("metrics", {"setting": "[mae, mse, r2]"}))
             if loss != "mean_squared_error" and metric != "accuracy":
                 raise mistake(f"{metric} is a regression metric, but {loss} is a classification loss.",
-                              "use metrics: [accuracy] for classes, or loss: mean_squared_error.")
+                              "use {setting} for classes, or loss: mean_squared_error.",
+                              ("metrics", {"setting": "[accuracy]"}))
         return metrics
 
     def resolved_metrics(self) -> list[str]:

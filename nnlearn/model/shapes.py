@@ -247,26 +247,27 @@ def activation_problems(config: Config, units: int) -> list[Problem]:
     activation, loss = config.model.layers[index].activation, config.compile.loss
     path, squash = f"model.layers[{index}].activation", SQUASH_OF_LOSS.get(loss)
     logits = "one logit" if units == 1 else "one logit per " + ("label" if squash == "sigmoid" else "class")
-    usual = (f"use activation: linear with from_logits: true ({logits}; the loss applies {squash} itself, "
+    usual = (f"use {{setting}} with from_logits: true ({logits}; the loss applies {squash} itself, "
              f"stably), or activation: {squash} with from_logits: false.")
+    linear = one_setting("activation", "linear")
     if activation == "softmax" and units == 1:
         return [Problem(path, "a softmax over one unit is always 1 (e^z / e^z), whatever x is, so the model "
                               "cannot tell one example from another.",
-                        hint=usual if squash else "use activation: linear for regression.")]
+                        hint=usual if squash else "use {setting} for regression.", setting=linear)]
     if squash is None or activation not in SQUASH_OF_LOSS.values():
         return _unsquashed_problems(config, index, units)
     if activation != squash:
         return [Problem(path, f"{activation} in the output layer {WHAT_SQUASH_DOES[activation]}, but {loss} "
                               f"{WHAT_SQUASH_DOES[squash]} with a {squash}. Keras would train a {squash} of "
                               f"the values before the {activation}, so the outputs would not be the "
-                              "probabilities it trained.", hint=usual)]
+                              "probabilities it trained.", hint=usual, setting=linear)]
     if config.compile.from_logits:
         return [Problem(path, f"{activation} in the output layer and from_logits: true contradict each "
                               f"other: the layer outputs probabilities, and the loss is told they are "
                               f"logits; Keras 3 quietly uses the values before the {activation}, so the loss "
                               "falls anyway.",
-                        hint=f"use activation: linear (the loss applies {activation} itself, stably), or "
-                             "set from_logits: false.")]
+                        hint=f"use {{setting}} (the loss applies {activation} itself, stably), or "
+                             "set from_logits: false.", setting=linear)]
     return []
 
 
