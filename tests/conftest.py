@@ -5,6 +5,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.configs import DIVERGES, LINEAR_REGRESSION, MOONS, TINY  # noqa: F401 (the tests import them from here)
+
 # Wide output in tests: rich wraps at the terminal's width, and a long temporary path cut mid-word would
 # hide the fragment a test looks for. Tests about narrow terminals set COLUMNS themselves.
 os.environ["COLUMNS"] = "400"
@@ -12,63 +14,6 @@ os.environ["COLUMNS"] = "400"
 _TENSORFLOW_BEFORE = pytest.StashKey[bool]()
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"
-
-TINY = """\
-name: tiny
-seed: 0
-data:
-  source: iris
-  test_split: 0.2
-  validation_split: 0.1
-model:
-  layers:
-    - {type: dense, units: 8, activation: relu}
-    - {type: dense, units: 3, activation: linear}
-compile:
-  loss: sparse_categorical_crossentropy
-  optimizer: {type: adam, learning_rate: 0.05}
-fit:
-  epochs: 3
-  batch_size: 32
-"""
-
-# Two moons with a ReLU layer and dropout; tests set fit.epochs with an override.
-MOONS = """\
-name: moons
-data: {source: moons, n_samples: 400, noise: 0.2}
-model:
-  layers:
-    - {type: dense, units: 16, activation: relu}
-    - {type: dropout, rate: 0.2}
-    - {type: dense, units: 1}
-compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.01}}
-fit: {epochs: 6, batch_size: 8}
-"""
-
-# A regression whose loss becomes NaN in its first epoch: raw (unscaled) diabetes features and plain
-# gradient descent with a far too large learning rate.
-DIVERGES = """\
-name: diverges
-data: {source: diabetes, normalize: none}
-model:
-  layers:
-    - {type: dense, units: 8, activation: relu}
-    - {type: dense, units: 1}
-compile: {loss: mean_squared_error, optimizer: {type: sgd, learning_rate: 100}}
-fit: {epochs: 5, batch_size: 32}
-"""
-
-# A linear target learned by one linear unit.
-LINEAR_REGRESSION = """\
-name: reg
-data: {source: linear, n_samples: 200, n_features: 3}
-model:
-  layers:
-    - {type: dense, units: 1}
-compile: {loss: mean_squared_error, optimizer: {type: sgd, learning_rate: 0.05}}
-fit: {epochs: 30}
-"""
-
 
 # A model's float32 outputs for rows batched another way (one row, or two together) are summed in another order:
 # they agree to about 1e-7 of their size, not bit for bit.
@@ -88,6 +33,39 @@ def edited(text: str, *changes: tuple[str, str]) -> str:
         assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in the template"
         text = text.replace(old, new)
     return text
+
+
+def invoke(*arguments, **options):
+    """One `nnlearn` command run in this process (typer's CliRunner): arguments as on the command line (paths
+    may be Paths), on a wide terminal so rich never wraps a long temporary path mid-word."""
+    from typer.testing import CliRunner
+
+    from nnlearn.cli.app import app
+
+    environment = {"COLUMNS": "400", **options.pop("env", {})}
+    return CliRunner().invoke(app, [str(argument) for argument in arguments], env=environment, **options)
+
+
+def _trained(factory, name: str, text: str, overrides: list[str]) -> Path:
+    from nnlearn.training.train import train
+
+    folder = factory.mktemp(name)
+    (folder / f"{name}.yaml").write_text(text)
+    return train(folder / f"{name}.yaml", overrides, out=folder / "run").run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    """TINY (iris, 4 features, 3 classes) trained for 20 epochs, once per test process: for every test that
+    only reads a finished run."""
+    return _trained(tmp_path_factory, "tiny", TINY, ["fit.epochs=20"])
+
+
+@pytest.fixture(scope="session")
+def moons_run(tmp_path_factory) -> Path:
+    """MOONS (2 features, binary) trained for 15 epochs, once per test process: for every test that only reads
+    a finished run of two features (decision boundary, predict by column name)."""
+    return _trained(tmp_path_factory, "moons", MOONS, ["fit.epochs=15"])
 
 
 @pytest.fixture

@@ -14,18 +14,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
 
-from nnlearn.cli.app import app
 from nnlearn.runs.rundir import RunDir
-from tests.conftest import LINEAR_REGRESSION, ROOT, TINY
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    # a wide terminal: rich wraps a long path mid-word at 80 columns, and the temporary folders' names vary
-    return runner.invoke(app, [str(arg) for arg in args], env={"COLUMNS": "400"})
+from tests.conftest import LINEAR_REGRESSION, ROOT, TINY, invoke
 
 
 def refused(result, *fragments):

@@ -2,7 +2,7 @@
 place that turns the model's outputs into probabilities and classes, read the way the compiled loss
 reads them.
 
-How Keras 3's loss reads the output layer (measured by tests/test_output_truth.py):
+How Keras 3's loss reads the output layer (measured by tests/model/test_output_truth.py):
 - mean_squared_error: the outputs are the predictions themselves ("values")
 - an output layer that applies sigmoid or softmax: the cross-entropy takes the values before it as the
   logits, whatever from_logits says, so the outputs are the probabilities ("probabilities")

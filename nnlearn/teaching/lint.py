@@ -1,6 +1,6 @@
 """Warnings that name the concept behind a likely mistake. Never fatal; silenced with --quiet.
 
-Each effect a warning claims is made to happen, and measured, by tests/test_lint_claims.py.
+Each effect a warning claims is made to happen, and measured, by tests/teaching/test_lint_claims.py.
 """
 
 from __future__ import annotations

@@ -5,10 +5,9 @@ tests/test_shipped_configs.py, which checks their verdicts too."""
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from nnlearn.cli.app import app
 from nnlearn.runs.rundir import RunDir
+from tests.conftest import invoke
 from tests.scenarios.corpus import BY_NAME, SCENARIOS, TASKS, VERDICTS, train_and_diagnose
 
 TRAINED_HERE = [scenario.name for scenario in SCENARIOS if not scenario.shipped]
@@ -40,14 +39,14 @@ def test_a_run_shows_one_verdict_wherever_it_is_shown(workdir):
 
     scenario = BY_NAME["bias-binary"]
     config = scenario.write(workdir)
-    trained = CliRunner().invoke(app, ["train", str(config), "--out", "runs/one", "--json"])
+    trained = invoke("train", config, "--out", "runs/one", "--json")
     assert trained.exit_code == 0, trained.output
     [said] = json.loads(trained.stdout)["diagnosis"]
     assert said["kind"] == "high_bias"
-    evaluated = CliRunner().invoke(app, ["eval", "runs/one", "--json"])
-    diagnosed = CliRunner().invoke(app, ["diagnose", "runs/one", "--json"])
+    evaluated = invoke("eval", "runs/one", "--json")
+    diagnosed = invoke("diagnose", "runs/one", "--json")
     assert json.loads(evaluated.stdout)["diagnosis"] == [said] == json.loads(diagnosed.stdout)["diagnosis"]
-    report = CliRunner().invoke(app, ["report", "runs/one", "-o", "one.html"])
+    report = invoke("report", "runs/one", "-o", "one.html")
     assert report.exit_code == 0, report.output
     assert said["title"] in (workdir / "one.html").read_text()
     from nnlearn.insight.diagnose import curve_title, diagnose_run
