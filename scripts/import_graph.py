@@ -122,11 +122,11 @@ def main() -> None:
     print("cycles (load-time imports):", _cycles(load_edges) or "none")
     print(f"imports between nnlearn's modules outside cli/: {total_count}, inside functions: {inside_count} "
           f"({inside_count / max(total_count, 1):.0%})")
-    training, cli = (("nnlearn.training.train", "nnlearn.cli.app") if "nnlearn.training.train" in modules
+    training, cli = (("nnlearn.training.train", "nnlearn.cli.train_command") if "nnlearn.training.train" in modules
                      else ("nnlearn.training", "nnlearn.cli"))  # the flat layout of older commits
     path = graph.find_upstream_modules(training) | {training, cli}
     touched = sorted(module for module in rundir_users if module in path)
-    print(f"modules that name RunDir: {len(rundir_users)}; on train --from's path (cli.app and what "
+    print(f"modules that name RunDir: {len(rundir_users)}; on train --from's path (the train command and what "
           f"training.train imports): {len(touched)}: " + ", ".join(m.removeprefix("nnlearn.") for m in touched))
 
 if __name__ == "__main__":

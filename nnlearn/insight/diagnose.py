@@ -296,7 +296,7 @@ def _high_bias(numbers: RunNumbers) -> Verdict | None:
     settled = (f"; the {trend.name} loss has settled (it fell {max(trend.fell, 0):.1%} of the untrained loss over "
                "the last tenth of the epochs), so more epochs alone will not help" if trend else "")
     advice, command = bias_remedy(numbers)
-    return Verdict("high_bias", "High bias: underfitting", evidence + settled + ".",
+    return Verdict("high_bias", "High bias (underfitting)", evidence + settled + ".",
                    f"the model is too simple for the task: {advice}.", command)
 
 
@@ -316,7 +316,7 @@ def _high_variance(numbers: RunNumbers) -> Verdict | None:
                 f"({found.where}): {times}, and above it by more than the noise of {numbers.validation_rows} "
                 f"validation examples (±{noise:.3g})")
     advice, command = variance_remedy(numbers)
-    return Verdict("high_variance", "High variance: overfitting", evidence + _losses_apart(numbers) + ".",
+    return Verdict("high_variance", "High variance (overfitting)", evidence + _losses_apart(numbers) + ".",
                    f"it fits its training examples far better than new ones: {advice}", command)
 
 
