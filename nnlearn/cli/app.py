@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 import warnings
+from contextlib import ExitStack
 from typing import Annotated
 
 import typer
@@ -15,6 +16,7 @@ import typer
 from nnlearn.cli import config_commands, lab_commands, run_commands, train_command
 from nnlearn.cli.process import exit_after, exit_interrupted, guard_output, quiet_at_shutdown
 from nnlearn.cli.usage import Commands
+from nnlearn.runs import lock
 from nnlearn.versions import installed_versions
 
 app = typer.Typer(cls=Commands, no_args_is_help=True, add_completion=False, rich_markup_mode="markdown",
@@ -29,9 +31,14 @@ def _version(value: bool) -> None:
 
 
 @app.callback()
-def main_options(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+def main_options(context: typer.Context,
+                 version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                                        help="Print the version and exit.")] = False):
     """nnlearn turns a YAML config into a tf.keras Sequential model, trains it and saves the run."""
+    # the run folders a command writes stay locked until it ends (see nnlearn.runs.lock), then are let go
+    scope = ExitStack()
+    scope.enter_context(lock.held())
+    context.call_on_close(scope.close)
     # Python warnings (Keras' and TensorFlow's, with their site-packages paths) are for programmers who use
     # these libraries; nnlearn tells a learner what matters in its own words, as a config warning with a fix.
     warnings.simplefilter("ignore")

@@ -16,6 +16,7 @@ from nnlearn.cli.common import (
     write_new,
 )
 from nnlearn.cli.display import print_table, print_wrapped
+from nnlearn.runs import lock
 from nnlearn.runs.rundir import RunDir
 
 
@@ -117,7 +118,9 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `
 
     people, _ = consoles(as_json)
     with handled(as_json):
-        written = draw_plots(RunDir.open(run_dir))
+        run = RunDir.open(run_dir)
+        run.take()  # before anything else: one writer at a time
+        written = draw_plots(run)
     for path in written:
         people.print(f"Wrote {path}")
     emit(as_json, {"run_dir": str(run_dir), "plots": [str(path) for path in written]})
@@ -135,6 +138,8 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
     people, _ = consoles(as_json)
     with handled(as_json):
         sweep = is_sweep_dir(run_dir)
+        if output is None:  # the page goes into the folder: hold it first, one writer at a time
+            lock.take(run_dir) if sweep else RunDir.open(run_dir).take()
         text = sweep_report(run_dir) if sweep else run_report(RunDir.open(run_dir))
         if output is not None:
             target = output

@@ -140,6 +140,13 @@ def is_chief(config: Config) -> bool:
     return cluster is None or cluster.is_chief
 
 
+def writes_its_run() -> bool:
+    """Whether this process writes the run it trains: yes, unless TF_CONFIG makes it a worker other than
+    the chief (those train into a temporary copy)."""
+    cluster = read_cluster()
+    return cluster is None or cluster.is_chief
+
+
 def run_dir_of_this_worker(config: Config, out):
     """Where this process writes its run: `out` for the chief, a temporary folder for the others."""
     if is_chief(config):

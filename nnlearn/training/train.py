@@ -132,8 +132,13 @@ def resume(run: RunDir, progress=None, expect: list[str] | tuple = ()) -> Run:
     """Continue an interrupted run from its last checkpoint to the configured number of epochs.
 
     Refuses a run whose config.yaml or data changed since it started: its checkpoint, split and
-    normaliser belong to the original settings.
+    normaliser belong to the original settings. The run's lock is taken before anything else: a second
+    process resuming (or drawing, or reporting) the same run is refused at once, naming the first.
     """
+    from nnlearn.training import distribute
+
+    if distribute.writes_its_run():  # another worker only reads the chief's run (see resumable_copy)
+        run.take()
     record = run.record()
     status = record.get("status")
     if status == "finished" and not run.is_finished():
@@ -155,8 +160,6 @@ def resume(run: RunDir, progress=None, expect: list[str] | tuple = ()) -> Run:
     _check_data_unchanged(run, record, prepared)
     expectations = expectations_for(prepared.config, expect)
     checkpoint = load_checkpoint(run)
-    from nnlearn.training import distribute
-
     distribute.check_setup(prepared.config)
     if not distribute.is_chief(prepared.config):  # reads the chief's checkpoint, never writes its files
         run, progress = distribute.resumable_copy(run), None

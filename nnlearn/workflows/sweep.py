@@ -15,6 +15,7 @@ from nnlearn.config.loading import load_config, parse_path
 from nnlearn.config.schema import Config, key_metric
 from nnlearn.errors import ConfigError, Interrupted, NnlearnError, Problem, RunFailed
 from nnlearn.jsonout import json_text
+from nnlearn.runs import lock
 from nnlearn.runs.rundir import RunDir, create_run_dir
 from nnlearn.runs.sweep_folder import BASE_CONFIG_FILE, SWEEP_FILE, Axis, Sweep, plan, save_results
 
@@ -125,6 +126,7 @@ def start_sweep(config_path: Path, overrides: list[str], grids: list[str], seeds
              BASE_CONFIG_FILE: header + yaml.safe_dump(base.applying(), sort_keys=False,
                                                        allow_unicode=True)}
     sweep_dir = create_run_dir(f"sweep-{base.name}", out, files=files)
+    lock.take(sweep_dir)
     return Sweep(sweep_dir, axes, seed_list, members, metric, higher), config_dir
 
 
@@ -143,10 +145,11 @@ def run_sweep(sweep: Sweep, config_dir: Path | None, on_run=None) -> Sweep:
             continue
         run_dir = sweep.sweep_dir / member.name
         try:
-            if run_dir.exists():
-                run = resume(RunDir.open(run_dir))  # interrupted earlier: continue from its last checkpoint
-            else:
-                run = train_config(load_config(base_path, member.overrides()), config_dir, out=run_dir)
+            with lock.held(new=True):  # each run's lock is let go when it ends, the sweep's kept
+                if run_dir.exists():
+                    run = resume(RunDir.open(run_dir))  # interrupted earlier: continue from its last checkpoint
+                else:
+                    run = train_config(load_config(base_path, member.overrides()), config_dir, out=run_dir)
             member.status, member.metrics = "finished", run.metrics
             member.epochs, member.seconds = run.epochs, run.seconds
         except RunFailed:

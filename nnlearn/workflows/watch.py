@@ -13,6 +13,7 @@ from pathlib import Path
 
 from nnlearn.config.differences import changes as config_changes
 from nnlearn.errors import NnlearnError
+from nnlearn.runs import lock
 
 POLL_SECONDS = 0.1  # how often the file is looked at: cheap (one small read), quick enough to feel instant
 SETTLE_SECONDS = 0.15  # a save is trained once the file stayed the same this long: an editor may write in steps
@@ -105,7 +106,8 @@ def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run,
             changes = config_changes(previous_config, resolved) if previous_config is not None else []
             if on_changes is not None and previous_config is not None:
                 on_changes(changes)
-            run = train_config(config, path.parent, progress=progress)
+            with lock.held(new=True):  # each run's lock is let go when it ends: it can be resumed or drawn
+                run = train_config(config, path.parent, progress=progress)
         except NnlearnError as error:
             if getattr(error, "exit_code", 2) == 130:
                 raise
