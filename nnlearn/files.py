@@ -44,7 +44,7 @@ def read_bounded(path: Path, limit: int, advice: str) -> bytes:
             raise UnreadableFile(f"{path} is not a regular file; nnlearn reads ordinary files only.",
                                  "save the content to a file and give its path.")
         try:
-            data = stream.read(limit + 1)
+            data = _read_up_to(stream, limit + 1)
         except OSError as error:
             raise UnreadableFile(f"{path} cannot be read: {error.strerror}.",
                                  "check the file and the disk.") from None
@@ -52,6 +52,18 @@ def read_bounded(path: Path, limit: int, advice: str) -> bytes:
         raise UnreadableFile(f"{path} holds more than {limit:,} bytes; nnlearn reads at most {limit:,} here.",
                              advice)
     return data
+
+
+def _read_up_to(stream, size: int, block: int = 1 << 20) -> bytes:
+    """At most size bytes, read a block at a time: memory follows what the file holds, never the limit."""
+    blocks, total = [], 0
+    while total < size:
+        chunk = stream.read(min(block, size - total))
+        if not chunk:
+            break
+        blocks.append(chunk)
+        total += len(chunk)
+    return b"".join(blocks)
 
 
 def count_lines(path: Path, block: int = 1 << 20) -> int:

@@ -93,7 +93,7 @@ def predict(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
             from nnlearn.insight.predict import input_columns, typed_rows
 
             with tempfile.TemporaryDirectory() as folder:
-                result = predict_rows(run, typed_rows(row, input_columns(run), Path(folder)))
+                result = predict_rows(run, typed_rows(row, input_columns(run), Path(folder)), typed=True)
         else:
             result = predict_rows(run, input_file)
         if output is not None:

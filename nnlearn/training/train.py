@@ -124,8 +124,28 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     progress.before_training(prepared)
     # the run folder appears with its config, preprocessing and run.json ("starting") before
     # TensorFlow is imported, so a kill during start-up leaves a run that --resume can start again
-    run = start_run_dir(prepared, out)
+    with _interrupts_wait() as pressed:  # a Ctrl-C as the folder appears: after it is made and locked
+        run = start_run_dir(prepared, out)
+    if pressed:
+        error = Interrupted(f"interrupted; no epoch had ended; {run} holds the run's config, ready to start again.",
+                            hint=f"continue with: nnlearn train --resume {run}")
+        error.run_dir = run.path
+        raise error
     return _fit_recorded(prepared, run, expectations, progress, checkpoint=None, start=start)
+
+
+@contextlib.contextmanager
+def _interrupts_wait():
+    """Ctrl-C waits until the block ends (yields a list that holds the press, if one came)."""
+    pressed: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def resume(run: RunDir, progress=None, expect: list[str] | tuple = ()) -> Run:
