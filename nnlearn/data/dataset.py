@@ -155,7 +155,12 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None,
     path = source.path
     if source.kind == "images":
         images = list_folder(path, data.image_size, data.color)
-        names = [f"pixel{i + 1}" for i in range(int(np.prod(images.image_shape)))]
+        features = int(np.prod(images.image_shape))
+        check_fits_in_memory(len(images.files) * features * 4 * COPIES_IN_MEMORY,
+                             f"{len(images.files):,} images of {' x '.join(map(str, images.image_shape))}",
+                             "data.image_size", "use a smaller data.image_size, or fewer images.",
+                             why="the decoded pixels as float32, their split copies and the normalised copies")
+        names = [f"pixel{i + 1}" for i in range(features)]
         return Dataset(None, images.labels, names, "classes", images.class_names, images.image_shape,
                        images=images)
     if source.kind == "other":

@@ -22,7 +22,7 @@ import yaml
 from nnlearn.config.expectations import ExpectationResult, check_expectations, expectations_for
 from nnlearn.config.loading import load_config, problems_from_set
 from nnlearn.config.schema import Config
-from nnlearn.errors import Interrupted, NnlearnError, RunError, RunFailed
+from nnlearn.errors import DataError, Interrupted, NnlearnError, RunError, RunFailed
 from nnlearn.model.baselines import baseline_metrics
 from nnlearn.model.prepare import Prepared, prepare
 from nnlearn.runs.checkpoint import load_checkpoint, save_checkpoint
@@ -303,6 +303,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     strategy = distribute.make_strategy(config)  # None for fit.distribute: none
     if strategy is not None:
         run_dir.record_distribution(distribute.describe(strategy, config))
+    _decode_every_image(prepared, run_dir)
     tf_model.enable_determinism(config.seed)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:  # under a strategy, every variable is created mirrored on each replica
@@ -392,6 +393,22 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     early = _early_stop(stopping, rows) if stopping is not None else None
     run_dir.record_status("finished", len(rows), versions, early_stopping=early)
     return Run(run_dir.path, len(rows), seconds, metrics, baseline, rows, results, prepared, early)
+
+
+def _decode_every_image(prepared: Prepared, run_dir: RunDir) -> None:
+    """An image folder's every split decoded before the first epoch: a file TensorFlow cannot decode
+    stops the run before any training, not after all of it, when the test split is measured."""
+    if prepared.dataset.images is None:
+        return
+    try:
+        for split in (prepared.splits.train, prepared.splits.validation, prepared.splits.test):
+            if split is not None:
+                split.x  # noqa: B018  decoded (and kept) now
+    except DataError as error:
+        raise DataError(error.message, path=error.path,
+                        hint=f"{error.hint} No epoch was trained: once the folder is fixed, train it as a new run "
+                             f"(resuming would refuse the changed folder): nnlearn train --from {run_dir}"
+                        ) from None
 
 
 def _nan_failure(prepared: Prepared, run_dir: RunDir, epoch: int, batch: int, good_epochs: int) -> RunFailed:
