@@ -7,6 +7,7 @@ Nothing here imports TensorFlow: only the commands that train or evaluate do, wh
 from __future__ import annotations
 
 import sys
+import tempfile
 import warnings
 from contextlib import ExitStack
 from typing import Annotated
@@ -16,6 +17,7 @@ import typer
 from nnlearn.cli import config_commands, lab_commands, run_commands, train_command
 from nnlearn.cli.process import exit_after, exit_interrupted, guard_output, quiet_at_shutdown
 from nnlearn.cli.usage import Commands
+from nnlearn.files import remove_temporary_folders, temporary_folder
 from nnlearn.runs import lock
 from nnlearn.versions import installed_versions
 
@@ -63,6 +65,9 @@ app.command("schema")(config_commands.schema)
 def main() -> None:
     sys.unraisablehook = quiet_at_shutdown
     guard_output()
+    # every temporary file of the command (TensorFlow's autograph files too) in one folder of its own,
+    # removed on every way out (see process._leave), so a Ctrl-C leaves none behind
+    tempfile.tempdir = str(temporary_folder("nnlearn-"))
     try:
         app(prog_name="nnlearn")
     except KeyboardInterrupt:  # a second Ctrl-C while the first one's message was being printed
@@ -70,6 +75,8 @@ def main() -> None:
     except SystemExit as stop:
         exit_after(stop.code)
         raise
+    finally:
+        remove_temporary_folders()
 
 
 if __name__ == "__main__":

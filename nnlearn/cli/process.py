@@ -163,6 +163,9 @@ def exit_interrupted(code: int) -> None:
 
 
 def _leave(code: int) -> None:
+    from nnlearn.files import remove_temporary_folders
+
+    remove_temporary_folders()  # os._exit runs no atexit handler: the command's temporary files go now
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
