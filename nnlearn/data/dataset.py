@@ -533,8 +533,23 @@ def _read_csv(path: Path, data: DataConfig, seed: int, columns: Columns | None) 
                          why="x as float64 once text is one-hot encoded, its split copies and the normalised copies")
     dataset.x = columns.transform(table)
     dataset.feature_names = columns.feature_names
+    _check_finite_lines(table, dataset, data.target)
     dataset.columns = columns if columns.changes_anything else None
     return dataset
+
+
+def _check_finite_lines(table: Table, dataset: Dataset, target: str) -> None:
+    """An infinite or NaN number in a CSV, named by its file line (not its place among the rows kept)."""
+    bad = ~np.isfinite(dataset.x)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(f"{table.at(table.lines[row])}: feature {dataset.feature_names[column]!r} is "
+                        f"{dataset.x[row, column]} ({int(bad.sum())} such values).", path="data.source",
+                        hint="fill in or drop the rows with missing values before training.")
+    if dataset.kind == "continuous" and not np.all(np.isfinite(dataset.y)):
+        row = int(np.flatnonzero(~np.isfinite(dataset.y))[0])
+        raise DataError(f"{table.at(table.lines[row])}: the target {target!r} is {dataset.y[row]}.",
+                        path="data.target", hint="drop the rows whose target is missing or infinite.")
 
 
 def _read_npz(path: Path) -> Dataset:
