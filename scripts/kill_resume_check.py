@@ -28,6 +28,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from nnlearn.runs.lock import LOCK_FILE
+
 CONFIG = """\
 name: killed
 seed: 3
@@ -80,6 +82,14 @@ def moment(run_dir: Path) -> str:
     return f"after training ({status})"
 
 
+def holder(run_dir: Path) -> int | None:
+    """The process that last took the run's lock, as its lock file says (nnlearn.runs.lock)."""
+    try:
+        return int((run_dir / LOCK_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 LONGER = "fit.epochs=400"  # long enough to be killed after its first checkpoint and resumed twice at once
 
 
@@ -102,8 +112,9 @@ def concurrent(count: int, folder: Path, config: Path, chance: random.Random) ->
         command = [sys.executable, "-m", "nnlearn", "train", "--resume", str(run_dir), "--no-plots", "-q"]
         both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
                 for _ in range(2)]
-        while moment(run_dir) != "training" and any(resumer.poll() is None for resumer in both):
-            time.sleep(0.01)  # one of them holds the run and trains: a plot now must be refused
+        while holder(run_dir) not in {resumer.pid for resumer in both} and \
+                any(resumer.poll() is None for resumer in both):
+            time.sleep(0.01)  # until one of them holds the run: a plot now must be refused
         plot = subprocess.run([sys.executable, "-m", "nnlearn", "plot", str(run_dir)], capture_output=True,
                               text=True)
         outputs = [(resumer.communicate()[0], resumer.returncode) for resumer in both]
