@@ -410,6 +410,23 @@ def quadratic_inputs(tally: Tally, folder: Path, run: Path) -> None:
                   expect="data.validation_split is 0")
 
 
+def classes_beyond_files(tally: Tally, folder: Path, predicting: Path) -> dict[str, int]:
+    """The classes beyond hostile files: each section's number of cases."""
+    diagnosed = stopped_run(folder, "diagnosed")
+    sections = {"output streams closed": lambda: output_streams(tally, folder, diagnosed),
+                "narrow encodings": lambda: narrow_encodings(tally, folder, diagnosed),
+                "concurrent commands": lambda: concurrent_commands(tally, folder),
+                "decompression and combinatorial sizes": lambda: sizes(tally, folder),
+                "duplicate names": lambda: duplicate_names(tally, folder, predicting),
+                "quadratic inputs": lambda: quadratic_inputs(tally, folder, stopped_run(folder, "long-history"))}
+    counts = {}
+    for name, section in sections.items():
+        start = tally.cases
+        section()
+        counts[name] = tally.cases - start
+    return counts
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mutations", type=int, default=300)
@@ -474,25 +491,7 @@ def main() -> int:
             tally.run(f"path {path[:20]!r} ({command[0]})", *command, path)
     counts["paths"] = tally.cases - start
 
-    start = tally.cases
-    diagnosed = stopped_run(folder, "diagnosed")
-    output_streams(tally, folder, diagnosed)
-    counts["output streams closed"] = tally.cases - start
-    start = tally.cases
-    narrow_encodings(tally, folder, diagnosed)
-    counts["narrow encodings"] = tally.cases - start
-    start = tally.cases
-    concurrent_commands(tally, folder)
-    counts["concurrent commands"] = tally.cases - start
-    start = tally.cases
-    sizes(tally, folder)
-    counts["decompression and combinatorial sizes"] = tally.cases - start
-    start = tally.cases
-    duplicate_names(tally, folder, predicting)
-    counts["duplicate names"] = tally.cases - start
-    start = tally.cases
-    quadratic_inputs(tally, folder, stopped_run(folder, "long-history"))
-    counts["quadratic inputs"] = tally.cases - start
+    counts.update(classes_beyond_files(tally, folder, predicting))
 
     shutil.rmtree(folder, ignore_errors=True)
     for failure in tally.failures:
