@@ -6,8 +6,11 @@ refused before it is read, and a read stops one byte past its limit whatever `st
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import stat
+import tempfile
 from pathlib import Path
 
 from nnlearn.errors import UnreadableFile  # noqa: F401 (raised here, caught by callers)
@@ -44,7 +47,7 @@ def read_bounded(path: Path, limit: int, advice: str) -> bytes:
             raise UnreadableFile(f"{path} is not a regular file; nnlearn reads ordinary files only.",
                                  "save the content to a file and give its path.")
         try:
-            data = stream.read(limit + 1)
+            data = _read_up_to(stream, limit + 1)
         except OSError as error:
             raise UnreadableFile(f"{path} cannot be read: {error.strerror}.",
                                  "check the file and the disk.") from None
@@ -52,6 +55,18 @@ def read_bounded(path: Path, limit: int, advice: str) -> bytes:
         raise UnreadableFile(f"{path} holds more than {limit:,} bytes; nnlearn reads at most {limit:,} here.",
                              advice)
     return data
+
+
+def _read_up_to(stream, size: int, block: int = 1 << 20) -> bytes:
+    """At most size bytes, read a block at a time: memory follows what the file holds, never the limit."""
+    blocks, total = [], 0
+    while total < size:
+        chunk = stream.read(min(block, size - total))
+        if not chunk:
+            break
+        blocks.append(chunk)
+        total += len(chunk)
+    return b"".join(blocks)
 
 
 def count_lines(path: Path, block: int = 1 << 20) -> int:
@@ -111,3 +126,23 @@ def format_bytes(count: float) -> str:
         count /= 1024
         index += 1
     return f"{count:,.0f} bytes" if index == 0 else f"{count:,.1f} {units[index]}"
+
+
+_TEMPORARY_FOLDERS: list[Path] = []
+
+
+def temporary_folder(prefix: str) -> Path:
+    """A new folder in the temporary directory, removed by remove_temporary_folders: called on every way out
+    of the command line, the quick exit after Ctrl-C included, where atexit handlers do not run (atexit
+    stays only for library use)."""
+    folder = Path(tempfile.mkdtemp(prefix=prefix))
+    if not _TEMPORARY_FOLDERS:
+        atexit.register(remove_temporary_folders)
+    _TEMPORARY_FOLDERS.append(folder)
+    return folder
+
+
+def remove_temporary_folders() -> None:
+    """Remove every folder temporary_folder made, newest first."""
+    while _TEMPORARY_FOLDERS:
+        shutil.rmtree(_TEMPORARY_FOLDERS.pop(), ignore_errors=True)

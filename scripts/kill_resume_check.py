@@ -3,11 +3,16 @@ uninterrupted run.
 
     python scripts/kill_resume_check.py --kills 12 --seed 0
     python scripts/kill_resume_check.py --kills 8 --stream    # the same for a run that streams its CSV
+    python scripts/kill_resume_check.py --kills 0 --concurrent 6  # two commands on one run at once
 
 Each kill is a SIGKILL after a random delay between 0 and the uninterrupted run's own duration. A run
 folder that exists is resumed with `nnlearn train --resume` (until it finishes); a kill before the
 folder existed is retried with the same --out. The resumed history.csv and metrics.json (less the
 seconds it took) must equal the uninterrupted run's byte for byte. Exit 1 if any differs.
+
+--concurrent N: N runs killed mid-training, each then resumed by two `nnlearn train --resume` started at
+the same moment, with a `plot` of the run in the middle: exactly one resumes, the other writer is refused
+at once naming it (exit 2), and the run still ends byte-identical to the uninterrupted one.
 """
 
 from __future__ import annotations
@@ -23,18 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-CONFIG = """\
-name: killed
-seed: 3
-data: {source: moons, n_samples: 400, noise: 0.2}
-model:
-  layers:
-    - {type: dense, units: 16, activation: relu}
-    - {type: dropout, rate: 0.2}
-    - {type: dense, units: 1}
-compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.01}}
-fit: {epochs: 40, batch_size: 8}
-"""
+from nnlearn.runs.lock import LOCK_FILE
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests.configs import MOONS  # noqa: E402  the two moons the tests train
+
+CONFIG = MOONS.replace("name: moons", "name: killed\nseed: 3").replace("epochs: 6,", "epochs: 40,")
 # --stream: a CSV of numbers read from disk a block at a time (data.stream: true), written by
 # streamed_csv with a fixed seed
 STREAMED_CONFIG = CONFIG.replace("data: {source: moons, n_samples: 400, noise: 0.2}",
@@ -75,11 +74,62 @@ def moment(run_dir: Path) -> str:
     return f"after training ({status})"
 
 
+def holder(run_dir: Path) -> int | None:
+    """The process that last took the run's lock, as its lock file says (nnlearn.runs.lock)."""
+    try:
+        return int((run_dir / LOCK_FILE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+LONGER = "fit.epochs=400"  # long enough to be killed after its first checkpoint and resumed twice at once
+
+
+def concurrent(count: int, folder: Path, config: Path, chance: random.Random) -> tuple[int, int]:
+    """(runs byte-identical, writers refused as they should be) of count runs resumed twice at once."""
+    identical, refused = 0, 0
+    if count:
+        train(str(config), "--set", LONGER, "--out", str(folder / "longer-reference"))
+        expected = outcome(folder / "longer-reference")
+    for number in range(count):
+        run_dir = folder / f"twice-{number}"
+        process = subprocess.Popen([sys.executable, "-m", "nnlearn", "train", str(config), "--set", LONGER, "--out",
+                                    str(run_dir), "--no-plots", "-q"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        while not (run_dir / "checkpoint" / "checkpoint.npz").exists() and process.poll() is None:
+            time.sleep(0.01)
+        time.sleep(chance.uniform(0, 0.1))  # soon after the first epoch: most of the run is left to resume
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        command = [sys.executable, "-m", "nnlearn", "train", "--resume", str(run_dir), "--no-plots", "-q"]
+        both = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                for _ in range(2)]
+        while holder(run_dir) not in {resumer.pid for resumer in both} and \
+                any(resumer.poll() is None for resumer in both):
+            time.sleep(0.01)  # until one of them holds the run: a plot now must be refused
+        plot = subprocess.run([sys.executable, "-m", "nnlearn", "plot", str(run_dir)], capture_output=True,
+                              text=True)
+        outputs = [(resumer.communicate()[0], resumer.returncode) for resumer in both]
+        codes = sorted(code for _, code in outputs)
+        busy = [" ".join(text.split()) for text, code in outputs if code == 2]
+        fair = codes == [0, 2] and "is being written by process" in busy[0] and "Traceback" not in str(outputs)
+        plot_fair = plot.returncode == 0 or "is being written by process" in " ".join(plot.stderr.split() +
+                                                                                     plot.stdout.split())
+        refused += fair and plot_fair
+        same = (run_dir / "metrics.json").exists() and outcome(run_dir) == expected
+        identical += same
+        print(f"resumed twice at once {number + 1:>2}: exits {codes}, plot exit {plot.returncode}: "
+              f"{'byte-identical' if same else 'DIFFERENT'}" + ("" if fair and plot_fair else
+                                                                f" (unexpected: {busy} {plot.stderr[-300:]})"))
+    return identical, refused
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kills", type=int, default=12)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--stream", action="store_true", help="train on a CSV streamed from disk")
+    parser.add_argument("--concurrent", type=int, default=0, help="runs resumed by two processes at once")
     options = parser.parse_args()
     chance = random.Random(options.seed)
     folder = Path(tempfile.mkdtemp(prefix="nnlearn-kill-"))
@@ -118,7 +168,11 @@ def main() -> int:
               f"{'byte-identical' if same else 'DIFFERENT'}")
     print(f"\n{options.kills} kills ({', '.join(f'{count} {where}' for where, count in moments.items())}); "
           f"{identical} resumed byte-identical to the uninterrupted run; {tracebacks} tracebacks.")
-    if identical == options.kills and not tracebacks:
+    twice, refused = concurrent(options.concurrent, folder, config, chance)
+    if options.concurrent:
+        print(f"{options.concurrent} runs resumed by two processes at once: {refused} with one writer resuming and "
+              f"the other refused naming it (a plot in the middle too); {twice} byte-identical.")
+    if identical == options.kills and not tracebacks and twice == refused == options.concurrent:
         shutil.rmtree(folder, ignore_errors=True)
         return 0
     print(f"The runs are kept in {folder}.")

@@ -40,9 +40,16 @@ class TrimmedLines:
         return getattr(self.file, name)
 
 
+MIN_WIDTH = 20  # narrower than this (COLUMNS=0, COLUMNS=1) is no real terminal: lay out for DEFAULT_WIDTH
+DEFAULT_WIDTH = 80
+
+
 def trimmed(console: Console) -> Console:
     """console itself, writing through TrimmedLines unless it writes to a terminal (where the padding
-    is invisible and a live display needs every cell)."""
+    is invisible and a live display needs every cell), and never narrower than MIN_WIDTH: a width of 0
+    would drop every message, errors included."""
+    if console.width < MIN_WIDTH:
+        console.width = DEFAULT_WIDTH
     if not console.is_terminal and not isinstance(console.file, TrimmedLines):
         console.file = TrimmedLines(console.file)
     return console

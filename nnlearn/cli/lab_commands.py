@@ -253,6 +253,8 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
           out: Annotated[Optional[Path], typer.Option("--out", help="The sweep folder to create (default: "
                                                       "runs/sweep-NAME-TIME); never overwritten.")] = None,
           no_plots: Annotated[bool, typer.Option("--no-plots", help="Do not draw the sweep's plots.")] = False,
+          yes: Annotated[bool, typer.Option("--yes", help="Start a sweep of more than 100 runs (it says how many "
+                                                          "without it).")] = False,
           as_json: JsonOption = False):
     """Train every combination of the --grid values as normal runs in one sweep folder, in one process,
     and rank them by the validation metric (never the test split).
@@ -266,7 +268,8 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
 
     people, _ = consoles(as_json)
     with handled(as_json):
-        result, config_dir = _sweep_to_run(config, list(grids or []), list(overrides or []), seeds, resume, out)
+        result, config_dir = _sweep_to_run(config, list(grids or []), list(overrides or []), seeds, resume, out,
+                                           yes)
         people.print(f"Sweep → [bold]{escape_markup(str(result.sweep_dir))}[/]: {len(result.members)} runs, "
                      f"ranked by validation {result.metric}")
         run_sweep(result, config_dir, on_run=lambda *done: _show_member(people, result, *done))
@@ -279,7 +282,7 @@ def sweep(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
 
 
 def _sweep_to_run(config: Path | None, grids: list[str], overrides: list[str], seeds: int, resume: Path | None,
-                  out: Path | None):
+                  out: Path | None, yes: bool):
     """(the sweep, the folder its config's relative paths start from): a new one, or one to continue."""
     from nnlearn.errors import NnlearnError
     from nnlearn.runs.sweep_folder import open_sweep
@@ -294,7 +297,7 @@ def _sweep_to_run(config: Path | None, grids: list[str], overrides: list[str], s
         raise NnlearnError("give a CONFIG to sweep, or --resume SWEEP_DIR.",
                            hint="e.g. nnlearn sweep configs/iris_softmax.yaml "
                                 "--grid compile.optimizer.learning_rate=0.001,0.01,0.1")
-    return start_sweep(config, overrides, grids, seeds, out)
+    return start_sweep(config, overrides, grids, seeds, out, yes)
 
 
 def _show_member(people: Console, sweep, position: int, total: int, member) -> None:

@@ -1,52 +1,137 @@
-"""How an `nnlearn` process starts and ends: output whose reader may leave, and a quick, quiet exit.
+"""How an `nnlearn` process starts and ends: output whose reader may leave (or was never there), text a
+terminal cannot encode, and a quick, quiet exit.
 
 Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
 
+import codecs
+import io
 import os
 import signal
 import sys
 import threading
+import unicodedata
+
+# characters nnlearn prints, as a terminal that cannot show them gets them (PYTHONIOENCODING=ascii, a
+# latin-1 console); anything else is decomposed (é -> e, ₁ -> 1) or, failing that, becomes "?"
+PLAIN = {"→": "->", "←": "<-", "↑": "^", "↓": "v", "—": "-", "–": "-", "−": "-", "…": "...", "±": "+/-",
+         "×": "x", "≥": ">=", "≤": "<=", "≈": "~", "≠": "!=", "·": ".", "•": "*", "✓": "v", "✗": "x", "‘": "'",
+         "’": "'", "“": '"', "”": '"', "ŷ": "y^", "Σ": "sum", "σ": "sigma", "α": "alpha", "β": "beta",
+         "ε": "epsilon", "λ": "lambda", "η": "eta", "μ": "mu", "∂": "d", "√": "sqrt", "∞": "inf", "°": " deg",
+         "─": "-", "━": "-", "│": "|", "┃": "|", "╸": "-", "╺": "-", "┌": "+", "┐": "+", "└": "+", "┘": "+",
+         "├": "+", "┤": "+", "┬": "+", "┴": "+", "┼": "+", "╭": "+", "╮": "+", "╰": "+", "╯": "+", "═": "=",
+         "║": "|", "█": "#", "▇": "*", "▆": "+", "▅": "=", "▄": "-", "▃": ":", "▂": ".", "▁": "_", "░": ".",
+         "▒": ":", "▓": "#", "●": "o", "○": "o", "■": "#", "□": "o", "▶": ">", "◀": "<", "⠋": "-", "⠙": "\\",
+         "⠹": "|", "⠸": "/", "⠼": "-", "⠴": "\\", "⠦": "|", "⠧": "/", "⠇": "-", "⠏": "\\"}
+
+
+def plain_text(text: str, encoding: str) -> str:
+    """text with each character the encoding cannot hold replaced by a plain one (PLAIN, else its
+    decomposition, else "?"): never a UnicodeEncodeError, whatever a message holds."""
+    try:
+        text.encode(encoding)
+        return text
+    except UnicodeEncodeError:
+        pass
+    except LookupError:  # an encoding Python does not know: write what every encoding holds
+        encoding = "ascii"
+    kept = []
+    for character in text:
+        try:
+            character.encode(encoding)
+            kept.append(character)
+            continue
+        except UnicodeEncodeError:
+            pass
+        substitute = PLAIN.get(character) or unicodedata.normalize("NFKD", character)
+        kept.append(substitute.encode(encoding, errors="ignore").decode(encoding) or "?")
+    return "".join(kept)
+
+
+def _writes_any_text(encoding: str | None) -> bool:
+    try:
+        return codecs.lookup(encoding or "utf-8").name in ("utf-8", "utf-16", "utf-32")
+    except LookupError:
+        return False
 
 
 class OutputWhoseReaderMayLeave:
-    """A standard stream that goes quiet once its reader has gone (`nnlearn train ... | head -1`): the
-    command carries on and saves what it makes, instead of dying half-way through a run."""
+    """A standard stream that goes quiet once its reader has gone (`nnlearn train ... | head -1`, a stream
+    closed with `>&-`, a disk that filled up): the command carries on and saves what it makes, instead of
+    dying half-way through a run. Text its encoding cannot hold is written plainly (see plain_text)."""
 
     def __init__(self, stream):
         self._stream = stream
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+        self._any_text = _writes_any_text(self._encoding)
+        self._gone = False
 
     def write(self, text: str) -> int:
+        if self._gone:
+            return len(text)
         try:
-            return self._stream.write(text)
-        except BrokenPipeError:
+            return self._stream.write(text if self._any_text else plain_text(text, self._encoding))
+        except (OSError, ValueError):  # a reader that left, a full disk, a stream closed under us
             self._discard_from_now_on()
             return len(text)
 
     def flush(self) -> None:
+        if self._gone:
+            return
         try:
             self._stream.flush()
-        except BrokenPipeError:
+        except (OSError, ValueError):
             self._discard_from_now_on()
 
     def _discard_from_now_on(self) -> None:
         # what is still buffered, and everything written later, goes to /dev/null at the file level,
         # so neither this process nor Python's own flush at exit meets the closed pipe again
-        null = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(null, self._stream.fileno())
-        os.close(null)
+        self._gone = True
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, self._stream.fileno())
+            os.close(null)
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
 
     def __getattr__(self, name):  # isatty, fileno, encoding, ...: the stream's own
         return getattr(self._stream, name)
 
 
+def _open_closed_descriptors() -> None:
+    """A standard stream closed by the shell (`>&-`, `2>&-`, `<&-`) is opened on /dev/null: the command's
+    output goes nowhere, as asked, and no file the command opens later (run.json, a checkpoint) can take
+    descriptor 1 or 2 and receive what a library prints."""
+    for descriptor in (0, 1, 2):
+        try:
+            os.fstat(descriptor)
+            continue
+        except OSError:
+            pass
+        try:
+            null = os.open(os.devnull, os.O_RDWR)
+        except OSError:
+            continue
+        if null != descriptor:
+            os.dup2(null, descriptor)
+            os.close(null)
+    if sys.stdin is None:
+        sys.stdin = open(0, closefd=False)
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", closefd=False)
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)
+
+
 def guard_output() -> None:
-    """Make stdout and stderr outlive their readers (see OutputWhoseReaderMayLeave)."""
-    if sys.stdout is not None:
+    """Make stdout and stderr outlive their readers, and speak plainly to a terminal that cannot show
+    every character (see OutputWhoseReaderMayLeave)."""
+    _open_closed_descriptors()
+    if not isinstance(sys.stdout, OutputWhoseReaderMayLeave):
         sys.stdout = OutputWhoseReaderMayLeave(sys.stdout)
-    if sys.stderr is not None:
+    if not isinstance(sys.stderr, OutputWhoseReaderMayLeave):
         sys.stderr = OutputWhoseReaderMayLeave(sys.stderr)
 
 
@@ -78,10 +163,13 @@ def exit_interrupted(code: int) -> None:
 
 
 def _leave(code: int) -> None:
+    from nnlearn.files import remove_temporary_folders
+
+    remove_temporary_folders()  # os._exit runs no atexit handler: the command's temporary files go now
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):  # a closed stream: nothing more can reach it
+        except (OSError, ValueError, AttributeError):  # a closed stream (or none): nothing more can reach it
             pass
     os._exit(code)
 

@@ -18,6 +18,7 @@ from nnlearn.cli.common import (
     write_new,
 )
 from nnlearn.cli.display import first_line, print_table, print_wrapped
+from nnlearn.runs import lock
 from nnlearn.runs.rundir import RunDir
 
 
@@ -112,7 +113,7 @@ def _predicted(run: RunDir, input_file: Path | None, row: list[str] | None):
     if not row:
         return predict_rows(run, input_file)
     with tempfile.TemporaryDirectory() as folder:  # the typed rows as a CSV, read like any --input
-        return predict_rows(run, typed_rows(row, input_columns(run), Path(folder)))
+        return predict_rows(run, typed_rows(row, input_columns(run), Path(folder)), typed=True)
 
 
 def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `nnlearn train`.")],
@@ -124,6 +125,7 @@ def plot(run_dir: Annotated[Path, typer.Argument(help="A run directory made by `
     people, _ = consoles(as_json)
     with handled(as_json):
         run = RunDir.open(run_dir)
+        run.take()  # before anything else: one writer at a time
         with first_line(people, f"Drawing the pictures of {escape_markup(str(run))}"):
             written = draw_plots(run)
     for path in written:
@@ -143,6 +145,8 @@ def report(run_dir: Annotated[Path, typer.Argument(help="A run directory made by
     people, _ = consoles(as_json)
     with handled(as_json):
         sweep = is_sweep_dir(run_dir)
+        if output is None:  # the page goes into the folder: hold it first, one writer at a time
+            lock.take(run_dir) if sweep else RunDir.open(run_dir).take()
         text = sweep_report(run_dir) if sweep else run_report(RunDir.open(run_dir))
         if output is not None:
             target = output

@@ -138,6 +138,25 @@ class DataConfig(Section):
         return self
 
     @model_validator(mode="after")
+    def _csv_settings_name_a_csv(self):
+        # on a bundled or synthetic dataset, whose columns and target are its own, a CSV setting would be
+        # dropped without a word: `--set data.target=species` on iris
+        kind = source_kind(self.source)
+        if kind not in ("bundled", "synthetic"):
+            return self
+        fields = type(self).model_fields
+        wasted = [f"data.{name}" for name in ("target", "missing", "text", "columns", "ignore")
+                  if name in self.model_fields_set  # a default written out (a saved config's) says nothing
+                  and getattr(self, name) != fields[name].get_default(call_default_factory=True)]
+        if wasted:
+            listed = " and ".join(wasted)
+            raise mistake(f"{listed} {'name' if len(wasted) > 1 else 'names'} a CSV file's columns; data.source "
+                          f"{self.source} is a {kind} dataset with its own features and target, so "
+                          f"{'they' if len(wasted) > 1 else 'it'} would be ignored.",
+                          f"remove {listed}, or give a CSV file in data.source.")
+        return self
+
+    @model_validator(mode="after")
     def _splits_leave_training_rows(self):
         if self.test_split + self.validation_split >= 1:
             raise mistake(f"test_split + validation_split must be below 1 (received {self.test_split} + "

@@ -63,6 +63,11 @@ def read_yaml_file(path: Path) -> Located:
         raw_bytes = read_bounded(path, MAX_BYTES, "a config describes a model, not data: put data in a "
                                                   "CSV or NPZ file.")
     except UnreadableFile as error:
+        if (Path(path) / "run.json").is_file() and (Path(path) / "config.yaml").is_file():
+            raise _fail(source, "the config file is a run folder, made by `nnlearn train`, not a config.",
+                        hint=f"continue it: nnlearn train --resume {path}; start a new run from it (with --set to "
+                             f"change it): nnlearn train --from {path}; its config is {Path(path) / 'config.yaml'}."
+                        ) from None
         raise _fail(source, error.message.replace(f"{path} ", "the config file ", 1), hint=error.hint) from None
     try:
         text = raw_bytes.decode("utf-8")

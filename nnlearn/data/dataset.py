@@ -22,7 +22,15 @@ from nnlearn.data.bundled import read_bundled
 from nnlearn.data.images import PIXEL_RANGE, ImageFolder, list_folder
 from nnlearn.data.sources import Source, unknown_source
 from nnlearn.data.splits import train_test_split
-from nnlearn.data.tabular import Column, Columns, Table, check_column_names, plan_columns, target_rows
+from nnlearn.data.tabular import (
+    Column,
+    Columns,
+    Table,
+    check_column_names,
+    check_header_names,
+    plan_columns,
+    target_rows,
+)
 from nnlearn.errors import DataError
 from nnlearn.files import UnreadableFile, available_memory, check_regular_file, count_lines, format_bytes, read_bounded
 
@@ -147,7 +155,12 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None,
     path = source.path
     if source.kind == "images":
         images = list_folder(path, data.image_size, data.color)
-        names = [f"pixel{i + 1}" for i in range(int(np.prod(images.image_shape)))]
+        features = int(np.prod(images.image_shape))
+        check_fits_in_memory(len(images.files) * features * 4 * COPIES_IN_MEMORY,
+                             f"{len(images.files):,} images of {' x '.join(map(str, images.image_shape))}",
+                             "data.image_size", "use a smaller data.image_size, or fewer images.",
+                             why="the decoded pixels as float32, their split copies and the normalised copies")
+        names = [f"pixel{i + 1}" for i in range(features)]
         return Dataset(None, images.labels, names, "classes", images.class_names, images.image_shape,
                        images=images)
     if source.kind == "other":
@@ -323,29 +336,42 @@ def _noise(data: DataConfig, default: float) -> float:
     return default if data.noise is None else data.noise
 
 
-def read_table(path: Path, target: str | None, field: str = "data.source") -> Table:
-    """A CSV's header and cells, with the target checked to be one of its columns."""
+def read_table(path: Path, target: str | None, field: str = "data.source", typed: bool = False) -> Table:
+    """A CSV's header and cells, with the target checked to be one of its columns, every column named once,
+    and each row's file line (typed: the rows of `predict --row`, counted from 1). The cells are Python
+    strings in object arrays: memory follows the file's size, whatever the length of its longest cell."""
     text = read_text_file(path, field)
+    name = "typed" if typed else path.name
+    rows, lines = [], []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        for row in reader:
+            if any(cell.strip() for cell in row):  # blank lines are skipped, but still counted
+                rows.append(row)
+                lines.append(start)
+            start = reader.line_num + 1
     except csv.Error as error:
-        raise DataError(f"{path.name} is not a readable CSV: {error}.", path=field,
+        raise DataError(f"{path.name} is not a readable CSV: {error} (line {reader.line_num}).", path=field,
                         hint="save it again as comma-separated values.") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
     if len(rows) < 2:
         raise DataError(f"{path.name} has no data rows.", path=field,
                         hint="the first line names the columns; each later line is one example.")
-    header = [name.strip() for name in rows[0]]
+    header = [cell.strip() for cell in rows[0]]
+    check_header_names(header, path.name, field)
     if field == "data.source":
         check_target(header, target)
     body = rows[1:]
-    for number, row in enumerate(body, start=2):
+    for number, row in zip(lines[1:], body):
         if len(row) != len(header):
             raise DataError(f"{path.name} line {number} has {len(row)} cells; the header has {len(header)}.",
                             path=field, hint="every row needs one value per column.")
-    cells = np.char.strip(np.asarray(body, dtype=str)).astype(object) if body else np.empty((0, len(header)))
-    return Table(path.name, header, {name: cells[:, index] for index, name in enumerate(header)},
-                 np.arange(2, len(body) + 2))
+    cells = {}
+    for index, column in enumerate(header):
+        cells[column] = np.empty(len(body), dtype=object)
+        cells[column][:] = [row[index].strip() for row in body]
+    numbers = np.arange(1, len(body) + 1) if typed else np.asarray(lines[1:])
+    return Table(name, header, cells, numbers, "row" if typed else "line")
 
 
 def check_target(header: list[str], target: str | None) -> None:
@@ -380,7 +406,7 @@ def fills_missing_cells(data: DataConfig, features: list[str]) -> bool:
 
 def read_header(path: Path) -> list[str] | None:
     """A CSV's column names from its first line (spaces stripped), or None when that line is not plain:
-    quoted, not UTF-8, or the names repeat."""
+    quoted or not UTF-8. Names given twice, or none, are refused (check_header_names)."""
     try:
         with open(path, "rb") as stream:
             first = stream.readline(1 << 20)
@@ -388,8 +414,9 @@ def read_header(path: Path) -> list[str] | None:
     except (OSError, UnicodeDecodeError):
         return None
     header = [name.strip() for name in line.split(",")]
-    if '"' in line or not line.strip() or len(set(header)) != len(header):
+    if '"' in line or not line.strip():
         return None
+    check_header_names(header, path.name, "data.source")
     return header
 
 
@@ -500,10 +527,29 @@ def _read_csv(path: Path, data: DataConfig, seed: int, columns: Columns | None) 
         if Columns(plans).changes_anything:  # fills and categories come from the training rows only
             train, _, _ = split_indices(dataset, data, seed, stratify=dataset.kind == "classes")
             columns = Columns.fit(plans, table.take(train))
+    check_fits_in_memory(len(table) * len(columns.feature_names) * 8 * COPIES_IN_MEMORY,
+                         f"{path.name} ({len(table):,} rows, {len(columns.feature_names):,} features once encoded)",
+                         "data.source", "leave out columns (data.ignore), or one-hot fewer text columns.",
+                         why="x as float64 once text is one-hot encoded, its split copies and the normalised copies")
     dataset.x = columns.transform(table)
     dataset.feature_names = columns.feature_names
+    _check_finite_lines(table, dataset, data.target)
     dataset.columns = columns if columns.changes_anything else None
     return dataset
+
+
+def _check_finite_lines(table: Table, dataset: Dataset, target: str) -> None:
+    """An infinite or NaN number in a CSV, named by its file line (not its place among the rows kept)."""
+    bad = ~np.isfinite(dataset.x)
+    if bad.any():
+        row, column = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(f"{table.at(table.lines[row])}: feature {dataset.feature_names[column]!r} is "
+                        f"{dataset.x[row, column]} ({int(bad.sum())} such values).", path="data.source",
+                        hint="fill in or drop the rows with missing values before training.")
+    if dataset.kind == "continuous" and not np.all(np.isfinite(dataset.y)):
+        row = int(np.flatnonzero(~np.isfinite(dataset.y))[0])
+        raise DataError(f"{table.at(table.lines[row])}: the target {target!r} is {dataset.y[row]}.",
+                        path="data.target", hint="drop the rows whose target is missing or infinite.")
 
 
 def _read_npz(path: Path) -> Dataset:

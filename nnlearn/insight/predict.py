@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from nnlearn.data.dataset import check_features, path_exists, read_npz_arrays, read_table, read_text_file
+from nnlearn.data.dataset import check_features, path_exists, read_npz_arrays, read_table
 from nnlearn.data.images import image_inputs
 from nnlearn.data.sources import Source
-from nnlearn.data.tabular import Columns
+from nnlearn.data.tabular import Columns, as_numbers, text_rows
 from nnlearn.data.target_scale import TargetScale
 from nnlearn.errors import DataError
 from nnlearn.model.task import classes, output_reading, probabilities, task_of
@@ -42,8 +41,8 @@ class Predictions:
         return buffer.getvalue()
 
 
-def read_inputs(source: Source, feature_names: list[str], ignore: set[str]) -> np.ndarray:
-    """The rows of a CSV (columns named as in training, any order) or an NPZ's `x`, as floats."""
+def read_inputs(source: Source, feature_names: list[str], ignore: set[str], typed: bool = False) -> np.ndarray:
+    """The rows of a CSV (columns named as in training, any order, each once) or an NPZ's `x`, as floats."""
     path = source.path
     if not path_exists(path, "--input"):
         raise DataError(f"the input file {path} does not exist.", path="--input")
@@ -51,44 +50,59 @@ def read_inputs(source: Source, feature_names: list[str], ignore: set[str]) -> n
         return _npz_inputs(path, feature_names)
     if source.kind != "csv":
         raise DataError(f"{path.name}: predict reads .csv or .npz files.", path="--input")
-    try:
-        rows = [row for row in csv.reader(io.StringIO(read_text_file(path, "--input"), newline=""))
-                if any(cell.strip() for cell in row)]
-    except csv.Error as error:
-        raise DataError(f"{path.name} is not a readable CSV: {error}.", path="--input",
-                        hint="save it again as comma-separated values.") from None
-    if not rows:
-        raise DataError(f"{path.name} is empty.", path="--input")
-    header = [name.strip() for name in rows[0]]
-    missing = [name for name in feature_names if name not in header]
-    unknown = [name for name in header if name not in feature_names and name not in ignore]
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append(f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
-        if unknown:
-            parts.append(f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}")
-        raise DataError(f"{path.name}: {'; '.join(parts)}.", path="--input",
-                        hint=f"the model was trained on the columns: {', '.join(feature_names)}.")
-    positions = [header.index(name) for name in feature_names]
-    x = np.empty((len(rows) - 1, len(feature_names)))
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DataError(f"{path.name} line {number} has {len(row)} cells; the header has {len(header)}.",
-                            path="--input")
-        for column, position in enumerate(positions):
-            cell = row[position].strip()
-            try:
-                value = float(cell)
-            except ValueError:
-                raise DataError(f"{path.name} line {number}, column {feature_names[column]!r}: {cell!r} is "
-                                "not a number.", path="--input",
-                                hint="every feature must be a number.") from None
-            if not math.isfinite(value):
-                raise DataError(f"{path.name} line {number}, column {feature_names[column]!r} is {cell}.",
-                                path="--input", hint="fill in or drop rows with missing values.")
-            x[number - 2, column] = value
+    field = "--row" if typed else "--input"
+    table = read_table(path, None, field=field, typed=typed)
+    check_input_columns(table, feature_names, ignore)
+    x = np.empty((len(table), len(feature_names)))
+    for index, name in enumerate(feature_names):
+        cells = table.cells[name]
+        numbers = as_numbers(cells, np.zeros(len(cells), dtype=bool))
+        if numbers is None:
+            row = text_rows(cells, np.zeros(len(cells), dtype=bool))[0]
+            raise DataError(f"{table.at(table.lines[row])}, column {name!r}: {cells[row]!r} is not a number.",
+                            path=field, hint="every feature must be a number.")
+        bad = np.flatnonzero(~np.isfinite(numbers))
+        if len(bad):
+            raise DataError(f"{table.at(table.lines[bad[0]])}, column {name!r} is {cells[bad[0]]}.",
+                            path=field, hint="fill in or drop rows with missing values.")
+        x[:, index] = numbers
     return x
+
+
+def check_input_columns(table, names: list[str], ignore: set[str]) -> None:
+    """The input holds every column the model was trained on (others only if the config ignored them)."""
+    missing = [name for name in names if name not in table.header]
+    unknown = [name for name in table.header if name not in names and name not in ignore]
+    if missing or unknown:
+        parts = ([f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}"] if missing
+                 else []) + ([f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"]
+                             if unknown else [])
+        where = "the typed rows" if table.unit == "row" else table.name
+        raise DataError(f"{where}: {'; '.join(parts)}.", path="--row" if table.unit == "row" else "--input",
+                        hint=f"the model was trained on the columns: {', '.join(names)}.")
+
+
+def read_column_inputs(source: Source, columns: Columns, ignore: set[str],
+                       typed: bool = False) -> tuple[np.ndarray, list[str]]:
+    """A CSV's rows through a run's fitted columns: missing cells filled as in training, text one-hot
+    encoded with the training categories; and a warning for each category never seen in training (its
+    one-hot features are all zeros)."""
+    path = source.path
+    if not path_exists(path, "--input"):
+        raise DataError(f"the input file {path} does not exist.", path="--input")
+    if source.kind != "csv":
+        raise DataError(f"{path.name}: this run was trained on a CSV; predict reads a .csv file with the same "
+                        "columns.", path="--input")
+    field = "--row" if typed else "--input"
+    table = read_table(path, None, field=field, typed=typed)
+    check_input_columns(table, [column.name for column in columns.columns], ignore)
+    x = columns.transform(table, field)
+    bad = np.argwhere(~np.isfinite(x))
+    if len(bad):
+        row, column = bad[0]
+        raise DataError(f"{table.at(table.lines[row])}: {columns.feature_names[column]!r} is "
+                        f"{x[row, column]}.", path=field, hint="write a finite number there.")
+    return x, columns.unseen(table)
 
 
 def _npz_inputs(path: Path, feature_names: list[str]) -> np.ndarray:
@@ -109,53 +123,26 @@ def _npz_inputs(path: Path, feature_names: list[str]) -> np.ndarray:
     return x
 
 
-def read_column_inputs(source: Source, columns: Columns, ignore: set[str]) -> np.ndarray:
-    """A CSV's rows through a run's fitted columns: missing cells filled as in training, text one-hot
-    encoded with the training categories (a category never seen in training is all zeros)."""
-    path = source.path
-    if not path_exists(path, "--input"):
-        raise DataError(f"the input file {path} does not exist.", path="--input")
-    if source.kind != "csv":
-        raise DataError(f"{path.name}: this run was trained on a CSV; predict reads a .csv file with the same "
-                        "columns.", path="--input")
-    table = read_table(path, None, field="--input")
-    names = [column.name for column in columns.columns]
-    missing = [name for name in names if name not in table.header]
-    unknown = [name for name in table.header if name not in names and name not in ignore]
-    if missing or unknown:
-        parts = ([f"missing column{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}"] if missing
-                 else []) + ([f"unknown column{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}"]
-                             if unknown else [])
-        raise DataError(f"{path.name}: {'; '.join(parts)}.", path="--input",
-                        hint=f"the model was trained on the columns: {', '.join(names)}.")
-    x = columns.transform(table, "--input")
-    bad = np.argwhere(~np.isfinite(x))
-    if len(bad):
-        row, column = bad[0]
-        raise DataError(f"{path.name} line {int(table.lines[row])}: {columns.feature_names[column]!r} is "
-                        f"{x[row, column]}.", path="--input", hint="write a finite number there.")
-    return x
-
-
-def predict(run_dir: RunDir, input_path: str | Path) -> Predictions:
-    """Predict the rows of input_path with the run's model and preprocessing."""
+def predict(run_dir: RunDir, input_path: str | Path, typed: bool = False) -> Predictions:
+    """Predict the rows of input_path with the run's model and preprocessing (typed: a CSV of the rows
+    typed with --row, which messages count as typed rows)."""
     input_path = Path(input_path)
     config = run_dir.config()
     state, normalizer = read_preprocessing(run_dir)
     run_dir.check_finished()
     ignore = ({config.data.target} if config.data.target else set()) | set(config.data.ignore)
     source = Source.at(input_path)
-    files = None
+    files, unseen = None, []
     if isinstance(state.get("images"), dict):
         images = state["images"]
         files, x = image_inputs(source, tuple(images["image_size"]), int(images["channels"]))
     elif state.get("columns"):
-        x = read_column_inputs(source, saved_columns(state, run_dir), ignore)
+        x, unseen = read_column_inputs(source, saved_columns(state, run_dir), ignore, typed)
     else:
-        x = read_inputs(source, state["feature_names"], ignore)
+        x = read_inputs(source, state["feature_names"], ignore, typed)
     if len(x) == 0:
         raise DataError(f"{input_path.name} has no rows to predict.", path="--input")
-    warnings = [] if files is not None else outside_training_range(run_dir, x)
+    warnings = [] if files is not None else unseen + outside_training_range(run_dir, x)
     x = normalizer.apply(x).reshape((len(x),) + tuple(state["input_shape"]))
     outputs = np.asarray(run_dir.load_model().predict(x, verbose=0), dtype=np.float64)
     predictions = _describe(outputs, config, state)

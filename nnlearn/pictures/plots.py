@@ -232,7 +232,9 @@ def predicted_vs_true(model, prepared: Prepared, path: Path) -> Path:
 
 def draw_plots(run_dir: RunDir, prepared: Prepared | None = None) -> list[Path]:
     """(Re)draw every plot that fits the run into RUN_DIR/plots/; returns the files written.
-    prepared: the run's data when the caller has it (right after training), else it is rebuilt."""
+    prepared: the run's data when the caller has it (right after training), else it is rebuilt. The run's
+    lock is taken first: another process writing it refuses this one (nnlearn.runs.lock)."""
+    run_dir.take()
     if prepared is None:
         prepared, _ = prepare_saved_run(run_dir)
     history = run_dir.history()

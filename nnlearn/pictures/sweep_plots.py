@@ -58,7 +58,8 @@ def _numeric_axis(sweep: Sweep) -> Axis | None:
 
 
 def _metric_plot(plt, sweep: Sweep, axis_spec: Axis, groups: list[Group]) -> Path:
-    rows = sorted((float(group.values[axis_spec.key]), group) for group in groups if group.mean is not None)
+    rows = sorted(((float(group.values[axis_spec.key]), group) for group in groups if group.mean is not None),
+                  key=lambda row: row[0])  # by value alone: two values read alike (an old sweep's) tie
     xs = [x for x, _ in rows]
     figure, axis = plt.subplots(figsize=(6.5, 4.2))
     axis.errorbar(xs, [group.mean for _, group in rows], yerr=[group.std or 0 for _, group in rows],

@@ -27,7 +27,8 @@ def save_checkpoint(run_dir: RunDir, variables: dict[str, np.ndarray], history: 
     state = {"epoch": len(history), "history": history, "early_stopping": early_stopping}
     arrays = dict(variables)
     arrays.update({f"{_BEST_PREFIX}{index}": array for index, array in enumerate(best_weights or [])})
-    arrays[_STATE_KEY] = np.array(json.dumps(state))  # a unicode array: no pickle needed to read it
+    # UTF-8 bytes (a NumPy str array would be UTF-32, 4 bytes a character): no pickle needed to read it
+    arrays[_STATE_KEY] = np.frombuffer(json.dumps(state).encode("utf-8"), dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     run_dir.write_checkpoint(buffer.getvalue())
@@ -48,7 +49,7 @@ def load_checkpoint(run_dir: RunDir) -> dict | None:
         if not zipfile.is_zipfile(path):
             raise ValueError("it is not an NPZ archive")
         with np.load(path, allow_pickle=False) as archive:
-            state = json.loads(str(archive[_STATE_KEY]))
+            state = json.loads(_state_text(archive[_STATE_KEY]))
             keys = [key for key in archive.files if key != _STATE_KEY]
             if not isinstance(state, dict):
                 raise ValueError("its state is not a JSON object")
@@ -66,6 +67,15 @@ def load_checkpoint(run_dir: RunDir) -> dict | None:
     if problem:
         raise RunError(f"the checkpoint {path} is damaged: {problem}.", hint=fix)
     return state
+
+
+def _state_text(array: np.ndarray) -> str:
+    """The state's JSON: UTF-8 bytes, or (a checkpoint written before) a NumPy str array."""
+    if array.dtype == np.uint8:
+        return array.tobytes().decode("utf-8")
+    if array.dtype.kind == "U":
+        return str(array)
+    raise ValueError(f"its state is a {array.dtype} array, not text")
 
 
 def _state_problem(state: dict) -> str | None:

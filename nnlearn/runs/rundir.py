@@ -17,6 +17,7 @@ from nnlearn.errors import RunError
 from nnlearn.files import UnreadableFile, read_bounded
 from nnlearn.jsonout import json_text, numbers_back
 from nnlearn.model.saved_model import load_saved_model
+from nnlearn.runs import lock
 from nnlearn.runs.record import preprocessing_problem, with_status
 
 RUNS_ROOT = Path("runs")
@@ -234,6 +235,9 @@ class RunDir:
         metrics.json                each split's metrics, the baseline, the expectations
         plots/                      PNGs and inside.json; report.html beside them
         tensorboard/                TensorBoard's logs, when fit.tensorboard is on
+        .lock                       held by the process writing the run (see nnlearn.runs.lock)
+
+    Every write takes the folder's lock first: a second process writing the same run is refused.
     """
 
     MODEL = MODEL_FILE
@@ -260,9 +264,11 @@ class RunDir:
     def start(cls, name: str, out: str | Path | None, config_text: str, preprocessing: dict,
               record: dict) -> RunDir:
         """A new run directory that appears with its config, preprocessing and run.json, or not at all."""
-        return cls(create_run_dir(name, out, files={
+        run = cls(create_run_dir(name, out, files={
             CONFIG_FILE: config_text, PREPROCESSING_FILE: json_text(preprocessing, indent=2) + "\n",
             RUN_FILE: json_text(record, indent=2) + "\n"}))
+        run.take()
+        return run
 
     @classmethod
     def open(cls, path: str | Path) -> RunDir:
@@ -270,6 +276,11 @@ class RunDir:
         run = cls(path)
         _check_run_dir(run.path)
         return run
+
+    def take(self) -> None:
+        """Hold the run's lock (nnlearn.runs.lock) for the rest of the command; RunError naming the process
+        that holds it when another one does."""
+        lock.take(self.path)
 
     # where each file lives, for messages and for the modules that own a file's format
     @property
@@ -336,6 +347,7 @@ class RunDir:
         return read_json(self.path, RUN_FILE) if strict else self._lenient_json(RUN_FILE)
 
     def write_record(self, record: dict) -> None:
+        self.take()
         write_json(self.record_file, record)
 
     def record_status(self, status: str, epochs: int, versions: dict | None = None,
@@ -382,6 +394,7 @@ class RunDir:
         return numbers_back(read_json(self.path, METRICS_FILE) if strict else self._lenient_json(METRICS_FILE))
 
     def write_metrics(self, metrics: dict) -> None:
+        self.take()
         write_json(self.path / METRICS_FILE, metrics)
 
     def _lenient_json(self, name: str) -> dict:
@@ -400,6 +413,7 @@ class RunDir:
         return _read_history(self.path)
 
     def write_history(self, rows: list[dict[str, float]]) -> None:
+        self.take()
         write_atomic(self.path / HISTORY_FILE, history_csv(rows))
 
     def batch_losses(self) -> list[float]:
@@ -407,6 +421,7 @@ class RunDir:
         return [row["loss"] for row in _read_history(self.path, BATCH_LOSSES_FILE) if "loss" in row]
 
     def write_batch_losses(self, losses: list[float]) -> None:
+        self.take()
         rows = [{"batch": number, "loss": float(loss)} for number, loss in enumerate(losses, start=1)]
         write_atomic(self.path / BATCH_LOSSES_FILE, history_csv(rows))
 
@@ -446,22 +461,28 @@ class RunDir:
 
     def save_model(self, model) -> None:
         """model.keras, written beside under a temporary name and renamed: never half a model."""
+        self.take()
         temporary = self.path / f".{Path(MODEL_FILE).stem}.tmp.keras"
         try:
             model.save(temporary)
             temporary.replace(self.model_file)
+        except OSError as error:  # name the model file, not the temporary one (or none: a full disk in Keras)
+            raise OSError(error.errno, error.strerror or str(error), str(self.model_file)) from None
         finally:
             temporary.unlink(missing_ok=True)
 
     def write_checkpoint(self, content: bytes) -> None:
+        self.take()
         self.checkpoint_file.parent.mkdir(exist_ok=True)
         write_atomic(self.checkpoint_file, content)
 
     def write_snapshots(self, content: bytes) -> None:
+        self.take()
         write_atomic(self.snapshots_file, content)
 
     # pictures and pages made from the run
     def write_plot(self, name: str, content: str | bytes) -> Path:
+        self.take()
         self.plots_dir.mkdir(exist_ok=True)
         write_atomic(self.plot_file(name), content)
         return self.plot_file(name)
@@ -484,6 +505,7 @@ class RunDir:
 
     def write_page(self, name: str, content: str) -> Path:
         """A page made from the run's own files (report.html), written into the run directory."""
+        self.take()
         write_atomic(self.path / name, content)
         return self.path / name
 

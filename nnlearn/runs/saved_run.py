@@ -11,7 +11,7 @@ from nnlearn.config.differences import changes
 from nnlearn.config.schema import Config
 from nnlearn.data.dataset import Normalizer
 from nnlearn.data.tabular import Columns
-from nnlearn.errors import RunError
+from nnlearn.errors import DataError, RunError
 from nnlearn.files import sha256_of_file
 from nnlearn.model.prepare import Prepared, prepare
 from nnlearn.runs.rundir import RunDir
@@ -48,14 +48,14 @@ def prepare_saved_run(run_dir: RunDir) -> tuple[Prepared, list[str]]:
     """
     state, normalizer = read_preprocessing(run_dir)
     warnings = []
-    data_file = None
+    data_file, changed = None, False
     if state.get("data_file"):
         data_file = Path(state["data_file"])
         if not data_file.exists():
             raise RunError(f"the run was trained on {data_file}, which no longer exists.",
                            hint="put the data file back where it was to use this run.")
-        if state.get("data_sha256") and \
-                sha256_of_file(data_file) != state["data_sha256"]:
+        changed = bool(state.get("data_sha256")) and sha256_of_file(data_file) != state["data_sha256"]
+        if changed:
             warnings.append(f"{data_file} changed since this run was trained: the test split is not "
                             "the one training measured.")
     config = run_dir.config()
@@ -67,7 +67,15 @@ def prepare_saved_run(run_dir: RunDir) -> tuple[Prepared, list[str]]:
         config.data.source = str(data_file)  # the file the run was trained on, wherever eval runs
     config.data.stream = bool(state.get("streamed"))  # its split is the one training made, whatever auto says now
     columns = saved_columns(state, run_dir)
-    prepared = prepare(config, None, normalizer=normalizer, columns=columns)
+    try:
+        prepared = prepare(config, None, normalizer=normalizer, columns=columns)
+    except DataError as error:
+        if not changed:
+            raise
+        # a file cut short or edited since training: that it changed is the news, not how it now fails to parse
+        raise RunError(f"the data ({data_file}) changed since {run_dir} was trained, and can no longer be read as "
+                       f"it was ({error.message})", hint=f"put the original {data_file.name} back to use this run; "
+                       f"or fix the file and train a new run on it: nnlearn train --from {run_dir}") from None
     if len(normalizer.offset) != prepared.dataset.n_features:
         raise RunError(f"{run_dir.preprocessing_file} is damaged: its normaliser has {len(normalizer.offset)} "
                        f"values, but the data has {prepared.dataset.n_features} features.",

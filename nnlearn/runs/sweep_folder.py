@@ -21,6 +21,7 @@ import numpy as np
 from nnlearn.config.loading import parse_path
 from nnlearn.errors import RunError
 from nnlearn.jsonout import json_text
+from nnlearn.runs import lock
 from nnlearn.runs.rundir import SPLITS, RunDir, read_json, write_atomic, write_json
 
 SWEEP_FILE = "sweep.json"
@@ -155,15 +156,18 @@ def is_sweep_dir(path: Path) -> bool:
 
 def write_sweep_page(sweep_dir: Path, name: str, text: str) -> Path:
     """A page made from the sweep's own files (report.html), written into its folder."""
+    lock.take(sweep_dir)
     write_atomic(Path(sweep_dir) / name, text)
     return Path(sweep_dir) / name
 
 
 def open_sweep(sweep_dir: Path) -> tuple[Sweep, Path | None]:
-    """A sweep folder made by `nnlearn sweep`, with each run's status read from its own run.json."""
+    """A sweep folder made by `nnlearn sweep`, with each run's status read from its own run.json; its lock
+    is taken first (nnlearn.runs.lock): one process at a time continues a sweep."""
     if not (sweep_dir / SWEEP_FILE).is_file():
         raise RunError(f"{sweep_dir} has no {SWEEP_FILE}; it is not a sweep folder.",
                        hint="give the folder that `nnlearn sweep` printed (runs/sweep-<name>-<time>).")
+    lock.take(sweep_dir)
     record = read_json(sweep_dir, SWEEP_FILE)
     try:
         axes = [Axis(str(key), [str(value) for value in values]) for key, values in record["grid"].items()]
@@ -197,6 +201,7 @@ def _read_member(sweep_dir: Path, member: Member) -> None:
 
 def save_results(sweep: Sweep) -> None:
     """sweep.json (each run's status) and sweep.csv (each run's metrics), rewritten after every run."""
+    lock.take(sweep.sweep_dir)
     record = read_json(sweep.sweep_dir, SWEEP_FILE)
     record["runs"] = [member.to_json(sweep.sweep_dir) for member in sweep.members]
     write_json(sweep.sweep_dir / SWEEP_FILE, record)

@@ -16,7 +16,6 @@ the functions that build a strategy.
 
 from __future__ import annotations
 
-import atexit
 import json
 import os
 import shutil
@@ -141,16 +140,36 @@ def is_chief(config: Config) -> bool:
     return cluster is None or cluster.is_chief
 
 
+def writes_its_run() -> bool:
+    """Whether this process writes the run it trains: yes, unless TF_CONFIG makes it a worker other than
+    the chief (those train into a temporary copy)."""
+    cluster = read_cluster()
+    return cluster is None or cluster.is_chief
+
+
+_chief_run_dir: Path | None = None  # in a worker other than the chief: the run the chief writes
+
+
 def run_dir_of_this_worker(config: Config, out):
     """Where this process writes its run: `out` for the chief, a temporary folder for the others."""
+    global _chief_run_dir
     if is_chief(config):
         return out
+    _chief_run_dir = Path(out) if out is not None else None
     return _temporary_folder() / "run"
+
+
+def shown_run_dir(run_dir) -> Path:
+    """The run folder a message names: the chief's in every worker, never a worker's own temporary copy
+    (removed when the worker exits, so a fix naming it would point nowhere)."""
+    return _chief_run_dir if _chief_run_dir is not None else Path(run_dir)
 
 
 def resumable_copy(run_dir: RunDir) -> RunDir:
     """A worker other than the chief resumes from a copy of the chief's run directory (it reads the same
     checkpoint but never writes the chief's files)."""
+    global _chief_run_dir
+    _chief_run_dir = run_dir.path
     copy = run_dir.copy(_temporary_folder() / "run")
     record = copy.record()
     record["pid"] = None  # the chief may already be resuming the original
@@ -159,9 +178,9 @@ def resumable_copy(run_dir: RunDir) -> RunDir:
 
 
 def _temporary_folder() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="nnlearn-worker-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return folder
+    from nnlearn.files import temporary_folder
+
+    return temporary_folder("nnlearn-worker-")
 
 
 def make_strategy(config: Config):
@@ -248,6 +267,7 @@ def lost_workers_stop(strategy, run_dir: Path):
     except lost as error:
         if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
             raise
+        run_dir = shown_run_dir(run_dir)
         raise WorkerLost(f"another worker stopped answering ({type(error).__name__} in a collective "
                          "operation); training stopped. The checkpoint of "
                          f"the last complete epoch is kept in {run_dir}.",
@@ -324,6 +344,8 @@ def launch_local(launch: Launch, errors) -> int:
     them; when one dies, the others are stopped within GRACE_SECONDS plus a few. Ctrl-C and SIGTERM
     are passed on to every worker. Returns the exit code (the chief's, or the first failure's)."""
     addresses = [f"{HOST}:{port}" for port in free_ports(launch.workers)]
+    # the workers' logs and, as their TMPDIR, every temporary file they make (TensorFlow's autograph files,
+    # a worker's copy of the run): removed here when they have ended, however they ended
     logs = Path(tempfile.mkdtemp(prefix="nnlearn-workers-"))
     processes = []
     previous = {}
@@ -337,7 +359,9 @@ def launch_local(launch: Launch, errors) -> int:
         previous[number] = signal.signal(number, pass_on)
     try:
         for index in range(launch.workers):
-            environment = {**os.environ, "TF_CONFIG": tf_config_for(addresses, index)}
+            (logs / f"tmp-{index}").mkdir()
+            environment = {**os.environ, "TF_CONFIG": tf_config_for(addresses, index),
+                           "TMPDIR": str(logs / f"tmp-{index}")}
             command = [sys.executable, "-m", "nnlearn", "train", *launch.arguments]
             if index == 0:
                 processes.append(subprocess.Popen(command + launch.chief_arguments, env=environment,

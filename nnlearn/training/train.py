@@ -22,7 +22,7 @@ import yaml
 from nnlearn.config.expectations import ExpectationResult, check_expectations, expectations_for
 from nnlearn.config.loading import load_config, problems_from_set
 from nnlearn.config.schema import Config
-from nnlearn.errors import Interrupted, NnlearnError, RunError, RunFailed
+from nnlearn.errors import DataError, Interrupted, NnlearnError, RunError, RunFailed
 from nnlearn.model.baselines import (
     baseline_metrics,
     expected_initial_loss,
@@ -135,17 +135,38 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     progress.before_training(prepared)
     # the run folder appears with its config, preprocessing and run.json ("starting") before
     # TensorFlow is imported, so a kill during start-up leaves a run that --resume can start again
-    run = start_run_dir(prepared, out)
+    with _interrupts_wait() as pressed:  # a Ctrl-C as the folder appears: after it is made and locked
+        run = start_run_dir(prepared, out)
+    if pressed:
+        raise Interrupted(f"interrupted; no epoch had ended; {run} holds the run's config, ready to start again.",
+                          hint=f"continue with: nnlearn train --resume {run}", run_dir=run.path)
     progress.run_started(run.path, config.name)
     return _fit_recorded(prepared, run, expectations, progress, checkpoint=None, start=start)
+
+
+@contextlib.contextmanager
+def _interrupts_wait():
+    """Ctrl-C waits until the block ends (yields a list that holds the press, if one came)."""
+    pressed: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pressed
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield pressed
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def resume(run: RunDir, progress=None, expect: list[str] | tuple = ()) -> Run:
     """Continue an interrupted run from its last checkpoint to the configured number of epochs.
 
     Refuses a run whose config.yaml or data changed since it started: its checkpoint, split and
-    normaliser belong to the original settings.
+    normaliser belong to the original settings. The run's lock is taken before anything else: a second
+    process resuming (or drawing, or reporting) the same run is refused at once, naming the first.
     """
+    if distribute.writes_its_run():  # another worker only reads the chief's run (see resumable_copy)
+        run.take()
     record = run.record()
     status = record.get("status")
     if status == "finished" and not run.is_finished():
@@ -167,7 +188,6 @@ def resume(run: RunDir, progress=None, expect: list[str] | tuple = ()) -> Run:
     _check_data_unchanged(run, record, prepared)
     expectations = expectations_for(prepared.config, expect)
     checkpoint = load_checkpoint(run)
-
     distribute.check_setup(prepared.config)
     if not distribute.is_chief(prepared.config):  # reads the chief's checkpoint, never writes its files
         run, progress = distribute.resumable_copy(run), None
@@ -287,6 +307,7 @@ def _fit(prepared: Prepared, run_dir: RunDir, expectations, progress, checkpoint
     strategy = distribute.make_strategy(config)  # None for fit.distribute: none
     if strategy is not None:
         run_dir.record_distribution(distribute.describe(strategy, config))
+    _decode_every_image(prepared, run_dir)
     tf_model.enable_determinism(config.seed)
     scope = strategy.scope() if strategy is not None else contextlib.nullcontext()
     with scope:  # under a strategy, every variable is created mirrored on each replica
@@ -401,6 +422,22 @@ def _finished(prepared: Prepared, run_dir: RunDir, model, expectations, versions
                            "epochs": len(rows), "seconds": round(seconds, 3)})
     run_dir.record_status("finished", len(rows), versions, early_stopping=early)
     return Run(run_dir.path, len(rows), seconds, metrics, baseline, rows, results, prepared, early)
+
+
+def _decode_every_image(prepared: Prepared, run_dir: RunDir) -> None:
+    """An image folder's every split decoded before the first epoch: a file TensorFlow cannot decode
+    stops the run before any training, not after all of it, when the test split is measured."""
+    if prepared.dataset.images is None:
+        return
+    try:
+        for split in (prepared.splits.train, prepared.splits.validation, prepared.splits.test):
+            if split is not None:
+                split.x  # noqa: B018  decoded (and kept) now
+    except DataError as error:
+        raise DataError(error.message, path=error.path,
+                        hint=f"{error.hint} No epoch was trained: once the folder is fixed, train it as a new run "
+                             f"(resuming would refuse the changed folder): nnlearn train --from {run_dir}"
+                        ) from None
 
 
 def _nan_failure(prepared: Prepared, run_dir: RunDir, epoch: int, batch: int, good_epochs: int) -> RunFailed:

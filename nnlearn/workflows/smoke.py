@@ -45,7 +45,8 @@ def find_configs(paths: list[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+            # every entry named like a config, a broken link or a FIFO too: its check says what is wrong with it
+            found += sorted(p for p in path.iterdir() if p.suffix in (".yaml", ".yml") and not p.is_dir())
         elif path.exists():
             found.append(path)
         else:

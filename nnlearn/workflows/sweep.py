@@ -15,6 +15,7 @@ from nnlearn.config.loading import load_config, parse_path
 from nnlearn.config.schema import Config, key_metric
 from nnlearn.errors import ConfigError, Interrupted, NnlearnError, Problem, RunFailed
 from nnlearn.jsonout import json_text
+from nnlearn.runs import lock
 from nnlearn.runs.rundir import RunDir, create_run_dir
 from nnlearn.runs.sweep_folder import BASE_CONFIG_FILE, SWEEP_FILE, Axis, Sweep, plan, save_results
 from nnlearn.training.train import resume, train_config  # TensorFlow is imported when the first run trains
@@ -90,8 +91,16 @@ def check_grid(config_path: Path, overrides: list[str], axes: list[Axis]) -> Con
                     problems.append(problem)
 
     for axis in axes:
+        read: dict[str, str] = {}  # each value as the config reads it (0.1 and 1e-1 are one value)
         for value in axis.values:
             collect([f"{axis.key}={value}"], f"{axis.key}={value}")
+            if not problems:
+                same = _as_read(load_config(config_path, overrides + [f"{axis.key}={value}"]), axis.key)
+                if same in read:
+                    problems.append(Problem(f"--grid {axis.key}", f"{read[same]} and {value} are the same value "
+                                            f"({same}) once read: the two runs would be the same run.",
+                                            hint="list each value once."))
+                read.setdefault(same, value)
     if not problems:  # each value fits alone; do they fit together (e.g. momentum with adam)?
         for combination in itertools.product(*[[(axis.key, value) for value in axis.values] for axis in axes]):
             collect([f"{key}={value}" for key, value in combination],
@@ -106,13 +115,48 @@ def check_grid(config_path: Path, overrides: list[str], axes: list[Axis]) -> Con
     return base
 
 
-def start_sweep(config_path: Path, overrides: list[str], grids: list[str], seeds: int,
-                out: Path | None = None) -> tuple[Sweep, Path | None]:
-    """Check the grid, create the sweep folder and its sweep.json; nothing trains yet."""
-    if seeds < 1:
-        raise NnlearnError(f"--seeds must be 1 or more (received {seeds}).", path="--seeds",
+def _as_read(config: Config, key: str) -> str:
+    """The value at a grid key once the schema has read it, as JSON (0.1 for "1e-1" and "0.1" alike)."""
+    value = config.model_dump(mode="json")
+    for part in parse_path(key):
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return ""
+    return json_text(value)
+
+
+MAX_SEEDS = 100  # --seeds: repeats of every combination
+ASK_RUNS = 100  # more runs than this start only with --yes
+MAX_RUNS = 10_000  # a sweep folder holds at most this many runs
+
+
+def check_size(axes: list[Axis], seeds: int, yes: bool) -> int:
+    """How many runs a sweep trains, counted before any is planned; refused past MAX_RUNS, and past
+    ASK_RUNS without --yes (a typo in a grid, or --seeds 100000000, would otherwise start hours of work)."""
+    if seeds < 1 or seeds > MAX_SEEDS:
+        raise NnlearnError(f"--seeds must be 1 to {MAX_SEEDS} (received {seeds:,}).", path="--seeds",
                            hint="e.g. --seeds 3 repeats every combination with 3 seeds.")
+    runs = seeds
+    for axis in axes:
+        runs *= len(axis.values)
+    sizes = " x ".join([f"{len(axis.values)} values of {parse_path(axis.key)[-1]}" for axis in axes]
+                       + ([f"{seeds} seeds"] if seeds > 1 else []))
+    if runs > MAX_RUNS:
+        raise NnlearnError(f"this sweep would train {runs:,} runs ({sizes}); a sweep trains at most {MAX_RUNS:,}.",
+                           path="--grid", hint="try fewer values (a coarse grid first, then a finer one around "
+                                               "the best), or fewer seeds.")
+    if runs > ASK_RUNS and not yes:
+        raise NnlearnError(f"this sweep would train {runs:,} runs ({sizes}), one after another.", path="--grid",
+                           hint="add --yes to start them all, or try fewer values or seeds.")
+    return runs
+
+
+def start_sweep(config_path: Path, overrides: list[str], grids: list[str], seeds: int,
+                out: Path | None = None, yes: bool = False) -> tuple[Sweep, Path | None]:
+    """Check the grid and its size, create the sweep folder and its sweep.json; nothing trains yet."""
     axes = parse_grid(grids)
+    check_size(axes, seeds, yes)
     base = check_grid(config_path, list(overrides), axes)
     seed_list = [base.seed + offset for offset in range(seeds)]
     members = plan(axes, seed_list)
@@ -127,6 +171,7 @@ def start_sweep(config_path: Path, overrides: list[str], grids: list[str], seeds
              BASE_CONFIG_FILE: header + yaml.safe_dump(base.applying(), sort_keys=False,
                                                        allow_unicode=True)}
     sweep_dir = create_run_dir(f"sweep-{base.name}", out, files=files)
+    lock.take(sweep_dir)
     return Sweep(sweep_dir, axes, seed_list, members, metric, higher), config_dir
 
 
@@ -143,10 +188,11 @@ def run_sweep(sweep: Sweep, config_dir: Path | None, on_run=None) -> Sweep:
             continue
         run_dir = sweep.sweep_dir / member.name
         try:
-            if run_dir.exists():
-                run = resume(RunDir.open(run_dir))  # interrupted earlier: continue from its last checkpoint
-            else:
-                run = train_config(load_config(base_path, member.overrides()), config_dir, out=run_dir)
+            with lock.held(new=True):  # each run's lock is let go when it ends, the sweep's kept
+                if run_dir.exists():
+                    run = resume(RunDir.open(run_dir))  # interrupted earlier: continue from its last checkpoint
+                else:
+                    run = train_config(load_config(base_path, member.overrides()), config_dir, out=run_dir)
             member.status, member.metrics = "finished", run.metrics
             member.epochs, member.seconds = run.epochs, run.seconds
         except RunFailed:

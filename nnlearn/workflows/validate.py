@@ -44,8 +44,13 @@ def _data_problems(located, path: Path) -> list[Problem]:
     except ValidationError:
         return []  # the schema's own problems already cover the data section
     except DataError as error:
-        return [Problem(error.path or "data", error.message, hint=error.hint)]
+        return _problems_of(error)
     return []
+
+
+def _problems_of(error: DataError) -> list[Problem]:
+    """Every problem a DataError holds (each unreadable image of a folder, say), each placed at its field."""
+    return [Problem(problem.path or "data", problem.message, hint=problem.hint) for problem in error.problems]
 
 
 def _model_problems_despite(located, found: list[Problem], path: Path) -> tuple[list[Problem], bool]:
@@ -150,7 +155,7 @@ def _validate_file(path: Path, overrides: list[str] | tuple) -> Report:
         report.errors = [locate(problem) for problem in error.problems]
         return report
     except DataError as error:
-        report.errors = [locate(Problem(error.path or "data", error.message, hint=error.hint))]
+        report.errors = [locate(problem) for problem in _problems_of(error)]
         return report
     report.warnings = [locate(problem) for problem in lint(prepared)]
     report.prepared = prepared

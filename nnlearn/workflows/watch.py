@@ -7,6 +7,7 @@ previous one: what changed in the config and how each test metric moved.
 
 from __future__ import annotations
 
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,10 +16,11 @@ from nnlearn.config.differences import changes as config_changes
 from nnlearn.config.loading import load_config
 from nnlearn.errors import NnlearnError
 from nnlearn.insight.diagnose import diagnose_run
+from nnlearn.runs import lock
 from nnlearn.runs.rundir import RunDir
 from nnlearn.training.train import train_config
 
-POLL_SECONDS = 0.1  # how often the file is looked at: cheap (one small read), quick enough to feel instant
+POLL_SECONDS = 0.1  # how often the file is looked at: cheap (one stat), quick enough to feel instant
 SETTLE_SECONDS = 0.15  # a save is trained once the file stayed the same this long: an editor may write in steps
 BURST_SECONDS = 0.5  # a file that changed again meanwhile (autosave, quick clicks) must stay the same this long
 
@@ -50,25 +52,38 @@ class Retrained:
                 "deltas": {"test": self.deltas()}, "diagnosis": [verdict.to_json() for verdict in self.diagnosis]}
 
 
-def _fingerprint(path: Path) -> tuple[bytes | None, float | None]:
-    """The file's content and modification time; (None, None) while it does not exist."""
+def _signature(path: Path) -> tuple | None:
+    """What the file's stat says: size, modification time, inode and kind; None while it is missing. Compared
+    at every poll, so the file itself is read only when it changed (a 270 MB file is never re-read)."""
     try:
-        stat = path.stat()
-        return path.read_bytes(), stat.st_mtime
+        info = path.stat()
     except OSError:
-        return None, None
+        return None
+    return info.st_size, info.st_mtime_ns, info.st_ino, stat.S_IFMT(info.st_mode)
 
 
-def _settled(path: Path, content: bytes | None, modified: float | None) -> tuple[bytes | None, float | None]:
-    """The file once it has stayed the same for SETTLE_SECONDS, or, when it changed again meanwhile (a burst
-    of saves), for BURST_SECONDS: twenty saves in a second are trained once, on the last."""
+def _content(path: Path) -> bytes | None:
+    """The file's bytes, read only if it is a regular file of at most the config limit (never blocking on a
+    FIFO, never reading an endless device); None otherwise (loading it then says why, in its words)."""
+    from nnlearn.config.yaml_source import MAX_BYTES
+    from nnlearn.files import UnreadableFile, read_bounded
+
+    try:
+        return read_bounded(path, MAX_BYTES, "")
+    except UnreadableFile:
+        return None
+
+
+def _settled(path: Path, signature: tuple | None) -> tuple | None:
+    """The file's signature once it has stayed the same for SETTLE_SECONDS, or, when it changed again
+    meanwhile (a burst of saves), for BURST_SECONDS: twenty saves in a second are trained once, on the last."""
     quiet_for, changed = SETTLE_SECONDS, time.monotonic()
     while time.monotonic() - changed < quiet_for:
         time.sleep(0.03)
-        now, when = _fingerprint(path)
-        if now != content:
-            content, modified, changed, quiet_for = now, when, time.monotonic(), BURST_SECONDS
-    return content, modified
+        now = _signature(path)
+        if now != signature:
+            signature, changed, quiet_for = now, time.monotonic(), BURST_SECONDS
+    return signature
 
 
 def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run, on_error,
@@ -85,17 +100,22 @@ def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run,
     train` does and raises its Interrupted error. Returns the number of completed runs.
     """
     path = Path(config_path)
-    seen: object = object()  # differs from every content (an empty or missing file too), so the first look trains
+    looked: object = object()  # differs from every signature (a missing file's too), so the first look reads it
+    seen: object = object()  # the content last trained (or refused), so a save that changed nothing trains once
     started = time.time()
     previous = None
     previous_config: dict | None = None
     completed = 0
     while (max_runs is None or completed < max_runs) and not (stop is not None and stop.is_set()):
-        content, modified = _fingerprint(path)
-        if content == seen:
+        signature = _signature(path)
+        if signature == looked:
             time.sleep(poll_seconds)
             continue
-        content, modified = _settled(path, content, modified)
+        looked = signature = _settled(path, signature)
+        content = _content(path)
+        if content is not None and content == seen:  # touched, or saved unchanged
+            continue
+        modified = signature[1] / 1e9 if signature is not None else None
         changed_at = modified if modified is not None and started <= modified <= time.time() else started
         seen = content
         if on_save is not None:
@@ -106,7 +126,8 @@ def watch(config_path: str | Path, overrides: list[str] | tuple = (), *, on_run,
             changes = config_changes(previous_config, resolved) if previous_config is not None else []
             if on_changes is not None and previous_config is not None:
                 on_changes(changes)
-            run = train_config(config, path.parent, progress=progress)
+            with lock.held(new=True):  # each run's lock is let go when it ends: it can be resumed or drawn
+                run = train_config(config, path.parent, progress=progress)
         except NnlearnError as error:
             if getattr(error, "exit_code", 2) == 130:
                 raise

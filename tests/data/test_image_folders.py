@@ -120,12 +120,12 @@ def test_train_predict_a_file_and_a_folder_and_eject(workdir, write_config):
     assert np.allclose(namespace["x"][namespace["test"]], prepared.x("test"))
 
 
-@pytest.mark.tensorflow
-def test_a_damaged_image_names_the_file(workdir, write_config):
+def test_a_damaged_image_names_the_file_before_any_run_starts(workdir, write_config):
     write_pictures(workdir / "pics")
     (workdir / "pics" / "dark" / "9.png").write_bytes(b"not a png")
     result = invoke("train", str(write_config(FOLDER_CNN)), "--out", "run", "-q")
-    assert result.exit_code == 2 and "9.png as an image" in flat(result) and "Traceback" not in result.output
+    assert result.exit_code == 2 and "pics/dark/9.png: it is not an image" in flat(result)
+    assert "Traceback" not in result.output and not (workdir / "run").exists()  # opened by Pillow, not TensorFlow
 
 
 @pytest.mark.tensorflow

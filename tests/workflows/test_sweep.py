@@ -129,7 +129,7 @@ def test_bad_grid_values_are_all_reported_before_anything_trains(write_config, w
     (["--grid", "seed=1,2"], "--seeds"),
     (["--grid", "fit.epochs=1,2", "--grid", "fit.epochs=3"], "given twice"),
     ([], "at least one --grid"),
-    (["--grid", "fit.epochs=1", "--seeds", "0"], "--seeds must be 1 or more"),
+    (["--grid", "fit.epochs=1", "--seeds", "0"], "--seeds must be 1 to 100"),
     (["--grid", "fit.epochs=1", "--set", "data.validation_split=0"], "validation_split"),
 ])
 def test_malformed_sweeps_exit_2_without_a_traceback(write_config, workdir, arguments, expected):

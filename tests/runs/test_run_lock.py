@@ -1,0 +1,124 @@
+"""One writer at a time per run folder: an operating-system lock taken before anything else by every
+command that writes a run (train --resume, plot, report, sweep --resume) and by every write RunDir makes.
+A second writer is refused at once, naming the process; readers never wait."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from nnlearn.runs import lock
+from nnlearn.runs.rundir import RunDir
+from tests.configs import TINY
+from tests.conftest import ROOT, invoke
+
+
+HOLDER = """
+import sys, time
+from nnlearn.runs.lock import take
+take(sys.argv[1])
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+def flat(result) -> str:
+    return " ".join(result.output.split())
+
+
+@pytest.fixture
+def stopped_run(write_config):
+    """A run stopped after its first epoch, made without TensorFlow."""
+    from nnlearn.config.loading import load_config
+    from nnlearn.model.prepare import prepare
+    from nnlearn.runs.checkpoint import save_checkpoint
+    from nnlearn.training.train import start_run_dir
+
+    path = write_config(TINY)
+    with lock.held():  # as a command does: the new run's lock is let go when it ends
+        run_dir = start_run_dir(prepare(load_config(path), path.parent), "runs/stopped").path
+        save_checkpoint(RunDir.open(run_dir), {"model_0": np.zeros((4, 8), np.float32)}, [{"loss": 1.0}])
+    record = json.loads((run_dir / "run.json").read_text())
+    (run_dir / "run.json").write_text(json.dumps({**record, "status": "interrupted", "epochs": 1}))
+    return run_dir
+
+
+@pytest.fixture
+def held_by_another_process():
+    """hold(folder): another process takes folder's lock (nnlearn's own code) and keeps it; its pid."""
+    processes = []
+
+    def hold(folder) -> int:
+        process = subprocess.Popen([sys.executable, "-c", HOLDER, str(folder)], stdout=subprocess.PIPE,
+                                   env={**os.environ, "PYTHONPATH": str(ROOT)}, text=True)
+        processes.append(process)
+        assert process.stdout.readline().strip() == "held"
+        return process.pid
+
+    yield hold
+    for process in processes:
+        process.kill()
+        process.wait()
+
+
+@pytest.mark.parametrize("command", [["train", "--resume"], ["plot"], ["report"]])
+def test_a_second_writer_is_refused_naming_the_process(stopped_run, held_by_another_process, command):
+    pid = held_by_another_process(stopped_run)
+    before = (stopped_run / "run.json").read_bytes()
+    clock = time.monotonic()
+    result = invoke(*command, stopped_run)
+    assert result.exit_code == 2, result.output
+    assert f"is being written by process {pid}" in flat(result) and f"kill {pid}" in flat(result)
+    assert time.monotonic() - clock < 10  # refused at once, never waiting for the lock
+    assert (stopped_run / "run.json").read_bytes() == before  # nothing of the run was touched
+
+
+def test_readers_never_wait_for_a_writer(stopped_run, held_by_another_process):
+    held_by_another_process(stopped_run)
+    for command in (["runs", stopped_run.parent], ["diagnose", stopped_run],
+                    ["compare", stopped_run, stopped_run]):
+        result = invoke(*command)
+        assert result.exit_code == 0, (command, result.output)
+
+
+def test_a_lock_is_let_go_when_its_process_dies_however_it_dies(stopped_run, held_by_another_process):
+    pid = held_by_another_process(stopped_run)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    with lock.held():
+        RunDir(stopped_run).take()  # no stale lock after a SIGKILL
+        assert lock.holds(stopped_run)
+    assert not lock.holds(stopped_run)
+
+
+def test_a_command_lets_go_of_the_runs_it_locked(stopped_run):
+    result = invoke("plot", stopped_run)  # nothing to plot yet: refused after taking the lock
+    assert result.exit_code == 2 and "nothing to plot" in flat(result)
+    assert not lock.holds(stopped_run)
+
+
+def test_every_write_of_a_run_takes_its_lock(stopped_run, held_by_another_process):
+    held_by_another_process(stopped_run)
+    run = RunDir(stopped_run)
+    from nnlearn.errors import RunError
+
+    for write in (lambda: run.write_record({}), lambda: run.write_history([]), lambda: run.write_plot("a", b""),
+                  lambda: run.write_page("a.html", ""), lambda: run.write_checkpoint(b""),
+                  lambda: run.write_metrics({})):
+        with pytest.raises(RunError, match="is being written by process"):
+            write()
+
+
+def test_a_sweep_being_continued_is_refused_to_a_second_process(write_config, held_by_another_process):
+    from nnlearn.workflows.sweep import start_sweep
+
+    with lock.held():
+        sweep, _ = start_sweep(write_config(TINY), [], ["fit.epochs=1,2"], 1, out="sweep")
+    pid = held_by_another_process(sweep.sweep_dir)
+    result = invoke("sweep", "--resume", sweep.sweep_dir)
+    assert result.exit_code == 2 and f"process {pid}" in flat(result), result.output
