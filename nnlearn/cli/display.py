@@ -285,8 +285,11 @@ class EpochProgress:
         self.console.print("\n".join(lines), soft_wrap=True, highlight=False)
 
     def finish(self) -> None:
+        """Training ended (or stopped): the live displays end, the last epoch is shown. Safe to call twice."""
+        self._loaded()
         if self.progress is not None:
             self.progress.stop()
+            self.progress = None
         elif self.unprinted:  # stopped early, or cut short: the last epoch is shown too
             self._print_epoch(*self.unprinted)
 

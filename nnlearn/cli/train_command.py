@@ -92,7 +92,10 @@ def train(config: Annotated[Optional[Path], typer.Argument(help="The YAML config
     people, _ = consoles(as_json)
     progress = EpochProgress(people, quiet)
     with handled(as_json), _failed_runs_stay_useful(people, not no_plots, as_json):
-        run = _train(request, progress)
+        try:
+            run = _train(request, progress)
+        finally:  # an error before the first epoch (a damaged image, Ctrl-C) ends the loading note too
+            progress.finish()
         if not no_plots:
             _draw_plots_of_a_finished_run(run)
     _show_run(people, request, run, progress.trained)

@@ -135,12 +135,12 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
     progress.before_training(prepared)
     # the run folder appears with its config, preprocessing and run.json ("starting") before
     # TensorFlow is imported, so a kill during start-up leaves a run that --resume can start again
-    with _interrupts_wait() as pressed:  # a Ctrl-C as the folder appears: after it is made and locked
+    with _interrupts_wait() as pressed:  # a Ctrl-C as the folder appears: after it is made, locked and named
         run = start_run_dir(prepared, out)
+        progress.run_started(run.path, config.name)
     if pressed:
         raise Interrupted(f"interrupted; no epoch had ended; {run} holds the run's config, ready to start again.",
                           hint=f"continue with: nnlearn train --resume {run}", run_dir=run.path)
-    progress.run_started(run.path, config.name)
     return _fit_recorded(prepared, run, expectations, progress, checkpoint=None, start=start)
 
 
