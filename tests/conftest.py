@@ -1,4 +1,5 @@
 import os
+import signal
 import sys
 import textwrap
 from pathlib import Path
@@ -18,6 +19,12 @@ CONFIGS = ROOT / "configs"
 # A model's float32 outputs for rows batched another way (one row, or two together) are summed in another order:
 # they agree to about 1e-7 of their size, not bit for bit.
 FLOAT32_REORDERED = {"rel": 1e-5, "abs": 1e-7}
+
+
+def ctrl_c_as_a_terminal_leaves_it() -> None:
+    """preexec_fn for a child that a test presses Ctrl-C at: a job started in the background with `&` starts
+    with Ctrl-C ignored, and its children would inherit that (Python installs no handler for an ignored SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def approx_rows(rows: list[dict]) -> list[dict]:

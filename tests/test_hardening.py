@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from nnlearn.runs.rundir import RunDir
-from tests.conftest import LINEAR_REGRESSION, ROOT, TINY, invoke
+from tests.conftest import LINEAR_REGRESSION, ROOT, TINY, ctrl_c_as_a_terminal_leaves_it, invoke
 
 
 def refused(result, *fragments):
@@ -531,7 +531,7 @@ def test_ctrl_c_during_start_up_a_double_ctrl_c_and_sigterm_leave_resumable_runs
                                                ("term", [signal.SIGTERM], "checkpoint/checkpoint.npz", 5000, 143)):
         process = subprocess.Popen(_train_command(path, "--out", f"runs/{name}", "--set", f"fit.epochs={epochs}"),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                   env=_environment())
+                                   env=_environment(), preexec_fn=ctrl_c_as_a_terminal_leaves_it)
         watchdog = threading.Timer(120, process.kill)
         watchdog.start()
         while not Path(f"runs/{name}/{ready}").exists() and process.poll() is None:

@@ -1,11 +1,11 @@
 """How an nnlearn process meets a reader that leaves, and a Ctrl-C that lands where Python cannot raise it."""
 
 import os
-import signal
 import subprocess
 import sys
 
 from nnlearn.cli.process import OutputWhoseReaderMayLeave
+from tests.conftest import ctrl_c_as_a_terminal_leaves_it
 
 
 def test_output_goes_quiet_when_its_reader_has_left():
@@ -35,6 +35,6 @@ print("the Ctrl-C was lost")
 def test_a_ctrl_c_inside_a_finalizer_stops_the_main_thread():
     # Ctrl-C as a terminal leaves it, whatever an earlier in-process command (exit 130) set in this process
     done = subprocess.run([sys.executable, "-c", CTRL_C_IN_A_FINALIZER], capture_output=True, text=True,
-                          timeout=120, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                          timeout=120, preexec_fn=ctrl_c_as_a_terminal_leaves_it)
     assert "the Ctrl-C was lost" not in done.stdout
     assert done.stderr.rstrip().endswith("KeyboardInterrupt")

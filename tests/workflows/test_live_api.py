@@ -23,7 +23,7 @@ from rich.console import Console
 from nnlearn.cli.serve import ServeOptions, Shown, serve_watch
 from nnlearn.workflows.live.server import LiveApp, start_server
 from nnlearn.workflows.live.state import LiveState
-from tests.conftest import DIVERGES, MOONS, ROOT, edited, invoke
+from tests.conftest import DIVERGES, MOONS, ROOT, ctrl_c_as_a_terminal_leaves_it, edited, invoke
 
 TOKEN = "test-token-0123456789"
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"  # a name, never fetched
@@ -302,7 +302,7 @@ def test_ctrl_c_during_a_run_stops_server_and_watcher_with_the_run_folder_comple
     # a test run started in the background inherits an ignored SIGINT: give the command a normal one
     process = subprocess.Popen([sys.executable, "-m", "nnlearn", "watch", str(config), "--serve", "--port", "0",
                                 "--no-browser"], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               text=True, preexec_fn=ctrl_c_as_a_terminal_leaves_it)
     watchdog = threading.Timer(300, process.kill)  # a server that never answers fails the test, never hangs it
     watchdog.start()
     try:

@@ -15,7 +15,7 @@ import threading
 import pytest
 from playwright.sync_api import expect  # its waits run beside the page's scripts, whatever the page's CSP
 
-from tests.conftest import MOONS, edited
+from tests.conftest import MOONS, ctrl_c_as_a_terminal_leaves_it, edited
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGUMENTS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -31,7 +31,7 @@ def served(tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "nnlearn", "watch", str(config), "--serve", "--port", "0",
                                 "--no-browser", "--quiet"], cwd=tmp_path, stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               preexec_fn=ctrl_c_as_a_terminal_leaves_it)
     watchdog = threading.Timer(600, process.kill)  # never hangs the suite
     watchdog.start()
     try:

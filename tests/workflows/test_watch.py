@@ -14,7 +14,7 @@ from nnlearn.errors import ConfigError
 from nnlearn.runs.catalog import list_runs
 from nnlearn.runs.rundir import RunDir
 from nnlearn.workflows.watch import config_changes
-from tests.conftest import MOONS, edited, invoke
+from tests.conftest import MOONS, ctrl_c_as_a_terminal_leaves_it, edited, invoke
 
 
 def test_config_changes_name_each_changed_value():
@@ -103,7 +103,7 @@ def test_cli_prints_one_json_line_per_run_and_ctrl_c_while_waiting_exits_0(write
     # a test run started in the background inherits an ignored SIGINT: give the watcher a normal one
     process = subprocess.Popen([sys.executable, "-m", "nnlearn", "watch", str(path), "--set", "fit.epochs=2",
                                 "--json"], cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                               text=True, preexec_fn=ctrl_c_as_a_terminal_leaves_it)
     watchdog = threading.Timer(300, process.kill)  # a watcher that never answers fails the test, never hangs it
     watchdog.start()
     try:
