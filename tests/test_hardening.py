@@ -521,6 +521,20 @@ def test_an_old_run_edited_to_another_architecture_is_a_short_error(stopped_run)
     assert len(result.output) < 1500
 
 
+def test_ctrl_c_as_the_run_folder_appears_leaves_it_interrupted_and_resumable(write_config, monkeypatch):
+    """The press held back while the folder is made and named (train.py's _interrupts_wait) ends the command
+    there, before TensorFlow: exit 130, run.json "interrupted", the resume named."""
+    import contextlib
+
+    from nnlearn.training import train
+
+    monkeypatch.setattr(train, "_interrupts_wait", lambda: contextlib.nullcontext([signal.SIGINT]))
+    result = invoke("train", write_config(TINY), "--out", "runs/pressed", "--no-plots")
+    assert result.exit_code == 130, result.output
+    assert "nnlearn train --resume runs/pressed" in " ".join(result.output.split())
+    assert json.loads(Path("runs/pressed/run.json").read_text())["status"] == "interrupted"
+
+
 @pytest.mark.tensorflow  # its subprocesses import TensorFlow
 @pytest.mark.slow
 def test_ctrl_c_during_start_up_a_double_ctrl_c_and_sigterm_leave_resumable_runs(write_config):

@@ -94,6 +94,17 @@ def busy(folder: Path, holder: tuple[str, str]) -> RunError:
                          "compare, diagnose) works meanwhile.")
 
 
+def moved(old: str | Path, new: str | Path) -> None:
+    """old, whose lock this process holds, was renamed to new: the lock (held by its open file, which the
+    rename keeps) now answers to new's name, so the folder is never unlocked on its way into place."""
+    old_key, new_key = _key(Path(old)), _key(Path(new))
+    with _guard:
+        if old_key in _taken:
+            _taken[new_key] = _taken.pop(old_key)
+    for scope in getattr(_scopes, "stack", None) or []:
+        scope[:] = [new_key if key == old_key else key for key in scope]
+
+
 def release(folder: str | Path) -> None:
     """Let go of folder's lock, if this process holds it."""
     with _guard:

@@ -95,11 +95,13 @@ def _publish(candidates: list[Path], files: dict[str, str | bytes]) -> Path | No
         os.chmod(staging, 0o777 & ~_umask())
         for file_name, content in files.items():
             write_atomic(staging / file_name, content)
+        lock.take(staging)  # the run appears already locked: no other command can take it first
         for path in candidates:
             if path.exists():
                 continue
             try:
                 os.rename(staging, path)
+                lock.moved(staging, path)
                 return path
             except OSError as error:
                 if error.errno not in (errno.EEXIST, errno.ENOTEMPTY, errno.EISDIR, errno.ENOTDIR):
@@ -107,6 +109,7 @@ def _publish(candidates: list[Path], files: dict[str, str | bytes]) -> Path | No
         return None
     finally:
         if staging.exists():
+            lock.release(staging)
             shutil.rmtree(staging, ignore_errors=True)
 
 

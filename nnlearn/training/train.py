@@ -139,8 +139,9 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
         run = start_run_dir(prepared, out)
         progress.run_started(run.path, config.name)
     if pressed:
-        raise Interrupted(f"interrupted; no epoch had ended; {run} holds the run's config, ready to start again.",
-                          hint=f"continue with: nnlearn train --resume {run}", run_dir=run.path)
+        saved = _record_ending(run, "interrupted")
+        raise Interrupted(f"interrupted; no epoch had ended; {run} holds the run's config, ready to start again."
+                          f"{saved}", hint=f"continue with: nnlearn train --resume {run}", run_dir=run.path)
     return _fit_recorded(prepared, run, expectations, progress, checkpoint=None, start=start)
 
 

@@ -102,6 +102,33 @@ def test_a_command_lets_go_of_the_runs_it_locked(stopped_run):
     assert not lock.holds(stopped_run)
 
 
+def test_a_new_run_folder_appears_already_locked(workdir, monkeypatch):
+    """The lock is taken in the hidden folder the run is filled in: at the moment its name appears, another
+    writer (a `plot` typed at once) is already refused."""
+    import fcntl
+
+    from nnlearn.runs import rundir
+
+    rename, seen = os.rename, []
+
+    def rename_and_try_the_lock(source, target):
+        rename(source, target)
+        descriptor = os.open(os.path.join(target, lock.LOCK_FILE), os.O_RDWR)
+        try:  # another open file of the same lock file: refused while the run's own is held
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            seen.append("free")
+        except BlockingIOError:
+            seen.append("held")
+        finally:
+            os.close(descriptor)
+
+    monkeypatch.setattr(rundir.os, "rename", rename_and_try_the_lock)
+    with lock.held():
+        run = RunDir.start("new", "runs/new", "name: new\n", {}, {"status": "starting"})
+        assert seen == ["held"] and lock.holds(run.path) and not list(run.path.parent.glob(".new.starting-*"))
+    assert not lock.holds(run.path)
+
+
 def test_every_write_of_a_run_takes_its_lock(stopped_run, held_by_another_process):
     held_by_another_process(stopped_run)
     run = RunDir(stopped_run)
