@@ -17,12 +17,14 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
 from nnlearn.errors import RunError
 
 LOCK_FILE = ".lock"
+HOLDER_READS = 100  # of the lock file, 10 ms apart, while it is still empty: the holder writes it at once
 
 _taken: dict[str, int] = {}  # resolved folder -> the open file descriptor holding its lock
 _guard = threading.Lock()
@@ -75,11 +77,17 @@ def _command() -> str:
 
 
 def _holder(descriptor: int) -> tuple[str, str]:
-    """(pid, command) the holder wrote into the lock file ("", "" when it has not yet)."""
-    try:
-        text = os.pread(descriptor, 4096, 0).decode("utf-8", errors="replace")
-    except OSError:
-        return "", ""
+    """(pid, command) the holder wrote into the lock file ("", "" when it has not yet). The holder writes
+    them just after it takes the lock, so an empty file is read again for a moment before giving up."""
+    text = ""
+    for _ in range(HOLDER_READS):
+        try:
+            text = os.pread(descriptor, 4096, 0).decode("utf-8", errors="replace")
+        except OSError:
+            return "", ""
+        if text.strip():
+            break
+        time.sleep(0.01)
     pid, _, command = text.partition("\n")
     return pid.strip(), command.strip()
 
