@@ -10,7 +10,7 @@ folder="$(mktemp -d)"
 trap 'rm -rf "$folder"' EXIT
 python3 -m venv "$folder/venv"
 "$folder/venv/bin/pip" install -q --upgrade pip
-"$folder/venv/bin/pip" install -q --upgrade -e '.[test,tensorboard]'
+"$folder/venv/bin/pip" install -q --upgrade --upgrade-strategy eager -e '.[test,tensorboard]'  # every package, not only ours
 "$folder/venv/bin/python" - <<'PYTHON'
 import importlib.metadata as metadata
 import re
@@ -28,7 +28,8 @@ for distribution in metadata.distributions():
     name = distribution.metadata["Name"].lower().replace("_", "-")
     if name in pinned and pinned[name] != distribution.version:
         moved.append(f"  {name}: {pinned[name]} -> {distribution.version}")
-print("Newer than constraints.txt:" if moved else "Every version is the one constraints.txt pins.")
+print("Not the version constraints.txt pins (pinned -> installed):" if moved else
+      "Every version is the one constraints.txt pins.")
 print("\n".join(sorted(moved)))
 PYTHON
 "$folder/venv/bin/python" -m pytest
