@@ -49,6 +49,9 @@ BUNDLED_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 SYNTHETIC_DATASETS = ("moons", "circles", "blobs", "xor", "linear", "multilabel", "signals")
 
 
+RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")  # it names a folder on any system: no dots-only, no spaces
+
+
 def mistake(message: str, fix: str | None = None, setting: tuple | None = None) -> PydanticCustomError:
     """A mistake the schema's own checks find (raise it), carried through pydantic whole, as a value: its
     message, its fix and the setting the fix suggests (errors.Problem; nnlearn.config.loading makes one)."""
@@ -374,7 +377,7 @@ class LintConfig(Section):
 class Config(Section):
     """A whole nnlearn config."""
 
-    name: str = Field("run", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=80,
+    name: str = Field("run", max_length=80, json_schema_extra={"pattern": RUN_NAME.pattern},
                       description="Names the run directory: runs/<name>-<time>.")
     seed: Whole = Field(0, ge=0, le=2**31 - 1, description="Seeds the split, the initial weights and shuffling.")
     data: DataConfig
@@ -466,9 +469,11 @@ class Config(Section):
 
     @field_validator("name")
     @classmethod
-    def _name_is_not_dots(cls, value: str) -> str:
-        if set(value) <= {"."}:
-            raise ValueError("a name of dots only cannot name a run directory.")
+    def _name_can_name_a_folder(cls, value: str) -> str:
+        if not re.fullmatch(RUN_NAME.pattern, value):
+            fitting = re.sub(r"[^A-Za-z0-9._-]+", "-", value).strip("._-")[:80] or "run"
+            raise mistake(f"{value!r} cannot name a run folder: a name starts with a letter or a digit and "
+                          "holds only letters, digits, '.', '_' and '-'.", f"e.g. name: {fitting}")
         return value
 
 

@@ -64,6 +64,13 @@ def test_schema_rejects(change, path):
     assert path in problems_of(edited(TINY, change))
 
 
+@pytest.mark.parametrize("name, fitting", [("...", "run"), ("my run (v2)", "my-run-v2"), ("../escape", "escape")])
+def test_a_name_that_cannot_name_a_folder_says_why_and_offers_one_that_can(name, fitting):
+    problem = problems_of(edited(TINY, ("name: tiny", f"name: {name!r}")))["name"]
+    assert "starts with a letter or a digit" in problem.message and problem.hint == f"e.g. name: {fitting}"
+    assert config_from_text(edited(TINY, ("name: tiny", f"name: {fitting}"))).name == fitting  # the fix is valid
+
+
 def test_regression_metric_with_classification_loss_is_rejected():
     text = edited(TINY, ("loss: sparse_categorical_crossentropy",
                         "loss: sparse_categorical_crossentropy\n  metrics: [r2]"))
