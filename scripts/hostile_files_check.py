@@ -27,18 +27,15 @@ to stay valid), and, for the new classes, with the expected message. Exit 1 if a
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import random
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 import tracemalloc
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +46,7 @@ from nnlearn.runs.rundir import RunDir
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.configs import TINY  # noqa: E402
+from tests.files import png_claiming  # noqa: E402
 
 CONFIG = TINY  # the small config the tests train
 ODD_VALUES = ["yes", "no", "true", "~", "null", "[]", "{}", "1.5", "'7'", "-0", ".nan", ".inf", "1e400",
@@ -287,18 +285,6 @@ def concurrent_commands(tally: Tally, folder: Path) -> None:
             tally.run("report of a sweep another process writes", "report", held, expect=busy, codes=(2,))
         holder.kill()
         holder.wait()
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("L", (1, 1)).save(buffer, "PNG")
-    data = bytearray(buffer.getvalue())
-    start = data.index(b"IHDR")
-    data[start + 4:start + 12] = struct.pack(">II", width, height)
-    data[start + 17:start + 21] = struct.pack(">I", zlib.crc32(bytes(data[start:start + 17])))
-    return bytes(data)
 
 
 def image_folder(folder: Path) -> Path:

@@ -56,3 +56,14 @@ model:
 compile: {loss: mean_squared_error, optimizer: {type: sgd, learning_rate: 0.05}}
 fit: {epochs: 30}
 """
+
+# one logistic unit on the y column of a table.csv the test writes beside it, every row trained on
+TABLE = """\
+name: table
+data: {source: table.csv, target: y, validation_split: 0}
+model:
+  layers:
+    - {type: dense, units: 1}
+compile: {loss: binary_crossentropy}
+fit: {epochs: 1}
+"""

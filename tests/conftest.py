@@ -2,6 +2,8 @@ import os
 import signal
 import sys
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -31,6 +33,30 @@ def approx_rows(rows: list[dict]) -> list[dict]:
     """rows (e.g. predict's JSON) with each float compared to FLOAT32_REORDERED, every other value exactly."""
     return [{key: pytest.approx(value, **FLOAT32_REORDERED) if isinstance(value, float) else value
              for key, value in row.items()} for row in rows]
+
+
+WATCHDOG_SECONDS = 300  # a child still running then is stuck: killed, so the test fails instead of hanging
+
+
+def wait_for_checkpoint(run_dir: Path, epoch: int, process) -> None:
+    """Wait until run_dir's checkpoint holds epoch (or a later one) while process trains it; the process
+    ending first fails the test with its output (a stuck one is killed by a watchdog, and ends first)."""
+    from nnlearn.runs.checkpoint import load_checkpoint
+    from nnlearn.runs.rundir import RunDir
+
+    watchdog = threading.Timer(WATCHDOG_SECONDS, process.kill)
+    watchdog.start()
+    try:
+        while not ((state := load_checkpoint(RunDir(run_dir))) and state["epoch"] >= epoch):
+            assert process.poll() is None, process.communicate()
+            time.sleep(0.05)
+    finally:
+        watchdog.cancel()
+
+
+def flat(result) -> str:
+    """A command's output with rich's line wrapping undone, for fragments that may be wrapped."""
+    return " ".join(result.output.split())
 
 
 def edited(text: str, *changes: tuple[str, str]) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from nnlearn.runs.rundir import RunDir
-from tests.conftest import LINEAR_REGRESSION, ROOT, TINY, ctrl_c_as_a_terminal_leaves_it, invoke
+from tests.conftest import LINEAR_REGRESSION, ROOT, TINY, ctrl_c_as_a_terminal_leaves_it, flat, invoke
 
 
 def refused(result, *fragments):
@@ -25,11 +25,6 @@ def refused(result, *fragments):
     assert "Traceback" not in result.output, result.output
     for fragment in fragments:
         assert fragment in flat(result), (fragment, result.output)
-
-
-def flat(result) -> str:
-    """The output with rich's line wrapping undone, for fragments that may be wrapped."""
-    return " ".join(result.output.split())
 
 
 # ---------------------------------------------------------------- YAML that cannot be read

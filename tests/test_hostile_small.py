@@ -13,23 +13,9 @@ import pytest
 from nnlearn.runs import lock
 from nnlearn.runs.checkpoint import load_checkpoint, save_checkpoint
 from nnlearn.runs.rundir import RunDir
-from tests.conftest import invoke
-from tests.configs import TINY
+from tests.conftest import flat, invoke
+from tests.configs import TABLE, TINY
 
-
-CSV_CONFIG = """\
-name: table
-data: {source: table.csv, target: y, validation_split: 0}
-model:
-  layers:
-    - {type: dense, units: 1}
-compile: {loss: binary_crossentropy}
-fit: {epochs: 1}
-"""
-
-
-def flat(result) -> str:
-    return " ".join(result.output.split())
 
 
 @pytest.mark.parametrize("override, named", [("data.target=species", "data.target"),
@@ -91,7 +77,7 @@ def test_a_csv_cut_short_since_the_run_started_is_named_as_changed_data(write_co
 
     rows = "".join(f"{row % 7},{row % 5},{row % 2}\n" for row in range(60))
     (workdir / "table.csv").write_text("a,b,y\n" + rows)
-    path = write_config(CSV_CONFIG)
+    path = write_config(TABLE)
     with lock.held():
         run = start_run_dir(prepare(load_config(path), workdir), "runs/cut")
     record = json.loads(run.record_file.read_text())
@@ -109,7 +95,7 @@ def test_an_infinite_number_is_named_by_its_file_line(write_config, workdir):
     lines = ["a,b,y"] + [f"{row % 7},{row % 5},{row % 2}" for row in range(40)]
     lines[3] = "inf,1,0"
     (workdir / "table.csv").write_text("\n\n".join(lines) + "\n")  # a blank line after every line
-    result = invoke("validate", write_config(CSV_CONFIG))
+    result = invoke("validate", write_config(TABLE))
     assert result.exit_code == 2 and "table.csv line 7: feature 'a' is inf" in flat(result)
 
 

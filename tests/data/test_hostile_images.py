@@ -4,8 +4,6 @@ hidden files left out, BMP and GIF in grey, and TensorFlow's op names never show
 
 import io
 import json
-import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -13,25 +11,9 @@ import pytest
 from nnlearn.data import images
 from nnlearn.data.images import decode_files, image_files
 from nnlearn.errors import DataError
-from tests.conftest import invoke
+from tests.conftest import flat, invoke
 from tests.data.test_image_folders import FOLDER_CNN, write_pictures
-
-
-def flat(result) -> str:
-    return " ".join(result.output.split())
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    """A 1x1 PNG whose header says width x height: a few hundred bytes that would decode to gigabytes."""
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("L", (1, 1)).save(buffer, "PNG")
-    data = bytearray(buffer.getvalue())
-    start = data.index(b"IHDR")
-    data[start + 4:start + 12] = struct.pack(">II", width, height)
-    data[start + 17:start + 21] = struct.pack(">I", zlib.crc32(bytes(data[start:start + 17])))
-    return bytes(data)
+from tests.files import png_claiming
 
 
 def truncated_jpeg() -> bytes:

@@ -15,23 +15,9 @@ from nnlearn.data.sources import Source
 from nnlearn.errors import DataError
 from nnlearn.insight.predict import read_column_inputs
 from nnlearn.runs.rundir import RunDir
-from tests.conftest import invoke
-from tests.configs import TINY
+from tests.conftest import flat, invoke
+from tests.configs import TABLE, TINY
 
-
-CSV_CONFIG = """\
-name: table
-data: {source: table.csv, target: y, validation_split: 0}
-model:
-  layers:
-    - {type: dense, units: 1}
-compile: {loss: binary_crossentropy}
-fit: {epochs: 1}
-"""
-
-
-def flat(result) -> str:
-    return " ".join(result.output.split())
 
 
 def numbers_csv(header: str, rows: int = 40) -> str:
@@ -50,7 +36,7 @@ def numbers_csv(header: str, rows: int = 40) -> str:
 @pytest.mark.parametrize("command", ["validate", "train"])
 def test_a_header_naming_a_column_twice_or_not_at_all_is_refused(write_config, monkeypatch, header, fragment,
                                                                   reader, command):
-    (write_config(CSV_CONFIG).parent / "table.csv").write_text(numbers_csv(header))
+    (write_config(TABLE).parent / "table.csv").write_text(numbers_csv(header))
     if reader == "numbers":  # the columnar reader of big CSVs of numbers, at any size
         monkeypatch.setattr(dataset_module, "NUMBERS_CSV_BYTES", 0)
     arguments = ["--set", "data.stream=true"] if reader == "stream" else []
@@ -113,7 +99,7 @@ def ids_csv(rows: int, categories: int) -> str:
 ])
 def test_an_identifier_or_a_huge_text_column_is_refused_before_it_is_encoded(write_config, rows, categories,
                                                                             fragment):
-    (write_config(CSV_CONFIG).parent / "table.csv").write_text(ids_csv(rows, categories))
+    (write_config(TABLE).parent / "table.csv").write_text(ids_csv(rows, categories))
     tracemalloc.start()
     result = invoke("validate", "config.yaml", "--set", "data.text=one_hot")
     peak = tracemalloc.get_traced_memory()[1]
@@ -139,7 +125,7 @@ def test_one_hot_of_many_categories_built_in_numpy_equals_the_plain_comparison(t
 def test_a_long_cell_costs_memory_in_proportion_to_the_file(write_config):
     rows = ["a,b,y"] + [f"{row % 5},{row % 3},{row % 2}" for row in range(5000)]
     rows[7] = "1,0." + "9" * 100_000 + ",0"  # one cell of 100 KB: a fixed-width text array would take 6 GB
-    (write_config(CSV_CONFIG).parent / "table.csv").write_text("\n".join(rows) + "\n")
+    (write_config(TABLE).parent / "table.csv").write_text("\n".join(rows) + "\n")
     tracemalloc.start()
     result = invoke("validate", "config.yaml")
     peak = tracemalloc.get_traced_memory()[1]

@@ -12,7 +12,7 @@ from nnlearn.config.loading import load_config
 from nnlearn.data.dataset import load_dataset, split_indices
 from nnlearn.model.prepare import prepare
 from nnlearn.runs.rundir import RunDir
-from tests.conftest import CONFIGS, ROOT, edited, invoke
+from tests.conftest import CONFIGS, ROOT, edited, flat, invoke
 
 SHAPES = ROOT / "data" / "shapes"
 
@@ -29,10 +29,6 @@ model:
 compile: {loss: sparse_categorical_crossentropy}
 fit: {epochs: 1, batch_size: 4}
 """
-
-
-def flat(result) -> str:
-    return " ".join(result.output.split())
 
 
 def write_pictures(folder, per_class=6):

@@ -14,7 +14,7 @@ from sklearn.preprocessing import OneHotEncoder
 from nnlearn.config.schema import DataConfig
 from nnlearn.data.dataset import load_dataset, split_dataset, split_indices
 from nnlearn.errors import DataError
-from tests.conftest import edited, invoke
+from tests.conftest import edited, flat, invoke
 
 # 40 houses: rooms and area with gaps, a text column with a gap, a label that follows area
 ROWS = [(3 + i % 3, 50 + 3 * i, ("Leeds", "York", "Hull")[i % 3], int(50 + 3 * i > 110)) for i in range(40)]
@@ -46,10 +46,6 @@ model:
 compile: {loss: binary_crossentropy, optimizer: {learning_rate: 0.1}}
 fit: {epochs: 2, batch_size: 8}
 """
-
-
-def flat(result) -> str:
-    return " ".join(result.output.split())
 
 
 @pytest.fixture

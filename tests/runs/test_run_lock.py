@@ -14,7 +14,7 @@ import pytest
 from nnlearn.runs import lock
 from nnlearn.runs.rundir import RunDir
 from tests.configs import TINY
-from tests.conftest import ROOT, invoke
+from tests.conftest import ROOT, flat, invoke
 
 
 HOLDER = """
@@ -24,10 +24,6 @@ take(sys.argv[1])
 print("held", flush=True)
 time.sleep(120)
 """
-
-
-def flat(result) -> str:
-    return " ".join(result.output.split())
 
 
 @pytest.fixture

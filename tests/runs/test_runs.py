@@ -7,7 +7,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,7 @@ from nnlearn.runs.catalog import compare, list_runs
 from nnlearn.runs.checkpoint import load_checkpoint
 from nnlearn.runs.rundir import RunDir, create_run_dir, write_atomic
 from nnlearn.training.train import train
-from tests.conftest import DIVERGES, MOONS, invoke
+from tests.conftest import DIVERGES, MOONS, invoke, wait_for_checkpoint
 
 
 def moons(write_config, epochs=6, name="moons.yaml"):
@@ -53,17 +52,6 @@ def _cli(*args, **options):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _wait_for_epoch(run_dir: Path, epoch: int, process, limit: float = 120) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        state = load_checkpoint(RunDir(run_dir))  # the folder may not exist yet
-        if state and state["epoch"] >= epoch:
-            return
-        assert process.poll() is None, process.communicate()
-        time.sleep(0.05)
-    raise AssertionError("training did not reach the epoch in time")
-
-
 STREAMED = """\
 name: streamed
 seed: 1
@@ -92,7 +80,7 @@ def test_sigkill_then_resume_equals_an_uninterrupted_run(write_config, workdir, 
     path = moons(write_config, epochs=400) if data == "in memory" else streamed(write_config, workdir)
     whole = train(path, out="runs/whole")
     process = _cli("train", path, "--out", "runs/killed", cwd=workdir)
-    _wait_for_epoch(workdir / "runs/killed", 3, process)
+    wait_for_checkpoint(workdir / "runs/killed", 3, process)
     process.send_signal(signal.SIGKILL)
     process.wait()
     killed = workdir / "runs/killed"
@@ -141,7 +129,7 @@ def test_a_reader_that_leaves_early_does_not_stop_the_run(write_config, workdir)
 def test_ctrl_c_stops_keeps_a_checkpoint_and_exits_130(write_config, workdir):
     path = moons(write_config, epochs=3000)  # far more than it will train before the Ctrl-C
     process = _cli("train", path, "--out", "runs/stopped", cwd=workdir)
-    _wait_for_epoch(workdir / "runs/stopped", 2, process)
+    wait_for_checkpoint(workdir / "runs/stopped", 2, process)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=240)
     assert process.returncode == 130, stderr

@@ -16,7 +16,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -31,7 +30,7 @@ from nnlearn.training.distribute import (
     free_ports,
     read_cluster,
 )
-from tests.conftest import CONFIGS, TINY, invoke
+from tests.conftest import CONFIGS, TINY, invoke, wait_for_checkpoint
 
 IRIS = CONFIGS / "iris_softmax.yaml"  # batch_size 16: 8 rows per replica
 LIMIT = 300  # seconds any one command may take before the test fails (never hangs)
@@ -121,13 +120,7 @@ def test_a_dead_worker_stops_the_others_and_the_run_resumes(no_strays):
                                  "--workers", "2", "--out", str(run_dir), "--no-plots"],
                                 cwd=no_strays, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + LIMIT
-        while not ((state := load_checkpoint(RunDir.open(run_dir)) if (run_dir / "run.json").exists() else None)
-                   and state["epoch"] >= 2):
-            assert launcher.poll() is None, launcher.communicate()
-            if time.monotonic() > deadline:  # a timeout, so a stuck run fails instead of hanging
-                pytest.fail("no checkpoint appeared")
-            time.sleep(0.05)
+        wait_for_checkpoint(run_dir, 2, launcher)
         os.kill(_worker(launcher.pid, 1), signal.SIGKILL)
         _, errors = launcher.communicate(timeout=90)  # the chief notices within seconds, never hangs
     finally:
@@ -226,7 +219,6 @@ def test_mistakes_are_named_with_their_fix(write_config, monkeypatch):
 @pytest.mark.tensorflow
 @pytest.mark.slow
 def test_mirrored_ctrl_c_then_resume_equals_an_uninterrupted_run(no_strays):
-    from nnlearn.runs.checkpoint import load_checkpoint
 
     settings = ["--set", "fit.distribute=mirrored", "--set", "fit.devices=2", "--set", "fit.epochs=400"]
     whole = trained(IRIS, *settings, "--out", "runs/whole", cwd=no_strays)
@@ -234,13 +226,7 @@ def test_mirrored_ctrl_c_then_resume_equals_an_uninterrupted_run(no_strays):
     process = subprocess.Popen([sys.executable, "-m", "nnlearn", "train", str(IRIS), *settings, "--out", str(run_dir),
                                 "--no-plots"], cwd=no_strays, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + LIMIT
-        while not ((state := load_checkpoint(RunDir.open(run_dir)) if (run_dir / "run.json").exists() else None)
-                   and state["epoch"] >= 2):
-            assert process.poll() is None, process.communicate()
-            if time.monotonic() > deadline:  # a timeout, so a stuck run fails instead of hanging
-                pytest.fail("no checkpoint appeared")
-            time.sleep(0.02)
+        wait_for_checkpoint(run_dir, 2, process)
         process.send_signal(signal.SIGINT)
         _, errors = process.communicate(timeout=240)
     finally:

@@ -8,14 +8,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 
 from nnlearn.config.schema import Config
 from nnlearn.training import distribute
-from tests.conftest import CONFIGS, ROOT, TINY
-from tests.training.test_distribute import LIMIT, no_strays  # noqa: F401 (a fixture)
+from tests.conftest import CONFIGS, ROOT, TINY, wait_for_checkpoint
+from tests.training.test_distribute import no_strays  # noqa: F401 (a fixture)
 
 
 def test_a_worker_names_the_chiefs_run_folder_never_its_own_copy(monkeypatch, tmp_path):
@@ -68,11 +67,7 @@ def test_ctrl_c_on_two_workers_leaves_no_temporary_files(no_strays):  # noqa: F8
                                 cwd=no_strays, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env={**os.environ, "TMPDIR": str(temporary)})
     try:
-        deadline = time.monotonic() + LIMIT
-        while not (run_dir / "checkpoint" / "checkpoint.npz").exists():
-            assert launcher.poll() is None, launcher.communicate()
-            assert time.monotonic() < deadline, "no checkpoint appeared"
-            time.sleep(0.05)
+        wait_for_checkpoint(run_dir, 1, launcher)
         assert any(path.name.startswith("nnlearn-worker-") for path in temporary.rglob("*"))  # in use now
         launcher.send_signal(signal.SIGINT)  # a terminal's Ctrl-C reaches the launcher, which passes it on
         _, errors = launcher.communicate(timeout=90)

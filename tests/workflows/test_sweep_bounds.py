@@ -7,12 +7,8 @@ import pytest
 
 from nnlearn.pictures import sweep_plots
 from nnlearn.runs.sweep_folder import Axis, Group, Sweep
-from tests.conftest import invoke
+from tests.conftest import flat, invoke
 from tests.configs import TINY
-
-
-def flat(result) -> str:
-    return " ".join(result.output.split())
 
 
 @pytest.mark.parametrize("values, shown", [("0.1,1e-1", "0.1 and 1e-1 are the same value (0.1)"),
