@@ -12,6 +12,7 @@ import hashlib
 import io
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -174,8 +175,10 @@ def load_dataset(data: DataConfig, seed: int, config_dir: Path | None = None,
         raise DataError(f"the data file {data.source!r} does not exist (looked for {path}).",
                         path="data.source", hint="check the path; it is read relative to the config's "
                                                  "folder, then to the current folder.")
-    dataset = _read_csv(path, data, seed, columns) if source.kind == "csv" else _read_npz(path)
-    _check_finite(dataset, data.source)
+    if source.kind == "csv":
+        return _read_csv(path, data, seed, columns)  # its rows checked there, named by their file lines
+    dataset = _read_npz(path)
+    _check_finite(dataset, lambda row: f"{data.source} row {row + 1}", None)
     return dataset
 
 
@@ -533,23 +536,26 @@ def _read_csv(path: Path, data: DataConfig, seed: int, columns: Columns | None) 
                          why="x as float64 once text is one-hot encoded, its split copies and the normalised copies")
     dataset.x = columns.transform(table)
     dataset.feature_names = columns.feature_names
-    _check_finite_lines(table, dataset, data.target)
+    _check_finite(dataset, lambda row: table.at(table.lines[row]), data.target)
     dataset.columns = columns if columns.changes_anything else None
     return dataset
 
 
-def _check_finite_lines(table: Table, dataset: Dataset, target: str) -> None:
-    """An infinite or NaN number in a CSV, named by its file line (not its place among the rows kept)."""
+def _check_finite(dataset: Dataset, place: Callable[[int], str], target: str | None) -> None:
+    """An infinite or NaN number, named by where it is: place(row) gives a CSV's file line or an array's row."""
     bad = ~np.isfinite(dataset.x)
     if bad.any():
         row, column = (int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{table.at(table.lines[row])}: feature {dataset.feature_names[column]!r} is "
-                        f"{dataset.x[row, column]} ({int(bad.sum())} such values).", path="data.source",
+        raise DataError(f"{place(row)}: feature {dataset.feature_names[column]!r} is {dataset.x[row, column]} "
+                        f"({int(bad.sum())} such values).", path="data.source",
                         hint="fill in or drop the rows with missing values before training.")
-    if dataset.kind == "continuous" and not np.all(np.isfinite(dataset.y)):
-        row = int(np.flatnonzero(~np.isfinite(dataset.y))[0])
-        raise DataError(f"{table.at(table.lines[row])}: the target {target!r} is {dataset.y[row]}.",
-                        path="data.target", hint="drop the rows whose target is missing or infinite.")
+    if dataset.kind == "continuous":
+        bad_rows = ~np.isfinite(dataset.y.reshape(len(dataset.y), -1)).all(axis=1)
+        if bad_rows.any():
+            row = int(np.flatnonzero(bad_rows)[0])
+            value = dataset.y[row] if dataset.y.ndim == 1 else "not a finite number"
+            raise DataError(f"{place(row)}: the target{f' {target!r}' if target else ''} is {value}.",
+                            path="data.target", hint="drop the rows whose target is missing or infinite.")
 
 
 def _read_npz(path: Path) -> Dataset:
@@ -625,18 +631,6 @@ def _as_numbers(labels: np.ndarray) -> np.ndarray | None:
         return np.asarray([float(value) for value in labels], dtype=np.float64)
     except (TypeError, ValueError):
         return None
-
-
-def _check_finite(dataset: Dataset, source: str) -> None:
-    bad = ~np.isfinite(dataset.x)
-    if bad.any():
-        row, column = (int(i) for i in np.argwhere(bad)[0])
-        raise DataError(f"{source}: row {row + 1}, feature {dataset.feature_names[column]!r} is "
-                        f"{dataset.x[row, column]} ({int(bad.sum())} such values).", path="data.source",
-                        hint="fill in or drop the rows with missing values before training.")
-    if dataset.kind == "continuous" and not np.all(np.isfinite(dataset.y)):
-        raise DataError(f"{source}: the target has NaN or infinite values.", path="data.target",
-                        hint="drop the rows whose target is missing.")
 
 
 def split_sizes(rows: int, data: DataConfig, needed: int = 2) -> tuple[int, int, int]:

@@ -79,6 +79,18 @@ def test_npz_images(tmp_path):
     assert dataset.x.shape == (20, 25)
 
 
+def test_a_number_that_is_not_finite_in_an_npz_is_named_by_its_row(tmp_path):
+    x, y = np.ones((20, 2)), np.linspace(0.0, 1.0, 20)
+    x[3, 1], path = np.nan, tmp_path / "features.npz"
+    np.savez(path, x=x, y=y)
+    with pytest.raises(DataError, match=r"features.npz row 4: feature 'x2' is nan \(1 such values\)"):
+        load_dataset(data(source=str(path)), seed=0)
+    x[3, 1], y[5] = 0.0, np.inf
+    np.savez(path, x=x, y=y)
+    with pytest.raises(DataError, match="features.npz row 6: the target is inf"):
+        load_dataset(data(source=str(path)), seed=0)
+
+
 def test_split_sizes_are_stratified_and_seeded():
     dataset = load_dataset(data(source="iris"), seed=0)
     splits = split_dataset(dataset, data(source="iris", test_split=0.2, validation_split=0.2), 0, True)
