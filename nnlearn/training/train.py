@@ -146,17 +146,26 @@ def train_config(config: Config, config_dir: Path | None = None, out: str | Path
 
 
 @contextlib.contextmanager
+def _handling(signum: int, handler):
+    """handler answers signum while the block runs, the previous one after (in the main thread: Python lets
+    no other thread set one, and there the block runs unchanged)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        if previous is not None:  # None: a handler set outside Python, which Python cannot put back
+            signal.signal(signum, previous)
+
+
+@contextlib.contextmanager
 def _interrupts_wait():
     """Ctrl-C waits until the block ends (yields a list that holds the press, if one came)."""
     pressed: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
+    with _handling(signal.SIGINT, lambda signum, frame: pressed.append(signum)):
         yield pressed
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
-    try:
-        yield pressed
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def resume(run: RunDir, progress=None, expect: list[str] | tuple = ()) -> Run:
@@ -223,25 +232,13 @@ class _Terminated(BaseException):
     """SIGTERM (kill, timeout, a CI job cancelled) arrived while training."""
 
 
-class _terminate_stops:
+def _raise_terminated(signum, frame):
+    raise _Terminated
+
+
+def _terminate_stops():
     """While training, SIGTERM raises _Terminated, so run.json can say the run was interrupted."""
-
-    def __init__(self):
-        self.previous = None
-
-    @staticmethod
-    def _handle(signum, frame):
-        raise _Terminated
-
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGTERM, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
-        return False
+    return _handling(signal.SIGTERM, _raise_terminated)
 
 
 def _record_ending(run_dir: RunDir, status: str) -> str:
@@ -605,28 +602,15 @@ def _start_from(model, saved_run: RunDir, arrays: dict) -> None:
         variable.assign(arrays[key])
 
 
-class _interrupts_stop:
+def _interrupts_stop(stopper):
     """While training, the first Ctrl-C asks the Stopper to stop after the current batch; a second
     one interrupts at once."""
-
-    def __init__(self, stopper):
-        self.stopper = stopper
-        self.previous = None
-
-    def _handle(self, signum, frame):
-        if self.stopper.interrupt_requested:
+    def press(signum, frame):
+        if stopper.interrupt_requested:
             raise KeyboardInterrupt
-        self.stopper.interrupt_requested = True
+        stopper.interrupt_requested = True
 
-    def __enter__(self):
-        if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-        return False
+    return _handling(signal.SIGINT, press)
 
 
 def start_run_dir(prepared: Prepared, out: str | Path | None) -> RunDir:
