@@ -11,16 +11,18 @@ from __future__ import annotations
 import math
 
 
-def replay_first_epoch(steps, model, initial: dict, batches: int) -> list[float]:
+def replay_first_epoch(steps, model, initial: dict, batches: int, in_units) -> list[float]:
     """Each batch's own loss, batches 1 to `batches` of the first epoch (the last one not finite), from the
-    snapshot `initial` of the weights the run started with (model.snapshot)."""
-    for prefix, variables in (("model", model.variables), ("optimizer", model.optimizer.variables)):
-        for index, variable in enumerate(variables):  # as model.snapshot named them
-            variable.assign(initial[f"{prefix}_{index}"])
+    snapshot `initial` of the weights the run started with (model.snapshot), in the target's own units as
+    in_units (Prepared.in_target_units) gives them, like every other loss the run records."""
+    from nnlearn.model.build import restore  # loads TensorFlow: training.train is loaded without it
+
+    restore(model, initial)
     losses, before = [], 0.0
     for batch in range(batches):
         steps.size, steps.EXECUTION_SECONDS = 1, 0.0  # one step per call, in-memory or streamed
-        running = float(steps.run(0, batch, 1).logs.get("loss", math.nan))  # the mean of batches 1..batch+1
+        logs = in_units(steps.run(0, batch, 1).logs)
+        running = float(logs.get("loss", math.nan))  # the mean of batches 1..batch+1
         losses.append((batch + 1) * running - batch * before if math.isfinite(running) else running)
         if not math.isfinite(running):
             break

@@ -397,7 +397,7 @@ def _stopped(prepared: Prepared, run_dir: RunDir, stopper, versions: dict, rows:
         steps, model, initial = trained
         if not rows and initial is not None:  # no epoch to draw: the first epoch's batches are the curve
 
-            run_dir.write_batch_losses(replay_first_epoch(steps, model, initial, batch))
+            run_dir.write_batch_losses(replay_first_epoch(steps, model, initial, batch, prepared.in_target_units))
         run_dir.record_status("failed", len(rows), versions, failure={"reason": "nan", "epoch": epoch, "batch": batch})
         raise _nan_failure(prepared, run_dir, epoch, batch, len(rows))
     run_dir.record_status("interrupted", len(rows), versions)

@@ -16,7 +16,7 @@ from nnlearn.insight.remedies import _stopping_point
 from nnlearn.insight.run_numbers import RunNumbers
 from nnlearn.runs.rundir import RunDir
 from nnlearn.training.train import Silent
-from tests.conftest import CONFIGS, DIVERGES, ROOT, TINY, invoke
+from tests.conftest import CONFIGS, DIVERGES, ROOT, TINY, edited, invoke
 
 
 def numbers(history, test=0.9, train=0.95, baseline=0.5, status="finished", metric="accuracy", **settings):
@@ -440,6 +440,18 @@ def test_a_failed_run_is_diagnosed_drawn_reported_and_started_again_never_resume
     again = invoke("train", *fix.split()[2:], "--out", "runs/again", "--no-plots", "--json")
     assert again.exit_code == 0, again.output
     assert json.loads(again.stdout)["diagnosis"][0]["kind"] != "diverged"
+
+
+@pytest.mark.tensorflow
+def test_a_failed_first_epochs_batch_losses_are_in_the_targets_units_like_its_other_losses(write_config, workdir):
+    """With data.standardize_target the model learns y in standard units; every loss the run records is in y's
+    own (about std² = 5,900 times larger for diabetes), the replayed batches' too."""
+    text = edited(DIVERGES, ("normalize: none}", "normalize: none, standardize_target: true}"))
+    result = invoke("train", str(write_config(text)), "--out", "runs/diverged", "--no-plots")
+    assert result.exit_code == 1, result.output
+    first_batch = float((workdir / "runs/diverged/batch_losses.csv").read_text().splitlines()[1].split(",")[1])
+    before = json.loads((workdir / "runs/diverged/run.json").read_text())["loss_before_training"]
+    assert 0.2 < first_batch / before < 5  # one batch of 32 against the whole training split, both untrained
 
 
 @pytest.mark.tensorflow
