@@ -72,12 +72,12 @@ def _open_browser(address: str) -> None:
     threading.Thread(target=webbrowser.open, args=(address,), name="open browser", daemon=True).start()
 
 
-def _verdicts(run_dir, prepared=None) -> list:
+def _verdicts(run_dir) -> list:
     from nnlearn.insight.diagnose import diagnose_run
     from nnlearn.runs.rundir import RunDir
 
     try:
-        return diagnose_run(RunDir(run_dir), prepared)
+        return diagnose_run(RunDir(run_dir))
     except NnlearnError:
         return []  # a run whose files cannot be read back has no verdict; the terminal said why
 
@@ -103,7 +103,7 @@ def serve_watch(config: Path, overrides: list[str], options: ServeOptions, shown
 
     def run_done(retrained) -> None:
         shown.on_run(retrained)  # the terminal's report (and --json's line) first, as without --serve
-        state.finished(retrained.run, _verdicts(retrained.run.run_dir, retrained.run.prepared))
+        state.finished(retrained.run, retrained.diagnosis)  # watch's verdict, worked out once
 
     def error_seen(error) -> None:
         if isinstance(error, (ConfigError, DataError)):  # the save cannot be trained: its problems, at their lines

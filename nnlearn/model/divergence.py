@@ -40,8 +40,8 @@ def divergence_fix(rate: float, optimizer: str, feature_sizes: tuple[float, floa
         settings.append("data.normalize=standard")
     usual = usual_rate(optimizer)
     if not reasons:
-        advice, _ = lower_rate_advice(rate, optimizer)
-        return advice, retrain_command(run_dir, f"compile.optimizer.learning_rate={lowered_rate(rate, optimizer)[0]:g}")
+        advice, lowered = lower_rate_advice(rate, optimizer)
+        return advice, retrain_command(run_dir, f"compile.optimizer.learning_rate={lowered:g}")
     if rate > usual:
         reasons.append(f"start from the usual learning rate for {optimizer}, {usual:g} (now {rate:g})")
         settings.append(f"compile.optimizer.learning_rate={usual:g}")

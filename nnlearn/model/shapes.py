@@ -21,6 +21,7 @@ from nnlearn.config.schema import (
     MaxPooling2D,
 )
 from nnlearn.errors import Problem, one_setting
+from nnlearn.model.task import output_layer_index
 
 Shape = tuple[int, ...]
 
@@ -243,7 +244,7 @@ def activation_problems(config: Config, units: int) -> list[Problem]:
     loss does not use, a squash the loss is told is not there (from_logits: true), or K outputs read as
     probabilities that cannot be. Keras 3 trains all of these somehow (its cross-entropy looks behind a
     sigmoid or softmax to the values before it, whatever from_logits says), but never as written."""
-    index = max(index for index, layer in enumerate(config.model.layers) if hasattr(layer, "activation"))
+    index = output_layer_index(config)
     activation, loss = config.model.layers[index].activation, config.compile.loss
     path, squash = f"model.layers[{index}].activation", SQUASH_OF_LOSS.get(loss)
     logits = "one logit" if units == 1 else "one logit per " + ("label" if squash == "sigmoid" else "class")

@@ -63,11 +63,11 @@ PLOT_ORDER = ("learning_curves", "decision_boundary_epochs", "decision_boundary"
               "predicted_vs_true", "units", "filters", "feature_maps", "mistakes")
 
 
-def _plots(run_dir: RunDir) -> list[Path]:
+def _plots(run_dir: RunDir, prepared) -> list[Path]:
     if not run_dir.is_finished() and not run_dir.history():
         return []  # a run that stopped before its first epoch ended: nothing to draw
     if not run_dir.plot_files():
-        draw_plots(run_dir)
+        draw_plots(run_dir, prepared)  # the data the report already prepared
     return sorted(run_dir.plot_files(),
                   key=lambda path: PLOT_ORDER.index(path.stem) if path.stem in PLOT_ORDER else len(PLOT_ORDER))
 
@@ -164,7 +164,7 @@ def run_report_body(run_dir: RunDir) -> str:
         items = "".join(f"<li class='warning'><b>{html.escape(w.path)}</b>: {_prose(w.message)} "
                         f"<i>Fix: {_prose(w.hint or '')}</i></li>" for w in explanation.warnings)
         parts.append(f"<h2>Warnings</h2><ul>{items}</ul>")
-    pictures = [(run_dir.read_plot(path.name), path.stem.replace("_", " ")) for path in _plots(run_dir)]
+    pictures = [(run_dir.read_plot(path.name), path.stem.replace("_", " ")) for path in _plots(run_dir, prepared)]
     parts.append("<h2>Plots</h2>" + "".join(_image(png, alt) for png, alt in pictures if png is not None))
     parts.append(_inside_section(run_dir, prepared.dataset.kind == "continuous"))
     config_text = run_dir.config_text()

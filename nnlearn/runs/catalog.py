@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nnlearn.config.differences import differences
+from nnlearn.config.schema import key_metric
 from nnlearn.errors import RunError
 from nnlearn.runs.rundir import SPLITS, RunDir
 
@@ -55,7 +56,7 @@ def summarize(run: RunDir) -> RunSummary:
         # its process is gone: killed or crashed; `nnlearn train --resume` continues (or starts) it
         status = "never started" if status == "starting" else "interrupted"
     metrics = _typed(run.metrics(strict=False).get("test"), dict, {})
-    metric = next((name for name in ("accuracy", "r2") if name in metrics), "loss" if metrics else None)
+    metric = key_metric(metrics)[0] if metrics else None
     value = _typed(metrics.get(metric), float, None) if metric else None
     fit = _typed(config.get("fit"), dict, {})
     return RunSummary(run.path, _typed(config.get("name"), str, run.name),

@@ -20,7 +20,6 @@ import numpy as np
 
 from nnlearn.config.loading import parse_path
 from nnlearn.errors import RunError
-from nnlearn.jsonout import json_text
 from nnlearn.runs import lock
 from nnlearn.runs.rundir import SPLITS, RunDir, read_json, write_atomic, write_json
 
@@ -143,10 +142,6 @@ def plan(axes: list[Axis], seeds: list[int]) -> list[Member]:
         for seed in seeds:
             members.append(Member(_folder_name(len(members) + 1, values, seed, len(seeds) > 1), values, seed))
     return members
-
-
-def _json_text(value) -> str:
-    return json_text(value, indent=2) + "\n"
 
 
 def is_sweep_dir(path: Path) -> bool:

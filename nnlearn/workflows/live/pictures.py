@@ -101,6 +101,7 @@ def _predicted_against_true(model, prepared) -> dict:
     split = "validation" if prepared.splits.validation is not None and len(prepared.splits.validation) else "train"
     rows = _sample(len(getattr(prepared.splits, split)))
     chosen = getattr(prepared.splits, split)
-    predicted = layer_outputs(model, normalised(prepared, chosen.x[rows]))[-1].reshape(len(rows), -1)[:, 0]
+    outputs = layer_outputs(model, normalised(prepared, chosen.x[rows]))[-1]
+    predicted = prepared.predicted_values(outputs).reshape(len(rows), -1)[:, 0]  # in y's own units, as truth
     truth = chosen.y[rows].reshape(len(rows), -1)[:, 0]
     return {"split": split, "truth": _rounded(truth, 4), "predicted": _rounded(predicted, 4)}
