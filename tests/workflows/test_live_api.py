@@ -353,3 +353,23 @@ def test_another_host_is_allowed_with_a_warning_and_help_needs_no_tensorflow(tmp
             "r = CliRunner().invoke(app, ['watch', '--help']); assert r.exit_code == 0, r.output; "
             "assert '--serve' in r.output and '--no-browser' in r.output; assert 'tensorflow' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+@pytest.mark.tensorflow
+def test_a_standardised_targets_predictions_are_drawn_in_its_own_units_as_its_truth():
+    """A model whose every weight is 0 outputs 0 in standard units: in y's own units, the training mean."""
+    import numpy as np
+
+    from nnlearn.config.loading import config_from_text
+    from nnlearn.model.build import build_model
+    from nnlearn.model.prepare import prepare
+    from nnlearn.workflows.live.pictures import picture
+    from tests.configs import LINEAR_REGRESSION
+
+    prepared = prepare(config_from_text(edited(LINEAR_REGRESSION, ("n_features: 3}",
+                                                                   "n_features: 3, standardize_target: true}"))))
+    model = build_model(prepared.config, prepared.input_shape)
+    model.set_weights([np.zeros_like(weights) for weights in model.get_weights()])
+    shown = picture(model, prepared, epoch=0)
+    mean = float(np.mean(prepared.splits.train.y))
+    assert abs(mean) > 1 and shown["predicted"] == pytest.approx([mean] * len(shown["predicted"]), abs=1e-3)
