@@ -195,7 +195,7 @@ def inspect(run_dir: Annotated[Path, typer.Argument(help="A run directory made b
         layers = inside.activity(model, prepared)
         worst = inside.mistakes(model, prepared, mistakes)
         units = inside.first_layer_weights(model, prepared)
-        numbers = inside.inside_numbers(model, prepared, mistakes)
+        numbers = inside.numbers_of(layers, units, worst, prepared)  # each measured once
     people.print(activity_table(layers))
     for warning in numbers["warnings"]:
         print_wrapped(errors, "[yellow]warning[/]: ", warning, 2)

@@ -355,10 +355,15 @@ def _dead_fix(row: LayerActivity, rows: list[LayerActivity], config) -> str:
 
 def inside_numbers(model, prepared: Prepared, count: int = MISTAKES_SHOWN) -> dict:
     """The numbers behind the pictures, for `nnlearn inspect --json` and the report."""
-    rows = activity(model, prepared)
+    return numbers_of(activity(model, prepared), first_layer_weights(model, prepared),
+                      mistakes(model, prepared, count), prepared)
+
+
+def numbers_of(rows: list, units: list, worst: list, prepared: Prepared) -> dict:
+    """inside_numbers from the activity, first-layer weights and mistakes already measured."""
     return {"layers": [row.to_json() for row in rows],
             "first_layer_units": [{"unit": unit.unit, "weights": unit.weights, "bias": unit.bias}
-                                  for unit in first_layer_weights(model, prepared)],
+                                  for unit in units],
             "feature_names": prepared.dataset.feature_names,
-            "mistakes": [mistake.to_json() for mistake in mistakes(model, prepared, count)],
+            "mistakes": [mistake.to_json() for mistake in worst],
             "warnings": activity_warnings(rows, prepared.config)}
