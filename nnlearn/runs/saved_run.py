@@ -48,16 +48,12 @@ def prepare_saved_run(run_dir: RunDir) -> tuple[Prepared, list[str]]:
     """
     state, normalizer = read_preprocessing(run_dir)
     warnings = []
-    data_file, changed = None, False
+    data_file, saved_sha256 = None, state.get("data_sha256")
     if state.get("data_file"):
         data_file = Path(state["data_file"])
         if not data_file.exists():
             raise RunError(f"the run was trained on {data_file}, which no longer exists.",
                            hint="put the data file back where it was to use this run.")
-        changed = bool(state.get("data_sha256")) and sha256_of_file(data_file) != state["data_sha256"]
-        if changed:
-            warnings.append(f"{data_file} changed since this run was trained: the test split is not "
-                            "the one training measured.")
     config = run_dir.config()
     changes = config_changes(run_dir, config)
     if changes:
@@ -70,12 +66,16 @@ def prepare_saved_run(run_dir: RunDir) -> tuple[Prepared, list[str]]:
     try:
         prepared = prepare(config, None, normalizer=normalizer, columns=columns)
     except DataError as error:
-        if not changed:
+        if not (data_file is not None and saved_sha256 and sha256_of_file(data_file) != saved_sha256):
             raise
         # a file cut short or edited since training: that it changed is the news, not how it now fails to parse
         raise RunError(f"the data ({data_file}) changed since {run_dir} was trained, and can no longer be read as "
                        f"it was ({error.message})", hint=f"put the original {data_file.name} back to use this run; "
                        f"or fix the file and train a new run on it: nnlearn train --from {run_dir}") from None
+    # the file read once: a streamed feed keeps the hash it took, which the resume's data check asks again
+    if data_file is not None and saved_sha256 and prepared.feed.sha256() != saved_sha256:
+        warnings.insert(0, f"{data_file} changed since this run was trained: the test split is not the one "
+                           "training measured.")
     if len(normalizer.offset) != prepared.dataset.n_features:
         raise RunError(f"{run_dir.preprocessing_file} is damaged: its normaliser has {len(normalizer.offset)} "
                        f"values, but the data has {prepared.dataset.n_features} features.",
